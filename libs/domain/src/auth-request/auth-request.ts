@@ -1,0 +1,113 @@
+import type { TokenDeliveryMode } from '@ciba/protocol';
+
+/**
+ * The authentication request as a state machine (CIBA §7–§11):
+ *
+ *   pending ──approve──▶ approved ──redeem──▶ redeemed
+ *      │ ╲────deny────▶ denied
+ *      ╰────expire────▶ expired
+ *
+ * `id` is internal (logs, events, audit); `authReqId` is the protocol handle given to the client and
+ * is never logged.
+ */
+export type AuthRequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'redeemed';
+
+export type HintType = 'login_hint' | 'id_token_hint' | 'login_hint_token';
+
+/** Why a request was denied: the device's answer (HTTP authentication channel vocabulary). */
+export type DenialReason = 'UNAUTHORIZED' | 'CANCELLED';
+
+export interface AuthRequest {
+  readonly id: string;
+  readonly authReqId: string;
+  readonly clientId: string;
+  readonly subject: string;
+  readonly scope: readonly string[];
+  readonly acrValues: readonly string[];
+  readonly bindingMessage: string | null;
+  readonly hintType: HintType;
+  readonly deliveryMode: TokenDeliveryMode;
+  readonly clientNotificationToken: string | null;
+  readonly status: AuthRequestStatus;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  /** Current minimum polling interval in seconds; grows by 5 on each slow_down. */
+  readonly interval: number;
+  readonly lastPolledAt: Date | null;
+  /** When the user decided; the ID token's `auth_time`. */
+  readonly decidedAt: Date | null;
+  readonly denialReason: DenialReason | null;
+  readonly redeemedAt: Date | null;
+  /** When the authentication device accepted the notification. */
+  readonly notifiedAt: Date | null;
+  readonly correlationId: string | null;
+}
+
+export type Decision = { readonly kind: 'approve' } | { readonly kind: 'deny'; readonly reason: DenialReason };
+
+export class IllegalTransition extends Error {
+  constructor(
+    readonly from: AuthRequestStatus,
+    readonly action: string,
+  ) {
+    super(`cannot ${action} a request that is ${from}`);
+    this.name = 'IllegalTransition';
+  }
+}
+
+/** A pending request whose lifetime has passed is expired, whether or not the sweeper has run yet. */
+export function effectiveStatus(req: Pick<AuthRequest, 'status' | 'expiresAt'>, now: Date): AuthRequestStatus {
+  if (req.status === 'pending' && now.getTime() >= req.expiresAt.getTime()) return 'expired';
+  return req.status;
+}
+
+export function decide(req: AuthRequest, decision: Decision, now: Date): AuthRequest {
+  const status = effectiveStatus(req, now);
+  if (status !== 'pending') throw new IllegalTransition(status, decision.kind);
+  return decision.kind === 'approve'
+    ? { ...req, status: 'approved', decidedAt: now, denialReason: null }
+    : { ...req, status: 'denied', decidedAt: now, denialReason: decision.reason };
+}
+
+export function expire(req: AuthRequest, now: Date): AuthRequest {
+  if (effectiveStatus(req, now) !== 'expired' || req.status !== 'pending') throw new IllegalTransition(req.status, 'expire');
+  return { ...req, status: 'expired' };
+}
+
+export function redeem(req: AuthRequest, now: Date): AuthRequest {
+  if (req.status !== 'approved') throw new IllegalTransition(effectiveStatus(req, now), 'redeem');
+  return { ...req, status: 'redeemed', redeemedAt: now };
+}
+
+/** What the token endpoint answers for a CIBA grant, CIBA §11. */
+export type PollOutcome =
+  | { readonly kind: 'pending' }
+  | { readonly kind: 'slow_down'; readonly interval: number }
+  | { readonly kind: 'denied' }
+  | { readonly kind: 'expired' }
+  | { readonly kind: 'approved' }
+  | { readonly kind: 'redeemed' };
+
+/**
+ * Classify a poll. `tooSoon` comes from the repository's atomic poll record: the poll arrived
+ * before `interval` seconds had passed since the previous one.
+ */
+export function pollOutcome(req: AuthRequest, now: Date, tooSoon: boolean): PollOutcome {
+  const status = effectiveStatus(req, now);
+  switch (status) {
+    case 'pending':
+      return tooSoon ? { kind: 'slow_down', interval: req.interval } : { kind: 'pending' };
+    case 'approved':
+      return { kind: 'approved' };
+    case 'denied':
+      return { kind: 'denied' };
+    case 'expired':
+      return { kind: 'expired' };
+    case 'redeemed':
+      return { kind: 'redeemed' };
+  }
+}
+
+export function secondsUntilExpiry(req: Pick<AuthRequest, 'expiresAt'>, now: Date): number {
+  return Math.max(0, Math.ceil((req.expiresAt.getTime() - now.getTime()) / 1000));
+}

@@ -1,0 +1,54 @@
+import type { DenialReason } from '../auth-request/auth-request.js';
+
+/**
+ * Lifecycle events of an authentication request. The subject names and stream layout live in the
+ * messaging lib's catalogue; this is the payload schema. Each carries `version` so consumers can
+ * evolve, and a deterministic `eventId` (`<requestId>:<type>`) so republishing is harmless.
+ * Payloads never carry auth_req_id, hints, tokens or secrets.
+ */
+export const LIFECYCLE_EVENT_TYPES = [
+  'auth_request.created',
+  'auth_request.device_notified',
+  'auth_request.approved',
+  'auth_request.denied',
+  'auth_request.expired',
+  'auth_request.redeemed',
+] as const;
+export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];
+
+interface EventBase<T extends LifecycleEventType> {
+  readonly type: T;
+  readonly version: 1;
+  readonly eventId: string;
+  readonly requestId: string;
+  readonly clientId: string;
+  readonly subject: string;
+  readonly occurredAt: string;
+  readonly correlationId: string | null;
+}
+
+export interface AuthRequestCreated extends EventBase<'auth_request.created'> {
+  readonly deliveryMode: 'poll' | 'ping' | 'push';
+  readonly scope: readonly string[];
+  readonly hintType: string;
+  readonly expiresAt: string;
+  readonly interval: number | null;
+  readonly hasBindingMessage: boolean;
+}
+export type AuthRequestDeviceNotified = EventBase<'auth_request.device_notified'> & { readonly channel: string };
+export type AuthRequestApproved = EventBase<'auth_request.approved'>;
+export type AuthRequestDenied = EventBase<'auth_request.denied'> & { readonly reason: DenialReason };
+export type AuthRequestExpired = EventBase<'auth_request.expired'>;
+export type AuthRequestRedeemed = EventBase<'auth_request.redeemed'> & { readonly tokens: readonly string[] };
+
+export type LifecycleEvent =
+  | AuthRequestCreated
+  | AuthRequestDeviceNotified
+  | AuthRequestApproved
+  | AuthRequestDenied
+  | AuthRequestExpired
+  | AuthRequestRedeemed;
+
+export function lifecycleEventId(requestId: string, type: LifecycleEventType): string {
+  return `${requestId}:${type}`;
+}

@@ -1,0 +1,5 @@
+export * from './auth-request/auth-request.js';
+export * from './client/client.js';
+export * from './user/user.js';
+export * from './events/lifecycle-event.js';
+export * from './ports/ports.js';

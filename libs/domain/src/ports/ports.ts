@@ -1,0 +1,162 @@
+import type { AuthRequest, Decision } from '../auth-request/auth-request.js';
+import type { AuthenticatedClient, Client } from '../client/client.js';
+import type { LifecycleEvent } from '../events/lifecycle-event.js';
+import type { User } from '../user/user.js';
+
+/** Ports: every side effect the domain needs, implemented by adapters in persistence / messaging / tokens. */
+
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface ClientRepository {
+  findById(clientId: string): Promise<Client | null>;
+}
+
+export interface UserRepository {
+  findBySub(sub: string): Promise<User | null>;
+  /** login_hint: the user's `sub`, email address or phone number (CIBA §7.1). */
+  findByLoginHint(hint: string): Promise<User | null>;
+}
+
+export interface PollRecord {
+  readonly request: AuthRequest;
+  /** The poll came sooner than `interval` seconds after the previous one; `request.interval` is already increased. */
+  readonly tooSoon: boolean;
+}
+
+/** Lookups by auth_req_id, always within the authenticated client. */
+export interface ClientAuthRequests {
+  find(authReqId: string): Promise<AuthRequest | null>;
+  /**
+   * Atomically record a token-endpoint poll: when the previous poll was at least `interval` seconds
+   * ago (or there was none) store `now`; otherwise increase the interval by `slowDownIncrement` and
+   * report `tooSoon`. Concurrent polls see a single winner.
+   */
+  recordPoll(authReqId: string, now: Date, slowDownIncrement: number): Promise<PollRecord | null>;
+  /** approved → redeemed, true for exactly one caller. */
+  redeem(authReqId: string, now: Date): Promise<AuthRequest | null>;
+}
+
+export interface AuthRequestRepository {
+  forClient(client: AuthenticatedClient): ClientAuthRequests;
+  create(request: AuthRequest): Promise<void>;
+  findById(id: string): Promise<AuthRequest | null>;
+  /** pending (and not past expiry) → approved | denied; null when the request is not pending any more. */
+  decide(id: string, decision: Decision, now: Date): Promise<AuthRequest | null>;
+  markNotified(id: string, now: Date): Promise<void>;
+  /** pending requests past expiry → expired, at most `limit`; returns those it changed. */
+  expireDue(now: Date, limit: number): Promise<AuthRequest[]>;
+  /** pending requests created before `createdBefore` whose device was never notified. */
+  findUnnotified(createdBefore: Date, limit: number): Promise<AuthRequest[]>;
+}
+
+/** Single-use tokens handed to an authentication device; only their hash is stored. */
+export interface DecisionTokenRecord {
+  readonly tokenHash: string;
+  readonly requestId: string;
+  readonly channel: string;
+  readonly expiresAt: Date;
+  readonly usedAt: Date | null;
+}
+
+export interface DecisionTokenRepository {
+  /** Idempotent: storing the same hash twice keeps the first record. */
+  save(record: Omit<DecisionTokenRecord, 'usedAt'>): Promise<void>;
+  /** Marks the token used and returns it, or null when unknown, already used or expired. */
+  consume(tokenHash: string, now: Date): Promise<DecisionTokenRecord | null>;
+  find(tokenHash: string): Promise<DecisionTokenRecord | null>;
+}
+
+export interface RefreshTokenRecord {
+  readonly tokenHash: string;
+  readonly clientId: string;
+  readonly subject: string;
+  readonly scope: readonly string[];
+  readonly authTime: Date;
+  readonly acr: string | null;
+  readonly expiresAt: Date;
+  readonly requestId: string;
+}
+
+export interface RefreshTokenRepository {
+  save(record: RefreshTokenRecord): Promise<void>;
+  /**
+   * Atomically replace `oldHash` (which must belong to `clientId`, be unused and unexpired) with
+   * `next`; returns the old record, or null when the rotation is not allowed.
+   */
+  rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date): Promise<RefreshTokenRecord | null>;
+}
+
+export interface EventPublisher {
+  /** Resolves once the event is durable (JetStream ack, or committed to the work table). */
+  publish(event: LifecycleEvent): Promise<void>;
+}
+
+export interface AuditRecord {
+  readonly eventId: string;
+  readonly type: string;
+  readonly requestId: string;
+  readonly clientId: string;
+  readonly subject: string;
+  readonly occurredAt: Date;
+  readonly correlationId: string | null;
+  readonly payload: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditRepository {
+  /** Idempotent by `eventId`: appending the same event twice stores one record. Returns true when stored now. */
+  append(record: AuditRecord): Promise<boolean>;
+}
+
+/** A signing key; the private JWK is stored encrypted (AES-256-GCM) with a key from config. */
+export interface SigningKeyRecord {
+  readonly kid: string;
+  readonly alg: string;
+  readonly publicJwk: Readonly<Record<string, unknown>>;
+  readonly encryptedPrivateJwk: string;
+  readonly createdAt: Date;
+  /** Set when a newer key took over signing; the key stays published until `unpublishAfter`. */
+  readonly retiredAt: Date | null;
+  readonly unpublishAfter: Date | null;
+}
+
+export interface SigningKeyRepository {
+  /** Every key still published (unpublishAfter null or in the future), newest first. */
+  listPublished(now: Date): Promise<SigningKeyRecord[]>;
+  insert(record: SigningKeyRecord): Promise<void>;
+  /** Retire every active key (retiredAt null) except `exceptKid`, keeping it published until `unpublishAfter`. */
+  retireOthers(exceptKid: string, retiredAt: Date, unpublishAfter: Date): Promise<number>;
+  /**
+   * Runs `work` while holding a cluster-wide lock named `name` (a Postgres advisory lock), so that
+   * two processes starting together generate one first key.
+   */
+  withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Durable work items for the in-process bus of the all-in-one start: one row per (consumer, message),
+ * claimed with SELECT … FOR UPDATE SKIP LOCKED. The distributed services use JetStream instead.
+ */
+export interface QueuedMessage {
+  readonly id: string;
+  readonly consumer: string;
+  readonly subject: string;
+  readonly messageId: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly deliveries: number;
+}
+
+export interface DurableQueueStore {
+  /** Idempotent per (consumer, messageId). */
+  enqueue(consumers: readonly string[], subject: string, messageId: string, payload: Record<string, unknown>, headers: Record<string, string>): Promise<void>;
+  /** Claims up to `limit` visible messages for `consumer`, hiding them for `leaseMs` and counting a delivery. */
+  claim(consumer: string, limit: number, leaseMs: number, now: Date): Promise<QueuedMessage[]>;
+  ack(id: string): Promise<void>;
+  /** Make the message visible again after `delayMs`. */
+  nak(id: string, delayMs: number, now: Date): Promise<void>;
+  /** Move to the dead letters with a reason. */
+  deadLetter(id: string, reason: string): Promise<void>;
+}
