@@ -1,1 +1,2 @@
-export {};
+export * from './provider-config.js';
+export * from './bootstrap-file.js';

@@ -1,1 +1,12 @@
-export {};
+export * from './catalogue.js';
+export * from './errors.js';
+export * from './lifecycle-event.schema.js';
+export * from './bus-context.js';
+export * from './bus-event.decorator.js';
+export * from './settlement.js';
+export { handleDelivery, runHandler } from './handler-dispatch.js';
+export type { Delivery, DeliveryResult } from './handler-dispatch.js';
+export * from './jetstream/jetstream-connection.js';
+export * from './jetstream/jetstream-event-publisher.js';
+export * from './jetstream/jetstream-server.js';
+export * from './in-process/in-process-bus.js';

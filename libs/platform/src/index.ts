@@ -1,1 +1,12 @@
-export {};
+export * from './core.module.js';
+export * from './di/tokens.js';
+export * from './di/cached-client-repository.js';
+export * from './health/health.js';
+export * from './http/client-authenticator.js';
+export * from './http/http-app.js';
+export * from './http/oauth-exception.filter.js';
+export * from './http/protocol-request.js';
+export * from './logging/logging.js';
+export * from './admin/bootstrap-loader.js';
+export * from './messaging/bus-providers.js';
+export * from './run-service.js';

@@ -1,1 +1,2 @@
-export {};
+export * from './authorize.module.js';
+export * from './backchannel-authentication.service.js';

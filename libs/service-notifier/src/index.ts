@@ -1,1 +1,4 @@
-export {};
+export * from './notifier.module.js';
+export * from './decision-tokens.js';
+export * from './expiry-sweeper.service.js';
+export * from './channels/http-authentication.channel.js';

@@ -1,1 +1,2 @@
-export {};
+export * from './token.module.js';
+export * from './token-issuer.js';

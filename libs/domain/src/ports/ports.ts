@@ -82,6 +82,10 @@ export interface RefreshTokenRecord {
 
 export interface RefreshTokenRepository {
   save(record: RefreshTokenRecord): Promise<void>;
+  /** The record for `tokenHash` when it belongs to `clientId`, is unused and unexpired. */
+  find(clientId: string, tokenHash: string, now: Date): Promise<RefreshTokenRecord | null>;
+  /** Marks the token used without a successor; true when this call consumed it. */
+  revoke(clientId: string, tokenHash: string, now: Date): Promise<boolean>;
   /**
    * Atomically replace `oldHash` (which must belong to `clientId`, be unused and unexpired) with
    * `next`; returns the old record, or null when the rotation is not allowed.

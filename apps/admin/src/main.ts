@@ -1,0 +1,82 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, maxTokenLifetime, readBootstrapFile } from '@ciba/config';
+import { systemClock } from '@ciba/domain';
+import { TypeOrmClientRepository, TypeOrmSigningKeyRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
+import { loadBootstrap } from '@ciba/platform';
+import { KeyEncryptor, KeyStore, SecretHasher } from '@ciba/tokens';
+
+const USAGE = `usage: ciba-admin <command>
+
+commands:
+  migrate                 apply pending database migrations
+  bootstrap [--file F]    load clients and users from the bootstrap file (CIBA_BOOTSTRAP_FILE); idempotent
+  keys rotate             generate a new signing key; the old public key stays published until the
+                          tokens it signed have expired (CIBA_ACCESS_TOKEN_TTL / CIBA_ID_TOKEN_TTL)
+  keys list               list published signing keys (kid, alg, created, retired, unpublish after)
+
+configuration comes from the environment (CIBA_DATABASE_URL, CIBA_KEY_ENCRYPTION_KEY, ...).`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { file: { type: 'string' }, help: { type: 'boolean' } } });
+  const command = positionals.join(' ');
+  if (values.help || command === '') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === '' && !values.help ? 64 : 0;
+  }
+  const needsKeys = command.startsWith('keys');
+  const config = loadConfig(process.env, 'admin', needsKeys ? ['database', 'keys'] : ['database']);
+  const dataSource = createDataSource({ url: config.database.url });
+  await dataSource.initialize();
+  try {
+    switch (command) {
+      case 'migrate': {
+        const applied = await runMigrations(dataSource);
+        process.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied ${applied.map((m) => m.name).join(', ')}\n`);
+        return 0;
+      }
+      case 'bootstrap': {
+        const file = values.file ?? config.bootstrapFile;
+        if (!file) throw new ConfigError(['CIBA_BOOTSTRAP_FILE (or --file): required for bootstrap']);
+        const result = await loadBootstrap(await readBootstrapFile(file), {
+          clients: new TypeOrmClientRepository(dataSource),
+          users: new TypeOrmUserRepository(dataSource),
+          hasher: new SecretHasher(),
+        });
+        process.stdout.write(
+          `clients: ${result.clients.written} written, ${result.clients.unchanged} unchanged; users: ${result.users.written} written, ${result.users.unchanged} unchanged\n`,
+        );
+        return 0;
+      }
+      case 'keys rotate':
+      case 'keys list': {
+        const repository = new TypeOrmSigningKeyRepository(dataSource);
+        const keyStore = new KeyStore({ repository, encryptor: new KeyEncryptor(config.keys.encryptionKey), clock: systemClock, alg: config.keys.signingAlg });
+        await keyStore.init();
+        if (command === 'keys rotate') {
+          const key = await keyStore.rotate(maxTokenLifetime(config) + 120);
+          process.stdout.write(`new signing key ${key.kid} (${key.alg}); previous keys stay published for ${maxTokenLifetime(config) + 120}s\n`);
+        }
+        for (const k of await repository.listPublished(new Date())) {
+          process.stdout.write(
+            `${k.kid}  ${k.alg}  created ${k.createdAt.toISOString()}  ${k.retiredAt ? `retired ${k.retiredAt.toISOString()}  unpublish after ${k.unpublishAfter?.toISOString() ?? '-'}` : 'active'}\n`,
+          );
+        }
+        return 0;
+      }
+      default:
+        process.stderr.write(`unknown command: ${command}\n${USAGE}\n`);
+        return 64;
+    }
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(err instanceof ConfigError ? 78 : 1);
+  },
+);

@@ -1,0 +1,80 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { CIBA_GRANT_TYPE, CLIENT_AUTH_METHODS, SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
+
+/**
+ * The bootstrap file declares clients with RFC 7591 / CIBA registration metadata names and users
+ * with OpenID Connect claim names. Loading it is idempotent (see the admin `bootstrap` command).
+ */
+const clientSchema = z
+  .object({
+    client_id: z.string().min(1).max(255),
+    client_secret: z.string().min(8, 'client_secret must be at least 8 characters'),
+    client_name: z.string().min(1).max(255).optional(),
+    token_endpoint_auth_method: z.enum(CLIENT_AUTH_METHODS).default('client_secret_basic'),
+    grant_types: z.array(z.string().min(1)).default([CIBA_GRANT_TYPE]),
+    scope: z.string().default('openid'),
+    backchannel_token_delivery_mode: z.enum(TOKEN_DELIVERY_MODES).default('poll'),
+    backchannel_client_notification_endpoint: z.string().url().optional(),
+    backchannel_user_code_parameter: z.boolean().default(false),
+    id_token_signed_response_alg: z.enum(SIGNING_ALGS).optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.backchannel_token_delivery_mode !== 'poll' && !c.backchannel_client_notification_endpoint) {
+      ctx.addIssue({ code: 'custom', message: 'backchannel_client_notification_endpoint is required for ping and push' });
+    }
+  });
+
+const userSchema = z
+  .object({
+    sub: z.string().min(1).max(255),
+    name: z.string().optional(),
+    email: z.string().email().optional(),
+    email_verified: z.boolean().default(false),
+    phone_number: z.string().regex(/^\+?[0-9 ()-]{3,32}$/, 'phone_number must be E.164-like').optional(),
+    phone_number_verified: z.boolean().default(false),
+  })
+  .strict();
+
+const fileSchema = z
+  .object({
+    clients: z.array(clientSchema).default([]),
+    users: z.array(userSchema).default([]),
+  })
+  .strict();
+
+export type BootstrapClient = z.infer<typeof clientSchema>;
+export type BootstrapUser = z.infer<typeof userSchema>;
+export type BootstrapData = z.infer<typeof fileSchema>;
+
+export function parseBootstrap(json: unknown, source = 'bootstrap file'): BootstrapData {
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`${source} is invalid:\n  - ${problems.join('\n  - ')}`);
+  }
+  const ids = parsed.data.clients.map((c) => c.client_id);
+  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (dup) throw new Error(`${source} is invalid: client_id ${dup} appears twice`);
+  const subs = parsed.data.users.map((u) => u.sub);
+  const dupSub = subs.find((s, i) => subs.indexOf(s) !== i);
+  if (dupSub) throw new Error(`${source} is invalid: a user sub appears twice`);
+  return parsed.data;
+}
+
+export async function readBootstrapFile(path: string): Promise<BootstrapData> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read bootstrap file ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`bootstrap file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseBootstrap(json, path);
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig } from './provider-config.js';
+import { parseBootstrap } from './bootstrap-file.js';
+
+const key = randomBytes(32).toString('base64');
+const base = { CIBA_DATABASE_URL: 'postgres://u@127.0.0.1/db', CIBA_KEY_ENCRYPTION_KEY: key };
+
+describe('loadConfig', () => {
+  it('applies defaults: interval 5, ES256, issuer from port, public URLs from issuer', () => {
+    const c = loadConfig(base, 'authorize', ['database', 'keys']);
+    expect(c.ciba.interval).toBe(5);
+    expect(c.keys.signingAlg).toBe('ES256');
+    expect(c.issuer).toBe('http://localhost:3001');
+    expect(c.publicUrls.token).toBe(c.issuer);
+  });
+
+  it('names every missing required variable at once', () => {
+    expect.assertions(3);
+    try {
+      loadConfig({}, 'token', ['database', 'keys']);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).message).toContain('CIBA_DATABASE_URL');
+      expect((err as ConfigError).message).toContain('CIBA_KEY_ENCRYPTION_KEY');
+    }
+  });
+
+  it('rejects a key encryption key that is not 32 bytes, without echoing it', () => {
+    const bad = 'c2hvcnQta2V5';
+    expect(() => loadConfig({ ...base, CIBA_KEY_ENCRYPTION_KEY: bad }, 'token', ['keys'])).toThrow(/exactly 32 bytes/);
+    try {
+      loadConfig({ ...base, CIBA_KEY_ENCRYPTION_KEY: bad }, 'token', ['keys']);
+    } catch (err) {
+      expect((err as Error).message).not.toContain(bad);
+    }
+  });
+
+  it('rejects inconsistent expiry bounds, bad modes, an invalid pattern and scopes without openid', () => {
+    const env = { ...base, CIBA_MIN_EXPIRES_IN: '600', CIBA_DELIVERY_MODES: 'poll carrier-pigeon', CIBA_BINDING_MESSAGE_PATTERN: '(', CIBA_SCOPES: 'profile' };
+    expect(() => loadConfig(env, 'authorize', [])).toThrow(ConfigError);
+    try {
+      loadConfig(env, 'authorize', []);
+    } catch (err) {
+      expect((err as ConfigError).problems).toHaveLength(4);
+    }
+  });
+
+  it('strips a trailing slash from the issuer and takes per-service public URLs', () => {
+    const c = loadConfig({ ...base, CIBA_ISSUER: 'https://op.example.com/', CIBA_TOKEN_URL: 'https://token.example.com' }, 'authorize', []);
+    expect(c.issuer).toBe('https://op.example.com');
+    expect(c.publicUrls.token).toBe('https://token.example.com');
+    expect(c.publicUrls.authorize).toBe('https://op.example.com');
+  });
+});
+
+describe('parseBootstrap', () => {
+  it('uses RFC 7591 / CIBA registration names with defaults', () => {
+    const d = parseBootstrap({ clients: [{ client_id: 'c1', client_secret: 'long-enough-secret' }], users: [{ sub: 'u1', email: 'a@example.com' }] });
+    expect(d.clients[0]?.backchannel_token_delivery_mode).toBe('poll');
+    expect(d.clients[0]?.grant_types).toEqual(['urn:openid:params:grant-type:ciba']);
+    expect(d.users[0]?.email_verified).toBe(false);
+  });
+
+  it('CIBA §4 requires a notification endpoint for ping and push clients', () => {
+    expect(() => parseBootstrap({ clients: [{ client_id: 'c1', client_secret: 'long-enough-secret', backchannel_token_delivery_mode: 'ping' }] })).toThrow(
+      /backchannel_client_notification_endpoint/,
+    );
+  });
+
+  it('rejects unknown fields and duplicate client ids', () => {
+    expect(() => parseBootstrap({ clients: [{ client_id: 'c', client_secret: 'long-enough-secret', colour: 'red' }] })).toThrow(/invalid/);
+    const c = { client_id: 'c', client_secret: 'long-enough-secret' };
+    expect(() => parseBootstrap({ clients: [c, c] })).toThrow(/appears twice/);
+  });
+});

@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import { SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
+
+/**
+ * The provider's configuration, parsed once at boot from the environment (`CIBA_*`). Every service
+ * reads the same names; each declares which sections it needs, and a missing or malformed value
+ * stops the process with a message naming the variable. Values in `SENSITIVE_SETTINGS` never reach
+ * a log.
+ */
+export const SENSITIVE_SETTINGS = ['CIBA_KEY_ENCRYPTION_KEY', 'CIBA_DATABASE_URL'] as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = z.string().url();
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const envSchema = z.object({
+  CIBA_ISSUER: url.optional(),
+  CIBA_HOST: z.string().default('0.0.0.0'),
+  CIBA_PORT: int(0, 65535).optional(),
+  CIBA_AUTHORIZE_URL: url.optional(),
+  CIBA_TOKEN_URL: url.optional(),
+  CIBA_NOTIFIER_URL: url.optional(),
+  CIBA_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  CIBA_DATABASE_POOL_SIZE: int(1, 200).default(10),
+  CIBA_NATS_SERVERS: z.string().default('nats://127.0.0.1:4222'),
+  CIBA_KEY_ENCRYPTION_KEY: z.string().optional(),
+  CIBA_SIGNING_ALG: z.enum(SIGNING_ALGS).default('ES256'),
+  CIBA_BOOTSTRAP_FILE: z.string().optional(),
+  CIBA_DELIVERY_MODES: z.string().default('poll'),
+  CIBA_DEFAULT_EXPIRES_IN: int(1, 86400).default(300),
+  CIBA_MIN_EXPIRES_IN: int(1, 86400).default(10),
+  CIBA_MAX_EXPIRES_IN: int(1, 86400).default(1800),
+  CIBA_POLL_INTERVAL: int(1, 600).default(5),
+  CIBA_BINDING_MESSAGE_PATTERN: z.string().optional(),
+  CIBA_BINDING_MESSAGE_MAX_LENGTH: int(1, 1024).default(64),
+  CIBA_ACCESS_TOKEN_TTL: int(30, 86400).default(600),
+  CIBA_ID_TOKEN_TTL: int(30, 86400).default(600),
+  CIBA_REFRESH_TOKEN_TTL: int(60, 31536000).default(2592000),
+  CIBA_SCOPES: z.string().default('openid profile email phone offline_access'),
+  CIBA_AUTH_CHANNEL_URI: url.optional(),
+  CIBA_AUTH_CHANNEL_TIMEOUT_MS: int(100, 60000).default(5000),
+  CIBA_SWEEP_INTERVAL_MS: int(100, 600000).default(1000),
+  CIBA_RENOTIFY_AFTER_MS: int(1000, 3600000).default(30000),
+  CIBA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CIBA_TRUST_PROXY: bool.default(false),
+  CIBA_SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
+});
+
+export type ServiceName = 'authorize' | 'token' | 'notifier' | 'audit' | 'all-in-one' | 'admin';
+
+export interface ProviderConfig {
+  readonly service: ServiceName;
+  readonly issuer: string;
+  readonly http: { readonly host: string; readonly port: number; readonly trustProxy: boolean };
+  /** Public URLs of each service, as advertised in discovery; all default to the issuer. */
+  readonly publicUrls: { readonly authorize: string; readonly token: string; readonly notifier: string };
+  readonly database: { readonly url: string; readonly poolSize: number };
+  readonly nats: { readonly servers: readonly string[] };
+  readonly keys: { readonly encryptionKey: string; readonly signingAlg: (typeof SIGNING_ALGS)[number] };
+  readonly bootstrapFile: string | null;
+  readonly ciba: {
+    readonly deliveryModes: readonly (typeof TOKEN_DELIVERY_MODES)[number][];
+    readonly defaultExpiresIn: number;
+    readonly minExpiresIn: number;
+    readonly maxExpiresIn: number;
+    readonly interval: number;
+    readonly bindingMessage: { readonly pattern: string | null; readonly maxLength: number };
+    readonly scopes: readonly string[];
+  };
+  readonly tokens: { readonly accessTokenTtl: number; readonly idTokenTtl: number; readonly refreshTokenTtl: number };
+  readonly authChannel: { readonly uri: string | null; readonly timeoutMs: number };
+  readonly sweeper: { readonly intervalMs: number; readonly renotifyAfterMs: number };
+  readonly log: { readonly level: string };
+  readonly shutdownTimeoutMs: number;
+}
+
+export type ConfigSection = 'database' | 'nats' | 'keys';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DEFAULT_PORTS: Record<ServiceName, number> = {
+  'all-in-one': 3000,
+  authorize: 3001,
+  token: 3002,
+  notifier: 3003,
+  audit: 3004,
+  admin: 0,
+};
+
+/**
+ * Parse the environment for `service`. `requires` lists the sections the service cannot run without;
+ * the all-in-one start fills database and keys itself before calling this.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  service: ServiceName,
+  requires: readonly ConfigSection[],
+): ProviderConfig {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const port = e.CIBA_PORT ?? DEFAULT_PORTS[service];
+  const issuer = stripSlash(e.CIBA_ISSUER ?? `http://localhost:${port}`);
+
+  if (requires.includes('database') && !e.CIBA_DATABASE_URL) problems.push('CIBA_DATABASE_URL: required (postgres://user@host:5432/db)');
+  if (requires.includes('keys')) {
+    if (!e.CIBA_KEY_ENCRYPTION_KEY) problems.push('CIBA_KEY_ENCRYPTION_KEY: required (32 random bytes, base64)');
+    else if (decodedLength(e.CIBA_KEY_ENCRYPTION_KEY) !== 32) problems.push('CIBA_KEY_ENCRYPTION_KEY: must decode to exactly 32 bytes (base64 or base64url)');
+  }
+  if (e.CIBA_MIN_EXPIRES_IN > e.CIBA_DEFAULT_EXPIRES_IN || e.CIBA_DEFAULT_EXPIRES_IN > e.CIBA_MAX_EXPIRES_IN) {
+    problems.push('CIBA_MIN_EXPIRES_IN <= CIBA_DEFAULT_EXPIRES_IN <= CIBA_MAX_EXPIRES_IN must hold');
+  }
+  if (e.CIBA_BINDING_MESSAGE_PATTERN !== undefined) {
+    try {
+      new RegExp(e.CIBA_BINDING_MESSAGE_PATTERN, 'u');
+    } catch {
+      problems.push('CIBA_BINDING_MESSAGE_PATTERN: not a valid regular expression');
+    }
+  }
+  const modes = words(e.CIBA_DELIVERY_MODES);
+  const badModes = modes.filter((m) => !(TOKEN_DELIVERY_MODES as readonly string[]).includes(m));
+  if (badModes.length > 0 || modes.length === 0) problems.push(`CIBA_DELIVERY_MODES: expected some of ${TOKEN_DELIVERY_MODES.join(', ')}`);
+  const scopes = words(e.CIBA_SCOPES);
+  if (!scopes.includes('openid')) problems.push('CIBA_SCOPES: must include openid');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    service,
+    issuer,
+    http: { host: e.CIBA_HOST, port, trustProxy: e.CIBA_TRUST_PROXY },
+    publicUrls: {
+      authorize: stripSlash(e.CIBA_AUTHORIZE_URL ?? issuer),
+      token: stripSlash(e.CIBA_TOKEN_URL ?? issuer),
+      notifier: stripSlash(e.CIBA_NOTIFIER_URL ?? issuer),
+    },
+    database: { url: e.CIBA_DATABASE_URL ?? '', poolSize: e.CIBA_DATABASE_POOL_SIZE },
+    nats: { servers: e.CIBA_NATS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean) },
+    keys: { encryptionKey: e.CIBA_KEY_ENCRYPTION_KEY ?? '', signingAlg: e.CIBA_SIGNING_ALG },
+    bootstrapFile: e.CIBA_BOOTSTRAP_FILE ?? null,
+    ciba: {
+      deliveryModes: modes as ProviderConfig['ciba']['deliveryModes'],
+      defaultExpiresIn: e.CIBA_DEFAULT_EXPIRES_IN,
+      minExpiresIn: e.CIBA_MIN_EXPIRES_IN,
+      maxExpiresIn: e.CIBA_MAX_EXPIRES_IN,
+      interval: e.CIBA_POLL_INTERVAL,
+      bindingMessage: { pattern: e.CIBA_BINDING_MESSAGE_PATTERN ?? null, maxLength: e.CIBA_BINDING_MESSAGE_MAX_LENGTH },
+      scopes,
+    },
+    tokens: { accessTokenTtl: e.CIBA_ACCESS_TOKEN_TTL, idTokenTtl: e.CIBA_ID_TOKEN_TTL, refreshTokenTtl: e.CIBA_REFRESH_TOKEN_TTL },
+    authChannel: { uri: e.CIBA_AUTH_CHANNEL_URI ?? null, timeoutMs: e.CIBA_AUTH_CHANNEL_TIMEOUT_MS },
+    sweeper: { intervalMs: e.CIBA_SWEEP_INTERVAL_MS, renotifyAfterMs: e.CIBA_RENOTIFY_AFTER_MS },
+    log: { level: e.CIBA_LOG_LEVEL },
+    shutdownTimeoutMs: e.CIBA_SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/** Longest time any token this provider signs stays valid: how long a retired key must stay published. */
+export function maxTokenLifetime(config: ProviderConfig): number {
+  return Math.max(config.tokens.accessTokenTtl, config.tokens.idTokenTtl);
+}
+
+function words(s: string): string[] {
+  return s.split(/[\s,]+/).filter(Boolean);
+}
+
+function stripSlash(u: string): string {
+  return u.endsWith('/') ? u.slice(0, -1) : u;
+}
+
+function decodedLength(key: string): number {
+  return Buffer.from(key.replace(/-/g, '+').replace(/_/g, '/'), 'base64').length;
+}

@@ -1,0 +1,27 @@
+import { EventPattern } from '@nestjs/microservices';
+import type { LifecycleEvent, LifecycleEventType } from '@ciba/domain';
+import { handlerPattern } from './catalogue.js';
+
+/** The event a handler for `type` receives; every lifecycle event for `'*'`. */
+export type LifecycleEventOf<T extends LifecycleEventType | '*'> = T extends LifecycleEventType
+  ? Extract<LifecycleEvent, { type: T }>
+  : LifecycleEvent;
+
+type BusHandlerDecorator<T extends LifecycleEventType | '*'> = (
+  target: object,
+  propertyKey: string | symbol,
+  descriptor: TypedPropertyDescriptor<(event: LifecycleEventOf<T>, ...rest: never[]) => unknown>,
+) => void;
+
+/**
+ * `@EventPattern(handlerPattern(consumer, type))` with the payload typed from the event type. Nest 12's
+ * own typing infers `{}` for the payload of a string pattern (TS1241 under strict); this keeps the
+ * handler's first parameter checked instead. The second argument is the `BusContext` (type it `unknown`
+ * and narrow with `isBusContext` when using `@Ctx()`).
+ */
+export function OnBusEvent<T extends LifecycleEventType | '*'>(consumer: string, type: T): BusHandlerDecorator<T> {
+  const decorate = (EventPattern as (pattern: string) => MethodDecorator)(handlerPattern(consumer, type));
+  return (target, propertyKey, descriptor) => {
+    decorate(target, propertyKey, descriptor);
+  };
+}

@@ -1,0 +1,46 @@
+import { headers } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { EventPublisher, LifecycleEvent } from '@ciba/domain';
+import { DEFAULT_TOPOLOGY, HEADERS, subjectFor } from '../catalogue.js';
+import type { BusTopology } from '../catalogue.js';
+import { encodeLifecycleEvent } from '../lifecycle-event.schema.js';
+
+export interface JetStreamEventPublisherOptions {
+  readonly connection: NatsConnection;
+  readonly topology?: BusTopology;
+  /** How long to wait for the stream's PubAck. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Publishes lifecycle events to JetStream. `publish` resolves once the stream has stored the event
+ * (PubAck). The event id is the `Nats-Msg-Id`, so republishing within the duplicate window is a no-op.
+ */
+export class JetStreamEventPublisher implements EventPublisher {
+  private readonly js: JetStreamClient;
+  private readonly topology: BusTopology;
+  private readonly timeoutMs: number;
+
+  constructor(options: JetStreamEventPublisherOptions) {
+    this.js = jetstream(options.connection);
+    this.topology = options.topology ?? DEFAULT_TOPOLOGY;
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+  }
+
+  async publish(event: LifecycleEvent): Promise<void> {
+    await this.publishWithAck(event);
+  }
+
+  /** Like `publish`, returning the PubAck (`duplicate` is true when the server dropped a repeat). */
+  publishWithAck(event: LifecycleEvent): Promise<PubAck> {
+    const hdrs = headers();
+    if (event.correlationId) hdrs.set(HEADERS.correlationId, event.correlationId);
+    return this.js.publish(subjectFor(event.type, this.topology), encodeLifecycleEvent(event), {
+      msgID: event.eventId,
+      headers: hdrs,
+      timeout: this.timeoutMs,
+    });
+  }
+}

@@ -1,0 +1,224 @@
+import { Logger } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
+import { Server } from '@nestjs/microservices';
+import type { CustomTransportStrategy } from '@nestjs/microservices';
+import { headers } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import {
+  consumerDefinition,
+  deadLetterSubjectFor,
+  DEFAULT_TOPOLOGY,
+  eventTypeOfSubject,
+  HEADERS,
+} from '../catalogue.js';
+import type { BusTopology, ConsumerDefinition } from '../catalogue.js';
+import { describeSettlement, handleDelivery, InFlight, Slots } from '../handler-dispatch.js';
+import type { Delivery } from '../handler-dispatch.js';
+import { decodeLifecycleEvent } from '../lifecycle-event.schema.js';
+import { retryPolicyFor } from '../settlement.js';
+import type { RetryPolicy } from '../settlement.js';
+import { connectNats, ensureStreams } from './jetstream-connection.js';
+
+export interface JetStreamServerOptions {
+  readonly servers: string | readonly string[];
+  /** Durable consumers (catalogue names, e.g. `['notifier']`) this process runs. */
+  readonly consumers: readonly string[];
+  /** Connection name; defaults to `ciba-<consumers>`. */
+  readonly name?: string;
+  readonly topology?: BusTopology;
+  readonly logger?: LoggerService;
+  /** Handlers running at once per consumer (and messages pulled per batch). Default 8. */
+  readonly maxInFlight?: number;
+  /** Create/update streams and consumers on listen. Default true. */
+  readonly ensureTopology?: boolean;
+  /** Overrides of the retry curve shape (e.g. `jitterRatio`); the numbers come from the catalogue. */
+  readonly retry?: Partial<Omit<RetryPolicy, 'maxDeliver'>>;
+}
+
+export type JetStreamServerStatus = 'connecting' | 'connected' | 'disconnected' | 'reconnecting' | 'closed';
+type JetStreamServerEvents = { error: (error: unknown) => void };
+
+/**
+ * Nest transport over JetStream durable pull consumers. Each `@EventPattern('<event type>')` handler
+ * receives the parsed `LifecycleEvent` and a `BusContext`. Resolving acks; throwing naks with the
+ * consumer's retry curve; `PermanentError`, malformed messages and the last allowed delivery go to
+ * the dead-letter stream (`<dlq prefix>.<consumer>.<type>`, header `x-dead-letter-reason`) and are
+ * terminated.
+ */
+export class JetStreamServer
+  extends Server<JetStreamServerEvents, JetStreamServerStatus>
+  implements CustomTransportStrategy
+{
+  override readonly transportId = Symbol.for('ciba:jetstream');
+  // Nest must hand handler failures back to us rather than only log them.
+  override readonly propagatesEventHandlerErrors = true;
+  protected override readonly logger: LoggerService;
+
+  private readonly topology: BusTopology;
+  private readonly definitions: readonly ConsumerDefinition[];
+  private readonly maxInFlight: number;
+  private readonly inFlight = new InFlight();
+  private readonly listeners: Array<(error: unknown) => void> = [];
+  private connection: NatsConnection | null = null;
+  private subscriptions: ConsumerMessages[] = [];
+  private loops: Promise<void>[] = [];
+  private closing = false;
+
+  constructor(private readonly options: JetStreamServerOptions) {
+    super();
+    this.topology = options.topology ?? DEFAULT_TOPOLOGY;
+    this.definitions = options.consumers.map((name) => consumerDefinition(name, this.topology));
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 8);
+    this.logger = options.logger ?? new Logger(JetStreamServer.name);
+  }
+
+  async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
+    try {
+      this._status$.next('connecting');
+      const nc = await connectNats({
+        servers: this.options.servers,
+        name: this.options.name ?? `ciba-${this.options.consumers.join('-') || 'bus'}`,
+      });
+      this.connection = nc;
+      void this.watchStatus(nc);
+      if (this.options.ensureTopology ?? true) await ensureStreams(await jetstreamManager(nc), this.topology);
+      const js = jetstream(nc);
+      for (const definition of this.definitions) {
+        const consumer = await js.consumers.get(this.topology.lifecycleStream.name, definition.name);
+        const messages = await consumer.consume({ max_messages: this.maxInFlight });
+        this.subscriptions.push(messages);
+        this.loops.push(this.consumeLoop(js, definition, retryPolicyFor(definition, this.options.retry), messages));
+      }
+      this._status$.next('connected');
+      callback();
+    } catch (error) {
+      await this.connection?.close().catch(() => undefined);
+      this.connection = null;
+      callback(error);
+    }
+  }
+
+  /** Stops pulling, waits for running handlers, then drains the connection. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await Promise.allSettled(this.subscriptions.map((messages) => messages.close()));
+    await Promise.allSettled(this.loops);
+    await this.inFlight.drained();
+    const nc = this.connection;
+    this.connection = null;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => undefined);
+    this._status$.next('closed');
+  }
+
+  on<EventKey extends keyof JetStreamServerEvents = keyof JetStreamServerEvents>(
+    event: EventKey,
+    callback: JetStreamServerEvents[EventKey],
+  ): void {
+    if (event === 'error') this.listeners.push(callback);
+  }
+
+  unwrap<T>(): T {
+    if (!this.connection) throw new Error('JetStreamServer is not listening');
+    return this.connection as T;
+  }
+
+  private async consumeLoop(
+    js: JetStreamClient,
+    definition: ConsumerDefinition,
+    policy: RetryPolicy,
+    messages: ConsumerMessages,
+  ): Promise<void> {
+    const slots = new Slots(this.maxInFlight);
+    try {
+      for await (const msg of messages) {
+        if (!this.closing) await slots.acquire();
+        if (this.closing) {
+          // Pulled but not started: hand it straight back so another instance can take it.
+          msg.nak();
+          continue;
+        }
+        void this.inFlight.track(this.process(js, definition, policy, msg).finally(() => slots.release()));
+      }
+    } catch (error) {
+      if (!this.closing) this.emitError(error);
+    }
+  }
+
+  private async process(js: JetStreamClient, definition: ConsumerDefinition, policy: RetryPolicy, msg: JsMsg) {
+    const delivery: Delivery = {
+      consumer: definition.name,
+      subject: msg.subject,
+      deliveryCount: msg.info.deliveryCount,
+      correlationId: msg.headers?.get(HEADERS.correlationId) || null,
+      subjectType: eventTypeOfSubject(msg.subject, this.topology),
+      decode: () => decodeLifecycleEvent(msg.data),
+    };
+    // Tell the server the message is still being worked on, so a slow handler is not redelivered.
+    const keepAlive = setInterval(() => msg.working(), Math.max(500, definition.ackWaitMs / 2));
+    try {
+      const result = await handleDelivery(delivery, (pattern) => this.getHandlerByPattern(pattern), policy);
+      const { settlement } = result;
+      switch (settlement.action) {
+        case 'ack':
+          msg.ack();
+          this.logger.debug?.(describeSettlement(delivery, result));
+          return;
+        case 'retry':
+          msg.nak(settlement.delayMs);
+          this.logger.warn(describeSettlement(delivery, result));
+          return;
+        case 'dead-letter':
+          await this.deadLetter(js, definition, msg, settlement.reason, result.event?.type);
+          msg.term(settlement.reason);
+          this.logger.error(describeSettlement(delivery, result));
+          return;
+      }
+    } catch (error) {
+      // Settlement itself failed (e.g. the dead-letter publish): leave the message to redelivery.
+      this.emitError(error);
+      msg.nak(policy.baseDelayMs);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async deadLetter(
+    js: JetStreamClient,
+    definition: ConsumerDefinition,
+    msg: JsMsg,
+    reason: string,
+    type: string | undefined,
+  ): Promise<void> {
+    const hdrs = headers();
+    const correlationId = msg.headers?.get(HEADERS.correlationId);
+    if (correlationId) hdrs.set(HEADERS.correlationId, correlationId);
+    hdrs.set(HEADERS.deadLetterReason, reason);
+    hdrs.set(HEADERS.deadLetterConsumer, definition.name);
+    hdrs.set(HEADERS.originalSubject, msg.subject);
+    hdrs.set(HEADERS.deliveryCount, String(msg.info.deliveryCount));
+    const originalId = msg.headers?.get(HEADERS.messageId) || `seq-${msg.info.streamSequence}`;
+    const suffix = type ?? eventTypeOfSubject(msg.subject, this.topology) ?? 'unknown';
+    await js.publish(deadLetterSubjectFor(definition.name, suffix, this.topology), msg.data, {
+      // Deterministic, so dead-lettering twice after a crash stores one copy.
+      msgID: `${definition.name}:${originalId}`,
+      headers: hdrs,
+    });
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') this._status$.next('disconnected');
+      else if (status.type === 'reconnecting') this._status$.next('reconnecting');
+      else if (status.type === 'reconnect') this._status$.next('connected');
+      else if (status.type === 'error') this.emitError(status.error);
+    }
+  }
+
+  private emitError(error: unknown): void {
+    this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    for (const listener of this.listeners) listener(error);
+  }
+}

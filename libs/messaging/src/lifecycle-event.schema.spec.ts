@@ -1,0 +1,69 @@
+import { describe, expect, it } from '@jest/globals';
+import type { AuthRequestCreated, LifecycleEvent } from '@ciba/domain';
+import { MalformedMessage } from './errors.js';
+import { decodeLifecycleEvent, encodeLifecycleEvent, parseLifecycleEvent } from './lifecycle-event.schema.js';
+
+const created: AuthRequestCreated = {
+  type: 'auth_request.created',
+  version: 1,
+  eventId: 'req-1:auth_request.created',
+  requestId: 'req-1',
+  clientId: 'client-a',
+  subject: 'user-1',
+  occurredAt: '2025-01-01T00:00:00.000Z',
+  correlationId: 'corr-1',
+  deliveryMode: 'ping',
+  scope: ['openid'],
+  hintType: 'login_hint',
+  expiresAt: '2025-01-01T00:05:00.000Z',
+  interval: 5,
+  hasBindingMessage: true,
+};
+
+function malformed(value: unknown): string {
+  try {
+    parseLifecycleEvent(value);
+  } catch (error) {
+    expect(error).toBeInstanceOf(MalformedMessage);
+    return (error as Error).message;
+  }
+  throw new Error('expected MalformedMessage');
+}
+
+describe('parseLifecycleEvent', () => {
+  it('accepts every valid event shape, from a value or JSON text', () => {
+    const base = { ...created } as Record<string, unknown>;
+    for (const key of ['deliveryMode', 'scope', 'hintType', 'expiresAt', 'interval', 'hasBindingMessage']) delete base[key];
+    const events: LifecycleEvent[] = [
+      created,
+      { ...created, correlationId: null, interval: null },
+      { ...base, type: 'auth_request.device_notified', channel: 'device-push' } as LifecycleEvent,
+      { ...base, type: 'auth_request.approved' } as LifecycleEvent,
+      { ...base, type: 'auth_request.denied', reason: 'UNAUTHORIZED' } as LifecycleEvent,
+      { ...base, type: 'auth_request.expired' } as LifecycleEvent,
+      { ...base, type: 'auth_request.redeemed', tokens: ['access_token', 'id_token'] } as LifecycleEvent,
+    ];
+    for (const event of events) {
+      expect(parseLifecycleEvent(event)).toEqual(event);
+      expect(parseLifecycleEvent(JSON.stringify(event))).toEqual(event);
+      expect(decodeLifecycleEvent(encodeLifecycleEvent(event))).toEqual(event);
+    }
+  });
+
+  it('rejects what is not a version-1 lifecycle event', () => {
+    expect(malformed('{not json')).toBe('message is not valid JSON');
+    expect(malformed({ ...created, type: 7 })).toBe('unknown lifecycle event type 7');
+    expect(malformed(null)).toBe('lifecycle event must be a JSON object');
+    expect(malformed([created])).toBe('lifecycle event must be a JSON object');
+    expect(malformed({ ...created, type: 'auth_request.exploded' })).toBe('unknown lifecycle event type "auth_request.exploded"');
+    expect(malformed({ ...created, version: 2 })).toBe('unsupported lifecycle event version 2');
+    expect(malformed({ ...created, eventId: undefined })).toBe('auth_request.created: eventId must be a non-empty string');
+    expect(malformed({ ...created, clientId: 42 })).toBe('auth_request.created: clientId must be a non-empty string');
+    expect(malformed({ ...created, correlationId: undefined })).toBe('correlationId must be a string or null');
+    expect(malformed({ ...created, deliveryMode: 'carrier-pigeon' })).toMatch(/deliveryMode must be poll, ping or push/);
+    expect(malformed({ ...created, scope: 'openid' })).toMatch(/scope must be an array of strings/);
+    expect(malformed({ ...created, type: 'auth_request.denied', reason: 'BORED' })).toMatch(/reason must be/);
+    expect(malformed({ ...created, type: 'auth_request.device_notified' })).toMatch(/channel must be/);
+    expect(malformed({ ...created, type: 'auth_request.redeemed', tokens: [1] })).toMatch(/tokens must be/);
+  });
+});

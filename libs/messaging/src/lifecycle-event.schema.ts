@@ -1,0 +1,97 @@
+import { LIFECYCLE_EVENT_TYPES } from '@ciba/domain';
+import type { LifecycleEvent, LifecycleEventType } from '@ciba/domain';
+import { MalformedMessage } from './errors.js';
+
+/** Version 1 of the lifecycle event envelope; bump alongside `LifecycleEvent['version']`. */
+export const LIFECYCLE_EVENT_VERSION = 1;
+
+const ENVELOPE_STRINGS = ['eventId', 'requestId', 'clientId', 'subject', 'occurredAt'] as const;
+const DELIVERY_MODES: readonly unknown[] = ['poll', 'ping', 'push'];
+const DENIAL_REASONS: readonly unknown[] = ['UNAUTHORIZED', 'CANCELLED'];
+
+type Json = Record<string, unknown>;
+
+/**
+ * Validates a decoded message (or its JSON text) against the lifecycle event schema.
+ * Unknown extra fields are kept: a newer producer may add optional fields within version 1.
+ */
+export function parseLifecycleEvent(json: unknown): LifecycleEvent {
+  const value = typeof json === 'string' ? parseJson(json) : json;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new MalformedMessage('lifecycle event must be a JSON object');
+  }
+  const event = value as Json;
+  if (!isLifecycleEventType(event['type'])) {
+    throw new MalformedMessage(`unknown lifecycle event type ${describe(event['type'])}`);
+  }
+  if (event['version'] !== LIFECYCLE_EVENT_VERSION) {
+    throw new MalformedMessage(`unsupported lifecycle event version ${describe(event['version'])}`);
+  }
+  for (const field of ENVELOPE_STRINGS) requireString(event, field);
+  if (!(typeof event['correlationId'] === 'string' || event['correlationId'] === null)) {
+    throw new MalformedMessage('correlationId must be a string or null');
+  }
+  switch (event['type']) {
+    case 'auth_request.created':
+      require(event, 'deliveryMode', DELIVERY_MODES.includes(event['deliveryMode']), 'poll, ping or push');
+      require(event, 'scope', isStringArray(event['scope']), 'an array of strings');
+      requireString(event, 'hintType');
+      requireString(event, 'expiresAt');
+      require(event, 'interval', event['interval'] === null || Number.isFinite(event['interval']), 'a number or null');
+      require(event, 'hasBindingMessage', typeof event['hasBindingMessage'] === 'boolean', 'a boolean');
+      break;
+    case 'auth_request.device_notified':
+      requireString(event, 'channel');
+      break;
+    case 'auth_request.denied':
+      require(event, 'reason', DENIAL_REASONS.includes(event['reason']), 'UNAUTHORIZED or CANCELLED');
+      break;
+    case 'auth_request.redeemed':
+      require(event, 'tokens', isStringArray(event['tokens']), 'an array of strings');
+      break;
+    case 'auth_request.approved':
+    case 'auth_request.expired':
+      break;
+  }
+  return event as unknown as LifecycleEvent;
+}
+
+/** Decodes message bytes (UTF-8 JSON) and validates them. */
+export function decodeLifecycleEvent(data: Uint8Array): LifecycleEvent {
+  return parseLifecycleEvent(parseJson(new TextDecoder().decode(data)));
+}
+
+export function encodeLifecycleEvent(event: LifecycleEvent): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(event));
+}
+
+export function isLifecycleEventType(value: unknown): value is LifecycleEventType {
+  return typeof value === 'string' && (LIFECYCLE_EVENT_TYPES as readonly string[]).includes(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new MalformedMessage('message is not valid JSON');
+  }
+}
+
+function requireString(event: Json, field: string): void {
+  require(event, field, typeof event[field] === 'string' && event[field] !== '', 'a non-empty string');
+}
+
+function require(event: Json, field: string, ok: boolean, expected: string): void {
+  if (!ok) throw new MalformedMessage(`${String(event['type'])}: ${field} must be ${expected}`);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+/** Short, safe rendering of an offending value for an error message. */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 64));
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  return typeof value;
+}

@@ -1,0 +1,15 @@
+import type { AuditRecord } from '@ciba/domain';
+import type { AuditRecordEntity } from './audit-record.entity.js';
+
+export function toAuditRecord(entity: AuditRecordEntity): AuditRecord {
+  return {
+    eventId: entity.eventId,
+    type: entity.type,
+    requestId: entity.requestId,
+    clientId: entity.clientId,
+    subject: entity.subject,
+    occurredAt: entity.occurredAt,
+    correlationId: entity.correlationId,
+    payload: entity.payload,
+  };
+}

@@ -1,0 +1,82 @@
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import type { Relation } from 'typeorm';
+import { ClientEntity } from '../client/client.entity.js';
+
+/** CIBA authentication request (CIBA §7–§11). `auth_req_id` is the client's handle and is unique. */
+@Entity({ name: 'auth_requests' })
+@Index('uq_auth_requests_auth_req_id', ['authReqId'], { unique: true })
+@Index('ix_auth_requests_client_id', ['clientId'])
+// The sweeper: pending requests past expiry.
+@Index('ix_auth_requests_status_expires_at', ['status', 'expiresAt'])
+// The re-notifier: pending requests whose device was never notified.
+@Index('ix_auth_requests_status_notified_at_created_at', ['status', 'notifiedAt', 'createdAt'])
+@Check('ck_auth_requests_status', `status IN ('pending', 'approved', 'denied', 'expired', 'redeemed')`)
+@Check('ck_auth_requests_delivery_mode', `delivery_mode IN ('poll', 'ping', 'push')`)
+@Check('ck_auth_requests_hint_type', `hint_type IN ('login_hint', 'id_token_hint', 'login_hint_token')`)
+@Check('ck_auth_requests_denial_reason', `denial_reason IN ('UNAUTHORIZED', 'CANCELLED')`)
+@Check('ck_auth_requests_interval', `"interval" > 0`)
+export class AuthRequestEntity {
+  @PrimaryColumn({ name: 'id', type: 'uuid', primaryKeyConstraintName: 'pk_auth_requests' })
+  id!: string;
+
+  @Column({ name: 'auth_req_id', type: 'text' })
+  authReqId!: string;
+
+  @Column({ name: 'client_id', type: 'text' })
+  clientId!: string;
+
+  @ManyToOne(() => ClientEntity, { onDelete: 'CASCADE', nullable: false })
+  @JoinColumn({ name: 'client_id', referencedColumnName: 'clientId', foreignKeyConstraintName: 'fk_auth_requests_client' })
+  client?: Relation<ClientEntity>;
+
+  @Column({ name: 'subject', type: 'text' })
+  subject!: string;
+
+  @Column({ name: 'scope', type: 'text', array: true })
+  scope!: string[];
+
+  @Column({ name: 'acr_values', type: 'text', array: true })
+  acrValues!: string[];
+
+  @Column({ name: 'binding_message', type: 'text', nullable: true })
+  bindingMessage!: string | null;
+
+  @Column({ name: 'hint_type', type: 'text' })
+  hintType!: string;
+
+  @Column({ name: 'delivery_mode', type: 'text' })
+  deliveryMode!: string;
+
+  @Column({ name: 'client_notification_token', type: 'text', nullable: true })
+  clientNotificationToken!: string | null;
+
+  @Column({ name: 'status', type: 'text' })
+  status!: string;
+
+  @Column({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+
+  @Column({ name: 'interval', type: 'integer' })
+  interval!: number;
+
+  @Column({ name: 'last_polled_at', type: 'timestamptz', nullable: true })
+  lastPolledAt!: Date | null;
+
+  @Column({ name: 'decided_at', type: 'timestamptz', nullable: true })
+  decidedAt!: Date | null;
+
+  @Column({ name: 'denial_reason', type: 'text', nullable: true })
+  denialReason!: string | null;
+
+  @Column({ name: 'redeemed_at', type: 'timestamptz', nullable: true })
+  redeemedAt!: Date | null;
+
+  @Column({ name: 'notified_at', type: 'timestamptz', nullable: true })
+  notifiedAt!: Date | null;
+
+  @Column({ name: 'correlation_id', type: 'text', nullable: true })
+  correlationId!: string | null;
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from '@jest/globals';
+import type { AuthRequest } from '@ciba/domain';
+import { fromAuthRequest, toAuthRequest } from './auth-request.mapper.js';
+
+const request: AuthRequest = {
+  id: '6f1c3c1e-8a53-4a55-9a3e-0b1d2f4a5b6c',
+  authReqId: 'arid',
+  clientId: 'rp-1',
+  subject: 'alice',
+  scope: ['openid'],
+  acrValues: ['urn:acr:high'],
+  bindingMessage: 'W4SCT',
+  hintType: 'login_hint',
+  deliveryMode: 'ping',
+  clientNotificationToken: 'cnt',
+  status: 'denied',
+  createdAt: new Date('2030-01-01T00:00:00Z'),
+  expiresAt: new Date('2030-01-01T00:02:00Z'),
+  interval: 5,
+  lastPolledAt: null,
+  decidedAt: new Date('2030-01-01T00:01:00Z'),
+  denialReason: 'CANCELLED',
+  redeemedAt: null,
+  notifiedAt: new Date('2030-01-01T00:00:01Z'),
+  correlationId: null,
+};
+
+describe('auth request mapper', () => {
+  it('round-trips a request', () => {
+    expect(toAuthRequest(fromAuthRequest(request))).toEqual(request);
+  });
+
+  it('refuses an unknown status, hint type or denial reason', () => {
+    expect(() => toAuthRequest({ ...fromAuthRequest(request), status: 'cancelled' })).toThrow('auth_requests.status');
+    expect(() => toAuthRequest({ ...fromAuthRequest(request), hintType: 'phone' })).toThrow('auth_requests.hint_type');
+    expect(() => toAuthRequest({ ...fromAuthRequest(request), denialReason: 'NOPE' })).toThrow('auth_requests.denial_reason');
+  });
+});

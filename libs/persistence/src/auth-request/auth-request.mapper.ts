@@ -1,0 +1,58 @@
+import type { AuthRequest, AuthRequestStatus, DenialReason, HintType } from '@ciba/domain';
+import { TOKEN_DELIVERY_MODES } from '@ciba/protocol';
+import { oneOf } from '../mapping.js';
+import type { AuthRequestEntity } from './auth-request.entity.js';
+
+const STATUSES: readonly AuthRequestStatus[] = ['pending', 'approved', 'denied', 'expired', 'redeemed'];
+const HINT_TYPES: readonly HintType[] = ['login_hint', 'id_token_hint', 'login_hint_token'];
+const DENIAL_REASONS: readonly DenialReason[] = ['UNAUTHORIZED', 'CANCELLED'];
+
+export function toAuthRequest(entity: AuthRequestEntity): AuthRequest {
+  return {
+    id: entity.id,
+    authReqId: entity.authReqId,
+    clientId: entity.clientId,
+    subject: entity.subject,
+    scope: [...entity.scope],
+    acrValues: [...entity.acrValues],
+    bindingMessage: entity.bindingMessage,
+    hintType: oneOf(entity.hintType, HINT_TYPES, 'auth_requests.hint_type'),
+    deliveryMode: oneOf(entity.deliveryMode, TOKEN_DELIVERY_MODES, 'auth_requests.delivery_mode'),
+    clientNotificationToken: entity.clientNotificationToken,
+    status: oneOf(entity.status, STATUSES, 'auth_requests.status'),
+    createdAt: entity.createdAt,
+    expiresAt: entity.expiresAt,
+    interval: entity.interval,
+    lastPolledAt: entity.lastPolledAt,
+    decidedAt: entity.decidedAt,
+    denialReason: entity.denialReason === null ? null : oneOf(entity.denialReason, DENIAL_REASONS, 'auth_requests.denial_reason'),
+    redeemedAt: entity.redeemedAt,
+    notifiedAt: entity.notifiedAt,
+    correlationId: entity.correlationId,
+  };
+}
+
+export function fromAuthRequest(request: AuthRequest): Omit<AuthRequestEntity, 'client'> {
+  return {
+    id: request.id,
+    authReqId: request.authReqId,
+    clientId: request.clientId,
+    subject: request.subject,
+    scope: [...request.scope],
+    acrValues: [...request.acrValues],
+    bindingMessage: request.bindingMessage,
+    hintType: request.hintType,
+    deliveryMode: request.deliveryMode,
+    clientNotificationToken: request.clientNotificationToken,
+    status: request.status,
+    createdAt: request.createdAt,
+    expiresAt: request.expiresAt,
+    interval: request.interval,
+    lastPolledAt: request.lastPolledAt,
+    decidedAt: request.decidedAt,
+    denialReason: request.denialReason,
+    redeemedAt: request.redeemedAt,
+    notifiedAt: request.notifiedAt,
+    correlationId: request.correlationId,
+  };
+}

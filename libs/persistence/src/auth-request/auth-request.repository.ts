@@ -1,0 +1,155 @@
+import type {
+  AuthenticatedClient,
+  AuthRequest,
+  AuthRequestRepository,
+  ClientAuthRequests,
+  Decision,
+  PollRecord,
+} from '@ciba/domain';
+import type { DataSource, ObjectLiteral } from 'typeorm';
+import { hydrate, queryRows } from '../sql.js';
+import { AuthRequestEntity } from './auth-request.entity.js';
+import { fromAuthRequest, toAuthRequest } from './auth-request.mapper.js';
+
+export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  forClient(client: AuthenticatedClient): ClientAuthRequests {
+    return new TypeOrmClientAuthRequests(this.dataSource, client.clientId);
+  }
+
+  async create(request: AuthRequest): Promise<void> {
+    await this.dataSource.getRepository(AuthRequestEntity).insert(fromAuthRequest(request));
+  }
+
+  async findById(id: string): Promise<AuthRequest | null> {
+    const entity = await this.dataSource.getRepository(AuthRequestEntity).findOneBy({ id });
+    return entity ? toAuthRequest(entity) : null;
+  }
+
+  async decide(id: string, decision: Decision, now: Date): Promise<AuthRequest | null> {
+    const [status, denialReason] = decision.kind === 'approve' ? ['approved', null] : ['denied', decision.reason];
+    const rows = await queryRows(
+      this.dataSource,
+      `UPDATE auth_requests SET status = $2, decided_at = $3, denial_reason = $4
+        WHERE id = $1 AND status = 'pending' AND expires_at > $3
+        RETURNING *`,
+      [id, status, now, denialReason],
+    );
+    return this.first(rows);
+  }
+
+  /** Keeps the first notification time: a re-notification does not move it. */
+  async markNotified(id: string, now: Date): Promise<void> {
+    await this.dataSource.query(`UPDATE auth_requests SET notified_at = COALESCE(notified_at, $2) WHERE id = $1`, [id, now]);
+  }
+
+  /**
+   * SKIP LOCKED: several sweepers share the work instead of queueing behind each other. The due rows
+   * are picked in a MATERIALIZED CTE, not `WHERE id IN (subquery)`: the planner may re-run such a
+   * subquery, and with LIMIT + SKIP LOCKED a re-run picks other rows (seen here: LIMIT 2 expired 3).
+   */
+  async expireDue(now: Date, limit: number): Promise<AuthRequest[]> {
+    const rows = await queryRows(
+      this.dataSource,
+      `WITH due AS MATERIALIZED (
+         SELECT id FROM auth_requests
+          WHERE status = 'pending' AND expires_at <= $1
+          ORDER BY expires_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE auth_requests AS ar SET status = 'expired'
+         FROM due
+        WHERE ar.id = due.id
+       RETURNING ar.*`,
+      [now, limit],
+    );
+    return this.all(rows);
+  }
+
+  async findUnnotified(createdBefore: Date, limit: number): Promise<AuthRequest[]> {
+    const rows = await queryRows(
+      this.dataSource,
+      `SELECT * FROM auth_requests
+        WHERE status = 'pending' AND notified_at IS NULL AND created_at < $1
+        ORDER BY created_at
+        LIMIT $2`,
+      [createdBefore, limit],
+    );
+    return this.all(rows);
+  }
+
+  private first(rows: ObjectLiteral[]): AuthRequest | null {
+    return rows.length === 0 ? null : toAuthRequest(hydrate(this.dataSource, AuthRequestEntity, rows[0]));
+  }
+
+  private all(rows: ObjectLiteral[]): AuthRequest[] {
+    return rows.map((row) => toAuthRequest(hydrate(this.dataSource, AuthRequestEntity, row)));
+  }
+}
+
+/** Every statement here carries `client_id = $2`: another client's auth_req_id is simply not found. */
+class TypeOrmClientAuthRequests implements ClientAuthRequests {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clientId: string,
+  ) {}
+
+  async find(authReqId: string): Promise<AuthRequest | null> {
+    const rows = await queryRows(this.dataSource, `SELECT * FROM auth_requests WHERE auth_req_id = $1 AND client_id = $2`, [
+      authReqId,
+      this.clientId,
+    ]);
+    return this.first(rows);
+  }
+
+  /**
+   * One statement. The CTE locks the row first (FOR UPDATE), so concurrent polls queue on the row
+   * lock and each sees the previous one's result; `prev` then holds the values before this poll,
+   * which is what "too soon" is judged on (RETURNING alone only sees the new values).
+   * Only pending requests count polls; any other status is returned unchanged with tooSoon false.
+   */
+  async recordPoll(authReqId: string, now: Date, slowDownIncrement: number): Promise<PollRecord | null> {
+    const rows = await queryRows(
+      this.dataSource,
+      `WITH prev AS MATERIALIZED (
+         SELECT id, status, last_polled_at, "interval",
+                (status = 'pending'
+                 AND last_polled_at IS NOT NULL
+                 AND last_polled_at > $3::timestamptz - make_interval(secs => "interval")) AS too_soon
+           FROM auth_requests
+          WHERE auth_req_id = $1 AND client_id = $2
+          FOR UPDATE
+       )
+       UPDATE auth_requests AS ar
+          SET last_polled_at = CASE WHEN prev.status = 'pending' AND NOT prev.too_soon THEN $3::timestamptz
+                                    ELSE prev.last_polled_at END,
+              "interval" = CASE WHEN prev.too_soon THEN prev."interval" + $4::integer ELSE prev."interval" END
+         FROM prev
+        WHERE ar.id = prev.id
+       RETURNING ar.*, prev.too_soon AS too_soon`,
+      [authReqId, this.clientId, now, slowDownIncrement],
+    );
+    if (rows.length === 0) return null;
+    return {
+      request: toAuthRequest(hydrate(this.dataSource, AuthRequestEntity, rows[0])),
+      tooSoon: rows[0]['too_soon'] === true,
+    };
+  }
+
+  async redeem(authReqId: string, now: Date): Promise<AuthRequest | null> {
+    const rows = await queryRows(
+      this.dataSource,
+      `UPDATE auth_requests SET status = 'redeemed', redeemed_at = $3
+        WHERE auth_req_id = $1 AND client_id = $2 AND status = 'approved'
+        RETURNING *`,
+      [authReqId, this.clientId, now],
+    );
+    return this.first(rows);
+  }
+
+  private first(rows: ObjectLiteral[]): AuthRequest | null {
+    return rows.length === 0 ? null : toAuthRequest(hydrate(this.dataSource, AuthRequestEntity, rows[0]));
+  }
+}

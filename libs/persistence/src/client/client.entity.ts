@@ -1,0 +1,42 @@
+import { Check, Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+/** A registered client (RFC 7591 / CIBA registration metadata). Only the secret's hash is stored. */
+@Entity({ name: 'clients' })
+@Check('ck_clients_token_delivery_mode', `backchannel_token_delivery_mode IN ('poll', 'ping', 'push')`)
+export class ClientEntity {
+  @PrimaryColumn({ name: 'client_id', type: 'text', primaryKeyConstraintName: 'pk_clients' })
+  clientId!: string;
+
+  @Column({ name: 'client_name', type: 'text' })
+  clientName!: string;
+
+  @Column({ name: 'client_secret_hash', type: 'text' })
+  clientSecretHash!: string;
+
+  @Column({ name: 'token_endpoint_auth_method', type: 'text' })
+  tokenEndpointAuthMethod!: string;
+
+  @Column({ name: 'grant_types', type: 'text', array: true })
+  grantTypes!: string[];
+
+  @Column({ name: 'scope', type: 'text', array: true })
+  scope!: string[];
+
+  @Column({ name: 'backchannel_token_delivery_mode', type: 'text' })
+  backchannelTokenDeliveryMode!: string;
+
+  @Column({ name: 'backchannel_client_notification_endpoint', type: 'text', nullable: true })
+  backchannelClientNotificationEndpoint!: string | null;
+
+  @Column({ name: 'backchannel_user_code_parameter', type: 'boolean', default: false })
+  backchannelUserCodeParameter!: boolean;
+
+  @Column({ name: 'id_token_signed_response_alg', type: 'text', nullable: true })
+  idTokenSignedResponseAlg!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,38 @@
+import type { Client } from '@ciba/domain';
+import { CLIENT_AUTH_METHODS, SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
+import { oneOf } from '../mapping.js';
+import type { ClientEntity } from './client.entity.js';
+
+export function toClient(entity: ClientEntity): Client {
+  return {
+    clientId: entity.clientId,
+    clientName: entity.clientName,
+    clientSecretHash: entity.clientSecretHash,
+    tokenEndpointAuthMethod: oneOf(entity.tokenEndpointAuthMethod, CLIENT_AUTH_METHODS, 'clients.token_endpoint_auth_method'),
+    grantTypes: [...entity.grantTypes],
+    scope: [...entity.scope],
+    backchannelTokenDeliveryMode: oneOf(entity.backchannelTokenDeliveryMode, TOKEN_DELIVERY_MODES, 'clients.backchannel_token_delivery_mode'),
+    backchannelClientNotificationEndpoint: entity.backchannelClientNotificationEndpoint,
+    backchannelUserCodeParameter: entity.backchannelUserCodeParameter,
+    idTokenSignedResponseAlg:
+      entity.idTokenSignedResponseAlg === null
+        ? null
+        : oneOf(entity.idTokenSignedResponseAlg, SIGNING_ALGS, 'clients.id_token_signed_response_alg'),
+  };
+}
+
+/** The columns a client's registration sets; timestamps are the database's. */
+export function fromClient(client: Client): Omit<ClientEntity, 'createdAt' | 'updatedAt'> {
+  return {
+    clientId: client.clientId,
+    clientName: client.clientName,
+    clientSecretHash: client.clientSecretHash,
+    tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
+    grantTypes: [...client.grantTypes],
+    scope: [...client.scope],
+    backchannelTokenDeliveryMode: client.backchannelTokenDeliveryMode,
+    backchannelClientNotificationEndpoint: client.backchannelClientNotificationEndpoint,
+    backchannelUserCodeParameter: client.backchannelUserCodeParameter,
+    idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
+  };
+}

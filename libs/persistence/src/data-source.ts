@@ -1,0 +1,58 @@
+import { DataSource } from 'typeorm';
+import type { DataSourceOptions, Migration } from 'typeorm';
+import { ENTITIES } from './entities.js';
+import { InitialSchema1700000000000 } from './migrations/1700000000000-initial-schema.js';
+
+/** Every migration in order, listed explicitly (no globs). */
+export const MIGRATIONS = [InitialSchema1700000000000] as const;
+
+export interface PersistenceOptions {
+  /** `postgres://user:password@host:port/database` */
+  readonly url: string;
+  /** Connections in the pool (node-postgres default: 10). */
+  readonly poolSize?: number;
+  /** Log every SQL statement through TypeORM's logger; for debugging only. */
+  readonly logging?: boolean;
+}
+
+export function createDataSourceOptions(options: PersistenceOptions): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: options.url,
+    poolSize: options.poolSize,
+    logging: options.logging ?? false,
+    entities: [...ENTITIES],
+    migrations: [...MIGRATIONS],
+    migrationsTableName: 'migrations',
+    migrationsRun: false,
+    // The schema belongs to the migrations; never let TypeORM alter it.
+    synchronize: false,
+  };
+}
+
+/** An uninitialised DataSource; call `initialize()` (Nest's PersistenceModule does). */
+export function createDataSource(options: PersistenceOptions): DataSource {
+  return new DataSource(createDataSourceOptions(options));
+}
+
+/** Arbitrary, fixed key of the advisory lock that serialises concurrent migration runs. */
+const MIGRATION_LOCK_KEY = 7_402_318_551;
+
+/**
+ * Applies pending migrations, each in its own transaction. Meant for the one-off migrate job,
+ * never for service start-up. A session advisory lock lets two migrators started together run
+ * one after the other instead of racing on the same DDL.
+ */
+export async function runMigrations(dataSource: DataSource): Promise<Migration[]> {
+  const lock = dataSource.createQueryRunner();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      return await dataSource.runMigrations({ transaction: 'each' });
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await lock.release();
+  }
+}

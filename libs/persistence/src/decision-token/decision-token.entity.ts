@@ -1,0 +1,27 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import type { Relation } from 'typeorm';
+import { AuthRequestEntity } from '../auth-request/auth-request.entity.js';
+
+/** Single-use token handed to an authentication device; only its hash is stored. */
+@Entity({ name: 'decision_tokens' })
+@Index('ix_decision_tokens_request_id', ['requestId'])
+export class DecisionTokenEntity {
+  @PrimaryColumn({ name: 'token_hash', type: 'text', primaryKeyConstraintName: 'pk_decision_tokens' })
+  tokenHash!: string;
+
+  @Column({ name: 'request_id', type: 'uuid' })
+  requestId!: string;
+
+  @ManyToOne(() => AuthRequestEntity, { onDelete: 'CASCADE', nullable: false })
+  @JoinColumn({ name: 'request_id', referencedColumnName: 'id', foreignKeyConstraintName: 'fk_decision_tokens_request' })
+  request?: Relation<AuthRequestEntity>;
+
+  @Column({ name: 'channel', type: 'text' })
+  channel!: string;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+
+  @Column({ name: 'used_at', type: 'timestamptz', nullable: true })
+  usedAt!: Date | null;
+}

@@ -1,0 +1,22 @@
+import { AuditRecordEntity } from './audit/audit-record.entity.js';
+import { AuthRequestEntity } from './auth-request/auth-request.entity.js';
+import { ClientEntity } from './client/client.entity.js';
+import { DecisionTokenEntity } from './decision-token/decision-token.entity.js';
+import { DeadLetterEntity } from './queue/dead-letter.entity.js';
+import { QueuedMessageEntity } from './queue/queued-message.entity.js';
+import { RefreshTokenEntity } from './refresh-token/refresh-token.entity.js';
+import { SigningKeyEntity } from './signing-key/signing-key.entity.js';
+import { UserEntity } from './user/user.entity.js';
+
+/** Every entity, listed explicitly: no globs, so ESM and bundling need no file-system lookups. */
+export const ENTITIES = [
+  ClientEntity,
+  UserEntity,
+  AuthRequestEntity,
+  DecisionTokenEntity,
+  RefreshTokenEntity,
+  SigningKeyEntity,
+  AuditRecordEntity,
+  QueuedMessageEntity,
+  DeadLetterEntity,
+] as const;

@@ -1,0 +1,60 @@
+import { Inject, Module } from '@nestjs/common';
+import type { DynamicModule, OnApplicationShutdown, Provider } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { TypeOrmAuditRepository } from './audit/audit.repository.js';
+import { TypeOrmAuthRequestRepository } from './auth-request/auth-request.repository.js';
+import { TypeOrmClientRepository } from './client/client.repository.js';
+import { createDataSource } from './data-source.js';
+import type { PersistenceOptions } from './data-source.js';
+import { TypeOrmDecisionTokenRepository } from './decision-token/decision-token.repository.js';
+import { PostgresDurableQueueStore } from './queue/durable-queue.store.js';
+import { TypeOrmRefreshTokenRepository } from './refresh-token/refresh-token.repository.js';
+import { TypeOrmSigningKeyRepository } from './signing-key/signing-key.repository.js';
+import { TypeOrmUserRepository } from './user/user.repository.js';
+
+export interface PersistenceModuleOptions extends PersistenceOptions {
+  /** Register the providers globally (default false: import the module where it is needed). */
+  readonly isGlobal?: boolean;
+}
+
+const REPOSITORIES = [
+  TypeOrmClientRepository,
+  TypeOrmUserRepository,
+  TypeOrmAuthRequestRepository,
+  TypeOrmDecisionTokenRepository,
+  TypeOrmRefreshTokenRepository,
+  TypeOrmSigningKeyRepository,
+  TypeOrmAuditRepository,
+  PostgresDurableQueueStore,
+] as const;
+
+/**
+ * The DataSource (token: the `DataSource` class) and every repository (token: its class). It does
+ * not run migrations: that is the migrate job's work, once per release, not every start.
+ */
+@Module({})
+export class PersistenceModule implements OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  static forRoot(options: PersistenceModuleOptions): DynamicModule {
+    const dataSourceProvider: Provider = {
+      provide: DataSource,
+      useFactory: async () => createDataSource(options).initialize(),
+    };
+    const repositoryProviders: Provider[] = REPOSITORIES.map((repository) => ({
+      provide: repository,
+      useFactory: (dataSource: DataSource) => new repository(dataSource),
+      inject: [DataSource],
+    }));
+    return {
+      module: PersistenceModule,
+      global: options.isGlobal ?? false,
+      providers: [dataSourceProvider, ...repositoryProviders],
+      exports: [DataSource, ...REPOSITORIES],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}

@@ -1,0 +1,88 @@
+import type { DurableQueueStore, QueuedMessage } from '@ciba/domain';
+import type { DataSource } from 'typeorm';
+import { hydrate, queryRows } from '../sql.js';
+import { DeadLetterEntity } from './dead-letter.entity.js';
+import { QueuedMessageEntity } from './queued-message.entity.js';
+import { toDeadLetter, toQueuedMessage } from './queue.mapper.js';
+import type { DeadLetter } from './queue.mapper.js';
+
+/** The work table behind the in-process bus of the all-in-one start (JetStream elsewhere). */
+export class PostgresDurableQueueStore implements DurableQueueStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** One row per consumer; a republished message id is ignored. */
+  async enqueue(
+    consumers: readonly string[],
+    subject: string,
+    messageId: string,
+    payload: Record<string, unknown>,
+    headers: Record<string, string>,
+  ): Promise<void> {
+    if (consumers.length === 0) return;
+    await this.dataSource.query(
+      `INSERT INTO queued_messages (consumer, subject, message_id, payload, headers)
+       SELECT consumer, $2, $3, $4::jsonb, $5::jsonb FROM unnest($1::text[]) AS consumer
+       ON CONFLICT (consumer, message_id) DO NOTHING`,
+      [[...consumers], subject, messageId, JSON.stringify(payload), JSON.stringify(headers)],
+    );
+  }
+
+  /**
+   * SKIP LOCKED: concurrent claimers never receive the same message. Oldest first. A MATERIALIZED
+   * CTE rather than `WHERE id IN (subquery)`, which the planner may re-run and so exceed the limit.
+   */
+  async claim(consumer: string, limit: number, leaseMs: number, now: Date): Promise<QueuedMessage[]> {
+    const rows = await queryRows(
+      this.dataSource,
+      `WITH claimed AS MATERIALIZED (
+         SELECT id FROM queued_messages
+          WHERE consumer = $1 AND visible_at <= $2
+          ORDER BY created_at
+          LIMIT $3
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE queued_messages AS qm
+          SET visible_at = $2::timestamptz + make_interval(secs => $4::double precision / 1000),
+              deliveries = qm.deliveries + 1
+         FROM claimed
+        WHERE qm.id = claimed.id
+       RETURNING qm.*`,
+      [consumer, now, limit, leaseMs],
+    );
+    return rows
+      .map((row) => hydrate(this.dataSource, QueuedMessageEntity, row))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .map(toQueuedMessage);
+  }
+
+  async ack(id: string): Promise<void> {
+    await this.dataSource.query(`DELETE FROM queued_messages WHERE id = $1`, [id]);
+  }
+
+  async nak(id: string, delayMs: number, now: Date): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE queued_messages SET visible_at = $2::timestamptz + make_interval(secs => $3::double precision / 1000) WHERE id = $1`,
+      [id, now, delayMs],
+    );
+  }
+
+  /** One statement, so atomic: the message is either still queued or in the dead letters. */
+  async deadLetter(id: string, reason: string): Promise<void> {
+    await this.dataSource.query(
+      `WITH moved AS (DELETE FROM queued_messages WHERE id = $1 RETURNING *)
+       INSERT INTO dead_letters (id, consumer, subject, message_id, payload, headers, reason, deliveries)
+       SELECT id, consumer, subject, message_id, payload, headers, $2, deliveries FROM moved`,
+      [id, reason],
+    );
+  }
+
+  /** Dead letters, newest first; optionally of one consumer (admin tool, tests). */
+  async listDeadLetters(consumer?: string): Promise<DeadLetter[]> {
+    const rows = await queryRows(
+      this.dataSource,
+      `SELECT * FROM dead_letters WHERE $1::text IS NULL OR consumer = $1 ORDER BY created_at DESC, id`,
+      [consumer ?? null],
+    );
+    return rows.map((row) => toDeadLetter(hydrate(this.dataSource, DeadLetterEntity, row)));
+  }
+}

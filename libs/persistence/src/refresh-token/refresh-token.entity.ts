@@ -1,0 +1,39 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/** Refresh tokens by hash. A rotated token keeps its row with `used_at` and `replaced_by` set. */
+@Entity({ name: 'refresh_tokens' })
+@Index('ix_refresh_tokens_request_id', ['requestId'])
+export class RefreshTokenEntity {
+  @PrimaryColumn({ name: 'token_hash', type: 'text', primaryKeyConstraintName: 'pk_refresh_tokens' })
+  tokenHash!: string;
+
+  @Column({ name: 'client_id', type: 'text' })
+  clientId!: string;
+
+  @Column({ name: 'subject', type: 'text' })
+  subject!: string;
+
+  @Column({ name: 'scope', type: 'text', array: true })
+  scope!: string[];
+
+  @Column({ name: 'auth_time', type: 'timestamptz' })
+  authTime!: Date;
+
+  @Column({ name: 'acr', type: 'text', nullable: true })
+  acr!: string | null;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+
+  @Column({ name: 'request_id', type: 'uuid' })
+  requestId!: string;
+
+  @Column({ name: 'used_at', type: 'timestamptz', nullable: true })
+  usedAt!: Date | null;
+
+  @Column({ name: 'replaced_by', type: 'text', nullable: true })
+  replacedBy!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}

@@ -1,0 +1,62 @@
+import type { RefreshTokenRecord, RefreshTokenRepository } from '@ciba/domain';
+import type { DataSource, EntityManager } from 'typeorm';
+import { hydrate, queryRows } from '../sql.js';
+import { RefreshTokenEntity } from './refresh-token.entity.js';
+import { toRefreshToken } from './refresh-token.mapper.js';
+
+export class TypeOrmRefreshTokenRepository implements RefreshTokenRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async save(record: RefreshTokenRecord): Promise<void> {
+    await insert(this.dataSource.manager, record);
+  }
+
+  async find(clientId: string, tokenHash: string, now: Date): Promise<RefreshTokenRecord | null> {
+    const rows = await queryRows(
+      this.dataSource,
+      `SELECT * FROM refresh_tokens
+        WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL AND expires_at > $3`,
+      [tokenHash, clientId, now],
+    );
+    return rows.length === 0 ? null : toRefreshToken(hydrate(this.dataSource, RefreshTokenEntity, rows[0]));
+  }
+
+  /** Single use like rotation: of concurrent callers one gets true. */
+  async revoke(clientId: string, tokenHash: string, now: Date): Promise<boolean> {
+    const rows = await queryRows(
+      this.dataSource,
+      `UPDATE refresh_tokens SET used_at = $3
+        WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL AND expires_at > $3
+        RETURNING token_hash`,
+      [tokenHash, clientId, now],
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * Marks the old token used (only if it belongs to `clientId`, is unused and unexpired) and stores
+   * its successor, in one transaction: concurrent rotations of one token yield one successor.
+   */
+  async rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date): Promise<RefreshTokenRecord | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows = await queryRows(
+        manager,
+        `UPDATE refresh_tokens SET used_at = $3, replaced_by = $4
+          WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL AND expires_at > $3
+          RETURNING *`,
+        [oldHash, clientId, now, next.tokenHash],
+      );
+      if (rows.length === 0) return null;
+      await insert(manager, next);
+      return toRefreshToken(hydrate(manager, RefreshTokenEntity, rows[0]));
+    });
+  }
+}
+
+async function insert(manager: EntityManager, record: RefreshTokenRecord): Promise<void> {
+  await manager.query(
+    `INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [record.tokenHash, record.clientId, record.subject, [...record.scope], record.authTime, record.acr, record.expiresAt, record.requestId],
+  );
+}

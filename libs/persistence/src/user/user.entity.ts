@@ -1,0 +1,35 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+/**
+ * An end-user. The two lookup indexes are expression indexes written by hand in the migration
+ * (`lower(email)` and the normalised phone number); `synchronize: false` tells the schema diff
+ * they are not TypeORM's to manage.
+ */
+@Entity({ name: 'users' })
+@Index('ix_users_email_lower', { synchronize: false })
+@Index('ix_users_phone_number_normalised', { synchronize: false })
+export class UserEntity {
+  @PrimaryColumn({ name: 'sub', type: 'text', primaryKeyConstraintName: 'pk_users' })
+  sub!: string;
+
+  @Column({ name: 'name', type: 'text', nullable: true })
+  name!: string | null;
+
+  @Column({ name: 'email', type: 'text', nullable: true })
+  email!: string | null;
+
+  @Column({ name: 'email_verified', type: 'boolean', default: false })
+  emailVerified!: boolean;
+
+  @Column({ name: 'phone_number', type: 'text', nullable: true })
+  phoneNumber!: string | null;
+
+  @Column({ name: 'phone_number_verified', type: 'boolean', default: false })
+  phoneNumberVerified!: boolean;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

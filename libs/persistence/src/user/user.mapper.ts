@@ -1,0 +1,24 @@
+import type { User } from '@ciba/domain';
+import type { UserEntity } from './user.entity.js';
+
+export function toUser(entity: UserEntity): User {
+  return {
+    sub: entity.sub,
+    name: entity.name,
+    email: entity.email,
+    emailVerified: entity.emailVerified,
+    phoneNumber: entity.phoneNumber,
+    phoneNumberVerified: entity.phoneNumberVerified,
+  };
+}
+
+/**
+ * A phone number without the separators people type: spaces, dashes, dots and parentheses.
+ * Must match the expression of the `ix_users_phone_number_normalised` index (PHONE_SEPARATORS_SQL).
+ */
+export function normalisePhoneNumber(value: string): string {
+  return value.replace(/[\s().-]/g, '');
+}
+
+/** The same separator class in POSIX regex syntax, for `regexp_replace` in SQL. */
+export const PHONE_SEPARATORS_SQL = '[[:space:]().-]';

@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { AuthenticatedClient } from '@ciba/domain';
+import { TypeOrmAuthRequestRepository } from '@ciba/persistence';
+import { createTestDatabase } from '@ciba/testing';
+import type { TestDatabase } from '@ciba/testing';
+import { anAuthRequest, at, registeredClient } from './fixtures.js';
+
+describe('TypeOrmAuthRequestRepository', () => {
+  let db: TestDatabase;
+  let repository: TypeOrmAuthRequestRepository;
+  let client: AuthenticatedClient;
+  let otherClient: AuthenticatedClient;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    repository = new TypeOrmAuthRequestRepository(db.dataSource);
+    client = await registeredClient(db.dataSource);
+    otherClient = await registeredClient(db.dataSource);
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  async function created(overrides: Parameters<typeof anAuthRequest>[1] = {}) {
+    const request = anAuthRequest(client.clientId, overrides);
+    await repository.create(request);
+    return request;
+  }
+
+  describe('create / findById', () => {
+    it('round-trips every field', async () => {
+      const request = await created({
+        scope: ['openid', 'email'],
+        acrValues: ['urn:acr:high', 'urn:acr:low'],
+        bindingMessage: 'W4SCT',
+        hintType: 'id_token_hint',
+        deliveryMode: 'ping',
+        clientNotificationToken: 'cnt-1',
+        correlationId: 'corr-1',
+      });
+      await expect(repository.findById(request.id)).resolves.toEqual(request);
+    });
+
+    it('returns null for an unknown id', async () => {
+      await expect(repository.findById('00000000-0000-4000-8000-000000000000')).resolves.toBeNull();
+    });
+
+    it('refuses a second request with the same auth_req_id', async () => {
+      const request = await created();
+      await expect(repository.create({ ...anAuthRequest(client.clientId), authReqId: request.authReqId })).rejects.toThrow();
+    });
+  });
+
+  describe('forClient (every lookup scoped to the authenticated client)', () => {
+    it('finds the client’s own request by auth_req_id', async () => {
+      const request = await created();
+      await expect(repository.forClient(client).find(request.authReqId)).resolves.toEqual(request);
+    });
+
+    it('CIBA §11 invalid_grant for another client’s auth_req_id: find, recordPoll and redeem see nothing', async () => {
+      const request = await created({ status: 'approved', decidedAt: at(1) });
+      const other = repository.forClient(otherClient);
+      await expect(other.find(request.authReqId)).resolves.toBeNull();
+      await expect(other.recordPoll(request.authReqId, at(2), 5)).resolves.toBeNull();
+      await expect(other.redeem(request.authReqId, at(2))).resolves.toBeNull();
+      const untouched = await repository.findById(request.id);
+      expect(untouched).toEqual(request);
+    });
+  });
+
+  describe('recordPoll (CIBA §11 slow_down)', () => {
+    it('stores the first poll, flags a poll within the interval and grows the interval, accepts one after it', async () => {
+      const request = await created({ interval: 5 });
+      const polls = repository.forClient(client);
+
+      const first = await polls.recordPoll(request.authReqId, at(10), 5);
+      expect(first).toMatchObject({ tooSoon: false, request: { lastPolledAt: at(10), interval: 5 } });
+
+      const tooSoon = await polls.recordPoll(request.authReqId, at(14), 5);
+      expect(tooSoon).toMatchObject({ tooSoon: true, request: { lastPolledAt: at(10), interval: 10 } });
+
+      // 10 s after the last accepted poll: exactly the (grown) interval, so allowed.
+      const next = await polls.recordPoll(request.authReqId, at(20), 5);
+      expect(next).toMatchObject({ tooSoon: false, request: { lastPolledAt: at(20), interval: 10 } });
+    });
+
+    it('CIBA §11 slow_down: 20 concurrent recordPoll calls → exactly one not tooSoon; the interval grows by the increment for each too-soon poll', async () => {
+      const request = await created({ interval: 5 });
+      const polls = repository.forClient(client);
+
+      const results = await Promise.all(Array.from({ length: 20 }, () => polls.recordPoll(request.authReqId, at(30), 5)));
+
+      expect(results.filter((result) => result?.tooSoon === false)).toHaveLength(1);
+      const slowDownIntervals = results.filter((result) => result?.tooSoon).map((result) => result?.request.interval);
+      expect([...slowDownIntervals].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 19 }, (_, i) => 5 + 5 * (i + 1)));
+      await expect(repository.findById(request.id)).resolves.toMatchObject({ lastPolledAt: at(30), interval: 5 + 19 * 5 });
+    });
+
+    it('counts no polls once the request is decided: tooSoon false, nothing changed', async () => {
+      const request = await created({ status: 'approved', decidedAt: at(1), lastPolledAt: at(9), interval: 5 });
+      const polls = repository.forClient(client);
+      const record = await polls.recordPoll(request.authReqId, at(10), 5);
+      expect(record).toEqual({ tooSoon: false, request });
+    });
+
+    it('returns null for an unknown auth_req_id', async () => {
+      await expect(repository.forClient(client).recordPoll('no-such-id', at(1), 5)).resolves.toBeNull();
+    });
+  });
+
+  describe('redeem', () => {
+    it('moves approved → redeemed once', async () => {
+      const request = await created({ status: 'approved', decidedAt: at(1) });
+      const polls = repository.forClient(client);
+      await expect(polls.redeem(request.authReqId, at(2))).resolves.toEqual({ ...request, status: 'redeemed', redeemedAt: at(2) });
+      await expect(polls.redeem(request.authReqId, at(3))).resolves.toBeNull();
+    });
+
+    it('refuses a request that is not approved', async () => {
+      const pending = await created();
+      const denied = await created({ status: 'denied', decidedAt: at(1), denialReason: 'CANCELLED' });
+      await expect(repository.forClient(client).redeem(pending.authReqId, at(2))).resolves.toBeNull();
+      await expect(repository.forClient(client).redeem(denied.authReqId, at(2))).resolves.toBeNull();
+    });
+
+    it('CIBA §11 tokens issued once: 50 concurrent redeem → one non-null', async () => {
+      const request = await created({ status: 'approved', decidedAt: at(1) });
+      const polls = repository.forClient(client);
+      const results = await Promise.all(Array.from({ length: 50 }, () => polls.redeem(request.authReqId, at(2))));
+      expect(results.filter((result) => result !== null)).toHaveLength(1);
+    });
+  });
+
+  describe('decide', () => {
+    it('approves a pending request', async () => {
+      const request = await created();
+      await expect(repository.decide(request.id, { kind: 'approve' }, at(5))).resolves.toEqual({
+        ...request,
+        status: 'approved',
+        decidedAt: at(5),
+      });
+    });
+
+    it('denies with the reason', async () => {
+      const request = await created();
+      await expect(repository.decide(request.id, { kind: 'deny', reason: 'UNAUTHORIZED' }, at(5))).resolves.toMatchObject({
+        status: 'denied',
+        decidedAt: at(5),
+        denialReason: 'UNAUTHORIZED',
+      });
+    });
+
+    it('decides only once, also under concurrency', async () => {
+      const request = await created();
+      const results = await Promise.all([
+        repository.decide(request.id, { kind: 'approve' }, at(5)),
+        repository.decide(request.id, { kind: 'deny', reason: 'CANCELLED' }, at(5)),
+        repository.decide(request.id, { kind: 'approve' }, at(5)),
+      ]);
+      expect(results.filter((result) => result !== null)).toHaveLength(1);
+      await expect(repository.decide(request.id, { kind: 'approve' }, at(6))).resolves.toBeNull();
+    });
+
+    it('refuses after expiry, leaving the request for the sweeper', async () => {
+      const request = await created({ expiresAt: at(60) });
+      await expect(repository.decide(request.id, { kind: 'approve' }, at(60))).resolves.toBeNull();
+      await expect(repository.findById(request.id)).resolves.toMatchObject({ status: 'pending', decidedAt: null });
+    });
+  });
+
+  describe('markNotified', () => {
+    it('records the first notification time only', async () => {
+      const request = await created();
+      await repository.markNotified(request.id, at(1));
+      await repository.markNotified(request.id, at(7));
+      await expect(repository.findById(request.id)).resolves.toMatchObject({ notifiedAt: at(1) });
+    });
+  });
+
+  describe('sweeper queries', () => {
+    // A separate time window per test keeps the rows of other tests out of the way.
+    it('expireDue moves only due pending rows, oldest expiry first, at most `limit`', async () => {
+      const base = 100_000;
+      const dueA = await created({ createdAt: at(base), expiresAt: at(base + 10) });
+      const dueB = await created({ createdAt: at(base), expiresAt: at(base + 20) });
+      const dueC = await created({ createdAt: at(base), expiresAt: at(base + 30) });
+      const notYet = await created({ createdAt: at(base), expiresAt: at(base + 1000) });
+      const approved = await created({ createdAt: at(base), expiresAt: at(base + 10), status: 'approved', decidedAt: at(base + 1) });
+      const now = at(base + 100);
+      await db.dataSource.query(`UPDATE auth_requests SET status = 'expired' WHERE expires_at < $1 AND status = 'pending'`, [at(base)]);
+
+      const first = await repository.expireDue(now, 2);
+      expect(first.map((request) => request.id).sort()).toEqual([dueA.id, dueB.id].sort());
+      expect(first.every((request) => request.status === 'expired')).toBe(true);
+
+      const second = await repository.expireDue(now, 10);
+      expect(second.map((request) => request.id)).toEqual([dueC.id]);
+      await expect(repository.expireDue(now, 10)).resolves.toEqual([]);
+
+      await expect(repository.findById(notYet.id)).resolves.toMatchObject({ status: 'pending' });
+      await expect(repository.findById(approved.id)).resolves.toMatchObject({ status: 'approved' });
+    });
+
+    it('expireDue from concurrent sweepers expires each row once (SKIP LOCKED)', async () => {
+      const base = 200_000;
+      await db.dataSource.query(`UPDATE auth_requests SET status = 'expired' WHERE status = 'pending' AND expires_at < $1`, [at(base)]);
+      const due = await Promise.all(Array.from({ length: 30 }, () => created({ createdAt: at(base), expiresAt: at(base + 1) })));
+      const results = await Promise.all(Array.from({ length: 5 }, () => repository.expireDue(at(base + 10), 10)));
+      const ids = results.flat().map((request) => request.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      await expect(repository.expireDue(at(base + 10), 100)).resolves.toHaveLength(30 - ids.length);
+      expect(ids.every((id) => due.some((request) => request.id === id))).toBe(true);
+    });
+
+    it('findUnnotified lists pending, never-notified requests created before the cut-off, oldest first', async () => {
+      const base = 300_000;
+      await db.dataSource.query(`UPDATE auth_requests SET status = 'expired' WHERE status = 'pending'`);
+      const older = await created({ createdAt: at(base), expiresAt: at(base + 600) });
+      const old = await created({ createdAt: at(base + 1), expiresAt: at(base + 600) });
+      const notified = await created({ createdAt: at(base), expiresAt: at(base + 600), notifiedAt: at(base + 1) });
+      const recent = await created({ createdAt: at(base + 50), expiresAt: at(base + 600) });
+      const decided = await created({ createdAt: at(base), expiresAt: at(base + 600), status: 'denied', decidedAt: at(base + 2), denialReason: 'CANCELLED' });
+
+      const found = await repository.findUnnotified(at(base + 10), 10);
+      expect(found.map((request) => request.id)).toEqual([older.id, old.id]);
+      await expect(repository.findUnnotified(at(base + 10), 1)).resolves.toHaveLength(1);
+      expect([notified.id, recent.id, decided.id].some((id) => found.some((request) => request.id === id))).toBe(false);
+    });
+  });
+});

@@ -1,0 +1,306 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { AuditRecord, RefreshTokenRecord, SigningKeyRecord, User } from '@ciba/domain';
+import {
+  TypeOrmAuditRepository,
+  TypeOrmAuthRequestRepository,
+  TypeOrmClientRepository,
+  TypeOrmDecisionTokenRepository,
+  TypeOrmRefreshTokenRepository,
+  TypeOrmSigningKeyRepository,
+  TypeOrmUserRepository,
+} from '@ciba/persistence';
+import { createTestDatabase, waitFor } from '@ciba/testing';
+import type { TestDatabase } from '@ciba/testing';
+import { aClient, anAuthRequest, at, registeredClient } from './fixtures.js';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+describe('TypeOrmClientRepository', () => {
+  it('upserts, finds and lists clients', async () => {
+    const repository = new TypeOrmClientRepository(db.dataSource);
+    const client = aClient({
+      clientId: 'aaa-client',
+      backchannelTokenDeliveryMode: 'ping',
+      backchannelClientNotificationEndpoint: 'https://rp.example/cb',
+      backchannelUserCodeParameter: true,
+      idTokenSignedResponseAlg: 'ES256',
+    });
+    await repository.upsert(client);
+    await expect(repository.findById('aaa-client')).resolves.toEqual(client);
+
+    const renamed = { ...client, clientName: 'Renamed', scope: ['openid'] };
+    await repository.upsert(renamed);
+    await expect(repository.findById('aaa-client')).resolves.toEqual(renamed);
+
+    await expect(repository.findById('unknown')).resolves.toBeNull();
+    const listed = await repository.list();
+    expect(listed.find((c) => c.clientId === 'aaa-client')).toEqual(renamed);
+    expect(listed.map((c) => c.clientId)).toEqual([...listed.map((c) => c.clientId)].sort());
+  });
+});
+
+describe('TypeOrmUserRepository', () => {
+  const user = (overrides: Partial<User>): User => ({
+    sub: `sub-${randomUUID()}`,
+    name: null,
+    email: null,
+    emailVerified: false,
+    phoneNumber: null,
+    phoneNumberVerified: false,
+    ...overrides,
+  });
+  let repository: TypeOrmUserRepository;
+  const alice = user({ sub: 'alice', name: 'Alice', email: 'Alice@Example.com', emailVerified: true, phoneNumber: '+1 555-0100' });
+  const bob = user({ sub: 'bob', email: 'bob@example.com', phoneNumber: '+15550111' });
+  // Carol's email is Bob's sub: the sub wins.
+  const carol = user({ sub: 'carol', email: 'bob' });
+  const twinA = user({ email: 'shared@example.com', phoneNumber: '+44 20 7946 0000' });
+  const twinB = user({ email: 'SHARED@example.com', phoneNumber: '+442079460000' });
+
+  beforeAll(async () => {
+    repository = new TypeOrmUserRepository(db.dataSource);
+    for (const u of [alice, bob, carol, twinA, twinB]) await repository.upsert(u);
+  });
+
+  it('finds by sub and upserts', async () => {
+    await expect(repository.findBySub('alice')).resolves.toEqual(alice);
+    await repository.upsert({ ...alice, name: 'Alice A.' });
+    await expect(repository.findBySub('alice')).resolves.toMatchObject({ name: 'Alice A.' });
+    await repository.upsert(alice);
+    await expect(repository.findBySub('nobody')).resolves.toBeNull();
+  });
+
+  it('CIBA §7.1 login_hint: sub exactly, then email case-insensitively, then phone number ignoring separators', async () => {
+    await expect(repository.findByLoginHint('alice')).resolves.toEqual(alice);
+    await expect(repository.findByLoginHint('ALICE@example.COM')).resolves.toEqual(alice);
+    await expect(repository.findByLoginHint('+15550100')).resolves.toEqual(alice);
+    await expect(repository.findByLoginHint('+1 555 0111')).resolves.toEqual(bob);
+    await expect(repository.findByLoginHint('+1-555-0111')).resolves.toEqual(bob);
+    await expect(repository.findByLoginHint('bob')).resolves.toEqual(bob);
+  });
+
+  it('does not match a sub case-insensitively, nor part of a value', async () => {
+    await expect(repository.findByLoginHint('ALICE')).resolves.toBeNull();
+    await expect(repository.findByLoginHint('example.com')).resolves.toBeNull();
+    await expect(repository.findByLoginHint('5550100')).resolves.toBeNull();
+    await expect(repository.findByLoginHint('  ')).resolves.toBeNull();
+    await expect(repository.findByLoginHint('--')).resolves.toBeNull();
+  });
+
+  it('returns null rather than guess when an email or phone number matches several users', async () => {
+    await expect(repository.findByLoginHint('shared@example.com')).resolves.toBeNull();
+    await expect(repository.findByLoginHint('+44 (20) 7946-0000')).resolves.toBeNull();
+  });
+});
+
+describe('TypeOrmDecisionTokenRepository', () => {
+  let repository: TypeOrmDecisionTokenRepository;
+  let requestId: string;
+
+  beforeAll(async () => {
+    repository = new TypeOrmDecisionTokenRepository(db.dataSource);
+    const client = await registeredClient(db.dataSource);
+    const request = anAuthRequest(client.clientId);
+    await new TypeOrmAuthRequestRepository(db.dataSource).create(request);
+    requestId = request.id;
+  });
+
+  it('saves idempotently (the first record wins) and finds by hash', async () => {
+    await repository.save({ tokenHash: 'h-1', requestId, channel: 'email', expiresAt: at(60) });
+    await repository.save({ tokenHash: 'h-1', requestId, channel: 'sms', expiresAt: at(999) });
+    await expect(repository.find('h-1')).resolves.toEqual({ tokenHash: 'h-1', requestId, channel: 'email', expiresAt: at(60), usedAt: null });
+    await expect(repository.find('unknown')).resolves.toBeNull();
+  });
+
+  it('consumes once; refuses unknown and expired tokens', async () => {
+    await repository.save({ tokenHash: 'h-2', requestId, channel: 'email', expiresAt: at(60) });
+    await expect(repository.consume('h-2', at(10))).resolves.toMatchObject({ tokenHash: 'h-2', usedAt: at(10) });
+    await expect(repository.consume('h-2', at(11))).resolves.toBeNull();
+    await expect(repository.consume('unknown', at(10))).resolves.toBeNull();
+
+    await repository.save({ tokenHash: 'h-3', requestId, channel: 'email', expiresAt: at(60) });
+    await expect(repository.consume('h-3', at(60))).resolves.toBeNull();
+    await expect(repository.find('h-3')).resolves.toMatchObject({ usedAt: null });
+  });
+
+  it('is single use under concurrency: 30 concurrent consume → one record', async () => {
+    await repository.save({ tokenHash: 'h-4', requestId, channel: 'device-push', expiresAt: at(60) });
+    const results = await Promise.all(Array.from({ length: 30 }, () => repository.consume('h-4', at(5))));
+    expect(results.filter((result) => result !== null)).toHaveLength(1);
+  });
+});
+
+describe('TypeOrmRefreshTokenRepository', () => {
+  let repository: TypeOrmRefreshTokenRepository;
+  const token = (overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord => ({
+    tokenHash: `rt-${randomUUID()}`,
+    clientId: 'rp-1',
+    subject: 'alice',
+    scope: ['openid', 'offline_access'],
+    authTime: at(0),
+    acr: 'urn:acr:high',
+    expiresAt: at(3600),
+    requestId: randomUUID(),
+    ...overrides,
+  });
+
+  beforeAll(() => {
+    repository = new TypeOrmRefreshTokenRepository(db.dataSource);
+  });
+
+  it('finds an unused, unexpired token of the client only', async () => {
+    const saved = token({ acr: null });
+    await repository.save(saved);
+    await expect(repository.find('rp-1', saved.tokenHash, at(10))).resolves.toEqual(saved);
+    await expect(repository.find('rp-2', saved.tokenHash, at(10))).resolves.toBeNull();
+    await expect(repository.find('rp-1', saved.tokenHash, at(3600))).resolves.toBeNull();
+  });
+
+  it('rotates: returns the old record, stores the next, and the old one cannot be used again', async () => {
+    const old = token();
+    const next = token({ requestId: old.requestId });
+    await repository.save(old);
+    await expect(repository.rotate('rp-1', old.tokenHash, next, at(10))).resolves.toEqual(old);
+    await expect(repository.find('rp-1', next.tokenHash, at(10))).resolves.toEqual(next);
+    await expect(repository.find('rp-1', old.tokenHash, at(10))).resolves.toBeNull();
+    await expect(repository.rotate('rp-1', old.tokenHash, token(), at(11))).resolves.toBeNull();
+    const [row] = await db.dataSource.query('SELECT used_at, replaced_by FROM refresh_tokens WHERE token_hash = $1', [old.tokenHash]);
+    expect(row).toEqual({ used_at: at(10), replaced_by: next.tokenHash });
+  });
+
+  it('refuses to rotate another client’s, an expired or an unknown token, storing nothing', async () => {
+    const old = token({ expiresAt: at(100) });
+    await repository.save(old);
+    const next = token();
+    await expect(repository.rotate('rp-2', old.tokenHash, next, at(10))).resolves.toBeNull();
+    await expect(repository.rotate('rp-1', old.tokenHash, next, at(100))).resolves.toBeNull();
+    await expect(repository.rotate('rp-1', 'unknown', next, at(10))).resolves.toBeNull();
+    await expect(repository.find('rp-1', next.tokenHash, at(10))).resolves.toBeNull();
+  });
+
+  it('is single use under concurrency: 20 concurrent rotations → one successor stored', async () => {
+    const old = token();
+    await repository.save(old);
+    const successors = Array.from({ length: 20 }, () => token());
+    const results = await Promise.all(successors.map((next) => repository.rotate('rp-1', old.tokenHash, next, at(10))));
+    expect(results.filter((result) => result !== null)).toHaveLength(1);
+    const stored: unknown[] = await db.dataSource.query('SELECT token_hash FROM refresh_tokens WHERE token_hash = ANY($1)', [
+      successors.map((s) => s.tokenHash),
+    ]);
+    expect(stored).toHaveLength(1);
+  });
+
+  it('revokes once', async () => {
+    const saved = token();
+    await repository.save(saved);
+    await expect(repository.revoke('rp-2', saved.tokenHash, at(10))).resolves.toBe(false);
+    const results = await Promise.all([1, 2, 3].map(() => repository.revoke('rp-1', saved.tokenHash, at(10))));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    await expect(repository.find('rp-1', saved.tokenHash, at(10))).resolves.toBeNull();
+  });
+});
+
+describe('TypeOrmSigningKeyRepository', () => {
+  let repository: TypeOrmSigningKeyRepository;
+  const key = (kid: string, createdAt: Date): SigningKeyRecord => ({
+    kid,
+    alg: 'ES256',
+    publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid },
+    encryptedPrivateJwk: `enc:${kid}`,
+    createdAt,
+    retiredAt: null,
+    unpublishAfter: null,
+  });
+
+  beforeAll(() => {
+    repository = new TypeOrmSigningKeyRepository(db.dataSource);
+  });
+
+  it('inserts, lists published keys newest first, retires the others and unpublishes them later', async () => {
+    await repository.insert(key('k1', at(0)));
+    await repository.insert(key('k2', at(100)));
+    await expect(repository.listPublished(at(200))).resolves.toEqual([key('k2', at(100)), key('k1', at(0))]);
+
+    await repository.insert(key('k3', at(200)));
+    await expect(repository.retireOthers('k3', at(200), at(300))).resolves.toBe(2);
+    await expect(repository.retireOthers('k3', at(201), at(301))).resolves.toBe(0);
+
+    const published = await repository.listPublished(at(250));
+    expect(published.map((k) => k.kid)).toEqual(['k3', 'k2', 'k1']);
+    expect(published[1]).toMatchObject({ retiredAt: at(200), unpublishAfter: at(300) });
+    await expect(repository.listPublished(at(300))).resolves.toEqual([key('k3', at(200))]);
+    await expect(repository.insert(key('k3', at(400)))).rejects.toThrow();
+  });
+
+  it('advisory lock serializes two concurrent withLock calls', async () => {
+    const events: string[] = [];
+    const waitingForLock = async () => {
+      const [row] = await db.dataSource.query(`SELECT count(*)::int AS n FROM pg_locks
+          WHERE locktype = 'advisory' AND NOT granted
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+      return row.n > 0;
+    };
+
+    const first = repository.withLock('first-key', async () => {
+      events.push('first:start');
+      // Hold the lock until the second caller is observably blocked on it.
+      await waitFor(waitingForLock, { description: 'second caller waiting on the advisory lock' });
+      events.push('first:end');
+      return 1;
+    });
+    await waitFor(() => events.includes('first:start'));
+    const second = repository.withLock('first-key', async () => {
+      events.push('second:start');
+      events.push('second:end');
+      return 2;
+    });
+
+    await expect(Promise.all([first, second])).resolves.toEqual([1, 2]);
+    expect(events).toEqual(['first:start', 'first:end', 'second:start', 'second:end']);
+  });
+
+  it('releases the lock when work throws, and does not block other lock names', async () => {
+    await expect(
+      repository.withLock('failing', async () => {
+        await expect(repository.withLock('other-name', async () => 'independent')).resolves.toBe('independent');
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    await expect(repository.withLock('failing', async () => 'again')).resolves.toBe('again');
+  });
+});
+
+describe('TypeOrmAuditRepository', () => {
+  it('appends idempotently by event id', async () => {
+    const repository = new TypeOrmAuditRepository(db.dataSource);
+    const requestId = randomUUID();
+    const record: AuditRecord = {
+      eventId: `${requestId}:auth_request.created`,
+      type: 'auth_request.created',
+      requestId,
+      clientId: 'rp-1',
+      subject: 'alice',
+      occurredAt: at(1),
+      correlationId: 'corr-1',
+      payload: { deliveryMode: 'poll', scope: ['openid'], interval: 5 },
+    };
+    await expect(repository.append(record)).resolves.toBe(true);
+    await expect(repository.append({ ...record, payload: { changed: true } })).resolves.toBe(false);
+    const concurrent = await Promise.all(
+      [1, 2, 3, 4, 5].map(() => repository.append({ ...record, eventId: `${requestId}:auth_request.approved`, type: 'auth_request.approved' })),
+    );
+    expect(concurrent.filter(Boolean)).toHaveLength(1);
+
+    const trail = await repository.listForRequest(requestId);
+    expect(trail).toHaveLength(2);
+    expect(trail.find((r) => r.type === 'auth_request.created')).toEqual(record);
+  });
+});

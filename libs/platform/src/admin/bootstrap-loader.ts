@@ -1,0 +1,69 @@
+import type { BootstrapData } from '@ciba/config';
+import type { Client, User } from '@ciba/domain';
+import type { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
+import type { SecretHasher } from '@ciba/tokens';
+
+export interface BootstrapResult {
+  readonly clients: { readonly written: number; readonly unchanged: number };
+  readonly users: { readonly written: number; readonly unchanged: number };
+}
+
+/**
+ * Upserts the bootstrap file's clients and users. Idempotent: a client whose stored hash already
+ * verifies the file's secret keeps that hash (scrypt salts differ each time), and records equal to
+ * what is stored are not written at all.
+ */
+export async function loadBootstrap(
+  data: BootstrapData,
+  deps: { clients: TypeOrmClientRepository; users: TypeOrmUserRepository; hasher: SecretHasher },
+): Promise<BootstrapResult> {
+  let clientsWritten = 0;
+  let clientsUnchanged = 0;
+  for (const c of data.clients) {
+    const existing = await deps.clients.findById(c.client_id);
+    const keepHash = existing !== null && (await deps.hasher.verify(c.client_secret, existing.clientSecretHash));
+    const client: Client = {
+      clientId: c.client_id,
+      clientName: c.client_name ?? c.client_id,
+      clientSecretHash: keepHash && existing ? existing.clientSecretHash : await deps.hasher.hash(c.client_secret),
+      tokenEndpointAuthMethod: c.token_endpoint_auth_method,
+      grantTypes: c.grant_types,
+      scope: c.scope.split(' ').filter(Boolean),
+      backchannelTokenDeliveryMode: c.backchannel_token_delivery_mode,
+      backchannelClientNotificationEndpoint: c.backchannel_client_notification_endpoint ?? null,
+      backchannelUserCodeParameter: c.backchannel_user_code_parameter,
+      idTokenSignedResponseAlg: c.id_token_signed_response_alg ?? null,
+    };
+    if (existing && sameJson(existing, client)) {
+      clientsUnchanged++;
+      continue;
+    }
+    await deps.clients.upsert(client);
+    clientsWritten++;
+  }
+  let usersWritten = 0;
+  let usersUnchanged = 0;
+  for (const u of data.users) {
+    const user: User = {
+      sub: u.sub,
+      name: u.name ?? null,
+      email: u.email ?? null,
+      emailVerified: u.email_verified,
+      phoneNumber: u.phone_number ?? null,
+      phoneNumberVerified: u.phone_number_verified,
+    };
+    const existing = await deps.users.findBySub(u.sub);
+    if (existing && sameJson(existing, user)) {
+      usersUnchanged++;
+      continue;
+    }
+    await deps.users.upsert(user);
+    usersWritten++;
+  }
+  return { clients: { written: clientsWritten, unchanged: clientsUnchanged }, users: { written: usersWritten, unchanged: usersUnchanged } };
+}
+
+function sameJson(a: object, b: object): boolean {
+  const norm = (o: object) => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([x], [y]) => x.localeCompare(y))));
+  return norm(a) === norm(b);
+}

@@ -1,0 +1,147 @@
+import { type DynamicModule, Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit, type Provider } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import type { ProviderConfig } from '@ciba/config';
+import { systemClock } from '@ciba/domain';
+import {
+  PersistenceModule,
+  TypeOrmAuditRepository,
+  TypeOrmAuthRequestRepository,
+  TypeOrmClientRepository,
+  TypeOrmDecisionTokenRepository,
+  TypeOrmRefreshTokenRepository,
+  TypeOrmSigningKeyRepository,
+  TypeOrmUserRepository,
+} from '@ciba/persistence';
+import { KeyEncryptor, KeyStore, SecretHasher, TokenMinter } from '@ciba/tokens';
+import { CachedClientRepository } from './di/cached-client-repository.js';
+import {
+  AUDIT_REPOSITORY,
+  AUTH_REQUEST_REPOSITORY,
+  CLIENT_REPOSITORY,
+  CLOCK,
+  DECISION_TOKEN_REPOSITORY,
+  EVENT_PUBLISHER,
+  PROVIDER_CONFIG,
+  REFRESH_TOKEN_REPOSITORY,
+  USER_REPOSITORY,
+} from './di/tokens.js';
+import { HealthController, ReadinessRegistry } from './health/health.js';
+import { ClientAuthenticator } from './http/client-authenticator.js';
+import { pinoParams } from './logging/logging.js';
+
+export interface CoreModuleOptions {
+  /** Binds EVENT_PUBLISHER: the JetStream adapter for services, the in-process one for the all-in-one. */
+  readonly eventPublisher: readonly Provider[];
+  /** Services that sign or verify tokens load the key store; the audit service does not. */
+  readonly keys: boolean;
+  readonly extraProviders?: readonly Provider[];
+}
+
+/** Keeps every replica's view of the signing keys current after a rotation elsewhere. */
+@Injectable()
+class KeyRefresher implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('KeyRefresher');
+  private timer: NodeJS.Timeout | null = null;
+  constructor(private readonly keyStore: KeyStore) {}
+  onModuleInit(): void {
+    this.timer = setInterval(() => {
+      this.keyStore.refresh().catch((err: unknown) => this.logger.warn({ err }, 'could not refresh signing keys'));
+    }, 60_000);
+    this.timer.unref();
+  }
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+@Injectable()
+class DatabaseReadiness implements OnModuleInit {
+  constructor(
+    private readonly readiness: ReadinessRegistry,
+    @Inject(DataSource) private readonly dataSource: DataSource,
+  ) {}
+  onModuleInit(): void {
+    this.readiness.register('database', async () => {
+      await this.dataSource.query('SELECT 1');
+    });
+  }
+}
+
+/**
+ * The composition root shared by every service: configuration, logging, health, persistence adapters
+ * bound to the domain ports, keys and client authentication. Apps add their service module and the
+ * event publisher of their deployment shape.
+ */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(config: ProviderConfig, options: CoreModuleOptions): DynamicModule {
+    const keyProviders: Provider[] = options.keys
+      ? [
+          { provide: KeyEncryptor, useFactory: () => new KeyEncryptor(config.keys.encryptionKey) },
+          {
+            provide: KeyStore,
+            inject: [TypeOrmSigningKeyRepository, KeyEncryptor],
+            useFactory: async (repository: TypeOrmSigningKeyRepository, encryptor: KeyEncryptor) => {
+              const keyStore = new KeyStore({ repository, encryptor, clock: systemClock, alg: config.keys.signingAlg });
+              await keyStore.init();
+              return keyStore;
+            },
+          },
+          {
+            provide: TokenMinter,
+            inject: [KeyStore],
+            useFactory: (keyStore: KeyStore) =>
+              new TokenMinter({
+                keyStore,
+                issuer: config.issuer,
+                clock: systemClock,
+                accessTokenTtl: config.tokens.accessTokenTtl,
+                idTokenTtl: config.tokens.idTokenTtl,
+                refreshTokenTtl: config.tokens.refreshTokenTtl,
+              }),
+          },
+          KeyRefresher,
+        ]
+      : [];
+    const exported = [
+      PROVIDER_CONFIG,
+      CLOCK,
+      CLIENT_REPOSITORY,
+      USER_REPOSITORY,
+      AUTH_REQUEST_REPOSITORY,
+      DECISION_TOKEN_REPOSITORY,
+      REFRESH_TOKEN_REPOSITORY,
+      AUDIT_REPOSITORY,
+      EVENT_PUBLISHER,
+      SecretHasher,
+      ClientAuthenticator,
+      ReadinessRegistry,
+      ...(options.keys ? [KeyEncryptor, KeyStore, TokenMinter] : []),
+    ];
+    return {
+      module: CoreModule,
+      imports: [LoggerModule.forRoot(pinoParams(config.service, config.log.level)), PersistenceModule.forRoot({ url: config.database.url, poolSize: config.database.poolSize })],
+      controllers: [HealthController],
+      providers: [
+        { provide: PROVIDER_CONFIG, useValue: config },
+        { provide: CLOCK, useValue: systemClock },
+        { provide: CLIENT_REPOSITORY, inject: [TypeOrmClientRepository], useFactory: (inner: TypeOrmClientRepository) => new CachedClientRepository(inner) },
+        { provide: USER_REPOSITORY, useExisting: TypeOrmUserRepository },
+        { provide: AUTH_REQUEST_REPOSITORY, useExisting: TypeOrmAuthRequestRepository },
+        { provide: DECISION_TOKEN_REPOSITORY, useExisting: TypeOrmDecisionTokenRepository },
+        { provide: REFRESH_TOKEN_REPOSITORY, useExisting: TypeOrmRefreshTokenRepository },
+        { provide: AUDIT_REPOSITORY, useExisting: TypeOrmAuditRepository },
+        { provide: SecretHasher, useFactory: () => new SecretHasher() },
+        ClientAuthenticator,
+        ReadinessRegistry,
+        DatabaseReadiness,
+        ...options.eventPublisher,
+        ...keyProviders,
+        ...(options.extraProviders ?? []),
+      ],
+      exports: exported,
+    };
+  }
+}

@@ -1,0 +1,10 @@
+/** Injection tokens for the domain ports; adapters are bound to them in `CoreModule`. */
+export const PROVIDER_CONFIG = Symbol('ProviderConfig');
+export const CLOCK = Symbol('Clock');
+export const CLIENT_REPOSITORY = Symbol('ClientRepository');
+export const USER_REPOSITORY = Symbol('UserRepository');
+export const AUTH_REQUEST_REPOSITORY = Symbol('AuthRequestRepository');
+export const DECISION_TOKEN_REPOSITORY = Symbol('DecisionTokenRepository');
+export const REFRESH_TOKEN_REPOSITORY = Symbol('RefreshTokenRepository');
+export const AUDIT_REPOSITORY = Symbol('AuditRepository');
+export const EVENT_PUBLISHER = Symbol('EventPublisher');

@@ -1,0 +1,37 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import { type AuthenticatedClient, type Client, type ClientRepository, asAuthenticatedClient } from '@ciba/domain';
+import { extractClientCredentials, invalidClient, type FormParams } from '@ciba/protocol';
+import { SecretHasher } from '@ciba/tokens';
+import { CLIENT_REPOSITORY } from '../di/tokens.js';
+
+/**
+ * Client authentication at the backchannel and token endpoints: client_secret_basic and
+ * client_secret_post (RFC 6749 §2.3.1). Every failure is `401 invalid_client` and says nothing
+ * about which part was wrong.
+ */
+@Injectable()
+export class ClientAuthenticator {
+  constructor(
+    @Inject(CLIENT_REPOSITORY) private readonly clients: ClientRepository,
+    private readonly hasher: SecretHasher,
+  ) {}
+
+  async authenticate(req: Request, params: FormParams): Promise<AuthenticatedClient> {
+    const usedHeader = typeof req.headers.authorization === 'string';
+    const credentials = extractClientCredentials(req.headers.authorization, params);
+    const fail = () => invalidClient('client authentication failed', usedHeader ? 'Basic' : undefined);
+    const client: Client | null = await this.clients.findById(credentials.clientId);
+    if (!client) {
+      // Spend the same work as a real verification so response time does not reveal client ids.
+      await this.hasher.verify(credentials.clientSecret, DUMMY_HASH);
+      throw fail();
+    }
+    const secretOk = await this.hasher.verify(credentials.clientSecret, client.clientSecretHash);
+    if (!secretOk || client.tokenEndpointAuthMethod !== credentials.method) throw fail();
+    return asAuthenticatedClient(client);
+  }
+}
+
+// scrypt hash of a random value nobody knows; only used to equalize timing.
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';

@@ -1,0 +1,33 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request } from 'express';
+import { Logger } from 'nestjs-pino';
+import type { ProviderConfig } from '@ciba/config';
+import { ReadinessRegistry } from '../health/health.js';
+
+/** Express with the body parsers protocol endpoints need, pino logs, and graceful shutdown. */
+export async function createHttpApp(rootModule: unknown, config: ProviderConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(rootModule as never, { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  if (config.http.trustProxy) app.set('trust proxy', true);
+  // extended: false keeps repeated parameters as arrays, so duplicates can be rejected (CIBA §7.1).
+  app.useBodyParser('urlencoded', { extended: false, limit: '64kb', parameterLimit: 100 });
+  app.useBodyParser('json', { limit: '64kb' });
+  app.enableShutdownHooks();
+  return app;
+}
+
+/** Listen, and on SIGTERM stop advertising readiness before Nest closes the server. */
+export async function listen(app: NestExpressApplication, config: ProviderConfig): Promise<string> {
+  const readiness = app.get(ReadinessRegistry);
+  process.once('SIGTERM', () => readiness.markShuttingDown());
+  await app.listen(config.http.port, config.http.host);
+  return app.getUrl();
+}
+
+/** The correlation id pino-http assigned to this request. */
+export function requestCorrelationId(req: Request): string | null {
+  const id = (req as Request & { id?: unknown }).id;
+  return typeof id === 'string' ? id : null;
+}

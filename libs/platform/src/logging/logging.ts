@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Params } from 'nestjs-pino';
+
+export const CORRELATION_HEADER = 'x-correlation-id';
+
+/**
+ * Paths pino removes from every log line: credentials, tokens, hints, codes, email addresses and
+ * phone numbers. Request bodies and headers are never logged whole (see the serializers below).
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.authorization',
+  '*.client_secret',
+  '*.clientSecret',
+  '*.login_hint',
+  '*.loginHint',
+  '*.login_hint_token',
+  '*.id_token_hint',
+  '*.user_code',
+  '*.binding_message',
+  '*.client_notification_token',
+  '*.clientNotificationToken',
+  '*.auth_req_id',
+  '*.authReqId',
+  '*.access_token',
+  '*.id_token',
+  '*.refresh_token',
+  '*.decisionToken',
+  '*.token',
+  '*.email',
+  '*.phone_number',
+  '*.phoneNumber',
+  '*.password',
+  '*.encryptionKey',
+];
+
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Take the caller's correlation id when it is well-formed, otherwise mint one. */
+export function correlationIdFrom(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && CORRELATION_ID.test(value) ? value : randomUUID();
+}
+
+export function pinoParams(service: string, level: string): Params {
+  return {
+    pinoHttp: {
+      level,
+      base: { service },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      genReqId: (req: IncomingMessage, res: ServerResponse) => {
+        const id = correlationIdFrom(req.headers[CORRELATION_HEADER]);
+        res.setHeader(CORRELATION_HEADER, id);
+        return id;
+      },
+      customAttributeKeys: { reqId: 'correlationId' },
+      serializers: {
+        // Only what an operator needs; never headers, bodies or query strings.
+        req: (req: { method: string; url: string; remoteAddress?: string }) => ({
+          method: req.method,
+          path: req.url.split('?')[0],
+          remoteAddress: req.remoteAddress,
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/readyz' },
+    },
+  };
+}

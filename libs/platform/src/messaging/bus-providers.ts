@@ -1,0 +1,55 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, type Provider } from '@nestjs/common';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ProviderConfig } from '@ciba/config';
+import { InProcessEventPublisher, InProcessWakeup, JetStreamEventPublisher, connectNats, ensureStreams } from '@ciba/messaging';
+import { PostgresDurableQueueStore } from '@ciba/persistence';
+import { EVENT_PUBLISHER } from '../di/tokens.js';
+import { ReadinessRegistry } from '../health/health.js';
+
+export const NATS_CONNECTION = Symbol('NatsConnection');
+
+@Injectable()
+class NatsLifecycle implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly connection: NatsConnection,
+    private readonly readiness: ReadinessRegistry,
+  ) {}
+  onModuleInit(): void {
+    this.readiness.register('nats', async () => {
+      if (this.connection.isClosed()) throw new Error('NATS connection closed');
+      await this.connection.flush();
+    });
+  }
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.connection.isClosed()) await this.connection.drain();
+  }
+}
+
+/** Distributed services publish lifecycle events to JetStream; publish resolves on the PubAck. */
+export function jetStreamPublisher(config: ProviderConfig): Provider[] {
+  return [
+    {
+      provide: NATS_CONNECTION,
+      useFactory: async () => {
+        const connection = await connectNats({ servers: [...config.nats.servers], name: `ciba-${config.service}` });
+        await ensureStreams(await jetstreamManager(connection));
+        return connection;
+      },
+    },
+    { provide: EVENT_PUBLISHER, inject: [NATS_CONNECTION], useFactory: (connection: NatsConnection) => new JetStreamEventPublisher({ connection }) },
+    NatsLifecycle,
+  ];
+}
+
+/** The all-in-one start keeps durable work in PostgreSQL and wakes its in-process consumers directly. */
+export function inProcessPublisher(wakeup: InProcessWakeup): Provider[] {
+  return [
+    { provide: InProcessWakeup, useValue: wakeup },
+    {
+      provide: EVENT_PUBLISHER,
+      inject: [PostgresDurableQueueStore],
+      useFactory: (store: PostgresDurableQueueStore) => new InProcessEventPublisher({ store, wakeup }),
+    },
+  ];
+}

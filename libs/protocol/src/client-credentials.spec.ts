@@ -1,0 +1,112 @@
+import { describe, expect, it } from '@jest/globals';
+import { clientIdFromRequest, extractClientCredentials } from './client-credentials.js';
+import { OAuthError } from './errors.js';
+import { parseFormParams } from './form-params.js';
+
+function errorOf(fn: () => unknown): OAuthError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof OAuthError) return err;
+    throw err;
+  }
+  throw new Error('expected an OAuthError');
+}
+
+const basic = (raw: string): string => `Basic ${Buffer.from(raw, 'utf8').toString('base64')}`;
+const form = (body: Record<string, string> = {}) => parseFormParams(body);
+
+describe('extractClientCredentials', () => {
+  it('RFC 6749 §2.3.1 reads client_secret_basic', () => {
+    expect(extractClientCredentials(basic('client-1:s3cret'), form())).toEqual({
+      method: 'client_secret_basic',
+      clientId: 'client-1',
+      clientSecret: 's3cret',
+    });
+  });
+
+  it('RFC 6749 §2.3.1 form-url-decodes both halves of Basic credentials (+ is a space)', () => {
+    const creds = extractClientCredentials(basic('my+client%3A1:p%40ss+word%2B%25'), form());
+    expect(creds.clientId).toBe('my client:1');
+    expect(creds.clientSecret).toBe('p@ss word+%');
+  });
+
+  it('RFC 6749 §2.3.1 splits at the first colon only', () => {
+    expect(extractClientCredentials(basic('c:a:b'), form()).clientSecret).toBe('a:b');
+  });
+
+  it('accepts the scheme name in any case (RFC 7235 §2.1)', () => {
+    const header = basic('c:s').replace('Basic', 'bAsIc');
+    expect(extractClientCredentials(header, form()).clientId).toBe('c');
+  });
+
+  it('RFC 6749 §2.3.1 reads client_secret_post', () => {
+    expect(extractClientCredentials(undefined, form({ client_id: 'c', client_secret: 's' }))).toEqual({
+      method: 'client_secret_post',
+      clientId: 'c',
+      clientSecret: 's',
+    });
+  });
+
+  it('RFC 6749 §2.3 rejects Basic together with a body client_secret', () => {
+    const err = errorOf(() => extractClientCredentials(basic('c:s'), form({ client_id: 'c', client_secret: 's' })));
+    expect(err.error).toBe('invalid_request');
+    expect(err.description).toContain('one client authentication method');
+  });
+
+  it('RFC 6749 §3.2.1 allows a body client_id that matches Basic', () => {
+    expect(extractClientCredentials(basic('c:s'), form({ client_id: 'c' })).method).toBe('client_secret_basic');
+  });
+
+  it('RFC 6749 §2.3 rejects a body client_id that disagrees with Basic', () => {
+    expect(errorOf(() => extractClientCredentials(basic('c:s'), form({ client_id: 'other' }))).error).toBe(
+      'invalid_request',
+    );
+  });
+
+  it('RFC 6749 §5.2 answers missing credentials with invalid_client (401) and no challenge', () => {
+    const err = errorOf(() => extractClientCredentials(undefined, form()));
+    expect(err.error).toBe('invalid_client');
+    expect(err.status).toBe(401);
+    expect(err.headers).toEqual({});
+  });
+
+  it('RFC 6749 §5.2 answers a body client_id without client_secret with invalid_client', () => {
+    expect(errorOf(() => extractClientCredentials(undefined, form({ client_id: 'c' }))).error).toBe('invalid_client');
+  });
+
+  it('rejects a body client_secret without client_id as invalid_client', () => {
+    const err = errorOf(() => extractClientCredentials(undefined, form({ client_secret: 'hunter2' })));
+    expect(err.error).toBe('invalid_client');
+    expect(err.description).not.toContain('hunter2');
+  });
+
+  it.each([
+    ['another scheme', 'Bearer abc'],
+    ['no credentials', 'Basic'],
+    ['not base64', 'Basic !!!!'],
+    ['no colon', basic('client-only')],
+    ['empty client_id', basic(':secret')],
+    ['empty secret', basic('client:')],
+    ['bad percent-encoding', basic('c%zz:s')],
+  ])('RFC 6749 §5.2 answers malformed Basic (%s) with invalid_client and WWW-Authenticate', (_case, header) => {
+    const err = errorOf(() => extractClientCredentials(header, form()));
+    expect(err.error).toBe('invalid_client');
+    expect(err.status).toBe(401);
+    expect(err.headers['WWW-Authenticate']).toMatch(/^Basic /);
+  });
+
+  it('never echoes the secret in a description', () => {
+    const err = errorOf(() => extractClientCredentials(basic('c:hunter2%zz'), form()));
+    expect(err.description).not.toContain('hunter2');
+  });
+});
+
+describe('clientIdFromRequest', () => {
+  it('names the client from Basic, from the body, or not at all', () => {
+    expect(clientIdFromRequest(basic('a+b:s'), form())).toBe('a b');
+    expect(clientIdFromRequest(undefined, form({ client_id: 'c' }))).toBe('c');
+    expect(clientIdFromRequest('Basic !!', form({ client_id: 'c' }))).toBeUndefined();
+    expect(clientIdFromRequest(undefined, form())).toBeUndefined();
+  });
+});

@@ -1,0 +1,74 @@
+import type { ClientAuthMethod } from './constants.js';
+import { invalidClient, invalidRequest } from './errors.js';
+import type { FormParams } from './form-params.js';
+
+export interface ClientCredentials {
+  readonly method: ClientAuthMethod;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
+
+/**
+ * Finds the client's credentials (RFC 6749 §2.3.1) without judging them: comparing the secret with
+ * the stored hash happens in client authentication. Failures answered after an Authorization header
+ * carry `WWW-Authenticate: Basic` (RFC 6749 §5.2).
+ */
+export function extractClientCredentials(authorizationHeader: string | undefined, params: FormParams): ClientCredentials {
+  if (authorizationHeader !== undefined && authorizationHeader !== '') {
+    // RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request."
+    if (params.has('client_secret')) throw invalidRequest('use one client authentication method, not both');
+    const basic = decodeBasic(authorizationHeader);
+    // A body client_id beside Basic is identification, not a second method (RFC 6749 §3.2.1), but it must agree.
+    const bodyClientId = params.get('client_id');
+    if (bodyClientId !== undefined && bodyClientId !== basic.clientId) {
+      throw invalidRequest('client_id does not match the Authorization header');
+    }
+    return { method: 'client_secret_basic', ...basic };
+  }
+  const clientId = params.get('client_id');
+  const clientSecret = params.get('client_secret');
+  if (clientId === undefined && clientSecret === undefined) throw invalidClient('client authentication is required');
+  if (clientId === undefined) throw invalidClient('client_id is required with client_secret');
+  if (clientSecret === undefined) throw invalidClient('client_secret is required');
+  return { method: 'client_secret_post', clientId, clientSecret };
+}
+
+/**
+ * The client_id the request claims, for logs and audit before authentication has succeeded.
+ * Never throws; `undefined` when no client can be named.
+ */
+export function clientIdFromRequest(authorizationHeader: string | undefined, params: FormParams): string | undefined {
+  if (authorizationHeader !== undefined && authorizationHeader !== '') {
+    try {
+      return decodeBasic(authorizationHeader).clientId;
+    } catch {
+      return undefined;
+    }
+  }
+  return params.get('client_id');
+}
+
+function decodeBasic(header: string): { clientId: string; clientSecret: string } {
+  const match = BASIC.exec(header);
+  if (!match) throw invalidClient('the Authorization header must use the Basic scheme with base64 credentials', 'Basic');
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw invalidClient('malformed Basic credentials', 'Basic');
+  const clientId = formUrlDecode(decoded.slice(0, colon));
+  const clientSecret = formUrlDecode(decoded.slice(colon + 1));
+  if (clientId === undefined || clientSecret === undefined) throw invalidClient('malformed Basic credentials', 'Basic');
+  if (clientId === '') throw invalidClient('client_id is missing from the Basic credentials', 'Basic');
+  if (clientSecret === '') throw invalidClient('client_secret is missing from the Basic credentials', 'Basic');
+  return { clientId, clientSecret };
+}
+
+/** RFC 6749 §2.3.1 / Appendix B: both halves are application/x-www-form-urlencoded. */
+function formUrlDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from '@jest/globals';
+import { CIBA_GRANT_TYPE } from './constants.js';
+import { buildDiscoveryDocument, type DiscoveryInput } from './discovery.js';
+
+const input: DiscoveryInput = {
+  issuer: 'https://op.example.com',
+  backchannelAuthenticationEndpoint: 'https://op.example.com/bc-authorize',
+  tokenEndpoint: 'https://op.example.com/token',
+  jwksUri: 'https://op.example.com/jwks',
+  scopesSupported: ['openid', 'email'],
+  grantTypesSupported: [CIBA_GRANT_TYPE, 'refresh_token'],
+  backchannelTokenDeliveryModesSupported: ['poll', 'ping', 'push'],
+  backchannelUserCodeParameterSupported: false,
+  tokenEndpointAuthMethodsSupported: ['client_secret_basic', 'client_secret_post'],
+  idTokenSigningAlgValuesSupported: ['ES256'],
+  claimsSupported: ['sub', 'email'],
+};
+
+describe('buildDiscoveryDocument', () => {
+  it('§4 publishes every CIBA provider metadata field this OP supports', () => {
+    const doc = buildDiscoveryDocument(input);
+    // CIBA §4: backchannel_token_delivery_modes_supported and backchannel_authentication_endpoint are REQUIRED.
+    expect(doc.backchannel_authentication_endpoint).toBe('https://op.example.com/bc-authorize');
+    expect(doc.backchannel_token_delivery_modes_supported).toEqual(['poll', 'ping', 'push']);
+    expect(doc.backchannel_user_code_parameter_supported).toBe(false);
+    expect(doc.grant_types_supported).toContain(CIBA_GRANT_TYPE);
+  });
+
+  it('§4 omits the signing algorithms because signed requests are not supported', () => {
+    expect(buildDiscoveryDocument(input)).not.toHaveProperty('backchannel_authentication_request_signing_alg_values_supported');
+  });
+
+  it('OIDC Discovery §3 publishes every REQUIRED field', () => {
+    const doc = buildDiscoveryDocument(input);
+    for (const field of ['issuer', 'jwks_uri', 'response_types_supported', 'subject_types_supported', 'id_token_signing_alg_values_supported']) {
+      expect(doc).toHaveProperty(field);
+    }
+    expect(doc.token_endpoint).toBe('https://op.example.com/token');
+    expect(doc.subject_types_supported).toEqual(['public']);
+    expect(doc.response_types_supported).toEqual([]);
+    expect(doc).not.toHaveProperty('authorization_endpoint');
+  });
+
+  it('OIDC Discovery §3 includes optional fields only when given', () => {
+    const bare = buildDiscoveryDocument(input);
+    expect(bare).not.toHaveProperty('userinfo_endpoint');
+    expect(bare).not.toHaveProperty('acr_values_supported');
+    const full = buildDiscoveryDocument({
+      ...input,
+      userinfoEndpoint: 'https://op.example.com/userinfo',
+      acrValuesSupported: ['urn:acr:mfa'],
+      responseTypesSupported: ['code'],
+    });
+    expect(full.userinfo_endpoint).toBe('https://op.example.com/userinfo');
+    expect(full.acr_values_supported).toEqual(['urn:acr:mfa']);
+    expect(full.response_types_supported).toEqual(['code']);
+  });
+
+  it('serializes to plain JSON without sharing arrays with the input', () => {
+    const scopes = ['openid'];
+    const doc = buildDiscoveryDocument({ ...input, scopesSupported: scopes });
+    scopes.push('admin');
+    expect(JSON.parse(JSON.stringify(doc)).scopes_supported).toEqual(['openid']);
+  });
+
+  it('§4 refuses at boot a configuration without the CIBA grant or delivery modes', () => {
+    expect(() => buildDiscoveryDocument({ ...input, grantTypesSupported: ['refresh_token'] })).toThrow(CIBA_GRANT_TYPE);
+    expect(() => buildDiscoveryDocument({ ...input, backchannelTokenDeliveryModesSupported: [] })).toThrow(
+      'backchannel_token_delivery_modes_supported',
+    );
+  });
+});

@@ -1,0 +1,78 @@
+import { CIBA_GRANT_TYPE } from './constants.js';
+import type { ClientAuthMethod, SigningAlg, TokenDeliveryMode } from './constants.js';
+
+export interface DiscoveryInput {
+  readonly issuer: string;
+  readonly backchannelAuthenticationEndpoint: string;
+  readonly tokenEndpoint: string;
+  readonly jwksUri: string;
+  readonly userinfoEndpoint?: string;
+  readonly scopesSupported: readonly string[];
+  /**
+   * This OP has no authorization endpoint, so it supports no response type. OIDC Discovery §3
+   * lists the field as REQUIRED, hence it is published, empty by default rather than claiming a
+   * flow we do not serve.
+   */
+  readonly responseTypesSupported?: readonly string[];
+  /** Must include the CIBA grant; usually also refresh_token. */
+  readonly grantTypesSupported: readonly string[];
+  readonly backchannelTokenDeliveryModesSupported: readonly TokenDeliveryMode[];
+  readonly backchannelUserCodeParameterSupported: boolean;
+  readonly tokenEndpointAuthMethodsSupported: readonly ClientAuthMethod[];
+  readonly idTokenSigningAlgValuesSupported: readonly SigningAlg[];
+  readonly claimsSupported: readonly string[];
+  readonly acrValuesSupported?: readonly string[];
+}
+
+/**
+ * OpenID Connect Discovery 1.0 §3 metadata with the CIBA §4 additions. A type alias, not an
+ * interface, so it stays assignable to `Record<string, unknown>` for JSON responses.
+ */
+export type OpenIdProviderMetadata = {
+  issuer: string;
+  backchannel_authentication_endpoint: string;
+  token_endpoint: string;
+  jwks_uri: string;
+  userinfo_endpoint?: string;
+  scopes_supported: string[];
+  response_types_supported: string[];
+  grant_types_supported: string[];
+  subject_types_supported: string[];
+  id_token_signing_alg_values_supported: string[];
+  token_endpoint_auth_methods_supported: string[];
+  claims_supported: string[];
+  acr_values_supported?: string[];
+  backchannel_token_delivery_modes_supported: string[];
+  backchannel_user_code_parameter_supported: boolean;
+};
+
+/**
+ * Builds the document once at boot. Signed authentication requests are not supported, so
+ * backchannel_authentication_request_signing_alg_values_supported is left out (CIBA §4: its
+ * absence means none). A configuration that cannot serve CIBA fails here, at boot.
+ */
+export function buildDiscoveryDocument(input: DiscoveryInput): OpenIdProviderMetadata {
+  if (!input.grantTypesSupported.includes(CIBA_GRANT_TYPE)) {
+    throw new Error(`grant_types_supported must include ${CIBA_GRANT_TYPE}`);
+  }
+  if (input.backchannelTokenDeliveryModesSupported.length === 0) {
+    throw new Error('backchannel_token_delivery_modes_supported must not be empty');
+  }
+  return {
+    issuer: input.issuer,
+    backchannel_authentication_endpoint: input.backchannelAuthenticationEndpoint,
+    token_endpoint: input.tokenEndpoint,
+    jwks_uri: input.jwksUri,
+    ...(input.userinfoEndpoint === undefined ? {} : { userinfo_endpoint: input.userinfoEndpoint }),
+    scopes_supported: [...input.scopesSupported],
+    response_types_supported: [...(input.responseTypesSupported ?? [])],
+    grant_types_supported: [...input.grantTypesSupported],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [...input.idTokenSigningAlgValuesSupported],
+    token_endpoint_auth_methods_supported: [...input.tokenEndpointAuthMethodsSupported],
+    claims_supported: [...input.claimsSupported],
+    ...(input.acrValuesSupported === undefined ? {} : { acr_values_supported: [...input.acrValuesSupported] }),
+    backchannel_token_delivery_modes_supported: [...input.backchannelTokenDeliveryModesSupported],
+    backchannel_user_code_parameter_supported: input.backchannelUserCodeParameterSupported,
+  };
+}

@@ -1,0 +1,29 @@
+import { All, Controller, HttpCode, Post, Req, Res, UseFilters } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ClientAuthenticator, NO_STORE_HEADERS, OAuthExceptionFilter, formParamsOf, methodNotAllowed, requestCorrelationId } from '@ciba/platform';
+import { BackchannelAuthenticationService } from './backchannel-authentication.service.js';
+
+/** CIBA §7: the Backchannel Authentication Endpoint. */
+@Controller('bc-authorize')
+@UseFilters(OAuthExceptionFilter)
+export class BackchannelAuthenticationController {
+  constructor(
+    private readonly clientAuthenticator: ClientAuthenticator,
+    private readonly service: BackchannelAuthenticationService,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  async authenticate(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const params = formParamsOf(req);
+    const client = await this.clientAuthenticator.authenticate(req, params);
+    const body = await this.service.handle(client, params, requestCorrelationId(req));
+    res.set(NO_STORE_HEADERS);
+    return body;
+  }
+
+  @All()
+  otherMethods(): never {
+    throw methodNotAllowed('POST');
+  }
+}

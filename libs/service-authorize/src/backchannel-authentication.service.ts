@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  type AuthRequest,
+  type AuthRequestCreated,
+  type AuthRequestRepository,
+  type AuthenticatedClient,
+  type Clock,
+  type EventPublisher,
+  type User,
+  type UserRepository,
+  lifecycleEventId,
+} from '@ciba/domain';
+import type { ProviderConfig } from '@ciba/config';
+import {
+  type BackchannelPolicy,
+  type FormParams,
+  OAuthError,
+  type ValidatedBackchannelRequest,
+  backchannelResponse,
+  defaultBindingMessageRule,
+  generateAuthReqId,
+  patternBindingMessageRule,
+  validateBackchannelRequest,
+} from '@ciba/protocol';
+import { KeyStore, verifyIdTokenHint } from '@ciba/tokens';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PROVIDER_CONFIG, USER_REPOSITORY } from '@ciba/platform';
+
+/**
+ * CIBA §7: validate the authentication request, resolve the user, persist the request as pending and
+ * announce it on the bus, then answer with auth_req_id / expires_in / interval (§7.3).
+ */
+@Injectable()
+export class BackchannelAuthenticationService {
+  private readonly logger = new Logger(BackchannelAuthenticationService.name);
+  private readonly policy: BackchannelPolicy;
+
+  constructor(
+    @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
+    @Inject(USER_REPOSITORY) private readonly users: UserRepository,
+    @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
+    @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly keyStore: KeyStore,
+  ) {
+    const { bindingMessage } = config.ciba;
+    this.policy = {
+      defaultExpiresIn: config.ciba.defaultExpiresIn,
+      minExpiresIn: config.ciba.minExpiresIn,
+      maxExpiresIn: config.ciba.maxExpiresIn,
+      userCodeSupported: false,
+      bindingMessage:
+        bindingMessage.pattern === null
+          ? defaultBindingMessageRule(bindingMessage.maxLength)
+          : patternBindingMessageRule(bindingMessage.pattern, bindingMessage.maxLength),
+    };
+  }
+
+  async handle(client: AuthenticatedClient, params: FormParams, correlationId: string | null) {
+    if (!this.config.ciba.deliveryModes.includes(client.backchannelTokenDeliveryMode)) {
+      throw new OAuthError('unauthorized_client', `the ${client.backchannelTokenDeliveryMode} token delivery mode is not enabled on this provider`);
+    }
+    const validated = validateBackchannelRequest(params, client, this.policy);
+    const user = await this.resolveUser(client, validated);
+    const now = this.clock.now();
+    const interval = client.backchannelTokenDeliveryMode === 'push' ? null : this.config.ciba.interval;
+    const request: AuthRequest = {
+      id: randomUUID(),
+      authReqId: generateAuthReqId(),
+      clientId: client.clientId,
+      subject: user.sub,
+      scope: validated.scope,
+      acrValues: validated.acrValues,
+      bindingMessage: validated.bindingMessage,
+      hintType: validated.hint.type,
+      deliveryMode: client.backchannelTokenDeliveryMode,
+      clientNotificationToken: validated.clientNotificationToken,
+      status: 'pending',
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + validated.expiresIn * 1000),
+      interval: this.config.ciba.interval,
+      lastPolledAt: null,
+      decidedAt: null,
+      denialReason: null,
+      redeemedAt: null,
+      notifiedAt: null,
+      correlationId,
+    };
+    await this.requests.create(request);
+    await this.announce(request, interval);
+    return backchannelResponse({
+      authReqId: request.authReqId,
+      expiresIn: validated.expiresIn,
+      interval,
+    });
+  }
+
+  private async resolveUser(client: AuthenticatedClient, validated: ValidatedBackchannelRequest): Promise<User> {
+    const { hint } = validated;
+    switch (hint.type) {
+      case 'login_hint': {
+        const user = await this.users.findByLoginHint(hint.value);
+        if (!user) throw new OAuthError('unknown_user_id', 'the login_hint does not identify a known user');
+        return user;
+      }
+      case 'id_token_hint': {
+        const { sub } = await verifyIdTokenHint(hint.value, { keyStore: this.keyStore, issuer: this.config.issuer, clientId: client.clientId });
+        const user = await this.users.findBySub(sub);
+        if (!user) throw new OAuthError('unknown_user_id', 'the id_token_hint does not identify a known user');
+        return user;
+      }
+      case 'login_hint_token':
+        throw new OAuthError('invalid_request', 'login_hint_token is not supported by this provider; use login_hint or id_token_hint');
+    }
+  }
+
+  /**
+   * The request is already durable in PostgreSQL. If the bus is unreachable the notifier's sweeper
+   * republishes requests whose device was never notified, so the client still gets its answer.
+   */
+  private async announce(request: AuthRequest, interval: number | null): Promise<void> {
+    const event: AuthRequestCreated = {
+      type: 'auth_request.created',
+      version: 1,
+      eventId: lifecycleEventId(request.id, 'auth_request.created'),
+      requestId: request.id,
+      clientId: request.clientId,
+      subject: request.subject,
+      occurredAt: request.createdAt.toISOString(),
+      correlationId: request.correlationId,
+      deliveryMode: request.deliveryMode,
+      scope: request.scope,
+      hintType: request.hintType,
+      expiresAt: request.expiresAt.toISOString(),
+      interval,
+      hasBindingMessage: request.bindingMessage !== null,
+    };
+    try {
+      await this.events.publish(event);
+    } catch (err) {
+      this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.created; the sweeper will republish it');
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import type { ProviderConfig } from '@ciba/config';
+import { CIBA_GRANT_TYPE, CLIENT_AUTH_METHODS, REFRESH_TOKEN_GRANT_TYPE, SIGNING_ALGS, buildDiscoveryDocument } from '@ciba/protocol';
+import { KeyStore } from '@ciba/tokens';
+import { PROVIDER_CONFIG } from '@ciba/platform';
+
+export const JWKS_PATH = '/jwks';
+
+/** OpenID Connect Discovery 1.0 §3 with the CIBA §4 metadata, and the JWKS it points at. */
+@Controller()
+export class DiscoveryController {
+  private readonly document: Record<string, unknown>;
+
+  constructor(
+    @Inject(PROVIDER_CONFIG) config: ProviderConfig,
+    private readonly keyStore: KeyStore,
+  ) {
+    this.document = buildDiscoveryDocument({
+      issuer: config.issuer,
+      backchannelAuthenticationEndpoint: `${config.publicUrls.authorize}/bc-authorize`,
+      tokenEndpoint: `${config.publicUrls.token}/token`,
+      jwksUri: `${config.publicUrls.authorize}${JWKS_PATH}`,
+      scopesSupported: [...config.ciba.scopes],
+      grantTypesSupported: [CIBA_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE],
+      backchannelTokenDeliveryModesSupported: [...config.ciba.deliveryModes],
+      backchannelUserCodeParameterSupported: false,
+      tokenEndpointAuthMethodsSupported: [...CLIENT_AUTH_METHODS],
+      idTokenSigningAlgValuesSupported: [...SIGNING_ALGS],
+      claimsSupported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'at_hash', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified'],
+    });
+  }
+
+  @Get('.well-known/openid-configuration')
+  @Header('Cache-Control', 'public, max-age=300')
+  discovery(): Record<string, unknown> {
+    return this.document;
+  }
+
+  @Get(JWKS_PATH.slice(1))
+  @Header('Content-Type', 'application/jwk-set+json')
+  @Header('Cache-Control', 'public, max-age=60')
+  jwks() {
+    return this.keyStore.jwks();
+  }
+}

@@ -1,0 +1,17 @@
+import { Controller } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { PermanentError, handlerPattern, parseLifecycleEvent } from '@ciba/messaging';
+import { DeviceNotifier } from './device-notifier.service.js';
+
+/** Bus entry point of the notifier: the durable `notifier` consumer of auth_request.created. */
+@Controller()
+export class DeviceNotificationHandler {
+  constructor(private readonly notifier: DeviceNotifier) {}
+
+  @EventPattern(handlerPattern('notifier', 'auth_request.created'))
+  async onCreated(@Payload() data: unknown): Promise<void> {
+    const event = parseLifecycleEvent(data);
+    if (event.type !== 'auth_request.created') throw new PermanentError(`unexpected ${event.type} on the notifier consumer`);
+    await this.notifier.notify(event.requestId);
+  }
+}

@@ -1,0 +1,93 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type AuthRequest,
+  type AuthRequestCreated,
+  type AuthRequestExpired,
+  type AuthRequestRepository,
+  type Clock,
+  type EventPublisher,
+  lifecycleEventId,
+} from '@ciba/domain';
+import type { ProviderConfig } from '@ciba/config';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PROVIDER_CONFIG } from '@ciba/platform';
+
+const BATCH = 200;
+
+/**
+ * Moves pending requests past their lifetime to `expired` (announcing each), and republishes
+ * requests whose device was never notified — the recovery path when the bus was unreachable at
+ * bc-authorize time. Rows are claimed with SKIP LOCKED, so replicas can all run it.
+ */
+@Injectable()
+export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ExpirySweeper.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
+    @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
+    @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweep()
+        .then(() => undefined)
+        .catch((err: unknown) => this.logger.error({ err }, 'sweep failed'))
+        .finally(() => {
+          this.running = null;
+        });
+    }, this.config.sweeper.intervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  async sweep(): Promise<{ expired: number; republished: number }> {
+    const now = this.clock.now();
+    const expired = await this.requests.expireDue(now, BATCH);
+    for (const request of expired) await this.events.publish(expiredEvent(request, now));
+    const stale = await this.requests.findUnnotified(new Date(now.getTime() - this.config.sweeper.renotifyAfterMs), BATCH);
+    for (const request of stale) await this.events.publish(createdEvent(request, this.config.ciba.interval));
+    if (expired.length + stale.length > 0) this.logger.log({ expired: expired.length, republished: stale.length }, 'sweep');
+    return { expired: expired.length, republished: stale.length };
+  }
+}
+
+function expiredEvent(request: AuthRequest, now: Date): AuthRequestExpired {
+  return {
+    type: 'auth_request.expired',
+    version: 1,
+    eventId: lifecycleEventId(request.id, 'auth_request.expired'),
+    requestId: request.id,
+    clientId: request.clientId,
+    subject: request.subject,
+    occurredAt: now.toISOString(),
+    correlationId: request.correlationId,
+  };
+}
+
+export function createdEvent(request: AuthRequest, interval: number): AuthRequestCreated {
+  return {
+    type: 'auth_request.created',
+    version: 1,
+    eventId: lifecycleEventId(request.id, 'auth_request.created'),
+    requestId: request.id,
+    clientId: request.clientId,
+    subject: request.subject,
+    occurredAt: request.createdAt.toISOString(),
+    correlationId: request.correlationId,
+    deliveryMode: request.deliveryMode,
+    scope: request.scope,
+    hintType: request.hintType,
+    expiresAt: request.expiresAt.toISOString(),
+    interval: request.deliveryMode === 'push' ? null : interval,
+    hasBindingMessage: request.bindingMessage !== null,
+  };
+}

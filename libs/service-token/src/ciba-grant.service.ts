@@ -1,0 +1,75 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  type AuthRequest,
+  type AuthRequestRepository,
+  type AuthRequestRedeemed,
+  type AuthenticatedClient,
+  type Clock,
+  type EventPublisher,
+  lifecycleEventId,
+  pollOutcome,
+} from '@ciba/domain';
+import { SLOW_DOWN_INCREMENT_SECONDS, tokenEndpointError } from '@ciba/protocol';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER } from '@ciba/platform';
+import { TokenIssuer, type TokenResponse } from './token-issuer.js';
+
+/**
+ * CIBA §10.1 / §11: the token request with the CIBA grant. The poll is recorded atomically (so
+ * concurrent polls see one winner for slow_down), then the request's state decides the answer.
+ */
+@Injectable()
+export class CibaGrantService {
+  constructor(
+    @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
+    @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly issuer: TokenIssuer,
+  ) {}
+
+  async exchange(client: AuthenticatedClient, authReqId: string): Promise<TokenResponse> {
+    if (client.backchannelTokenDeliveryMode === 'push') {
+      throw tokenEndpointError('unauthorized_client', 'push mode clients receive tokens at their notification endpoint, not from the token endpoint');
+    }
+    const requests = this.requests.forClient(client);
+    const now = this.clock.now();
+    const polled = await requests.recordPoll(authReqId, now, SLOW_DOWN_INCREMENT_SECONDS);
+    if (!polled) throw tokenEndpointError('invalid_grant', 'auth_req_id is unknown or was not issued to this client');
+    const outcome = pollOutcome(polled.request, now, polled.tooSoon);
+    switch (outcome.kind) {
+      case 'pending':
+        throw tokenEndpointError('authorization_pending', 'the end-user has not yet been authenticated');
+      case 'slow_down':
+        throw tokenEndpointError('slow_down', `polling too fast; wait at least ${outcome.interval} seconds between requests`);
+      case 'denied':
+        throw tokenEndpointError('access_denied', 'the end-user denied the authorization request');
+      case 'expired':
+        throw tokenEndpointError('expired_token', 'the auth_req_id has expired; start a new authentication request');
+      case 'redeemed':
+        throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
+      case 'approved':
+        return this.redeem(client, polled.request);
+    }
+  }
+
+  /** Tokens are minted first (CPU only) and handed out only if this caller wins the atomic redemption. */
+  private async redeem(client: AuthenticatedClient, request: AuthRequest): Promise<TokenResponse> {
+    const prepared = await this.issuer.prepare(client, request);
+    const redeemed = await this.requests.forClient(client).redeem(request.authReqId, this.clock.now());
+    if (!redeemed) throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
+    await this.issuer.commit(prepared);
+    const event: AuthRequestRedeemed = {
+      type: 'auth_request.redeemed',
+      version: 1,
+      eventId: lifecycleEventId(request.id, 'auth_request.redeemed'),
+      requestId: request.id,
+      clientId: request.clientId,
+      subject: request.subject,
+      occurredAt: (redeemed.redeemedAt ?? this.clock.now()).toISOString(),
+      correlationId: request.correlationId,
+      tokens: prepared.response.refresh_token ? ['access_token', 'id_token', 'refresh_token'] : ['access_token', 'id_token'],
+    };
+    await this.events.publish(event).catch(() => undefined);
+    return prepared.response;
+  }
+}
+

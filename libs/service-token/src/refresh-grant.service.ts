@@ -1,0 +1,50 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AuthenticatedClient, Clock, RefreshTokenRepository } from '@ciba/domain';
+import { tokenEndpointError } from '@ciba/protocol';
+import { sha256Base64url } from '@ciba/tokens';
+import { CLOCK, REFRESH_TOKEN_REPOSITORY } from '@ciba/platform';
+import { TokenIssuer, type TokenResponse } from './token-issuer.js';
+
+/**
+ * RFC 6749 §6: refresh. The refresh token rotates on every use — the old one dies atomically, so a
+ * replayed token loses — and a narrower scope may be requested, never a wider one.
+ */
+@Injectable()
+export class RefreshGrantService {
+  constructor(
+    @Inject(REFRESH_TOKEN_REPOSITORY) private readonly refreshTokens: RefreshTokenRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly issuer: TokenIssuer,
+  ) {}
+
+  async exchange(client: AuthenticatedClient, refreshToken: string, requestedScope: readonly string[] | null): Promise<TokenResponse> {
+    const oldHash = sha256Base64url(refreshToken);
+    const now = this.clock.now();
+    const current = await this.refreshTokens.find(client.clientId, oldHash, now);
+    const invalid = () => tokenEndpointError('invalid_grant', 'the refresh token is invalid, expired or already used');
+    if (!current) throw invalid();
+    const scope = requestedScope ?? current.scope;
+    if (!scope.includes('openid') || scope.some((s) => !current.scope.includes(s))) {
+      throw tokenEndpointError('invalid_scope', 'the requested scope must include openid and stay within the scope originally granted');
+    }
+    const prepared = await this.issuer.prepareFor(client, {
+      subject: current.subject,
+      scope,
+      authTime: current.authTime,
+      acr: current.acr,
+      authReqId: null,
+      requestId: current.requestId,
+      includeRtHash: false,
+    });
+    const next = prepared.refreshTokenRecord;
+    if (!next) {
+      // The client lost the refresh_token grant or offline_access since: the old token still dies.
+      const consumed = await this.refreshTokens.revoke(client.clientId, oldHash, now);
+      if (!consumed) throw invalid();
+      return prepared.response;
+    }
+    const rotated = await this.refreshTokens.rotate(client.clientId, oldHash, { ...next, scope: current.scope }, now);
+    if (!rotated) throw invalid();
+    return prepared.response;
+  }
+}

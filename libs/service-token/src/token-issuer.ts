@@ -1,0 +1,96 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AuthRequest, AuthenticatedClient, Clock, RefreshTokenRecord, RefreshTokenRepository, User, UserRepository } from '@ciba/domain';
+import { REFRESH_TOKEN_GRANT_TYPE, tokenEndpointError } from '@ciba/protocol';
+import { TokenMinter } from '@ciba/tokens';
+import { CLOCK, REFRESH_TOKEN_REPOSITORY, USER_REPOSITORY } from '@ciba/platform';
+
+/** RFC 6749 §5.1 token response (plus the OIDC id_token). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  id_token: string;
+  refresh_token?: string;
+  scope: string;
+}
+
+export interface PreparedTokens {
+  readonly response: TokenResponse;
+  readonly refreshTokenRecord: RefreshTokenRecord | null;
+}
+
+/** Which user claims each scope releases in the ID token (OIDC Core §5.4). */
+export function claimsForScope(user: User, scope: readonly string[]): Record<string, unknown> {
+  const claims: Record<string, unknown> = {};
+  if (scope.includes('profile') && user.name !== null) claims['name'] = user.name;
+  if (scope.includes('email') && user.email !== null) {
+    claims['email'] = user.email;
+    claims['email_verified'] = user.emailVerified;
+  }
+  if (scope.includes('phone') && user.phoneNumber !== null) {
+    claims['phone_number'] = user.phoneNumber;
+    claims['phone_number_verified'] = user.phoneNumberVerified;
+  }
+  return claims;
+}
+
+/** Mints the token set for an approved request or a refresh; the one place tokens are made. */
+@Injectable()
+export class TokenIssuer {
+  constructor(
+    private readonly minter: TokenMinter,
+    @Inject(USER_REPOSITORY) private readonly users: UserRepository,
+    @Inject(REFRESH_TOKEN_REPOSITORY) private readonly refreshTokens: RefreshTokenRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** A refresh token is issued only to clients registered for refresh_token that asked for offline_access. */
+  mayRefresh(client: AuthenticatedClient, scope: readonly string[]): boolean {
+    return client.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE) && scope.includes('offline_access');
+  }
+
+  async prepare(client: AuthenticatedClient, request: AuthRequest, options: { includeRtHash?: boolean } = {}): Promise<PreparedTokens> {
+    return this.prepareFor(client, {
+      subject: request.subject,
+      scope: request.scope,
+      authTime: request.decidedAt ?? this.clock.now(),
+      acr: null,
+      authReqId: request.authReqId,
+      requestId: request.id,
+      includeRtHash: options.includeRtHash ?? false,
+    });
+  }
+
+  async prepareFor(
+    client: AuthenticatedClient,
+    input: { subject: string; scope: readonly string[]; authTime: Date; acr: string | null; authReqId: string | null; requestId: string; includeRtHash: boolean },
+  ): Promise<PreparedTokens> {
+    const user = await this.users.findBySub(input.subject);
+    if (!user) throw tokenEndpointError('invalid_grant', 'the end-user no longer exists');
+    const minted = await this.minter.mint({
+      clientId: client.clientId,
+      subject: input.subject,
+      scope: [...input.scope],
+      authTime: input.authTime,
+      acr: input.acr,
+      authReqId: input.authReqId,
+      requestId: input.requestId,
+      includeRefreshToken: this.mayRefresh(client, input.scope),
+      includeRtHash: input.includeRtHash,
+      claims: claimsForScope(user, input.scope),
+    });
+    const response: TokenResponse = {
+      access_token: minted.accessToken,
+      token_type: 'Bearer',
+      expires_in: minted.expiresIn,
+      id_token: minted.idToken,
+      scope: minted.scope,
+    };
+    if (minted.refreshToken) response.refresh_token = minted.refreshToken;
+    return { response, refreshTokenRecord: minted.refreshTokenRecord };
+  }
+
+  async commit(prepared: PreparedTokens): Promise<void> {
+    if (prepared.refreshTokenRecord) await this.refreshTokens.save(prepared.refreshTokenRecord);
+  }
+}

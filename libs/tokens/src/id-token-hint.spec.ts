@@ -1,0 +1,101 @@
+import { describe, expect, it } from '@jest/globals';
+import { SignJWT } from 'jose';
+import { OAuthError } from '@ciba/protocol';
+import { InMemorySigningKeyRepository, TEST_ENCRYPTION_KEY, TestClock } from '../test/in-memory-signing-key.repository.js';
+import { verifyIdTokenHint } from './id-token-hint.js';
+import { KeyEncryptor } from './key-encryption.js';
+import { KeyStore } from './key-store.js';
+import { TokenMinter } from './token-minter.js';
+
+const ISSUER = 'https://op.example.com';
+
+async function provider(issuer = ISSUER, clock = new TestClock()) {
+  const keyStore = new KeyStore({ repository: new InMemorySigningKeyRepository(), encryptor: new KeyEncryptor(TEST_ENCRYPTION_KEY), clock, alg: 'ES256' });
+  await keyStore.init();
+  const minter = new TokenMinter({ keyStore, issuer, clock, accessTokenTtl: 600, idTokenTtl: 300, refreshTokenTtl: 3600 });
+  const mint = (clientId = 'client-1') =>
+    minter.mint({ clientId, subject: 'user-42', scope: ['openid'], authTime: clock.now(), requestId: 'r1', includeRefreshToken: false });
+  return { keyStore, minter, mint, clock };
+}
+
+async function expectInvalid(promise: Promise<unknown>): Promise<void> {
+  await expect(promise).rejects.toThrow(OAuthError);
+  await expect(promise).rejects.toMatchObject({ error: 'invalid_request', description: 'id_token_hint is not valid', status: 400 });
+}
+
+describe('verifyIdTokenHint', () => {
+  it('CIBA §7.1 returns the subject of an ID token we issued to this client', async () => {
+    const { keyStore, mint } = await provider();
+    const { idToken } = await mint();
+    await expect(verifyIdTokenHint(idToken, { keyStore, issuer: ISSUER, clientId: 'client-1' })).resolves.toEqual({ sub: 'user-42' });
+  });
+
+  it('OIDC Core §3.1.2.1 accepts an expired ID token', async () => {
+    const { keyStore, mint, clock } = await provider();
+    const { idToken } = await mint();
+    clock.advance(30 * 24 * 3600);
+    await expect(verifyIdTokenHint(idToken, { keyStore, issuer: ISSUER, clientId: 'client-1' })).resolves.toEqual({ sub: 'user-42' });
+  });
+
+  it('accepts a token signed by a retired key that is still published', async () => {
+    const { keyStore, mint } = await provider();
+    const { idToken } = await mint();
+    await keyStore.rotate(600);
+    await expect(verifyIdTokenHint(idToken, { keyStore, issuer: ISSUER, clientId: 'client-1' })).resolves.toEqual({ sub: 'user-42' });
+  });
+
+  it('rejects a token from another issuer', async () => {
+    const { keyStore, clock } = await provider();
+    // Same keys, different issuer: only the iss check can catch it.
+    const other = new TokenMinter({ keyStore, issuer: 'https://other.example.com', clock, accessTokenTtl: 60, idTokenTtl: 60, refreshTokenTtl: 60 });
+    const { idToken } = await other.mint({ clientId: 'client-1', subject: 'user-42', scope: ['openid'], authTime: clock.now(), requestId: 'r', includeRefreshToken: false });
+    await expectInvalid(verifyIdTokenHint(idToken, { keyStore, issuer: ISSUER, clientId: 'client-1' }));
+  });
+
+  it('rejects a token signed by a foreign key, even with our issuer', async () => {
+    const ours = await provider();
+    const foreign = await provider();
+    const { idToken } = await foreign.mint();
+    await expectInvalid(verifyIdTokenHint(idToken, { keyStore: ours.keyStore, issuer: ISSUER, clientId: 'client-1' }));
+
+    // A foreign key that claims one of our kids does not verify either.
+    const forged = await new SignJWT({ sub: 'admin' })
+      .setProtectedHeader({ alg: 'ES256', kid: ours.keyStore.signingKey().kid, typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setAudience('client-1')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(foreign.keyStore.signingKey().key);
+    await expectInvalid(verifyIdTokenHint(forged, { keyStore: ours.keyStore, issuer: ISSUER, clientId: 'client-1' }));
+  });
+
+  it('CIBA §7.1 rejects an ID token issued to a different client', async () => {
+    const { keyStore, mint } = await provider();
+    const { idToken } = await mint('client-2');
+    await expectInvalid(verifyIdTokenHint(idToken, { keyStore, issuer: ISSUER, clientId: 'client-1' }));
+  });
+
+  it('RFC 9068 §4 rejects an access token (typ at+jwt) presented as a hint', async () => {
+    const { keyStore, mint, clock } = await provider();
+    const { accessToken } = await mint();
+    // Make the access token's audience the client so only the typ check stands in the way.
+    const sameAudience = await new TokenMinter({
+      keyStore,
+      issuer: ISSUER,
+      clock,
+      accessTokenTtl: 60,
+      idTokenTtl: 60,
+      refreshTokenTtl: 60,
+      accessTokenAudience: 'client-1',
+    }).mint({ clientId: 'client-1', subject: 'user-42', scope: ['openid'], authTime: clock.now(), requestId: 'r', includeRefreshToken: false });
+    await expectInvalid(verifyIdTokenHint(accessToken, { keyStore, issuer: ISSUER, clientId: 'client-1' }));
+    await expectInvalid(verifyIdTokenHint(sameAudience.accessToken, { keyStore, issuer: ISSUER, clientId: 'client-1' }));
+  });
+
+  it('rejects garbage', async () => {
+    const { keyStore } = await provider();
+    for (const token of ['', 'not-a-jwt', 'a.b.c']) {
+      await expectInvalid(verifyIdTokenHint(token, { keyStore, issuer: ISSUER, clientId: 'client-1' }));
+    }
+  });
+});

@@ -1,0 +1,164 @@
+import { describe, expect, it } from '@jest/globals';
+import { SignJWT, calculateJwkThumbprint, jwtVerify, type JWK } from 'jose';
+import { SIGNING_ALGS, type SigningAlg } from '@ciba/protocol';
+import { InMemorySigningKeyRepository, TEST_ENCRYPTION_KEY, TestClock } from '../test/in-memory-signing-key.repository.js';
+import { KeyEncryptor } from './key-encryption.js';
+import { KeyStore } from './key-store.js';
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+function setup(alg: SigningAlg = 'ES256') {
+  const repository = new InMemorySigningKeyRepository();
+  const clock = new TestClock();
+  const encryptor = new KeyEncryptor(TEST_ENCRYPTION_KEY);
+  const newStore = (): KeyStore => new KeyStore({ repository, encryptor, clock, alg });
+  return { repository, clock, encryptor, store: newStore(), newStore };
+}
+
+async function signWith(store: KeyStore): Promise<string> {
+  const { kid, alg, key } = store.signingKey();
+  return new SignJWT({ sub: 'x' }).setProtectedHeader({ alg, kid }).setIssuedAt().setExpirationTime('5m').sign(key);
+}
+
+describe('KeyStore', () => {
+  it('generates a first key whose kid is its RFC 7638 thumbprint, stored encrypted', async () => {
+    const { store, repository, encryptor } = setup();
+    await store.init();
+
+    expect(repository.records).toHaveLength(1);
+    const record = repository.records[0]!;
+    expect(record.kid).toBe(await calculateJwkThumbprint(record.publicJwk as JWK));
+    expect(store.signingKey().kid).toBe(record.kid);
+    expect(record.encryptedPrivateJwk).toMatch(/^v1\./);
+    const privateJwk = JSON.parse(encryptor.decrypt(record.encryptedPrivateJwk, record.kid)) as JWK;
+    expect(privateJwk.d).toEqual(expect.any(String));
+    for (const member of PRIVATE_MEMBERS) expect(record.publicJwk).not.toHaveProperty(member);
+  });
+
+  it('publishes public JWKs only, with kid, alg and use', async () => {
+    const { store } = setup('RS256');
+    await store.init();
+    const { keys } = store.jwks();
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ kty: 'RSA', kid: store.signingKey().kid, alg: 'RS256', use: 'sig' });
+    for (const member of PRIVATE_MEMBERS) expect(keys[0]).not.toHaveProperty(member);
+  });
+
+  it('generates exactly one key when two processes init concurrently', async () => {
+    const { newStore, repository } = setup();
+    const [a, b] = [newStore(), newStore()];
+    await Promise.all([a.init(), b.init()]);
+    expect(repository.records).toHaveLength(1);
+    expect(a.signingKey().kid).toBe(b.signingKey().kid);
+  });
+
+  it('reuses the active key on a later init', async () => {
+    const { newStore, repository } = setup();
+    await newStore().init();
+    await newStore().init();
+    expect(repository.records).toHaveLength(1);
+  });
+
+  it('generates a key for a newly configured alg next to the existing one', async () => {
+    const { repository, clock, encryptor } = setup();
+    await new KeyStore({ repository, encryptor, clock, alg: 'ES256' }).init();
+    const eddsa = new KeyStore({ repository, encryptor, clock, alg: 'EdDSA' });
+    await eddsa.init();
+    expect(eddsa.signingKey().alg).toBe('EdDSA');
+    expect(eddsa.jwks().keys.map((k) => k.alg).sort()).toEqual(['ES256', 'EdDSA']);
+  });
+
+  it('throws before init', () => {
+    expect(() => setup().store.signingKey()).toThrow(/init/);
+  });
+
+  it('rotation signs with the new kid and keeps the old key published until unpublishAfter', async () => {
+    const { store, clock, repository } = setup();
+    await store.init();
+    const oldKid = store.signingKey().kid;
+    const oldToken = await signWith(store);
+
+    await store.rotate(600);
+    const newKid = store.signingKey().kid;
+    expect(newKid).not.toBe(oldKid);
+    expect(store.jwks().keys.map((k) => k.kid).sort()).toEqual([newKid, oldKid].sort());
+    const old = repository.records.find((r) => r.kid === oldKid)!;
+    expect(old.retiredAt).toEqual(clock.now());
+    expect(old.unpublishAfter).toEqual(new Date(clock.now().getTime() + 600_000));
+
+    const newToken = await signWith(store);
+    const keySet = store.verificationKeySet();
+    await expect(jwtVerify(newToken, keySet, { currentDate: clock.now() })).resolves.toMatchObject({ protectedHeader: { kid: newKid } });
+    await expect(jwtVerify(oldToken, keySet, { currentDate: clock.now() })).resolves.toMatchObject({ protectedHeader: { kid: oldKid } });
+
+    clock.advance(599);
+    expect(store.jwks().keys).toHaveLength(2);
+    clock.advance(1);
+    expect(store.jwks().keys.map((k) => k.kid)).toEqual([newKid]);
+    await expect(jwtVerify(oldToken, store.verificationKeySet(), { currentDate: new Date(0) })).rejects.toThrow();
+    await store.refresh();
+    expect(store.jwks().keys.map((k) => k.kid)).toEqual([newKid]);
+  });
+
+  it('refresh() picks up a rotation made by another process', async () => {
+    const { newStore } = setup();
+    const a = newStore();
+    const b = newStore();
+    await a.init();
+    await b.init();
+    await b.rotate(300);
+    expect(a.signingKey().kid).not.toBe(b.signingKey().kid);
+    await a.refresh();
+    expect(a.signingKey().kid).toBe(b.signingKey().kid);
+    expect(a.jwks().keys).toHaveLength(2);
+  });
+
+  it('reloads once when a token names an unknown kid (rotated elsewhere)', async () => {
+    const { newStore, clock } = setup();
+    const a = newStore();
+    const b = newStore();
+    await a.init();
+    await b.init();
+    clock.advance(60);
+    await b.rotate(300);
+    const token = await signWith(b);
+    await expect(jwtVerify(token, a.verificationKeySet(), { currentDate: clock.now() })).resolves.toMatchObject({
+      protectedHeader: { kid: b.signingKey().kid },
+    });
+  });
+
+  it('fails clearly when the encryption key is wrong', async () => {
+    const { repository, clock, store } = setup();
+    await store.init();
+    const other = new KeyStore({ repository, clock, alg: 'ES256', encryptor: new KeyEncryptor(Buffer.alloc(32, 9).toString('base64')) });
+    await expect(other.refresh()).rejects.toThrow(/wrong encryption key/);
+  });
+
+  it('rejects a negative token lifetime on rotate', async () => {
+    const { store } = setup();
+    await store.init();
+    await expect(store.rotate(-1)).rejects.toThrow(RangeError);
+  });
+
+  it.each(SIGNING_ALGS)('%s keys have the expected shape and sign verifiable JWTs', async (alg) => {
+    const { store, clock } = setup(alg);
+    await store.init();
+    const [jwk] = store.jwks().keys;
+    switch (alg) {
+      case 'ES256':
+        expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256' });
+        break;
+      case 'RS256':
+      case 'PS256':
+        expect(jwk).toMatchObject({ kty: 'RSA', e: 'AQAB' });
+        expect(Buffer.from(jwk!.n!, 'base64url')).toHaveLength(256);
+        break;
+      case 'EdDSA':
+        expect(jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
+        break;
+    }
+    const token = await signWith(store);
+    const { protectedHeader } = await jwtVerify(token, store.verificationKeySet(), { currentDate: clock.now() });
+    expect(protectedHeader).toMatchObject({ alg, kid: store.signingKey().kid });
+  });
+});

@@ -1,0 +1,229 @@
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  errors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type CryptoKey,
+  type GenerateKeyPairOptions,
+  type JWK,
+  type JWTVerifyGetKey,
+  type LocalJWKSet,
+} from 'jose';
+import type { Clock, SigningKeyRecord, SigningKeyRepository } from '@ciba/domain';
+import type { SigningAlg } from '@ciba/protocol';
+import type { KeyEncryptor } from './key-encryption.js';
+
+export const SIGNING_KEY_LOCK = 'signing-keys';
+
+/** JWK members that carry private key material (RFC 7518 §6); never published. */
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'] as const;
+
+export interface KeyStoreOptions {
+  readonly repository: SigningKeyRepository;
+  readonly encryptor: KeyEncryptor;
+  readonly clock: Clock;
+  readonly alg: SigningAlg;
+  /**
+   * When a token names a kid we do not know, reload from the repository (another process may have
+   * rotated) at most this often. Defaults to 30 s.
+   */
+  readonly unknownKidRefreshIntervalMs?: number;
+}
+
+export interface SigningKey {
+  readonly kid: string;
+  readonly alg: SigningAlg;
+  readonly key: CryptoKey;
+}
+
+export interface PublicJwks {
+  keys: JWK[];
+}
+
+function generationOptions(alg: SigningAlg): GenerateKeyPairOptions {
+  switch (alg) {
+    case 'ES256':
+      return { extractable: true };
+    case 'RS256':
+    case 'PS256':
+      return { extractable: true, modulusLength: 2048 };
+    case 'EdDSA':
+      return { extractable: true, crv: 'Ed25519' };
+  }
+}
+
+function publicJwkOf(record: SigningKeyRecord): JWK {
+  const jwk: Record<string, unknown> = { ...record.publicJwk };
+  for (const member of PRIVATE_JWK_MEMBERS) delete jwk[member];
+  delete jwk['key_ops'];
+  delete jwk['ext'];
+  return { ...(jwk as JWK), kid: record.kid, alg: record.alg, use: 'sig' };
+}
+
+function isPublished(record: SigningKeyRecord, now: Date): boolean {
+  return record.unpublishAfter === null || record.unpublishAfter.getTime() > now.getTime();
+}
+
+/**
+ * The provider's signing keys: one active key per algorithm signs, older keys stay published until
+ * the tokens they signed have expired. Private JWKs are stored encrypted by `KeyEncryptor`.
+ *
+ * Other processes learn about a rotation on `refresh()` (call it periodically) or when they see a
+ * token with an unknown kid. A process that has not refreshed yet keeps signing with the retired key,
+ * so choose `rotate(maxTokenLifetime)` to cover the longest token lifetime plus the refresh period.
+ */
+export class KeyStore {
+  private readonly repository: SigningKeyRepository;
+  private readonly encryptor: KeyEncryptor;
+  private readonly clock: Clock;
+  private readonly alg: SigningAlg;
+  private readonly unknownKidRefreshIntervalMs: number;
+
+  private records: readonly SigningKeyRecord[] = [];
+  private current: SigningKey | null = null;
+  /** Imported private keys by kid, so a refresh does not decrypt and import again. */
+  private readonly privateKeys = new Map<string, CryptoKey>();
+  private keySet: { kids: string; set: LocalJWKSet } | null = null;
+  private lastLoadedAt = Number.NEGATIVE_INFINITY;
+  private loading: Promise<void> | null = null;
+
+  constructor(options: KeyStoreOptions) {
+    this.repository = options.repository;
+    this.encryptor = options.encryptor;
+    this.clock = options.clock;
+    this.alg = options.alg;
+    this.unknownKidRefreshIntervalMs = options.unknownKidRefreshIntervalMs ?? 30_000;
+  }
+
+  /** Ensures an active key for the configured alg exists (generating the first one under a cluster lock) and loads the keys. */
+  async init(): Promise<void> {
+    await this.repository.withLock(SIGNING_KEY_LOCK, async () => {
+      const now = this.clock.now();
+      const published = await this.repository.listPublished(now);
+      const hasActive = published.some((record) => record.alg === this.alg && record.retiredAt === null && isPublished(record, now));
+      if (!hasActive) await this.repository.insert(await this.generate(now));
+    });
+    await this.refresh();
+  }
+
+  /**
+   * Generates a new signing key and retires the others, which stay published for
+   * `maxTokenLifetimeSeconds` so that tokens they signed still verify.
+   */
+  async rotate(maxTokenLifetimeSeconds: number): Promise<SigningKey> {
+    if (!Number.isFinite(maxTokenLifetimeSeconds) || maxTokenLifetimeSeconds < 0) {
+      throw new RangeError(`maxTokenLifetimeSeconds must be a non-negative number, got ${maxTokenLifetimeSeconds}`);
+    }
+    await this.repository.withLock(SIGNING_KEY_LOCK, async () => {
+      const now = this.clock.now();
+      const record = await this.generate(now);
+      await this.repository.insert(record);
+      await this.repository.retireOthers(record.kid, now, new Date(now.getTime() + maxTokenLifetimeSeconds * 1000));
+    });
+    await this.refresh();
+    return this.signingKey();
+  }
+
+  /** Reloads the published keys from the repository; concurrent calls share one load. */
+  async refresh(): Promise<void> {
+    if (this.loading === null) {
+      this.loading = this.load().finally(() => {
+        this.loading = null;
+      });
+    }
+    return this.loading;
+  }
+
+  /** The key that signs new tokens. */
+  signingKey(): SigningKey {
+    if (this.current === null) throw new Error('KeyStore is not initialised: call init() first');
+    return this.current;
+  }
+
+  /** Public JWKs of every published key (active and retired-but-still-published), for the jwks_uri. */
+  jwks(): PublicJwks {
+    return { keys: this.visibleRecords().map(publicJwkOf) };
+  }
+
+  /**
+   * A jose key resolver over the published keys, for verifying tokens this provider issued. A token
+   * whose kid is unknown triggers (rate-limited) one reload, in case another process rotated.
+   */
+  verificationKeySet(): JWTVerifyGetKey {
+    return async (header, token) => {
+      try {
+        return await this.localKeySet()(header, token);
+      } catch (err) {
+        const unknownKid = typeof header.kid === 'string' && !this.records.some((record) => record.kid === header.kid);
+        const mayReload = this.clock.now().getTime() - this.lastLoadedAt >= this.unknownKidRefreshIntervalMs;
+        if (!(err instanceof errors.JWKSNoMatchingKey) || !unknownKid || !mayReload) throw err;
+        await this.refresh();
+        return this.localKeySet()(header, token);
+      }
+    };
+  }
+
+  private localKeySet(): LocalJWKSet {
+    const visible = this.visibleRecords();
+    const kids = visible.map((record) => record.kid).join(' ');
+    if (this.keySet === null || this.keySet.kids !== kids) {
+      this.keySet = { kids, set: createLocalJWKSet({ keys: visible.map(publicJwkOf) }) };
+    }
+    return this.keySet.set;
+  }
+
+  /** Published as of now: a key whose unpublishAfter passed disappears even before the next refresh. */
+  private visibleRecords(): SigningKeyRecord[] {
+    const now = this.clock.now();
+    return this.records.filter((record) => isPublished(record, now));
+  }
+
+  private async load(): Promise<void> {
+    const now = this.clock.now();
+    const records = (await this.repository.listPublished(now)).filter((record) => isPublished(record, now));
+    // The repository returns newest first; sort anyway so the choice of signing key does not depend on it.
+    const active = records
+      .filter((record) => record.alg === this.alg && record.retiredAt === null)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+    if (active === undefined) {
+      throw new Error(`no active ${this.alg} signing key is published: run KeyStore.init()`);
+    }
+    const key = await this.privateKey(active);
+    this.records = records;
+    this.current = { kid: active.kid, alg: this.alg, key };
+    for (const kid of this.privateKeys.keys()) {
+      if (kid !== active.kid) this.privateKeys.delete(kid);
+    }
+    this.lastLoadedAt = now.getTime();
+  }
+
+  private async privateKey(record: SigningKeyRecord): Promise<CryptoKey> {
+    const cached = this.privateKeys.get(record.kid);
+    if (cached !== undefined) return cached;
+    const jwk = JSON.parse(this.encryptor.decrypt(record.encryptedPrivateJwk, record.kid)) as JWK;
+    if (typeof jwk.d !== 'string') throw new Error(`stored signing key ${record.kid} has no private key material`);
+    const key = await importJWK(jwk, record.alg);
+    if (key instanceof Uint8Array) throw new Error(`stored signing key ${record.kid} is not an asymmetric key`);
+    this.privateKeys.set(record.kid, key);
+    return key;
+  }
+
+  private async generate(now: Date): Promise<SigningKeyRecord> {
+    const { publicKey, privateKey } = await generateKeyPair(this.alg, generationOptions(this.alg));
+    const publicJwk = await exportJWK(publicKey);
+    // RFC 7638 thumbprint: stable, derived from the key itself, so every process agrees on the kid.
+    const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: this.alg, use: 'sig' };
+    return {
+      kid,
+      alg: this.alg,
+      publicJwk: { ...publicJwk, kid, alg: this.alg, use: 'sig' },
+      encryptedPrivateJwk: this.encryptor.encrypt(JSON.stringify(privateJwk), kid),
+      createdAt: now,
+      retiredAt: null,
+      unpublishAfter: null,
+    };
+  }
+}

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Clock, RefreshTokenRecord } from '@ciba/domain';
+import { AUTH_REQ_ID_CLAIM, RT_HASH_CLAIM } from '@ciba/protocol';
+import type { KeyStore } from './key-store.js';
+import { randomToken, sha256Base64url } from './random.js';
+
+/**
+ * OIDC Core §3.1.3.6 / §3.3.2.11: the left-most half of the hash of the ASCII token, base64url.
+ * The hash is the one of the ID token's JWS alg; for EdDSA with Ed25519 it is SHA-512, as OpenID
+ * implementations agree.
+ */
+export function halfHash(value: string, alg: string): string {
+  let digest: 'sha256' | 'sha512';
+  switch (alg) {
+    case 'ES256':
+    case 'RS256':
+    case 'PS256':
+      digest = 'sha256';
+      break;
+    case 'EdDSA':
+      digest = 'sha512';
+      break;
+    default:
+      throw new Error(`no token hash is defined here for alg ${alg}`);
+  }
+  const hash = createHash(digest).update(value, 'ascii').digest();
+  return hash.subarray(0, hash.length / 2).toString('base64url');
+}
+
+/** Claims the minter owns; `claims` passed by the caller cannot override them. */
+const RESERVED_ID_TOKEN_CLAIMS = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'jti',
+  'auth_time',
+  'acr',
+  'at_hash',
+  'c_hash',
+  AUTH_REQ_ID_CLAIM,
+  RT_HASH_CLAIM,
+]);
+
+export interface TokenMinterOptions {
+  readonly keyStore: KeyStore;
+  readonly issuer: string;
+  readonly clock: Clock;
+  /** Seconds. */
+  readonly accessTokenTtl: number;
+  /** Seconds. */
+  readonly idTokenTtl: number;
+  /** Seconds. */
+  readonly refreshTokenTtl: number;
+  /** RFC 9068 `aud` of access tokens (a resource indicator); defaults to the issuer. */
+  readonly accessTokenAudience?: string | readonly string[];
+}
+
+export interface MintInput {
+  readonly clientId: string;
+  readonly subject: string;
+  readonly scope: readonly string[];
+  readonly authTime: Date;
+  readonly acr?: string | null;
+  /** CIBA §10.3.1: binds the ID token to the authentication request. */
+  readonly authReqId?: string | null;
+  readonly requestId: string;
+  readonly includeRefreshToken: boolean;
+  /** CIBA §10.3.1 push mode: put `urn:openid:params:jwt:claim:rt_hash` in the ID token. */
+  readonly includeRtHash?: boolean;
+  /** Extra ID token claims the scope asked for, e.g. name, email. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+export interface MintedTokens {
+  readonly accessToken: string;
+  readonly idToken: string;
+  /** Returned to the client once; only its hash is stored. */
+  readonly refreshToken: string | null;
+  readonly refreshTokenRecord: RefreshTokenRecord | null;
+  /** Access token lifetime in seconds. */
+  readonly expiresIn: number;
+  readonly tokenType: 'Bearer';
+  readonly scope: string;
+}
+
+const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+function checkTtl(name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive whole number of seconds, got ${value}`);
+  return value;
+}
+
+/** Mints the token response of a successful CIBA or refresh-token grant. */
+export class TokenMinter {
+  private readonly keyStore: KeyStore;
+  private readonly issuer: string;
+  private readonly clock: Clock;
+  private readonly accessTokenTtl: number;
+  private readonly idTokenTtl: number;
+  private readonly refreshTokenTtl: number;
+  private readonly accessTokenAudience: string | string[];
+
+  constructor(options: TokenMinterOptions) {
+    this.keyStore = options.keyStore;
+    this.issuer = options.issuer;
+    this.clock = options.clock;
+    this.accessTokenTtl = checkTtl('accessTokenTtl', options.accessTokenTtl);
+    this.idTokenTtl = checkTtl('idTokenTtl', options.idTokenTtl);
+    this.refreshTokenTtl = checkTtl('refreshTokenTtl', options.refreshTokenTtl);
+    const audience = options.accessTokenAudience ?? options.issuer;
+    this.accessTokenAudience = typeof audience === 'string' ? audience : [...audience];
+  }
+
+  async mint(input: MintInput): Promise<MintedTokens> {
+    const now = this.clock.now();
+    const iat = seconds(now);
+    const authTime = seconds(input.authTime);
+    const acr = input.acr ?? null;
+    const scope = input.scope.join(' ');
+    const { kid, alg, key } = this.keyStore.signingKey();
+
+    // RFC 9068 §2.2: JWT access token claims.
+    const accessToken = await new SignJWT({
+      client_id: input.clientId,
+      scope,
+      auth_time: authTime,
+      ...(acr !== null ? { acr } : {}),
+    })
+      .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
+      .setIssuer(this.issuer)
+      .setSubject(input.subject)
+      .setAudience(this.accessTokenAudience)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.accessTokenTtl)
+      .setJti(randomToken(16))
+      .sign(key);
+
+    const refreshToken = input.includeRefreshToken ? randomToken(32) : null;
+    const refreshTokenRecord: RefreshTokenRecord | null =
+      refreshToken === null
+        ? null
+        : {
+            tokenHash: sha256Base64url(refreshToken),
+            clientId: input.clientId,
+            subject: input.subject,
+            scope: [...input.scope],
+            authTime: input.authTime,
+            acr,
+            expiresAt: new Date(now.getTime() + this.refreshTokenTtl * 1000),
+            requestId: input.requestId,
+          };
+
+    const extraClaims = Object.fromEntries(
+      Object.entries(input.claims ?? {}).filter(([name]) => !RESERVED_ID_TOKEN_CLAIMS.has(name)),
+    );
+    const idToken = await new SignJWT({
+      ...extraClaims,
+      auth_time: authTime,
+      at_hash: halfHash(accessToken, alg),
+      ...(acr !== null ? { acr } : {}),
+      ...(input.authReqId ? { [AUTH_REQ_ID_CLAIM]: input.authReqId } : {}),
+      ...(refreshToken !== null && input.includeRtHash === true ? { [RT_HASH_CLAIM]: halfHash(refreshToken, alg) } : {}),
+    })
+      .setProtectedHeader({ alg, kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setSubject(input.subject)
+      .setAudience(input.clientId)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.idTokenTtl)
+      .sign(key);
+
+    return { accessToken, idToken, refreshToken, refreshTokenRecord, expiresIn: this.accessTokenTtl, tokenType: 'Bearer', scope };
+  }
+}
