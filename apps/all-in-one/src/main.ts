@@ -4,17 +4,9 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Module } from '@nestjs/common';
-import { loadConfig, readBootstrapFile } from '@ciba/config';
-import { InProcessServer, InProcessWakeup } from '@ciba/messaging';
-import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
-import { CoreModule, createHttpApp, inProcessPublisher, listen, loadBootstrap, runService } from '@ciba/platform';
-import { AuditModule } from '@ciba/service-audit';
-import { AuthorizeModule } from '@ciba/service-authorize';
-import { NotifierModule } from '@ciba/service-notifier';
-import { TokenModule } from '@ciba/service-token';
-import { SecretHasher } from '@ciba/tokens';
-import { DevDeviceModule } from './dev-device.module.js';
+import { loadConfig } from '@ciba/config';
+import { listen, runService } from '@ciba/platform';
+import { createAllInOneApp, prepareDatabase } from './all-in-one.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './embedded-database.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -38,46 +30,9 @@ await runService(async () => {
   env['CIBA_AUTH_CHANNEL_URI'] ??= `http://127.0.0.1:${port}/dev/device`;
   const config = loadConfig(env, 'all-in-one', ['database', 'keys']);
 
-  // Migrations and seeding belong to a release step in production (the Helm hook Job); the
-  // all-in-one start does them itself because it is the whole deployment.
-  const dataSource = createDataSource({ url: config.database.url });
-  await dataSource.initialize();
-  await runMigrations(dataSource);
-  if (config.bootstrapFile) {
-    const data = await readBootstrapFile(config.bootstrapFile);
-    await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher() });
-  }
-  await dataSource.destroy();
-
-  const wakeup = new InProcessWakeup();
-  @Module({
-    imports: [
-      CoreModule.forRoot(config, { keys: true, eventPublisher: inProcessPublisher(wakeup) }),
-      AuthorizeModule,
-      TokenModule,
-      NotifierModule,
-      AuditModule,
-      DevDeviceModule,
-    ],
-  })
-  class AllInOneApp {}
-
-  const app = await createHttpApp(AllInOneApp, config);
-  app.connectMicroservice(
-    { strategy: new InProcessServer({ store: app.get(PostgresDurableQueueStore), consumers: ['notifier', 'audit'], wakeup }) },
-    { inheritAppConfig: true },
-  );
-  await app.startAllMicroservices();
-  if (embedded) {
-    const db = embedded;
-    process.once('beforeExit', () => void db.stop());
-    app.enableShutdownHooks();
-    const stopDb = () => {
-      void app.close().finally(() => db.stop().finally(() => process.exit(0)));
-    };
-    process.once('SIGINT', stopDb);
-    process.once('SIGTERM', stopDb);
-  }
+  await prepareDatabase(config);
+  const db = embedded;
+  const app = await createAllInOneApp(config, { devDevice: true, onShutdown: db ? () => db.stop() : undefined });
   const url = await listen(app, config);
   printWelcome(config.issuer);
   return { app, url };

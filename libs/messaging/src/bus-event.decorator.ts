@@ -7,10 +7,12 @@ export type LifecycleEventOf<T extends LifecycleEventType | '*'> = T extends Lif
   ? Extract<LifecycleEvent, { type: T }>
   : LifecycleEvent;
 
-type BusHandlerDecorator<T extends LifecycleEventType | '*'> = (
+type BusHandlerDecorator<T extends LifecycleEventType | '*'> = <
+  M extends (event: LifecycleEventOf<T>, ...rest: never[]) => unknown,
+>(
   target: object,
   propertyKey: string | symbol,
-  descriptor: TypedPropertyDescriptor<(event: LifecycleEventOf<T>, ...rest: never[]) => unknown>,
+  descriptor: TypedPropertyDescriptor<M>,
 ) => void;
 
 /**

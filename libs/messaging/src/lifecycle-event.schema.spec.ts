@@ -37,11 +37,11 @@ describe('parseLifecycleEvent', () => {
     const events: LifecycleEvent[] = [
       created,
       { ...created, correlationId: null, interval: null },
-      { ...base, type: 'auth_request.device_notified', channel: 'device-push' } as LifecycleEvent,
-      { ...base, type: 'auth_request.approved' } as LifecycleEvent,
-      { ...base, type: 'auth_request.denied', reason: 'UNAUTHORIZED' } as LifecycleEvent,
-      { ...base, type: 'auth_request.expired' } as LifecycleEvent,
-      { ...base, type: 'auth_request.redeemed', tokens: ['access_token', 'id_token'] } as LifecycleEvent,
+      { ...base, type: 'auth_request.device_notified', channel: 'device-push' } as unknown as LifecycleEvent,
+      { ...base, type: 'auth_request.approved' } as unknown as LifecycleEvent,
+      { ...base, type: 'auth_request.denied', reason: 'UNAUTHORIZED' } as unknown as LifecycleEvent,
+      { ...base, type: 'auth_request.expired' } as unknown as LifecycleEvent,
+      { ...base, type: 'auth_request.redeemed', tokens: ['access_token', 'id_token'] } as unknown as LifecycleEvent,
     ];
     for (const event of events) {
       expect(parseLifecycleEvent(event)).toEqual(event);

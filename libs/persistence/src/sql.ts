@@ -29,7 +29,7 @@ export function hydrate<E extends ObjectLiteral>(
   const dataSource = 'manager' in executor ? executor : executor.dataSource;
   const entity: ObjectLiteral = {};
   for (const column of dataSource.getMetadata(target).columns) {
-    if (column.databaseName in row) entity[column.propertyName] = row[column.databaseName];
+    if (column.databaseName in row) entity[column.propertyName] = row[column.databaseName] as unknown;
   }
   return entity as E;
 }

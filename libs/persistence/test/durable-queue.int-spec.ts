@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PostgresDurableQueueStore } from '@ciba/persistence';
-import { createTestDatabase } from '@ciba/testing';
-import type { TestDatabase } from '@ciba/testing';
+import { PostgresDurableQueueStore } from '../src/index.js';
+import { createTestDatabase } from './test-database.js';
+import type { LocalTestDatabase as TestDatabase } from './test-database.js';
 
 describe('PostgresDurableQueueStore', () => {
   let db: TestDatabase;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { asAuthenticatedClient } from '@ciba/domain';
 import type { AuthenticatedClient, AuthRequest, Client } from '@ciba/domain';
-import { TypeOrmClientRepository } from '@ciba/persistence';
+import { TypeOrmClientRepository } from '../src/index.js';
 import type { DataSource } from 'typeorm';
 
 export function aClient(overrides: Partial<Client> = {}): Client {

@@ -10,9 +10,9 @@ import {
   TypeOrmRefreshTokenRepository,
   TypeOrmSigningKeyRepository,
   TypeOrmUserRepository,
-} from '@ciba/persistence';
-import { createTestDatabase } from '@ciba/testing';
-import type { TestDatabase } from '@ciba/testing';
+} from '../src/index.js';
+import { createTestDatabase } from './test-database.js';
+import type { LocalTestDatabase as TestDatabase } from './test-database.js';
 import { DataSource } from 'typeorm';
 import { aClient } from './fixtures.js';
 

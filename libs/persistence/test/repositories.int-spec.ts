@@ -9,9 +9,9 @@ import {
   TypeOrmRefreshTokenRepository,
   TypeOrmSigningKeyRepository,
   TypeOrmUserRepository,
-} from '@ciba/persistence';
-import { createTestDatabase, waitFor } from '@ciba/testing';
-import type { TestDatabase } from '@ciba/testing';
+} from '../src/index.js';
+import { createTestDatabase, waitFor } from './test-database.js';
+import type { LocalTestDatabase as TestDatabase } from './test-database.js';
 import { aClient, anAuthRequest, at, registeredClient } from './fixtures.js';
 
 let db: TestDatabase;
@@ -252,15 +252,15 @@ describe('TypeOrmSigningKeyRepository', () => {
     const first = repository.withLock('first-key', async () => {
       events.push('first:start');
       // Hold the lock until the second caller is observably blocked on it.
-      await waitFor(waitingForLock, { description: 'second caller waiting on the advisory lock' });
+      await waitFor(waitingForLock);
       events.push('first:end');
       return 1;
     });
     await waitFor(() => events.includes('first:start'));
-    const second = repository.withLock('first-key', async () => {
+    const second = repository.withLock('first-key', () => {
       events.push('second:start');
       events.push('second:end');
-      return 2;
+      return Promise.resolve(2);
     });
 
     await expect(Promise.all([first, second])).resolves.toEqual([1, 2]);
@@ -270,11 +270,11 @@ describe('TypeOrmSigningKeyRepository', () => {
   it('releases the lock when work throws, and does not block other lock names', async () => {
     await expect(
       repository.withLock('failing', async () => {
-        await expect(repository.withLock('other-name', async () => 'independent')).resolves.toBe('independent');
+        await expect(repository.withLock('other-name', () => Promise.resolve('independent'))).resolves.toBe('independent');
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
-    await expect(repository.withLock('failing', async () => 'again')).resolves.toBe('again');
+    await expect(repository.withLock('failing', () => Promise.resolve('again'))).resolves.toBe('again');
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase } from '@ciba/testing';
-import type { TestDatabase } from '@ciba/testing';
-import { MIGRATIONS, runMigrations } from '@ciba/persistence';
+import { createTestDatabase } from './test-database.js';
+import type { LocalTestDatabase as TestDatabase } from './test-database.js';
+import { MIGRATIONS, runMigrations } from '../src/index.js';
 
 describe('schema: migrations and entities agree', () => {
   let db: TestDatabase;

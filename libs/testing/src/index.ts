@@ -2,3 +2,5 @@ export { createTestDatabase } from './test-database.js';
 export type { TestDatabase } from './test-database.js';
 export { waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
+export { DeviceEmulator, freePort } from './device-emulator.js';
+export type { ReceivedNotification } from './device-emulator.js';

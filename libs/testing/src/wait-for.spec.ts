@@ -11,10 +11,9 @@ describe('waitFor', () => {
   it('accepts async conditions and retries ones that throw', async () => {
     let calls = 0;
     await waitFor(
-      async () => {
+      () => {
         calls += 1;
-        if (calls < 2) throw new Error('not yet');
-        return true;
+        return calls < 2 ? Promise.reject(new Error('not yet')) : Promise.resolve(true);
       },
       { intervalMs: 1 },
     );

@@ -154,6 +154,12 @@ function createdEvent(overrides: Partial<AuthRequestCreated> = {}): AuthRequestC
   };
 }
 
+function approvedEvent(): AuthRequestApproved {
+  const { requestId, clientId, subject, occurredAt, correlationId } = createdEvent();
+  const eventId = `${requestId}:auth_request.approved`;
+  return { type: 'auth_request.approved', version: 1, eventId, requestId, clientId, subject, occurredAt, correlationId };
+}
+
 // ---------------------------------------------------------------- harness
 
 const topology = defineTopology({
@@ -202,8 +208,7 @@ describe('in-process bus', () => {
     const store = new InMemoryQueueStore();
     const { publisher } = await startBus({ store });
     const created = createdEvent();
-    const approved: AuthRequestApproved = { ...createdEvent(), type: 'auth_request.approved', eventId: 'x:auth_request.approved' };
-    delete (approved as Partial<AuthRequestCreated>).deliveryMode;
+    const approved = approvedEvent();
 
     await publisher.publish(created);
     await publisher.publish(approved);
@@ -319,7 +324,7 @@ describe('in-process bus', () => {
     const store = new InMemoryQueueStore();
     const { publisher } = await startBus({ store, consumers: ['audit'], module: BareModule });
     const created = createdEvent();
-    const approved = { ...createdEvent(), type: 'auth_request.approved' } as unknown as AuthRequestApproved;
+    const approved = approvedEvent();
 
     await publisher.publish(created);
     await publisher.publish(approved);

@@ -172,7 +172,7 @@ export class JetStreamServer
           return;
         case 'dead-letter':
           await this.deadLetter(js, definition, msg, settlement.reason, result.event?.type);
-          msg.term(settlement.reason);
+          msg.term();
           this.logger.error(describeSettlement(delivery, result));
           return;
       }

@@ -1,0 +1,70 @@
+import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { ProviderConfig } from '@ciba/config';
+import { readBootstrapFile } from '@ciba/config';
+import { InProcessServer, InProcessWakeup } from '@ciba/messaging';
+import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
+import { CoreModule, createHttpApp, inProcessPublisher, loadBootstrap } from '@ciba/platform';
+import { AuditModule } from '@ciba/service-audit';
+import { AuthorizeModule } from '@ciba/service-authorize';
+import { NotifierModule } from '@ciba/service-notifier';
+import { TokenModule } from '@ciba/service-token';
+import { SecretHasher } from '@ciba/tokens';
+import { DevDeviceModule } from './dev-device.module.js';
+
+/**
+ * Migrations and seeding belong to a release step in production (the Helm hook Job); the all-in-one
+ * start does them itself because it is the whole deployment.
+ */
+export async function prepareDatabase(config: ProviderConfig): Promise<void> {
+  const dataSource = createDataSource({ url: config.database.url });
+  await dataSource.initialize();
+  try {
+    await runMigrations(dataSource);
+    if (config.bootstrapFile) {
+      const data = await readBootstrapFile(config.bootstrapFile);
+      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher() });
+    }
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+/**
+ * Every service module in one Nest application: the same modules as the distributed services, with
+ * the in-process bus (durable work in PostgreSQL) in place of JetStream.
+ */
+export async function createAllInOneApp(
+  config: ProviderConfig,
+  options: { devDevice: boolean; onShutdown?: () => Promise<void> },
+): Promise<NestExpressApplication> {
+  const wakeup = new InProcessWakeup();
+  /** Runs after every module has shut down, e.g. to stop the embedded database last. */
+  @Injectable()
+  class FinalShutdown implements OnApplicationShutdown {
+    async onApplicationShutdown(): Promise<void> {
+      await options.onShutdown?.();
+    }
+  }
+
+  @Module({
+    imports: [
+      CoreModule.forRoot(config, { keys: true, eventPublisher: inProcessPublisher(wakeup) }),
+      AuthorizeModule,
+      TokenModule,
+      NotifierModule,
+      AuditModule,
+      ...(options.devDevice ? [DevDeviceModule] : []),
+    ],
+    providers: [FinalShutdown],
+  })
+  class AllInOneApp {}
+
+  const app = await createHttpApp(AllInOneApp, config);
+  app.connectMicroservice(
+    { strategy: new InProcessServer({ store: app.get(PostgresDurableQueueStore), consumers: ['notifier', 'audit'], wakeup }) },
+    { inheritAppConfig: true },
+  );
+  await app.startAllMicroservices();
+  return app;
+}

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { type BootstrapData, type ProviderConfig, loadConfig, parseBootstrap } from '@ciba/config';
+import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
+import { loadBootstrap } from '@ciba/platform';
+import { DeviceEmulator, type TestDatabase, createTestDatabase, freePort } from '@ciba/testing';
+import { SecretHasher } from '@ciba/tokens';
+import { createAllInOneApp } from '../src/all-in-one.js';
+
+export const CIBA = 'urn:openid:params:grant-type:ciba';
+
+/** Clients every HTTP-level test can use; secrets are at least 8 characters as the bootstrap schema requires. */
+export const CLIENTS = {
+  basic: { id: 'console-basic', secret: 'console-basic-secret', method: 'basic' as const },
+  post: { id: 'agent-post', secret: 'agent-post-secret', method: 'post' as const },
+  noCiba: { id: 'no-ciba', secret: 'no-ciba-secret-value', method: 'basic' as const },
+};
+export type TestClient = (typeof CLIENTS)[keyof typeof CLIENTS];
+
+export const TEST_BOOTSTRAP: BootstrapData = parseBootstrap({
+  clients: [
+    {
+      client_id: CLIENTS.basic.id,
+      client_secret: CLIENTS.basic.secret,
+      client_name: 'Console (basic)',
+      grant_types: [CIBA, 'refresh_token'],
+      scope: 'openid profile email phone offline_access',
+    },
+    {
+      client_id: CLIENTS.post.id,
+      client_secret: CLIENTS.post.secret,
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: [CIBA],
+      scope: 'openid profile offline_access',
+    },
+    { client_id: CLIENTS.noCiba.id, client_secret: CLIENTS.noCiba.secret, grant_types: ['refresh_token'], scope: 'openid' },
+  ],
+  users: [
+    { sub: 'alice', name: 'Alice Example', email: 'alice@example.com', email_verified: true, phone_number: '+1 555 555 0100', phone_number_verified: true },
+    { sub: 'bob', name: 'Bob Example', email: 'bob@example.com' },
+  ],
+});
+
+export interface HttpResult {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Record<string, unknown>;
+}
+
+export interface TestProvider {
+  readonly url: string;
+  readonly config: ProviderConfig;
+  readonly app: NestExpressApplication;
+  readonly db: TestDatabase;
+  readonly device: DeviceEmulator;
+  /** POST a form to `path`, authenticating as `client` with its registered method. */
+  form(path: string, params: Record<string, string | string[]>, client?: TestClient | null): Promise<HttpResult>;
+  /** A bc-authorize request for alice (or `params`), answered 200. */
+  authorize(params?: Record<string, string>, client?: TestClient): Promise<{ authReqId: string; body: Record<string, unknown> }>;
+  /** The device answers the notification for `authReqId`'s request. */
+  decide(decisionToken: string, status: string): Promise<HttpResult>;
+  /** Waits for the device notification of the most recent request for `sub`. */
+  notification(predicate?: (body: Record<string, unknown>) => boolean): Promise<{ decisionToken: string; body: Record<string, unknown> }>;
+  token(authReqId: string, client?: TestClient): Promise<HttpResult>;
+  close(): Promise<void>;
+}
+
+/** The all-in-one composition on a fresh database, with a device emulator as the authentication channel. */
+export async function startTestProvider(env: Record<string, string> = {}): Promise<TestProvider> {
+  const db = await createTestDatabase();
+  const device = await DeviceEmulator.start();
+  const port = await freePort();
+  const config = loadConfig(
+    {
+      CIBA_DATABASE_URL: db.url,
+      CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      CIBA_HOST: '127.0.0.1',
+      CIBA_PORT: String(port),
+      CIBA_ISSUER: `http://127.0.0.1:${port}`,
+      CIBA_AUTH_CHANNEL_URI: device.url,
+      CIBA_LOG_LEVEL: 'silent',
+      CIBA_POLL_INTERVAL: '2',
+      CIBA_MIN_EXPIRES_IN: '1',
+      CIBA_SWEEP_INTERVAL_MS: '200',
+      ...env,
+    },
+    'all-in-one',
+    ['database', 'keys'],
+  );
+  await loadBootstrap(TEST_BOOTSTRAP, { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher() });
+  const app = await createAllInOneApp(config, { devDevice: false });
+  await app.listen(port, '127.0.0.1');
+  const url = config.issuer;
+
+  const form: TestProvider['form'] = async (path, params, client = CLIENTS.basic) => {
+    const body = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) for (const value of Array.isArray(v) ? v : [v]) body.append(k, value);
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (client?.method === 'basic') headers['authorization'] = `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`;
+    if (client?.method === 'post') {
+      body.append('client_id', client.id);
+      body.append('client_secret', client.secret);
+    }
+    return toResult(await fetch(`${url}${path}`, { method: 'POST', headers, body }));
+  };
+
+  const provider: TestProvider = {
+    url,
+    config,
+    app,
+    db,
+    device,
+    form,
+    async authorize(params = {}, client = CLIENTS.basic) {
+      const res = await form('/bc-authorize', { scope: 'openid', login_hint: 'alice', ...params }, client);
+      if (res.status !== 200) throw new Error(`bc-authorize answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return { authReqId: String(res.body['auth_req_id']), body: res.body };
+    },
+    async decide(decisionToken, status) {
+      return toResult(
+        await fetch(`${url}/ext/ciba/auth/callback`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${decisionToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ status }),
+        }),
+      );
+    },
+    async notification(predicate = () => true) {
+      const n = await device.notificationFor((x) => predicate(x.body));
+      return { decisionToken: n.decisionToken ?? '', body: n.body };
+    },
+    token(authReqId, client = CLIENTS.basic) {
+      return form('/token', { grant_type: CIBA, auth_req_id: authReqId }, client);
+    },
+    async close() {
+      await app.close();
+      await device.close();
+      await db.drop();
+    },
+  };
+  return provider;
+}
+
+async function toResult(res: Response): Promise<HttpResult> {
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    body = { raw: text };
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** Each test's own binding message, so a test can find its notification among others. */
+export function uniqueMessage(label: string): string {
+  return `${label} ${randomBytes(3).toString('hex')}`;
+}

@@ -1,0 +1,82 @@
+import { type IncomingMessage, type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { waitFor } from './wait-for.js';
+
+export interface ReceivedNotification {
+  readonly decisionToken: string | null;
+  readonly body: Record<string, unknown>;
+  readonly headers: IncomingMessage['headers'];
+}
+
+/**
+ * An authentication-device service speaking the HTTP authentication channel, on a real loopback
+ * HTTP server. `failNext(n, status)` makes the next n notifications fail, for retry tests.
+ */
+export class DeviceEmulator {
+  readonly received: ReceivedNotification[] = [];
+  attempts = 0;
+  private failures: number[] = [];
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<DeviceEmulator> {
+    let emulator: DeviceEmulator | undefined;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        emulator!.attempts++;
+        const failStatus = emulator!.failures.shift();
+        if (failStatus !== undefined) {
+          res.writeHead(failStatus).end();
+          return;
+        }
+        const auth = req.headers.authorization;
+        emulator!.received.push({
+          decisionToken: auth?.startsWith('Bearer ') ? auth.slice(7) : null,
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>,
+          headers: req.headers,
+        });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    emulator = new DeviceEmulator(server, `http://127.0.0.1:${port}/ciba/notify`);
+    return emulator;
+  }
+
+  failNext(times: number, status = 503): void {
+    this.failures.push(...Array.from({ length: times }, () => status));
+  }
+
+  /** The notification for a user (its `login_hint` is the user's sub) matching `predicate`. */
+  async notificationFor(predicate: (n: ReceivedNotification) => boolean, timeoutMs = 10_000): Promise<ReceivedNotification> {
+    let found: ReceivedNotification | undefined;
+    await waitFor(
+      () => {
+        found = this.received.find(predicate);
+        return found !== undefined;
+      },
+      { timeoutMs },
+    );
+    return found!;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** A port free at the time of asking (for services whose public URL must be known before they listen). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
