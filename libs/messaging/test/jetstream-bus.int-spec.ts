@@ -22,8 +22,8 @@ import {
   PermanentError,
   RetryableError,
   subjectFor,
-} from '@ciba/messaging';
-import type { BusContext } from '@ciba/messaging';
+} from '../src/index.js';
+import type { BusContext } from '../src/index.js';
 
 jest.setTimeout(30_000);
 

@@ -32,7 +32,7 @@ class InMemoryQueueStore implements DurableQueueStore {
   readonly deadLetters: Array<Row & { reason: string }> = [];
   private nextId = 1;
 
-  async enqueue(consumers: readonly string[], subject: string, messageId: string, payload: Record<string, unknown>, headers: Record<string, string>) {
+  enqueue(consumers: readonly string[], subject: string, messageId: string, payload: Record<string, unknown>, headers: Record<string, string>): Promise<void> {
     for (const consumer of consumers) {
       const known = [...this.rows.values(), ...this.acked, ...this.deadLetters].some(
         (row) => row.consumer === consumer && row.messageId === messageId,
@@ -41,29 +41,32 @@ class InMemoryQueueStore implements DurableQueueStore {
       const id = String(this.nextId++);
       this.rows.set(id, { id, consumer, subject, messageId, payload: structuredClone(payload), headers: { ...headers }, deliveries: 0, visibleAt: 0 });
     }
+    return Promise.resolve();
   }
 
-  async claim(consumer: string, limit: number, leaseMs: number, now: Date): Promise<QueuedMessage[]> {
+  claim(consumer: string, limit: number, leaseMs: number, now: Date): Promise<QueuedMessage[]> {
     const visible = [...this.rows.values()].filter((row) => row.consumer === consumer && row.visibleAt <= now.getTime()).slice(0, limit);
     for (const row of visible) {
       row.deliveries++;
       row.visibleAt = now.getTime() + leaseMs;
     }
-    return visible.map((row) => ({ ...row }));
+    return Promise.resolve(visible.map((row) => ({ ...row })));
   }
 
-  async ack(id: string) {
-    const row = this.take(id);
-    this.acked.push(row);
+  ack(id: string): Promise<void> {
+    this.acked.push(this.take(id));
+    return Promise.resolve();
   }
 
-  async nak(id: string, delayMs: number, now: Date) {
+  nak(id: string, delayMs: number, now: Date): Promise<void> {
     const row = this.rows.get(id);
     if (row) row.visibleAt = now.getTime() + delayMs;
+    return Promise.resolve();
   }
 
-  async deadLetter(id: string, reason: string) {
+  deadLetter(id: string, reason: string): Promise<void> {
     this.deadLetters.push({ ...this.take(id), reason });
+    return Promise.resolve();
   }
 
   private take(id: string): Row {

@@ -90,6 +90,9 @@ export interface InProcessServerOptions {
   readonly retry?: Partial<Omit<RetryPolicy, 'maxDeliver'>>;
 }
 
+/** Pass as `@EventPattern(pattern, IN_PROCESS_TRANSPORT)` to bind a handler to this transport only. */
+export const IN_PROCESS_TRANSPORT: unique symbol = Symbol.for('ciba:in-process');
+
 type InProcessServerEvents = { error: (error: unknown) => void };
 export type InProcessServerStatus = 'connected' | 'closed';
 
@@ -101,7 +104,7 @@ export class InProcessServer
   extends Server<InProcessServerEvents, InProcessServerStatus>
   implements CustomTransportStrategy
 {
-  override readonly transportId = Symbol.for('ciba:in-process');
+  override readonly transportId = IN_PROCESS_TRANSPORT;
   override readonly propagatesEventHandlerErrors = true;
   protected override readonly logger: LoggerService;
 

@@ -37,6 +37,9 @@ export interface JetStreamServerOptions {
   readonly retry?: Partial<Omit<RetryPolicy, 'maxDeliver'>>;
 }
 
+/** Pass as `@EventPattern(pattern, JETSTREAM_TRANSPORT)` to bind a handler to this transport only (hybrid apps). */
+export const JETSTREAM_TRANSPORT: unique symbol = Symbol.for('ciba:jetstream');
+
 export type JetStreamServerStatus = 'connecting' | 'connected' | 'disconnected' | 'reconnecting' | 'closed';
 type JetStreamServerEvents = { error: (error: unknown) => void };
 
@@ -51,7 +54,7 @@ export class JetStreamServer
   extends Server<JetStreamServerEvents, JetStreamServerStatus>
   implements CustomTransportStrategy
 {
-  override readonly transportId = Symbol.for('ciba:jetstream');
+  override readonly transportId = JETSTREAM_TRANSPORT;
   // Nest must hand handler failures back to us rather than only log them.
   override readonly propagatesEventHandlerErrors = true;
   protected override readonly logger: LoggerService;

@@ -1,0 +1,67 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { freePort, waitFor } from '@ciba/testing';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const run = promisify(execFile);
+
+export type ServiceName = 'authorize' | 'token' | 'notifier' | 'audit';
+
+/** A service started from its built entry point (`npm run build` first), as its own OS process. */
+export class ServiceProcess {
+  output = '';
+  private child: ChildProcess | null = null;
+
+  constructor(
+    readonly name: ServiceName,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, [join(repoRoot, `apps/${this.name}/dist/main.js`)], {
+      cwd: repoRoot,
+      env: { PATH: process.env['PATH'] ?? '', ...this.env, CIBA_PORT: String(this.port), CIBA_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout?.on('data', (d: Buffer) => (this.output += d.toString('utf8')));
+    child.stderr?.on('data', (d: Buffer) => (this.output += d.toString('utf8')));
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.output}`);
+        const res = await fetch(`${this.url}/readyz`).catch(() => null);
+        return res?.status === 200;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, description: `${this.name} ready` },
+    );
+  }
+
+  /** SIGTERM (graceful) or SIGKILL (crash), and wait for the process to be gone. */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(signal);
+    return exited;
+  }
+}
+
+export async function servicePorts(): Promise<Record<ServiceName, number>> {
+  return { authorize: await freePort(), token: await freePort(), notifier: await freePort(), audit: await freePort() };
+}
+
+/** Runs the admin CLI (`apps/admin`) and returns its stdout. */
+export async function admin(args: string[], env: Record<string, string>): Promise<string> {
+  const { stdout } = await run(process.execPath, [join(repoRoot, 'apps/admin/dist/main.js'), ...args], {
+    cwd: repoRoot,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+  });
+  return stdout;
+}
