@@ -38,7 +38,7 @@ export default tseslint.config(
             },
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform', 'type:service'],
+              onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform', 'type:service', 'type:testing'],
             },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform'] },
           ],
@@ -72,5 +72,9 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['**/*.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -131,11 +131,11 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
     const started = await oidc.initiateBackchannelAuthentication(config, { scope: 'openid', login_hint: 'carol', binding_message: bindingMessage });
     await approveOnDevice(bindingMessage, 'SUCCEED');
     await oidc.pollBackchannelAuthenticationGrant(config, started);
-    const [{ id }] = (await db.dataSource.query('SELECT id FROM auth_requests WHERE auth_req_id = $1', [started.auth_req_id])) as { id: string }[];
+    const [{ id }] = await db.dataSource.query<{ id: string }[]>('SELECT id FROM auth_requests WHERE auth_req_id = $1', [started.auth_req_id]);
     const expected = ['auth_request.approved', 'auth_request.created', 'auth_request.device_notified', 'auth_request.redeemed'];
     let types: string[] = [];
     await waitFor(async () => {
-      const rows = (await db.dataSource.query('SELECT type FROM audit_records WHERE request_id = $1 ORDER BY type', [id])) as { type: string }[];
+      const rows = await db.dataSource.query<{ type: string }[]>('SELECT type FROM audit_records WHERE request_id = $1 ORDER BY type', [id]);
       types = rows.map((r) => r.type);
       return types.length >= expected.length;
     });

@@ -35,8 +35,8 @@ describe('discovery and keys', () => {
     expect(key).not.toHaveProperty('d');
     const rows: { encrypted_private_jwk: string }[] = await op.db.dataSource.query('SELECT encrypted_private_jwk FROM signing_keys');
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.encrypted_private_jwk).toMatch(/^v1\./);
-    expect(rows[0]!.encrypted_private_jwk).not.toContain('"d"');
+    expect(rows[0].encrypted_private_jwk).toMatch(/^v1\./);
+    expect(rows[0].encrypted_private_jwk).not.toContain('"d"');
   });
 
   it('answers /healthz and /readyz', async () => {

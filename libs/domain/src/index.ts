@@ -3,3 +3,4 @@ export * from './client/client.js';
 export * from './user/user.js';
 export * from './events/lifecycle-event.js';
 export * from './ports/ports.js';
+export * from './events/lifecycle-events.js';

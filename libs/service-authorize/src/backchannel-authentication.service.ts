@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   type AuthRequest,
-  type AuthRequestCreated,
   type AuthRequestRepository,
   type AuthenticatedClient,
   type Clock,
   type EventPublisher,
   type User,
   type UserRepository,
-  lifecycleEventId,
+  requestCreated,
 } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
 import {
@@ -119,24 +118,8 @@ export class BackchannelAuthenticationService {
    * republishes requests whose device was never notified, so the client still gets its answer.
    */
   private async announce(request: AuthRequest, interval: number | null): Promise<void> {
-    const event: AuthRequestCreated = {
-      type: 'auth_request.created',
-      version: 1,
-      eventId: lifecycleEventId(request.id, 'auth_request.created'),
-      requestId: request.id,
-      clientId: request.clientId,
-      subject: request.subject,
-      occurredAt: request.createdAt.toISOString(),
-      correlationId: request.correlationId,
-      deliveryMode: request.deliveryMode,
-      scope: request.scope,
-      hintType: request.hintType,
-      expiresAt: request.expiresAt.toISOString(),
-      interval,
-      hasBindingMessage: request.bindingMessage !== null,
-    };
     try {
-      await this.events.publish(event);
+      await this.events.publish(requestCreated(request, interval));
     } catch (err) {
       this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.created; the sweeper will republish it');
     }

@@ -6,8 +6,7 @@ import {
   type Decision,
   type DecisionTokenRepository,
   type EventPublisher,
-  type LifecycleEvent,
-  lifecycleEventId,
+  requestDecided,
 } from '@ciba/domain';
 import { OAuthError } from '@ciba/protocol';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, DECISION_TOKEN_REPOSITORY, EVENT_PUBLISHER } from '@ciba/platform';
@@ -47,22 +46,8 @@ export class DeviceDecisionService {
     const decision: Decision = status === 'SUCCEED' ? { kind: 'approve' } : { kind: 'deny', reason: status };
     const decided = await this.requests.decide(consumed.requestId, decision, now);
     if (!decided) throw new OAuthError('expired_token', 'the authentication request is no longer pending');
-    await this.events.publish(decisionEvent(decided));
+    await this.events.publish(requestDecided(decided));
     this.logger.log({ requestId: decided.id, decision: decided.status }, 'authentication device decided');
     return decided;
   }
-}
-
-export function decisionEvent(request: AuthRequest): LifecycleEvent {
-  const base = {
-    version: 1 as const,
-    requestId: request.id,
-    clientId: request.clientId,
-    subject: request.subject,
-    occurredAt: (request.decidedAt ?? new Date()).toISOString(),
-    correlationId: request.correlationId,
-  };
-  return request.status === 'approved'
-    ? { ...base, type: 'auth_request.approved', eventId: lifecycleEventId(request.id, 'auth_request.approved') }
-    : { ...base, type: 'auth_request.denied', eventId: lifecycleEventId(request.id, 'auth_request.denied'), reason: request.denialReason ?? 'UNAUTHORIZED' };
 }

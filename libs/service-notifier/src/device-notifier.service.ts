@@ -1,12 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
-  type AuthRequestDeviceNotified,
   type AuthRequestRepository,
   type Clock,
   type DecisionTokenRepository,
   type EventPublisher,
   effectiveStatus,
-  lifecycleEventId,
+  deviceNotified,
 } from '@ciba/domain';
 import { RetryableError } from '@ciba/messaging';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, DECISION_TOKEN_REPOSITORY, EVENT_PUBLISHER } from '@ciba/platform';
@@ -59,18 +58,7 @@ export class DeviceNotifier {
     }
     const notifiedAt = this.clock.now();
     await this.requests.markNotified(request.id, notifiedAt);
-    const event: AuthRequestDeviceNotified = {
-      type: 'auth_request.device_notified',
-      version: 1,
-      eventId: lifecycleEventId(request.id, 'auth_request.device_notified'),
-      requestId: request.id,
-      clientId: request.clientId,
-      subject: request.subject,
-      occurredAt: notifiedAt.toISOString(),
-      correlationId: request.correlationId,
-      channel: this.channel.name,
-    };
-    await this.events.publish(event);
+    await this.events.publish(deviceNotified(request, this.channel.name, notifiedAt));
     this.logger.log({ requestId: request.id, channel: this.channel.name }, 'authentication device notified');
   }
 }

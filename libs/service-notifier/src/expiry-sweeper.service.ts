@@ -1,13 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import {
-  type AuthRequest,
-  type AuthRequestCreated,
-  type AuthRequestExpired,
-  type AuthRequestRepository,
-  type Clock,
-  type EventPublisher,
-  lifecycleEventId,
-} from '@ciba/domain';
+import { type AuthRequestRepository, type Clock, type EventPublisher, requestCreated, requestExpired } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PROVIDER_CONFIG } from '@ciba/platform';
 
@@ -52,42 +44,10 @@ export class ExpirySweeper implements OnApplicationBootstrap, OnApplicationShutd
   async sweep(): Promise<{ expired: number; republished: number }> {
     const now = this.clock.now();
     const expired = await this.requests.expireDue(now, BATCH);
-    for (const request of expired) await this.events.publish(expiredEvent(request, now));
+    for (const request of expired) await this.events.publish(requestExpired(request, now));
     const stale = await this.requests.findUnnotified(new Date(now.getTime() - this.config.sweeper.renotifyAfterMs), BATCH);
-    for (const request of stale) await this.events.publish(createdEvent(request, this.config.ciba.interval));
+    for (const request of stale) await this.events.publish(requestCreated(request, this.config.ciba.interval));
     if (expired.length + stale.length > 0) this.logger.log({ expired: expired.length, republished: stale.length }, 'sweep');
     return { expired: expired.length, republished: stale.length };
   }
-}
-
-function expiredEvent(request: AuthRequest, now: Date): AuthRequestExpired {
-  return {
-    type: 'auth_request.expired',
-    version: 1,
-    eventId: lifecycleEventId(request.id, 'auth_request.expired'),
-    requestId: request.id,
-    clientId: request.clientId,
-    subject: request.subject,
-    occurredAt: now.toISOString(),
-    correlationId: request.correlationId,
-  };
-}
-
-export function createdEvent(request: AuthRequest, interval: number): AuthRequestCreated {
-  return {
-    type: 'auth_request.created',
-    version: 1,
-    eventId: lifecycleEventId(request.id, 'auth_request.created'),
-    requestId: request.id,
-    clientId: request.clientId,
-    subject: request.subject,
-    occurredAt: request.createdAt.toISOString(),
-    correlationId: request.correlationId,
-    deliveryMode: request.deliveryMode,
-    scope: request.scope,
-    hintType: request.hintType,
-    expiresAt: request.expiresAt.toISOString(),
-    interval: request.deliveryMode === 'push' ? null : interval,
-    hasBindingMessage: request.bindingMessage !== null,
-  };
 }

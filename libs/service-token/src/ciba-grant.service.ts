@@ -2,12 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   type AuthRequest,
   type AuthRequestRepository,
-  type AuthRequestRedeemed,
   type AuthenticatedClient,
   type Clock,
   type EventPublisher,
-  lifecycleEventId,
   pollOutcome,
+  requestRedeemed,
 } from '@ciba/domain';
 import { SLOW_DOWN_INCREMENT_SECONDS, tokenEndpointError } from '@ciba/protocol';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER } from '@ciba/platform';
@@ -57,18 +56,9 @@ export class CibaGrantService {
     const redeemed = await this.requests.forClient(client).redeem(request.authReqId, this.clock.now());
     if (!redeemed) throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
     await this.issuer.commit(prepared);
-    const event: AuthRequestRedeemed = {
-      type: 'auth_request.redeemed',
-      version: 1,
-      eventId: lifecycleEventId(request.id, 'auth_request.redeemed'),
-      requestId: request.id,
-      clientId: request.clientId,
-      subject: request.subject,
-      occurredAt: (redeemed.redeemedAt ?? this.clock.now()).toISOString(),
-      correlationId: request.correlationId,
-      tokens: prepared.response.refresh_token ? ['access_token', 'id_token', 'refresh_token'] : ['access_token', 'id_token'],
-    };
-    await this.events.publish(event).catch(() => undefined);
+    const issued = prepared.response.refresh_token ? ['access_token', 'id_token', 'refresh_token'] : ['access_token', 'id_token'];
+    // The tokens are already the client's; a lost audit event must not turn this into an error.
+    await this.events.publish(requestRedeemed(redeemed, issued, redeemed.redeemedAt ?? this.clock.now())).catch(() => undefined);
     return prepared.response;
   }
 }

@@ -23,8 +23,9 @@ export class DeviceEmulator {
   ) {}
 
   static async start(): Promise<DeviceEmulator> {
-    let emulator: DeviceEmulator | undefined;
+    const state: { emulator?: DeviceEmulator } = {};
     const server = createServer((req, res) => {
+      const emulator = state.emulator;
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -45,8 +46,8 @@ export class DeviceEmulator {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    emulator = new DeviceEmulator(server, `http://127.0.0.1:${port}/ciba/notify`);
-    return emulator;
+    state.emulator = new DeviceEmulator(server, `http://127.0.0.1:${port}/ciba/notify`);
+    return state.emulator;
   }
 
   failNext(times: number, status = 503): void {

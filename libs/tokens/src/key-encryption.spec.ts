@@ -7,7 +7,7 @@ const encryptor = new KeyEncryptor(keyA.toString('base64url'));
 
 function flip(part: string): string {
   const bytes = Buffer.from(part, 'base64url');
-  bytes[0] = bytes[0]! ^ 0x01;
+  bytes[0] = bytes[0] ^ 0x01;
   return bytes.toString('base64url');
 }
 

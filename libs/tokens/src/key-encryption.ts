@@ -53,9 +53,9 @@ export class KeyEncryptor {
     if (parts.length !== 4 || parts[0] !== VERSION) {
       throw new KeyDecryptionError(`encrypted signing key for kid ${kid} is not in the ${VERSION}.<iv>.<tag>.<ciphertext> format`);
     }
-    const iv = Buffer.from(parts[1]!, 'base64url');
-    const tag = Buffer.from(parts[2]!, 'base64url');
-    const ciphertext = Buffer.from(parts[3]!, 'base64url');
+    const iv = Buffer.from(parts[1], 'base64url');
+    const tag = Buffer.from(parts[2], 'base64url');
+    const ciphertext = Buffer.from(parts[3], 'base64url');
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
       throw new KeyDecryptionError(`encrypted signing key for kid ${kid} has a malformed iv or tag`);
     }

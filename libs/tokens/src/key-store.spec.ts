@@ -26,8 +26,8 @@ describe('KeyStore', () => {
     await store.init();
 
     expect(repository.records).toHaveLength(1);
-    const record = repository.records[0]!;
-    expect(record.kid).toBe(await calculateJwkThumbprint(record.publicJwk as JWK));
+    const record = repository.records[0];
+    expect(record.kid).toBe(await calculateJwkThumbprint(record.publicJwk));
     expect(store.signingKey().kid).toBe(record.kid);
     expect(record.encryptedPrivateJwk).toMatch(/^v1\./);
     const privateJwk = JSON.parse(encryptor.decrypt(record.encryptedPrivateJwk, record.kid)) as JWK;
@@ -151,7 +151,7 @@ describe('KeyStore', () => {
       case 'RS256':
       case 'PS256':
         expect(jwk).toMatchObject({ kty: 'RSA', e: 'AQAB' });
-        expect(Buffer.from(jwk!.n!, 'base64url')).toHaveLength(256);
+        expect(Buffer.from(jwk.n!, 'base64url')).toHaveLength(256);
         break;
       case 'EdDSA':
         expect(jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });

@@ -39,8 +39,8 @@ function parse(stored: string): ParsedHash | null {
   if (N < 2 || (N & (N - 1)) !== 0 || N > 2 ** MAX_LOG2_N || r > MAX_R || p > MAX_P) return null;
   const base64url = /^[A-Za-z0-9_-]+$/;
   if (!base64url.test(parts[4] ?? '') || !base64url.test(parts[5] ?? '')) return null;
-  const salt = Buffer.from(parts[4]!, 'base64url');
-  const hash = Buffer.from(parts[5]!, 'base64url');
+  const salt = Buffer.from(parts[4], 'base64url');
+  const hash = Buffer.from(parts[5], 'base64url');
   if (salt.length < 8 || hash.length < 16 || hash.length > 64) return null;
   return { N, r, p, salt, hash };
 }

@@ -19,7 +19,7 @@ export class InMemorySigningKeyRepository implements SigningKeyRepository {
     this.records.push(record);
   }
 
-  async retireOthers(exceptKid: string, retiredAt: Date, unpublishAfter: Date): Promise<number> {
+  retireOthers(exceptKid: string, retiredAt: Date, unpublishAfter: Date): Promise<number> {
     let changed = 0;
     this.records.forEach((r, i) => {
       if (r.kid !== exceptKid && r.retiredAt === null) {
@@ -27,7 +27,7 @@ export class InMemorySigningKeyRepository implements SigningKeyRepository {
         changed += 1;
       }
     });
-    return changed;
+    return Promise.resolve(changed);
   }
 
   async withLock<T>(name: string, work: () => Promise<T>): Promise<T> {

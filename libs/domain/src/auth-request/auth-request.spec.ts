@@ -1,18 +1,88 @@
 import { describe, expect, it } from '@jest/globals';
-import { Test } from '@nestjs/testing';
-import { Injectable } from '@nestjs/common';
-import { decide, effectiveStatus, type AuthRequest } from './auth-request.js';
+import { type AuthRequest, IllegalTransition, decide, effectiveStatus, expire, pollOutcome, redeem, secondsUntilExpiry } from './auth-request.js';
 
-@Injectable()
-class Probe {}
+const t0 = new Date('2026-01-01T00:00:00Z');
+const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
 
-describe('smoke', () => {
-  it('nest + esm', async () => {
-    const m = await Test.createTestingModule({ providers: [Probe] }).compile();
-    expect(m.get(Probe)).toBeInstanceOf(Probe);
-    const now = new Date();
-    const r = { status: 'pending', expiresAt: new Date(now.getTime() + 1000) } as AuthRequest;
-    expect(effectiveStatus(r, now)).toBe('pending');
-    expect(decide(r, { kind: 'approve' }, now).status).toBe('approved');
+function pending(overrides: Partial<AuthRequest> = {}): AuthRequest {
+  return {
+    id: 'r1',
+    authReqId: 'a1',
+    clientId: 'c1',
+    subject: 'alice',
+    scope: ['openid'],
+    acrValues: [],
+    bindingMessage: null,
+    hintType: 'login_hint',
+    deliveryMode: 'poll',
+    clientNotificationToken: null,
+    status: 'pending',
+    createdAt: t0,
+    expiresAt: at(60),
+    interval: 5,
+    lastPolledAt: null,
+    decidedAt: null,
+    denialReason: null,
+    redeemedAt: null,
+    notifiedAt: null,
+    correlationId: null,
+    ...overrides,
+  };
+}
+
+describe('authentication request state machine', () => {
+  it('pending → approved records the decision time (the ID token auth_time)', () => {
+    const approved = decide(pending(), { kind: 'approve' }, at(10));
+    expect(approved).toMatchObject({ status: 'approved', decidedAt: at(10), denialReason: null });
+  });
+
+  it('pending → denied keeps the device reason', () => {
+    expect(decide(pending(), { kind: 'deny', reason: 'CANCELLED' }, at(10))).toMatchObject({ status: 'denied', denialReason: 'CANCELLED' });
+  });
+
+  it('a pending request past its expiry is expired, and cannot be decided', () => {
+    expect(effectiveStatus(pending(), at(59))).toBe('pending');
+    expect(effectiveStatus(pending(), at(60))).toBe('expired');
+    expect(() => decide(pending(), { kind: 'approve' }, at(60))).toThrow(IllegalTransition);
+    expect(expire(pending(), at(61)).status).toBe('expired');
+    expect(() => expire(pending(), at(30))).toThrow(IllegalTransition);
+  });
+
+  it('a decided request cannot be decided again', () => {
+    const approved = decide(pending(), { kind: 'approve' }, at(1));
+    expect(() => decide(approved, { kind: 'deny', reason: 'UNAUTHORIZED' }, at(2))).toThrow(IllegalTransition);
+  });
+
+  it('only an approved request can be redeemed, once', () => {
+    const approved = decide(pending(), { kind: 'approve' }, at(1));
+    const redeemed = redeem(approved, at(2));
+    expect(redeemed).toMatchObject({ status: 'redeemed', redeemedAt: at(2) });
+    expect(() => redeem(redeemed, at(3))).toThrow(IllegalTransition);
+    expect(() => redeem(pending(), at(3))).toThrow(IllegalTransition);
+  });
+
+  it('an approved request stays redeemable after the request lifetime', () => {
+    const approved = decide(pending(), { kind: 'approve' }, at(1));
+    expect(effectiveStatus(approved, at(120))).toBe('approved');
+  });
+
+  it.each([
+    ['pending', pending(), false, 'pending'],
+    ['pending, polled too soon', pending({ interval: 10 }), true, 'slow_down'],
+    ['approved', pending({ status: 'approved' }), false, 'approved'],
+    ['denied', pending({ status: 'denied' }), false, 'denied'],
+    ['redeemed', pending({ status: 'redeemed' }), false, 'redeemed'],
+    ['pending past expiry', pending({ expiresAt: at(1) }), false, 'expired'],
+  ] as const)('§11 poll outcome for a %s request', (_label, request, tooSoon, kind) => {
+    expect(pollOutcome(request, at(5), tooSoon).kind).toBe(kind);
+  });
+
+  it('§11 slow_down reports the grown interval', () => {
+    expect(pollOutcome(pending({ interval: 10 }), at(5), true)).toEqual({ kind: 'slow_down', interval: 10 });
+  });
+
+  it('counts whole seconds left, never negative', () => {
+    expect(secondsUntilExpiry(pending(), at(59.2))).toBe(1);
+    expect(secondsUntilExpiry(pending(), at(100))).toBe(0);
   });
 });

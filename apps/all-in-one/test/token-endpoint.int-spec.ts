@@ -1,0 +1,244 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CIBA, CLIENTS, type HttpResult, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
+
+/** The poll interval this provider hands out (seconds). */
+const INTERVAL = 2;
+
+/** For the few checks that are about protocol time: waits until the wall clock reaches `dateMs`. */
+async function waitUntil(dateMs: number): Promise<void> {
+  while (Date.now() < dateMs) await new Promise((resolve) => setTimeout(resolve, Math.min(25, Math.max(1, dateMs - Date.now()))));
+}
+
+/** CIBA §11 / RFC 6749 §5.2: status, code, a body of exactly {error, error_description}, never cached. */
+function expectError(res: HttpResult, status: number, error: string): void {
+  expect({ status: res.status, error: res.body['error'] }).toEqual({ status, error });
+  expect(Object.keys(res.body).sort()).toEqual(['error', 'error_description']);
+  expect(typeof res.body['error_description']).toBe('string');
+  expect(res.headers.get('cache-control')).toBe('no-store');
+}
+
+describe('token endpoint (CIBA §10.1, §11; RFC 6749 §3.2, §5)', () => {
+  let op: TestProvider;
+  beforeAll(async () => {
+    op = await startTestProvider({ CIBA_POLL_INTERVAL: String(INTERVAL) });
+  });
+  afterAll(async () => {
+    await op.close();
+  });
+
+  /** A pending request whose device notification has arrived; returns its auth_req_id and decision token. */
+  async function notifiedRequest(params: Record<string, string> = {}, client = CLIENTS.basic) {
+    const message = uniqueMessage('token');
+    const { authReqId } = await op.authorize({ binding_message: message, ...params }, client);
+    const { decisionToken } = await op.notification((body) => body['binding_message'] === message);
+    return { authReqId, decisionToken };
+  }
+
+  async function decidedRequest(status: 'SUCCEED' | 'UNAUTHORIZED' | 'CANCELLED', params: Record<string, string> = {}): Promise<string> {
+    const { authReqId, decisionToken } = await notifiedRequest(params);
+    const decided = await op.decide(decisionToken, status);
+    expect(decided.status).toBe(200);
+    return authReqId;
+  }
+
+  async function storedInterval(authReqId: string): Promise<number> {
+    const rows: { interval: number }[] = await op.db.dataSource.query('SELECT "interval" FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+    expect(rows).toHaveLength(1);
+    return Number(rows[0]!.interval);
+  }
+
+  describe('§11 pending and slow_down', () => {
+    it('§10.1/§11 authorization_pending (400) before the user decides, body exactly {error, error_description}, no-store', async () => {
+      const { authReqId } = await notifiedRequest();
+      const res = await op.token(authReqId);
+      expectError(res, 400, 'authorization_pending');
+      expect(res.headers.get('pragma')).toBe('no-cache');
+    });
+
+    it('§11 slow_down when polled sooner than the interval, the stored interval grows by 5 s per too-soon poll, pending again after it', async () => {
+      const { authReqId } = await op.authorize({ binding_message: uniqueMessage('slow') });
+      expectError(await op.token(authReqId), 400, 'authorization_pending');
+      // The provider recorded the first poll no later than now.
+      const firstPollAnsweredAt = Date.now();
+      expect(await storedInterval(authReqId)).toBe(INTERVAL);
+
+      expectError(await op.token(authReqId), 400, 'slow_down');
+      expect(await storedInterval(authReqId)).toBe(INTERVAL + 5);
+      expectError(await op.token(authReqId), 400, 'slow_down');
+      expect(await storedInterval(authReqId)).toBe(INTERVAL + 10);
+
+      // The original interval has passed, but the grown one has not: still too soon.
+      await waitUntil(firstPollAnsweredAt + INTERVAL * 1000 + 100);
+      expectError(await op.token(authReqId), 400, 'slow_down');
+      const grown = await storedInterval(authReqId);
+      expect(grown).toBe(INTERVAL + 15);
+
+      // Waiting out the grown interval (17 s) is simulated by moving the last poll back by it.
+      await op.db.dataSource.query(
+        `UPDATE auth_requests SET last_polled_at = last_polled_at - make_interval(secs => "interval") WHERE auth_req_id = $1`,
+        [authReqId],
+      );
+      expectError(await op.token(authReqId), 400, 'authorization_pending');
+      expect(await storedInterval(authReqId)).toBe(grown);
+    });
+
+    it('§11 slow_down enforced atomically: 10 concurrent polls right after a first poll are all slow_down', async () => {
+      const { authReqId } = await op.authorize({ binding_message: uniqueMessage('burst') });
+      expectError(await op.token(authReqId), 400, 'authorization_pending');
+      const results = await Promise.all(Array.from({ length: 10 }, () => op.token(authReqId)));
+      for (const res of results) expectError(res, 400, 'slow_down');
+      expect(await storedInterval(authReqId)).toBe(INTERVAL + 10 * 5);
+    });
+
+    it('§11 slow_down enforced atomically: 10 concurrent polls on a fresh request give one authorization_pending and 9 slow_down', async () => {
+      const { authReqId } = await op.authorize({ binding_message: uniqueMessage('fresh burst') });
+      const results = await Promise.all(Array.from({ length: 10 }, () => op.token(authReqId)));
+      for (const res of results) expect(Object.keys(res.body).sort()).toEqual(['error', 'error_description']);
+      const errors = results.map((res) => String(res.body['error'])).sort();
+      expect(errors).toEqual(['authorization_pending', ...Array.from({ length: 9 }, () => 'slow_down')]);
+      expect(await storedInterval(authReqId)).toBe(INTERVAL + 9 * 5);
+    });
+  });
+
+  describe('§11 decided, expired and unknown requests', () => {
+    it('§11 access_denied after the device answers UNAUTHORIZED', async () => {
+      const authReqId = await decidedRequest('UNAUTHORIZED');
+      expectError(await op.token(authReqId), 400, 'access_denied');
+    });
+
+    it('§11 access_denied after the device answers CANCELLED', async () => {
+      const authReqId = await decidedRequest('CANCELLED');
+      expectError(await op.token(authReqId), 400, 'access_denied');
+    });
+
+    it('§11 expired_token once the request has expired (requested_expiry=1)', async () => {
+      const { authReqId } = await op.authorize({ binding_message: uniqueMessage('expiring'), requested_expiry: '1' });
+      expectError(await op.token(authReqId), 400, 'authorization_pending');
+      const rows: { expires_at: Date }[] = await op.db.dataSource.query('SELECT expires_at FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+      await waitUntil(new Date(rows[0]!.expires_at).getTime() + 50);
+      expectError(await op.token(authReqId), 400, 'expired_token');
+    });
+
+    it('§11 invalid_grant for an unknown auth_req_id', async () => {
+      expectError(await op.token('no-such-auth-req-id-0123456789abcdefghijkl'), 400, 'invalid_grant');
+    });
+
+    it('§11 invalid_grant for an auth_req_id issued to another client, which leaves the request untouched', async () => {
+      const { authReqId } = await op.authorize({ binding_message: uniqueMessage('foreign') }, CLIENTS.basic);
+      expectError(await op.token(authReqId, CLIENTS.post), 400, 'invalid_grant');
+      // The other client's attempt was not recorded as a poll of this request.
+      expectError(await op.token(authReqId, CLIENTS.basic), 400, 'authorization_pending');
+    });
+
+    it('§11 invalid_grant for an approved request issued to another client, and its owner still gets the tokens', async () => {
+      const authReqId = await decidedRequest('SUCCEED');
+      expectError(await op.token(authReqId, CLIENTS.post), 400, 'invalid_grant');
+      expect((await op.token(authReqId, CLIENTS.basic)).status).toBe(200);
+    });
+
+    it('§10.1 tokens on approval (no-store), then invalid_grant for a second redemption', async () => {
+      const authReqId = await decidedRequest('SUCCEED');
+      const first = await op.token(authReqId);
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ token_type: 'Bearer', scope: 'openid' });
+      expect(typeof first.body['access_token']).toBe('string');
+      expect(typeof first.body['id_token']).toBe('string');
+      expect(first.headers.get('cache-control')).toBe('no-store');
+      expect(first.headers.get('pragma')).toBe('no-cache');
+      expectError(await op.token(authReqId), 400, 'invalid_grant');
+    });
+
+    it('§10.1 tokens are issued exactly once: 50 concurrent token requests on one approved request give one 200', async () => {
+      const authReqId = await decidedRequest('SUCCEED');
+      const results = await Promise.all(Array.from({ length: 50 }, () => op.token(authReqId)));
+      const succeeded = results.filter((res) => res.status === 200);
+      expect(succeeded).toHaveLength(1);
+      const failed = results.filter((res) => res.status !== 200);
+      expect(failed).toHaveLength(49);
+      for (const res of failed) {
+        expect(res.status).toBe(400);
+        expect(['invalid_grant', 'slow_down']).toContain(res.body['error']);
+      }
+      const rows: { status: string }[] = await op.db.dataSource.query('SELECT status FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+      expect(rows[0]!.status).toBe('redeemed');
+    });
+  });
+
+  describe('RFC 6749 §5.2 request errors', () => {
+    it('§5.2 unauthorized_client for a client not registered for the CIBA grant', async () => {
+      const { authReqId } = await op.authorize({ binding_message: uniqueMessage('no ciba') });
+      expectError(await op.token(authReqId, CLIENTS.noCiba), 400, 'unauthorized_client');
+    });
+
+    it('§5.2 unsupported_grant_type for the password grant', async () => {
+      expectError(await op.form('/token', { grant_type: 'password', username: 'alice', password: 'secret' }), 400, 'unsupported_grant_type');
+    });
+
+    it('§10.1 invalid_request when auth_req_id is missing (or empty)', async () => {
+      expectError(await op.form('/token', { grant_type: CIBA }), 400, 'invalid_request');
+      expectError(await op.form('/token', { grant_type: CIBA, auth_req_id: '' }), 400, 'invalid_request');
+    });
+
+    it('§3.1 a repeated parameter is invalid_request', async () => {
+      const { authReqId } = await op.authorize({ binding_message: uniqueMessage('repeat') });
+      expectError(await op.form('/token', { grant_type: CIBA, auth_req_id: [authReqId, authReqId] }), 400, 'invalid_request');
+      expectError(await op.form('/token', { grant_type: [CIBA, CIBA], auth_req_id: authReqId }), 400, 'invalid_request');
+      // Nothing was polled by the rejected requests.
+      expectError(await op.token(authReqId), 400, 'authorization_pending');
+    });
+  });
+
+  describe('RFC 6749 §2.3.1 client authentication', () => {
+    const params = () => ({ grant_type: CIBA, auth_req_id: 'any-auth-req-id' });
+
+    it('§2.3.1 a wrong secret is 401 invalid_client with a Basic challenge', async () => {
+      const res = await op.form('/token', params(), { ...CLIENTS.basic, secret: 'not-the-secret' });
+      expectError(res, 401, 'invalid_client');
+      expect(res.headers.get('www-authenticate')).toMatch(/^Basic /);
+    });
+
+    it('§2.3.1 a wrong client_secret_post secret is 401 invalid_client', async () => {
+      expectError(await op.form('/token', params(), { ...CLIENTS.post, secret: 'not-the-secret' }), 401, 'invalid_client');
+    });
+
+    it('§2.3.1 an unknown client is 401 invalid_client', async () => {
+      const res = await op.form('/token', params(), { id: 'nobody', secret: 'whatever-secret', method: 'basic' });
+      expectError(res, 401, 'invalid_client');
+      expect(res.headers.get('www-authenticate')).toMatch(/^Basic /);
+    });
+
+    it('§2.3.1 a client registered for client_secret_post that authenticates with Basic is 401 invalid_client', async () => {
+      expectError(await op.form('/token', params(), { ...CLIENTS.post, method: 'basic' }), 401, 'invalid_client');
+    });
+
+    it('§2.3.1 a request without client credentials is 401 invalid_client', async () => {
+      expectError(await op.form('/token', params(), null), 401, 'invalid_client');
+    });
+  });
+
+  describe('§3.2 request format', () => {
+    it('§3.2 only POST is allowed: GET is 405 with Allow: POST', async () => {
+      const res = await fetch(`${op.url}/token`);
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('POST');
+      expect(await res.json()).toMatchObject({ error: 'invalid_request' });
+    });
+
+    it('§3.2 a JSON body is 400 invalid_request', async () => {
+      const { authReqId } = await op.authorize({ binding_message: uniqueMessage('json') });
+      const res = await fetch(`${op.url}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from(`${CLIENTS.basic.id}:${CLIENTS.basic.secret}`).toString('base64')}`,
+        },
+        body: JSON.stringify({ grant_type: CIBA, auth_req_id: authReqId }),
+      });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body['error']).toBe('invalid_request');
+      expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+    });
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from '@jest/globals';
+import type { AuthRequest } from '../auth-request/auth-request.js';
+import { requestCreated, requestDecided, requestExpired } from './lifecycle-events.js';
+
+const request: AuthRequest = {
+  id: '0b9f6c3e-1111-4a4a-9999-000000000001',
+  authReqId: 'secret-handle',
+  clientId: 'c1',
+  subject: 'alice',
+  scope: ['openid'],
+  acrValues: [],
+  bindingMessage: 'Approve 42',
+  hintType: 'login_hint',
+  deliveryMode: 'poll',
+  clientNotificationToken: 'cnt',
+  status: 'pending',
+  createdAt: new Date('2026-01-01T00:00:00Z'),
+  expiresAt: new Date('2026-01-01T00:05:00Z'),
+  interval: 5,
+  lastPolledAt: null,
+  decidedAt: null,
+  denialReason: null,
+  redeemedAt: null,
+  notifiedAt: null,
+  correlationId: 'corr-1',
+};
+
+describe('lifecycle events', () => {
+  it('carry a deterministic event id so republishing is harmless', () => {
+    expect(requestCreated(request, 5).eventId).toBe(`${request.id}:auth_request.created`);
+    expect(requestCreated(request, 5)).toEqual(requestCreated(request, 5));
+  });
+
+  it('never carry the auth_req_id, the binding message or the client notification token', () => {
+    const json = JSON.stringify([requestCreated(request, 5), requestExpired(request, new Date())]);
+    expect(json).not.toContain('secret-handle');
+    expect(json).not.toContain('Approve 42');
+    expect(json).not.toContain('cnt"');
+  });
+
+  it('§7.3 push requests announce no interval', () => {
+    expect(requestCreated({ ...request, deliveryMode: 'push' }, 5).interval).toBeNull();
+  });
+
+  it('a decision event follows the request status and refuses an undecided request', () => {
+    const at = new Date('2026-01-01T00:01:00Z');
+    expect(requestDecided({ ...request, status: 'approved', decidedAt: at })).toMatchObject({ type: 'auth_request.approved', occurredAt: at.toISOString() });
+    expect(requestDecided({ ...request, status: 'denied', decidedAt: at, denialReason: 'CANCELLED' })).toMatchObject({ type: 'auth_request.denied', reason: 'CANCELLED' });
+    expect(() => requestDecided(request)).toThrow(/not decided/);
+  });
+});

@@ -1,0 +1,58 @@
+import type { AuthRequest } from '../auth-request/auth-request.js';
+import {
+  type AuthRequestApproved,
+  type AuthRequestCreated,
+  type AuthRequestDenied,
+  type AuthRequestDeviceNotified,
+  type AuthRequestExpired,
+  type AuthRequestRedeemed,
+  type LifecycleEventType,
+  lifecycleEventId,
+} from './lifecycle-event.js';
+
+/** The one place lifecycle events are built from a request, so every producer emits the same shape. */
+function base<T extends LifecycleEventType>(request: AuthRequest, type: T, occurredAt: Date) {
+  return {
+    type,
+    version: 1 as const,
+    eventId: lifecycleEventId(request.id, type),
+    requestId: request.id,
+    clientId: request.clientId,
+    subject: request.subject,
+    occurredAt: occurredAt.toISOString(),
+    correlationId: request.correlationId,
+  };
+}
+
+/** `interval` is what the client was told (§7.3): none for push mode. */
+export function requestCreated(request: AuthRequest, interval: number | null): AuthRequestCreated {
+  return {
+    ...base(request, 'auth_request.created', request.createdAt),
+    deliveryMode: request.deliveryMode,
+    scope: request.scope,
+    hintType: request.hintType,
+    expiresAt: request.expiresAt.toISOString(),
+    interval: request.deliveryMode === 'push' ? null : interval,
+    hasBindingMessage: request.bindingMessage !== null,
+  };
+}
+
+export function deviceNotified(request: AuthRequest, channel: string, at: Date): AuthRequestDeviceNotified {
+  return { ...base(request, 'auth_request.device_notified', at), channel };
+}
+
+/** The event for a request the device just decided (approved or denied). */
+export function requestDecided(request: AuthRequest): AuthRequestApproved | AuthRequestDenied {
+  const at = request.decidedAt ?? request.createdAt;
+  if (request.status === 'approved') return base(request, 'auth_request.approved', at);
+  if (request.status === 'denied') return { ...base(request, 'auth_request.denied', at), reason: request.denialReason ?? 'UNAUTHORIZED' };
+  throw new Error(`request ${request.id} is ${request.status}, not decided`);
+}
+
+export function requestExpired(request: AuthRequest, at: Date): AuthRequestExpired {
+  return base(request, 'auth_request.expired', at);
+}
+
+export function requestRedeemed(request: AuthRequest, tokens: readonly string[], at: Date): AuthRequestRedeemed {
+  return { ...base(request, 'auth_request.redeemed', at), tokens };
+}
