@@ -58,7 +58,7 @@ describe('HTTP authentication channel (Keycloak-compatible)', () => {
 
     it('each request gets its own decision token', async () => {
       const [a, b] = await Promise.all([notified(), notified()]);
-      expect(a!.decisionToken).not.toBe(b!.decisionToken);
+      expect(a.decisionToken).not.toBe(b.decisionToken);
     });
   });
 
@@ -113,7 +113,7 @@ describe('HTTP authentication channel (Keycloak-compatible)', () => {
     it('a decision after the request expired is refused (4xx) and the token endpoint still says expired_token', async () => {
       const { authReqId, decisionToken } = await notified({ requested_expiry: '1' });
       const rows: { expires_at: Date }[] = await op.db.dataSource.query('SELECT expires_at FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
-      await waitUntil(new Date(rows[0]!.expires_at).getTime() + 50);
+      await waitUntil(new Date(rows[0].expires_at).getTime() + 50);
       const res = await op.decide(decisionToken, 'SUCCEED');
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
@@ -141,12 +141,12 @@ describe('HTTP authentication channel (Keycloak-compatible)', () => {
       expect((await op.decide(decisionToken, 'SUCCEED')).status).toBe(200);
       expect((await op.token(authReqId)).status).toBe(200);
 
-      const [request] = (await op.db.dataSource.query('SELECT id FROM auth_requests WHERE auth_req_id = $1', [authReqId])) as { id: string }[];
+      const [request] = await op.db.dataSource.query<{ id: string }[]>('SELECT id FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
       const expected = ['auth_request.approved', 'auth_request.created', 'auth_request.device_notified', 'auth_request.redeemed'];
       let records: Record<string, unknown>[] = [];
       await waitFor(
         async () => {
-          records = await op.db.dataSource.query('SELECT * FROM audit_records WHERE request_id = $1', [request!.id]);
+          records = await op.db.dataSource.query('SELECT * FROM audit_records WHERE request_id = $1', [request.id]);
           return expected.every((type) => records.some((r) => r['type'] === type));
         },
         { description: 'audit records of the whole flow' },

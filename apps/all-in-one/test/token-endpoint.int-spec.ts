@@ -44,7 +44,7 @@ describe('token endpoint (CIBA §10.1, §11; RFC 6749 §3.2, §5)', () => {
   async function storedInterval(authReqId: string): Promise<number> {
     const rows: { interval: number }[] = await op.db.dataSource.query('SELECT "interval" FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
     expect(rows).toHaveLength(1);
-    return Number(rows[0]!.interval);
+    return Number(rows[0].interval);
   }
 
   describe('§11 pending and slow_down', () => {
@@ -115,7 +115,7 @@ describe('token endpoint (CIBA §10.1, §11; RFC 6749 §3.2, §5)', () => {
       const { authReqId } = await op.authorize({ binding_message: uniqueMessage('expiring'), requested_expiry: '1' });
       expectError(await op.token(authReqId), 400, 'authorization_pending');
       const rows: { expires_at: Date }[] = await op.db.dataSource.query('SELECT expires_at FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
-      await waitUntil(new Date(rows[0]!.expires_at).getTime() + 50);
+      await waitUntil(new Date(rows[0].expires_at).getTime() + 50);
       expectError(await op.token(authReqId), 400, 'expired_token');
     });
 
@@ -160,7 +160,7 @@ describe('token endpoint (CIBA §10.1, §11; RFC 6749 §3.2, §5)', () => {
         expect(['invalid_grant', 'slow_down']).toContain(res.body['error']);
       }
       const rows: { status: string }[] = await op.db.dataSource.query('SELECT status FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
-      expect(rows[0]!.status).toBe('redeemed');
+      expect(rows[0].status).toBe('redeemed');
     });
   });
 

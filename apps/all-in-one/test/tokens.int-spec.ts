@@ -90,7 +90,7 @@ describe('tokens issued by the token endpoint', () => {
       const res = await op.token(authReqId);
       expect(res.status).toBe(200);
       const { payload } = await jwtVerify(String(res.body['id_token']), createLocalJWKSet(await fetchJwks(op)), { issuer: op.url, audience: CLIENTS.basic.id });
-      expect(payload['auth_time']).toBe(Math.floor(new Date(rows[0]!.decided_at).getTime() / 1000));
+      expect(payload['auth_time']).toBe(Math.floor(new Date(rows[0].decided_at).getTime() / 1000));
       expect(payload.iat! - (payload['auth_time'] as number)).toBeGreaterThanOrEqual(119);
     });
 
@@ -137,7 +137,7 @@ describe('tokens issued by the token endpoint', () => {
       const jwks = createLocalJWKSet(await fetchJwks(op));
       const [a, b] = await Promise.all([issue(op, 'openid'), issue(op, 'openid')]);
       const jtiOf = async (tokens: Record<string, unknown>) => (await jwtVerify(String(tokens['access_token']), jwks, { issuer: op.url })).payload.jti;
-      expect(await jtiOf(a!.tokens)).not.toBe(await jtiOf(b!.tokens));
+      expect(await jtiOf(a.tokens)).not.toBe(await jtiOf(b.tokens));
     });
   });
 
