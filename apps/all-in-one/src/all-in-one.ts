@@ -1,10 +1,11 @@
 import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ProviderConfig } from '@ciba/config';
+import type { Clock } from '@ciba/domain';
 import { readBootstrapFile } from '@ciba/config';
 import { InProcessServer, InProcessWakeup } from '@ciba/messaging';
 import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
-import { CoreModule, createHttpApp, inProcessPublisher, loadBootstrap } from '@ciba/platform';
+import { CoreModule, createHttpApp, inProcessBus, loadBootstrap } from '@ciba/platform';
 import { AuditModule } from '@ciba/service-audit';
 import { AuthorizeModule } from '@ciba/service-authorize';
 import { NotifierModule } from '@ciba/service-notifier';
@@ -36,7 +37,7 @@ export async function prepareDatabase(config: ProviderConfig): Promise<void> {
  */
 export async function createAllInOneApp(
   config: ProviderConfig,
-  options: { devDevice: boolean; onShutdown?: () => Promise<void> },
+  options: { devDevice: boolean; onShutdown?: () => Promise<void>; clock?: Clock },
 ): Promise<NestExpressApplication> {
   const wakeup = new InProcessWakeup();
   /** Runs after every module has shut down, e.g. to stop the embedded database last. */
@@ -49,7 +50,7 @@ export async function createAllInOneApp(
 
   @Module({
     imports: [
-      CoreModule.forRoot(config, { keys: true, eventPublisher: inProcessPublisher(wakeup) }),
+      CoreModule.forRoot(config, { keys: true, bus: inProcessBus(wakeup), clock: options.clock }),
       AuthorizeModule,
       TokenModule,
       NotifierModule,

@@ -3,7 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type BootstrapData, type ProviderConfig, loadConfig, parseBootstrap } from '@ciba/config';
 import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
 import { loadBootstrap } from '@ciba/platform';
-import { DeviceEmulator, type TestDatabase, createTestDatabase, freePort } from '@ciba/testing';
+import { DeviceEmulator, SettableClock, type TestDatabase, createTestDatabase, freePort } from '@ciba/testing';
 import { SecretHasher } from '@ciba/tokens';
 import { createAllInOneApp } from '../src/all-in-one.js';
 
@@ -53,6 +53,8 @@ export interface TestProvider {
   readonly app: NestExpressApplication;
   readonly db: TestDatabase;
   readonly device: DeviceEmulator;
+  /** The provider's clock: `op.clock.advance(seconds)` to travel in time. */
+  readonly clock: SettableClock;
   /** POST a form to `path`, authenticating as `client` with its registered method. */
   form(path: string, params: Record<string, string | string[]>, client?: TestClient | null): Promise<HttpResult>;
   /** A bc-authorize request for alice (or `params`), answered 200. */
@@ -88,7 +90,8 @@ export async function startTestProvider(env: Record<string, string> = {}): Promi
     ['database', 'keys'],
   );
   await loadBootstrap(TEST_BOOTSTRAP, { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher() });
-  const app = await createAllInOneApp(config, { devDevice: false });
+  const clock = new SettableClock();
+  const app = await createAllInOneApp(config, { devDevice: false, clock });
   await app.listen(port, '127.0.0.1');
   const url = config.issuer;
 
@@ -110,6 +113,7 @@ export async function startTestProvider(env: Record<string, string> = {}): Promi
     app,
     db,
     device,
+    clock,
     form,
     async authorize(params = {}, client = CLIENTS.basic) {
       const res = await form('/bc-authorize', { scope: 'openid', login_hint: 'alice', ...params }, client);

@@ -4,10 +4,6 @@ import { CIBA, CLIENTS, type HttpResult, type TestProvider, startTestProvider, u
 /** The poll interval this provider hands out (seconds). */
 const INTERVAL = 2;
 
-/** For the few checks that are about protocol time: waits until the wall clock reaches `dateMs`. */
-async function waitUntil(dateMs: number): Promise<void> {
-  while (Date.now() < dateMs) await new Promise((resolve) => setTimeout(resolve, Math.min(25, Math.max(1, dateMs - Date.now()))));
-}
 
 /** CIBA §11 / RFC 6749 §5.2: status, code, a body of exactly {error, error_description}, never cached. */
 function expectError(res: HttpResult, status: number, error: string): void {
@@ -41,11 +37,6 @@ describe('token endpoint (CIBA §10.1, §11; RFC 6749 §3.2, §5)', () => {
     return authReqId;
   }
 
-  async function storedInterval(authReqId: string): Promise<number> {
-    const rows: { interval: number }[] = await op.db.dataSource.query('SELECT "interval" FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
-    expect(rows).toHaveLength(1);
-    return Number(rows[0].interval);
-  }
 
   describe('§11 pending and slow_down', () => {
     it('§10.1/§11 authorization_pending (400) before the user decides, body exactly {error, error_description}, no-store', async () => {
@@ -55,39 +46,37 @@ describe('token endpoint (CIBA §10.1, §11; RFC 6749 §3.2, §5)', () => {
       expect(res.headers.get('pragma')).toBe('no-cache');
     });
 
-    it('§11 slow_down when polled sooner than the interval, the stored interval grows by 5 s per too-soon poll, pending again after it', async () => {
+    it('§11 slow_down when polled sooner than the interval; each too-soon poll grows the interval by 5 s; pending again after it', async () => {
       const { authReqId } = await op.authorize({ binding_message: uniqueMessage('slow') });
       expectError(await op.token(authReqId), 400, 'authorization_pending');
-      // The provider recorded the first poll no later than now.
-      const firstPollAnsweredAt = Date.now();
-      expect(await storedInterval(authReqId)).toBe(INTERVAL);
 
-      expectError(await op.token(authReqId), 400, 'slow_down');
-      expect(await storedInterval(authReqId)).toBe(INTERVAL + 5);
-      expectError(await op.token(authReqId), 400, 'slow_down');
-      expect(await storedInterval(authReqId)).toBe(INTERVAL + 10);
+      const first = await op.token(authReqId);
+      expectError(first, 400, 'slow_down');
+      expect(first.body['error_description']).toContain(`${INTERVAL + 5} seconds`);
+      expectError(await op.token(authReqId), 400, 'slow_down'); // interval now INTERVAL + 10
 
-      // The original interval has passed, but the grown one has not: still too soon.
-      await waitUntil(firstPollAnsweredAt + INTERVAL * 1000 + 100);
-      expectError(await op.token(authReqId), 400, 'slow_down');
-      const grown = await storedInterval(authReqId);
-      expect(grown).toBe(INTERVAL + 15);
+      // The original interval has passed, but the grown one has not: still too soon (and +5 again).
+      op.clock.advance(INTERVAL);
+      const again = await op.token(authReqId);
+      expectError(again, 400, 'slow_down');
+      expect(again.body['error_description']).toContain(`${INTERVAL + 15} seconds`);
 
-      // Waiting out the grown interval (17 s) is simulated by moving the last poll back by it.
-      await op.db.dataSource.query(
-        `UPDATE auth_requests SET last_polled_at = last_polled_at - make_interval(secs => "interval") WHERE auth_req_id = $1`,
-        [authReqId],
-      );
+      // Once the grown interval has passed since the last accepted poll, polling is welcome again.
+      op.clock.advance(15);
       expectError(await op.token(authReqId), 400, 'authorization_pending');
-      expect(await storedInterval(authReqId)).toBe(grown);
     });
 
-    it('§11 slow_down enforced atomically: 10 concurrent polls right after a first poll are all slow_down', async () => {
+    it('§11 slow_down enforced atomically: 10 concurrent polls right after a first poll are all slow_down, and all count', async () => {
       const { authReqId } = await op.authorize({ binding_message: uniqueMessage('burst') });
       expectError(await op.token(authReqId), 400, 'authorization_pending');
       const results = await Promise.all(Array.from({ length: 10 }, () => op.token(authReqId)));
       for (const res of results) expectError(res, 400, 'slow_down');
-      expect(await storedInterval(authReqId)).toBe(INTERVAL + 10 * 5);
+      // Ten increments: the interval is INTERVAL + 50, so INTERVAL + 49 seconds later is still too soon…
+      op.clock.advance(INTERVAL + 49);
+      expectError(await op.token(authReqId), 400, 'slow_down');
+      // …and that poll grew it to INTERVAL + 55.
+      op.clock.advance(6);
+      expectError(await op.token(authReqId), 400, 'authorization_pending');
     });
 
     it('§11 slow_down enforced atomically: 10 concurrent polls on a fresh request give one authorization_pending and 9 slow_down', async () => {
@@ -96,7 +85,8 @@ describe('token endpoint (CIBA §10.1, §11; RFC 6749 §3.2, §5)', () => {
       for (const res of results) expect(Object.keys(res.body).sort()).toEqual(['error', 'error_description']);
       const errors = results.map((res) => String(res.body['error'])).sort();
       expect(errors).toEqual(['authorization_pending', ...Array.from({ length: 9 }, () => 'slow_down')]);
-      expect(await storedInterval(authReqId)).toBe(INTERVAL + 9 * 5);
+      op.clock.advance(INTERVAL + 9 * 5);
+      expectError(await op.token(authReqId), 400, 'authorization_pending');
     });
   });
 
@@ -114,8 +104,7 @@ describe('token endpoint (CIBA §10.1, §11; RFC 6749 §3.2, §5)', () => {
     it('§11 expired_token once the request has expired (requested_expiry=1)', async () => {
       const { authReqId } = await op.authorize({ binding_message: uniqueMessage('expiring'), requested_expiry: '1' });
       expectError(await op.token(authReqId), 400, 'authorization_pending');
-      const rows: { expires_at: Date }[] = await op.db.dataSource.query('SELECT expires_at FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
-      await waitUntil(new Date(rows[0].expires_at).getTime() + 50);
+      op.clock.advance(2); // past the 1-second lifetime
       expectError(await op.token(authReqId), 400, 'expired_token');
     });
 

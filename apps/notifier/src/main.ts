@@ -2,13 +2,13 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { loadConfig } from '@ciba/config';
 import { JetStreamServer } from '@ciba/messaging';
-import { CoreModule, createHttpApp, jetStreamPublisher, listen, runService } from '@ciba/platform';
+import { CoreModule, createHttpApp, jetStreamBus, listen, runService } from '@ciba/platform';
 import { NotifierModule } from '@ciba/service-notifier';
 
 /** The notifier service: the `notifier` JetStream consumer, the device callback and the expiry sweeper. */
 await runService(async () => {
   const config = loadConfig(process.env, 'notifier', ['database', 'nats', 'keys']);
-  @Module({ imports: [CoreModule.forRoot(config, { keys: true, eventPublisher: jetStreamPublisher(config) }), NotifierModule] })
+  @Module({ imports: [CoreModule.forRoot(config, { keys: true, bus: jetStreamBus(config) }), NotifierModule] })
   class NotifierApp {}
   const app = await createHttpApp(NotifierApp, config);
   app.connectMicroservice({ strategy: new JetStreamServer({ servers: [...config.nats.servers], consumers: ['notifier'], name: 'ciba-notifier' }) }, { inheritAppConfig: true });

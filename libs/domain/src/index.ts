@@ -4,3 +4,4 @@ export * from './user/user.js';
 export * from './events/lifecycle-event.js';
 export * from './ports/ports.js';
 export * from './events/lifecycle-events.js';
+export * from './auth-request/pending-poll-cache.js';

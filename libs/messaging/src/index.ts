@@ -10,3 +10,5 @@ export * from './jetstream/jetstream-connection.js';
 export * from './jetstream/jetstream-event-publisher.js';
 export * from './jetstream/jetstream-server.js';
 export * from './in-process/in-process-bus.js';
+export * from './poll-cache/in-memory-pending-poll-cache.js';
+export * from './poll-cache/kv-pending-poll-cache.js';

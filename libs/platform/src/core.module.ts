@@ -2,7 +2,7 @@ import { type DynamicModule, Global, Inject, Injectable, Logger, Module, type On
 import { LoggerModule } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import type { ProviderConfig } from '@ciba/config';
-import { systemClock } from '@ciba/domain';
+import { type Clock, systemClock } from '@ciba/domain';
 import {
   PersistenceModule,
   TypeOrmAuditRepository,
@@ -22,6 +22,7 @@ import {
   CLOCK,
   DECISION_TOKEN_REPOSITORY,
   EVENT_PUBLISHER,
+  PENDING_POLL_CACHE,
   PROVIDER_CONFIG,
   REFRESH_TOKEN_REPOSITORY,
   USER_REPOSITORY,
@@ -31,8 +32,10 @@ import { ClientAuthenticator } from './http/client-authenticator.js';
 import { pinoParams } from './logging/logging.js';
 
 export interface CoreModuleOptions {
-  /** Binds EVENT_PUBLISHER: the JetStream adapter for services, the in-process one for the all-in-one. */
-  readonly eventPublisher: readonly Provider[];
+  /** Binds EVENT_PUBLISHER and PENDING_POLL_CACHE: `jetStreamBus` for services, `inProcessBus` for the all-in-one. */
+  readonly bus: readonly Provider[];
+  /** Replaces the system clock (tests that travel in time). */
+  readonly clock?: Clock;
   /** Services that sign or verify tokens load the key store; the audit service does not. */
   readonly keys: boolean;
   readonly extraProviders?: readonly Provider[];
@@ -77,6 +80,7 @@ class DatabaseReadiness implements OnModuleInit {
 @Module({})
 export class CoreModule {
   static forRoot(config: ProviderConfig, options: CoreModuleOptions): DynamicModule {
+    const clock = options.clock ?? systemClock;
     const keyProviders: Provider[] = options.keys
       ? [
           { provide: KeyEncryptor, useFactory: () => new KeyEncryptor(config.keys.encryptionKey) },
@@ -84,7 +88,7 @@ export class CoreModule {
             provide: KeyStore,
             inject: [TypeOrmSigningKeyRepository, KeyEncryptor],
             useFactory: async (repository: TypeOrmSigningKeyRepository, encryptor: KeyEncryptor) => {
-              const keyStore = new KeyStore({ repository, encryptor, clock: systemClock, alg: config.keys.signingAlg });
+              const keyStore = new KeyStore({ repository, encryptor, clock, alg: config.keys.signingAlg });
               await keyStore.init();
               return keyStore;
             },
@@ -96,7 +100,7 @@ export class CoreModule {
               new TokenMinter({
                 keyStore,
                 issuer: config.issuer,
-                clock: systemClock,
+                clock,
                 accessTokenTtl: config.tokens.accessTokenTtl,
                 idTokenTtl: config.tokens.idTokenTtl,
                 refreshTokenTtl: config.tokens.refreshTokenTtl,
@@ -115,6 +119,7 @@ export class CoreModule {
       REFRESH_TOKEN_REPOSITORY,
       AUDIT_REPOSITORY,
       EVENT_PUBLISHER,
+      PENDING_POLL_CACHE,
       SecretHasher,
       ClientAuthenticator,
       ReadinessRegistry,
@@ -126,7 +131,7 @@ export class CoreModule {
       controllers: [HealthController],
       providers: [
         { provide: PROVIDER_CONFIG, useValue: config },
-        { provide: CLOCK, useValue: systemClock },
+        { provide: CLOCK, useValue: clock },
         { provide: CLIENT_REPOSITORY, inject: [TypeOrmClientRepository], useFactory: (inner: TypeOrmClientRepository) => new CachedClientRepository(inner) },
         { provide: USER_REPOSITORY, useExisting: TypeOrmUserRepository },
         { provide: AUTH_REQUEST_REPOSITORY, useExisting: TypeOrmAuthRequestRepository },
@@ -137,7 +142,7 @@ export class CoreModule {
         ClientAuthenticator,
         ReadinessRegistry,
         DatabaseReadiness,
-        ...options.eventPublisher,
+        ...options.bus,
         ...keyProviders,
         ...(options.extraProviders ?? []),
       ],

@@ -6,10 +6,11 @@ import {
   type Decision,
   type DecisionTokenRepository,
   type EventPublisher,
+  type PendingPollCache,
   requestDecided,
 } from '@ciba/domain';
 import { OAuthError } from '@ciba/protocol';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, DECISION_TOKEN_REPOSITORY, EVENT_PUBLISHER } from '@ciba/platform';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, DECISION_TOKEN_REPOSITORY, EVENT_PUBLISHER, PENDING_POLL_CACHE } from '@ciba/platform';
 import { DecisionTokens } from './decision-tokens.js';
 
 /** The device's answer in the HTTP authentication channel's vocabulary. */
@@ -29,6 +30,7 @@ export class DeviceDecisionService {
     @Inject(DECISION_TOKEN_REPOSITORY) private readonly decisionTokens: DecisionTokenRepository,
     @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PENDING_POLL_CACHE) private readonly pollCache: PendingPollCache,
   ) {}
 
   async decide(decisionToken: string | null, status: DeviceStatus): Promise<AuthRequest> {
@@ -40,6 +42,10 @@ export class DeviceDecisionService {
     if (known.expiresAt.getTime() <= now.getTime()) {
       throw new OAuthError('expired_token', 'the authentication request has expired');
     }
+    // Settle the poll cache before the decision commits, so no token replica keeps answering
+    // authorization_pending for a decided request. If this fails nothing has changed yet.
+    const request = await this.requests.findById(known.requestId);
+    if (request) await this.pollCache.settle(request.authReqId, request.expiresAt);
     const consumed = await this.decisionTokens.consume(tokenHash, now);
     if (!consumed) throw invalidToken('the decision token is unknown or was already used');
 

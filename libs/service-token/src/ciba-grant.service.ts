@@ -5,11 +5,12 @@ import {
   type AuthenticatedClient,
   type Clock,
   type EventPublisher,
+  type PendingPollCache,
   pollOutcome,
   requestRedeemed,
 } from '@ciba/domain';
 import { SLOW_DOWN_INCREMENT_SECONDS, tokenEndpointError } from '@ciba/protocol';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER } from '@ciba/platform';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PENDING_POLL_CACHE } from '@ciba/platform';
 import { TokenIssuer, type TokenResponse } from './token-issuer.js';
 
 /**
@@ -22,6 +23,7 @@ export class CibaGrantService {
     @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
     @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PENDING_POLL_CACHE) private readonly pollCache: PendingPollCache,
     private readonly issuer: TokenIssuer,
   ) {}
 
@@ -29,16 +31,21 @@ export class CibaGrantService {
     if (client.backchannelTokenDeliveryMode === 'push') {
       throw tokenEndpointError('unauthorized_client', 'push mode clients receive tokens at their notification endpoint, not from the token endpoint');
     }
-    const requests = this.requests.forClient(client);
     const now = this.clock.now();
+    // Most polls find the request still pending: answer those from the cache, without the database.
+    const cached = await this.pollCache.recordPoll(client.clientId, authReqId, now, SLOW_DOWN_INCREMENT_SECONDS);
+    if (cached) throw cached.tooSoon ? slowDown(cached.interval) : authorizationPending();
+
+    const requests = this.requests.forClient(client);
     const polled = await requests.recordPoll(authReqId, now, SLOW_DOWN_INCREMENT_SECONDS);
     if (!polled) throw tokenEndpointError('invalid_grant', 'auth_req_id is unknown or was not issued to this client');
     const outcome = pollOutcome(polled.request, now, polled.tooSoon);
+    if (outcome.kind === 'pending' || outcome.kind === 'slow_down') await this.pollCache.rememberPending(polled.request);
     switch (outcome.kind) {
       case 'pending':
-        throw tokenEndpointError('authorization_pending', 'the end-user has not yet been authenticated');
+        throw authorizationPending();
       case 'slow_down':
-        throw tokenEndpointError('slow_down', `polling too fast; wait at least ${outcome.interval} seconds between requests`);
+        throw slowDown(outcome.interval);
       case 'denied':
         throw tokenEndpointError('access_denied', 'the end-user denied the authorization request');
       case 'expired':
@@ -63,3 +70,5 @@ export class CibaGrantService {
   }
 }
 
+const authorizationPending = () => tokenEndpointError('authorization_pending', 'the end-user has not yet been authenticated');
+const slowDown = (interval: number) => tokenEndpointError('slow_down', `polling too fast; wait at least ${interval} seconds between requests`);

@@ -4,3 +4,4 @@ export { waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
 export { DeviceEmulator, freePort } from './device-emulator.js';
 export type { ReceivedNotification } from './device-emulator.js';
+export { SettableClock } from './settable-clock.js';

@@ -8,3 +8,4 @@ export const DECISION_TOKEN_REPOSITORY = Symbol('DecisionTokenRepository');
 export const REFRESH_TOKEN_REPOSITORY = Symbol('RefreshTokenRepository');
 export const AUDIT_REPOSITORY = Symbol('AuditRepository');
 export const EVENT_PUBLISHER = Symbol('EventPublisher');
+export const PENDING_POLL_CACHE = Symbol('PendingPollCache');

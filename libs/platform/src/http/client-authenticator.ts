@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { type AuthenticatedClient, type Client, type ClientRepository, asAuthenticatedClient } from '@ciba/domain';
@@ -12,10 +13,15 @@ import { CLIENT_REPOSITORY } from '../di/tokens.js';
  */
 @Injectable()
 export class ClientAuthenticator {
+  /** A real hash of a random secret, verified against for unknown clients so timing does not reveal client ids. */
+  private readonly dummyHash: Promise<string>;
+
   constructor(
     @Inject(CLIENT_REPOSITORY) private readonly clients: ClientRepository,
     private readonly hasher: SecretHasher,
-  ) {}
+  ) {
+    this.dummyHash = hasher.hash(randomBytes(32).toString('base64url'));
+  }
 
   async authenticate(req: Request, params: FormParams): Promise<AuthenticatedClient> {
     const usedHeader = typeof req.headers.authorization === 'string';
@@ -24,7 +30,7 @@ export class ClientAuthenticator {
     const client: Client | null = await this.clients.findById(credentials.clientId);
     if (!client) {
       // Spend the same work as a real verification so response time does not reveal client ids.
-      await this.hasher.verify(credentials.clientSecret, DUMMY_HASH);
+      await this.hasher.verify(credentials.clientSecret, await this.dummyHash);
       throw fail();
     }
     const secretOk = await this.hasher.verify(credentials.clientSecret, client.clientSecretHash);
@@ -32,6 +38,3 @@ export class ClientAuthenticator {
     return asAuthenticatedClient(client);
   }
 }
-
-// scrypt hash of a random value nobody knows; only used to equalize timing.
-const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';

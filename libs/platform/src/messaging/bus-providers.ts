@@ -2,9 +2,17 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, type
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ProviderConfig } from '@ciba/config';
-import { InProcessEventPublisher, InProcessWakeup, JetStreamEventPublisher, connectNats, ensureStreams } from '@ciba/messaging';
+import {
+  InMemoryPendingPollCache,
+  InProcessEventPublisher,
+  InProcessWakeup,
+  JetStreamEventPublisher,
+  KvPendingPollCache,
+  connectNats,
+  ensureStreams,
+} from '@ciba/messaging';
 import { PostgresDurableQueueStore } from '@ciba/persistence';
-import { EVENT_PUBLISHER } from '../di/tokens.js';
+import { EVENT_PUBLISHER, PENDING_POLL_CACHE } from '../di/tokens.js';
 import { ReadinessRegistry } from '../health/health.js';
 
 export const NATS_CONNECTION = Symbol('NatsConnection');
@@ -26,8 +34,11 @@ class NatsLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-/** Distributed services publish lifecycle events to JetStream; publish resolves on the PubAck. */
-export function jetStreamPublisher(config: ProviderConfig): Provider[] {
+/**
+ * Distributed services: lifecycle events on JetStream (publish resolves on the PubAck) and the
+ * pending-poll cache in a NATS KV bucket shared by every replica.
+ */
+export function jetStreamBus(config: ProviderConfig): Provider[] {
   return [
     {
       provide: NATS_CONNECTION,
@@ -38,13 +49,20 @@ export function jetStreamPublisher(config: ProviderConfig): Provider[] {
       },
     },
     { provide: EVENT_PUBLISHER, inject: [NATS_CONNECTION], useFactory: (connection: NatsConnection) => new JetStreamEventPublisher({ connection }) },
+    {
+      provide: PENDING_POLL_CACHE,
+      inject: [NATS_CONNECTION],
+      // Entries outlive the longest request a little, then the bucket forgets them.
+      useFactory: (connection: NatsConnection) => KvPendingPollCache.open(connection, { ttlMs: (config.ciba.maxExpiresIn + 60) * 1000 }),
+    },
     NatsLifecycle,
   ];
 }
 
 /** The all-in-one start keeps durable work in PostgreSQL and wakes its in-process consumers directly. */
-export function inProcessPublisher(wakeup: InProcessWakeup): Provider[] {
+export function inProcessBus(wakeup: InProcessWakeup): Provider[] {
   return [
+    { provide: PENDING_POLL_CACHE, useValue: new InMemoryPendingPollCache() },
     { provide: InProcessWakeup, useValue: wakeup },
     {
       provide: EVENT_PUBLISHER,

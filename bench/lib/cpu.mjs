@@ -1,0 +1,54 @@
+// CPU time per process from /proc (Linux), to say where a scenario's CPU went. Returns {} elsewhere.
+import { readFileSync, readdirSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100; // USER_HZ; 100 on every mainstream Linux build
+
+function readStat(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = text.lastIndexOf(')');
+    const comm = text.slice(text.indexOf('(') + 1, close);
+    const fields = text.slice(close + 2).split(' ');
+    // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return { comm, ticks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A snapshot of CPU ticks: the named pids (our services, this process) and, summed by command
+ * name, every `postgres` and `nats-server` process on the machine.
+ */
+export function cpuSnapshot(named) {
+  const snapshot = {};
+  for (const [label, pid] of Object.entries(named)) {
+    if (!pid) continue;
+    const stat = readStat(pid);
+    if (stat) snapshot[label] = stat.ticks;
+  }
+  let entries = [];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return snapshot;
+  }
+  for (const pid of entries) {
+    const stat = readStat(pid);
+    if (!stat) continue;
+    const group = stat.comm === 'postgres' ? 'postgres' : stat.comm === 'nats-server' ? 'nats-server' : null;
+    if (group) snapshot[group] = (snapshot[group] ?? 0) + stat.ticks;
+  }
+  return snapshot;
+}
+
+/** CPU use between two snapshots, as a percentage of one core over `seconds`. */
+export function cpuPercent(before, after, seconds) {
+  const out = {};
+  for (const [label, ticks] of Object.entries(after)) {
+    // Processes that exited in between (postgres backends) make a group shrink: clamp at 0.
+    const delta = Math.max(0, ticks - (before[label] ?? 0));
+    out[label] = Math.round((delta / TICKS_PER_SECOND / seconds) * 100);
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type AuthRequest, type CachedPollAnswer, type PendingPollCache, type PendingPollState, nextPollState, pendingPollStateOf } from '@ciba/domain';
+
+export const POLL_STATE_BUCKET = 'ciba_poll_state';
+
+type StoredEntry = PendingPollState | { readonly settled: true };
+
+const MAX_ATTEMPTS = 50;
+
+/**
+ * The distributed adapter: a NATS KV bucket shared by every token replica. Updates are
+ * compare-and-set on the entry's revision, so concurrent polls on different replicas still see one
+ * winner. Keys are SHA-256 of the auth_req_id, never the handle itself. The bucket's TTL removes
+ * entries after the longest request lifetime.
+ */
+export class KvPendingPollCache implements PendingPollCache {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(connection: NatsConnection, options: { ttlMs: number; bucket?: string }): Promise<KvPendingPollCache> {
+    const kv = await new Kvm(connection).create(options.bucket ?? POLL_STATE_BUCKET, { history: 1, ttl: options.ttlMs });
+    return new KvPendingPollCache(kv);
+  }
+
+  async recordPoll(clientId: string, authReqId: string, now: Date, slowDownIncrement: number): Promise<CachedPollAnswer | null> {
+    const key = keyOf(authReqId);
+    let lastInterval: number | null = null;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const entry = await this.kv.get(key);
+      if (!entry || entry.operation !== 'PUT') return null;
+      const stored = entry.json<StoredEntry>();
+      if ('settled' in stored || stored.clientId !== clientId || stored.expiresAt <= now.getTime()) return null;
+      const next = nextPollState(stored, now.getTime(), slowDownIncrement);
+      lastInterval = next.state.interval;
+      try {
+        await this.kv.update(key, JSON.stringify(next.state), entry.revision);
+        return { tooSoon: next.tooSoon, interval: next.state.interval };
+      } catch {
+        // another poll (or a settle) changed the entry since we read it: read again
+      }
+    }
+    // Still contended: other polls of this request are landing right now, so this one is too soon.
+    // Falling back to the database would consult a stale last-poll time.
+    return lastInterval === null ? null : { tooSoon: true, interval: lastInterval };
+  }
+
+  async rememberPending(request: AuthRequest): Promise<void> {
+    try {
+      await this.kv.create(keyOf(request.authReqId), JSON.stringify(pendingPollStateOf(request)));
+    } catch {
+      // already known (or settled): the existing entry wins
+    }
+  }
+
+  async settle(authReqId: string): Promise<void> {
+    await this.kv.put(keyOf(authReqId), JSON.stringify({ settled: true } satisfies StoredEntry));
+  }
+}
+
+function keyOf(authReqId: string): string {
+  return createHash('sha256').update(authReqId).digest('base64url');
+}
