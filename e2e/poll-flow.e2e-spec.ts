@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { DeviceEmulator, type TestDatabase, createTestDatabase, waitFor } from '@ciba/testing';
-import { ServiceProcess, admin, servicePorts } from './service-processes.js';
+import { ServiceProcess, admin, deleteBus, servicePorts } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-console', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
 const BOOTSTRAP = {
@@ -31,6 +31,8 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
   let services: Record<'authorize' | 'token' | 'notifier' | 'audit', ServiceProcess>;
   let config: oidc.Configuration;
   let env: Record<string, string>;
+  // Our own streams, consumers and KV bucket, so other deployments on the same NATS never take our work.
+  const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -44,6 +46,7 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
       CIBA_TOKEN_URL: `http://127.0.0.1:${ports.token}`,
       CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports.notifier}`,
       CIBA_NATS_SERVERS: 'nats://127.0.0.1:4222',
+      CIBA_BUS_PREFIX: busPrefix,
       CIBA_AUTH_CHANNEL_URI: device.url,
       CIBA_POLL_INTERVAL: '1',
       CIBA_LOG_LEVEL: 'debug',
@@ -74,6 +77,7 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
     await Promise.all(Object.values(services ?? {}).map((s) => s.stop()));
     await device?.close();
     await db?.drop();
+    await deleteBus(busPrefix);
   });
 
   const approveOnDevice = async (bindingMessage: string, status: 'SUCCEED' | 'UNAUTHORIZED' | 'CANCELLED') => {
@@ -152,6 +156,23 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
     expect(tokens.claims()?.sub).toBe('carol');
   }, 45_000);
 
+  it('the admin CLI rotates the signing key: the old key stays published and keeps signing until the new one is active', async () => {
+    const before = (await (await fetch(`${services.authorize.url}/jwks`)).json()) as { keys: { kid: string }[] };
+    expect(before.keys).toHaveLength(1);
+    const rotated = await admin(['keys', 'rotate'], env);
+    expect(rotated).toMatch(/new signing key \S+ \(ES256\), published now, signing from /);
+    const listed = (await admin(['keys', 'list'], env)).trim().split('\n');
+    expect(listed.filter((l) => l.includes(' active'))).toHaveLength(1);
+    expect(listed.filter((l) => l.includes('retired'))).toHaveLength(1);
+
+    const bindingMessage = `E2E rotate ${randomBytes(3).toString('hex')}`;
+    const started = await oidc.initiateBackchannelAuthentication(config, { scope: 'openid', login_hint: 'carol', binding_message: bindingMessage });
+    await approveOnDevice(bindingMessage, 'SUCCEED');
+    const tokens = await oidc.pollBackchannelAuthenticationGrant(config, started);
+    const [header] = tokens.id_token!.split('.');
+    expect(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')).kid).toBe(before.keys[0].kid);
+  }, 30_000);
+
   it('no secret, token, hint or decision token appears in any service log line', () => {
     const logs = Object.values(services).map((s) => s.output).join('\n');
     expect(logs.length).toBeGreaterThan(0);
@@ -160,6 +181,6 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
     expect(decisionTokens.length).toBeGreaterThan(0);
     for (const secret of [...secrets, ...decisionTokens]) expect(logs).not.toContain(secret);
     expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./); // no JWT
-    expect(logs).not.toMatch(/E2E (approve|deny|audit|durable)/); // binding messages
+    expect(logs).not.toMatch(/E2E (approve|deny|audit|durable|rotate)/); // binding messages
   });
 });

@@ -2,6 +2,9 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import { freePort, waitFor } from '@ciba/testing';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,4 +67,18 @@ export async function admin(args: string[], env: Record<string, string>): Promis
     env: { PATH: process.env['PATH'] ?? '', ...env },
   });
   return stdout;
+}
+
+/** Removes the streams and the KV bucket a test deployment created under `prefix`. */
+export async function deleteBus(prefix: string): Promise<void> {
+  const connection = await connect({ servers: '127.0.0.1:4222' });
+  try {
+    const jsm = await jetstreamManager(connection);
+    for await (const name of jsm.streams.names()) {
+      if (name.startsWith(`${prefix}_`) || name === `KV_${prefix}_ciba_poll_state`) await jsm.streams.delete(name);
+    }
+    await new Kvm(connection).open(`${prefix}_ciba_poll_state`).then((kv) => kv.destroy()).catch(() => undefined);
+  } finally {
+    await connection.drain();
+  }
 }

@@ -11,10 +11,18 @@ const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
 
 const basic = (clientId, secret) => `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
-function summarize(result, extra = {}) {
+/**
+ * autocannon only aggregates its raw result on the main thread; here, in a worker thread, it is
+ * aggregated explicitly (latency percentiles from the recorded histogram). req/s is completed
+ * requests over the run's wall-clock duration (autocannon's `requests.average` is the mean of
+ * its per-second samples, which comes to the same figure for runs of whole seconds).
+ */
+function summarize(raw, options, extra = {}) {
+  const result = raw.latency ? raw : autocannon.aggregateResult([raw], { url: options.url, connections: options.connections });
+  const total = raw.totalCompletedRequests ?? result.requests.total;
   return {
-    rps: result.requests.average,
-    total: result.requests.total,
+    rps: total / result.duration,
+    total,
     durationS: result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -30,7 +38,7 @@ function summarize(result, extra = {}) {
 
 function cannon(options) {
   return new Promise((resolve, reject) => {
-    autocannon({ method: 'POST', timeout: 30, ...options }, (error, result) => (error ? reject(error) : resolve(result)));
+    autocannon({ method: 'POST', timeout: 30, ...options }, (error, result) => (error ? reject(error) : resolve(summarize(result, options))));
   });
 }
 
@@ -69,7 +77,7 @@ async function authorize({ url, clientId, secret, users, connections, duration, 
       },
     ],
   });
-  return summarize(result, { ids: collect ? ids : undefined, accepted: result['2xx'], failures: errorsSeen });
+  return { ...result, ids: collect ? ids : undefined, accepted: result.ok2xx, failures: errorsSeen };
 }
 
 function safeError(body) {
@@ -104,7 +112,7 @@ async function poll({ url, clientId, secret, ids, connections, duration }) {
     ],
   });
   const pending = (answers['400 authorization_pending'] ?? 0) + (answers['400 slow_down'] ?? 0);
-  return summarize(result, { answers, pending, unexpected: result.requests.total - pending });
+  return { ...result, answers, pending, unexpected: result.total - pending };
 }
 
 // ---- full flow ---------------------------------------------------------------------------------

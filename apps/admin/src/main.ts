@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, maxTokenLifetime, readBootstrapFile } from '@ciba/config';
 import { systemClock } from '@ciba/domain';
 import { TypeOrmClientRepository, TypeOrmSigningKeyRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
-import { loadBootstrap } from '@ciba/platform';
+import { KEY_ACTIVATION_DELAY_MS, KEY_REFRESH_INTERVAL_MS, loadBootstrap } from '@ciba/platform';
 import { KeyEncryptor, KeyStore, SecretHasher } from '@ciba/tokens';
 
 const USAGE = `usage: ciba-admin <command>
@@ -51,11 +51,21 @@ async function main(argv: string[]): Promise<number> {
       case 'keys rotate':
       case 'keys list': {
         const repository = new TypeOrmSigningKeyRepository(dataSource);
-        const keyStore = new KeyStore({ repository, encryptor: new KeyEncryptor(config.keys.encryptionKey), clock: systemClock, alg: config.keys.signingAlg });
+        const keyStore = new KeyStore({
+          repository,
+          encryptor: new KeyEncryptor(config.keys.encryptionKey),
+          clock: systemClock,
+          alg: config.keys.signingAlg,
+          activationDelayMs: KEY_ACTIVATION_DELAY_MS,
+        });
         await keyStore.init();
         if (command === 'keys rotate') {
-          const key = await keyStore.rotate(maxTokenLifetime(config) + 120);
-          process.stdout.write(`new signing key ${key.kid} (${key.alg}); previous keys stay published for ${maxTokenLifetime(config) + 120}s\n`);
+          // A replica may keep signing with the old key until its next key refresh after activation.
+          const lifetime = maxTokenLifetime(config) + KEY_REFRESH_INTERVAL_MS / 1000;
+          const key = await keyStore.rotate(lifetime);
+          process.stdout.write(
+            `new signing key ${key.kid} (${key.alg}), published now, signing from ${key.activatesAt.toISOString()}; previous keys stay published until the tokens they signed have expired\n`,
+          );
         }
         for (const k of await repository.listPublished(new Date())) {
           process.stdout.write(

@@ -213,7 +213,7 @@ describe('signing key rotation', () => {
     await op.close();
   });
 
-  it('after KeyStore.rotate the JWKS has both keys, new tokens carry the new kid, and a token signed before still verifies', async () => {
+  it('after KeyStore.rotate the JWKS has both keys at once, new tokens carry the new kid once it is active, and a token signed before still verifies', async () => {
     const before = await issue(op, 'openid');
     const oldIdToken = String(before.tokens['id_token']);
     const oldKid = decodeProtectedHeader(oldIdToken).kid;
@@ -226,6 +226,12 @@ describe('signing key rotation', () => {
     expect(jwks.keys).toHaveLength(2);
     expect(jwks.keys.map((k) => k.kid).sort()).toEqual([oldKid, rotated.kid].sort());
     for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
+
+    // Publish before use: until the activation delay has passed, the old key keeps signing.
+    const during = await issue(op, 'openid');
+    expect(decodeProtectedHeader(String(during.tokens['id_token'])).kid).toBe(oldKid);
+    op.clock.advance((rotated.activatesAt.getTime() - op.clock.now().getTime()) / 1000 + 1);
+    await op.app.get(KeyStore).refresh();
 
     const after = await issue(op, 'openid');
     const newIdToken = String(after.tokens['id_token']);

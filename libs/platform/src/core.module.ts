@@ -41,6 +41,14 @@ export interface CoreModuleOptions {
   readonly extraProviders?: readonly Provider[];
 }
 
+/** How often every replica reloads the signing keys. */
+export const KEY_REFRESH_INTERVAL_MS = 60_000;
+/**
+ * A rotated-in key signs only after every replica has reloaded it and relying parties' JWKS caches
+ * (max-age 60 s) have had time to see it.
+ */
+export const KEY_ACTIVATION_DELAY_MS = 2 * KEY_REFRESH_INTERVAL_MS;
+
 /** Keeps every replica's view of the signing keys current after a rotation elsewhere. */
 @Injectable()
 class KeyRefresher implements OnModuleInit, OnApplicationShutdown {
@@ -50,7 +58,7 @@ class KeyRefresher implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     this.timer = setInterval(() => {
       this.keyStore.refresh().catch((err: unknown) => this.logger.warn({ err }, 'could not refresh signing keys'));
-    }, 60_000);
+    }, KEY_REFRESH_INTERVAL_MS);
     this.timer.unref();
   }
   onApplicationShutdown(): void {
@@ -88,7 +96,7 @@ export class CoreModule {
             provide: KeyStore,
             inject: [TypeOrmSigningKeyRepository, KeyEncryptor],
             useFactory: async (repository: TypeOrmSigningKeyRepository, encryptor: KeyEncryptor) => {
-              const keyStore = new KeyStore({ repository, encryptor, clock, alg: config.keys.signingAlg });
+              const keyStore = new KeyStore({ repository, encryptor, clock, alg: config.keys.signingAlg, activationDelayMs: KEY_ACTIVATION_DELAY_MS });
               await keyStore.init();
               return keyStore;
             },

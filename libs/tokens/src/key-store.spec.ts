@@ -100,6 +100,25 @@ describe('KeyStore', () => {
     expect(store.jwks().keys.map((k) => k.kid)).toEqual([newKid]);
   });
 
+  it('publish before use: after rotation the new key is published at once but signs only after the activation delay', async () => {
+    const { repository, clock } = setup();
+    const store = new KeyStore({ repository, clock, alg: 'ES256', encryptor: new KeyEncryptor(Buffer.alloc(32, 1).toString('base64')), activationDelayMs: 120_000 });
+    await store.init();
+    const oldKid = store.signingKey().kid;
+    const rotated = await store.rotate(600);
+    expect(rotated.activatesAt).toEqual(new Date(clock.now().getTime() + 120_000));
+    expect(store.jwks().keys.map((k) => k.kid).sort()).toEqual([oldKid, rotated.kid].sort());
+    expect(store.signingKey().kid).toBe(oldKid);
+    // The old key may sign for 120 s more, so it stays published 120 s + the token lifetime.
+    expect(repository.records.find((r) => r.kid === oldKid)!.unpublishAfter).toEqual(new Date(clock.now().getTime() + 720_000));
+    clock.advance(119);
+    await store.refresh();
+    expect(store.signingKey().kid).toBe(oldKid);
+    clock.advance(1);
+    await store.refresh();
+    expect(store.signingKey().kid).toBe(rotated.kid);
+  });
+
   it('refresh() picks up a rotation made by another process', async () => {
     const { newStore } = setup();
     const a = newStore();

@@ -30,6 +30,19 @@ export interface KeyStoreOptions {
    * rotated) at most this often. Defaults to 30 s.
    */
   readonly unknownKidRefreshIntervalMs?: number;
+  /**
+   * Publish before use: a new key is in the JWKS at once but signs only this long after it was
+   * created, so every replica and every relying party's JWKS cache can know it before a token
+   * carries its kid. Until then the previous key keeps signing. Defaults to 0 (sign at once).
+   */
+  readonly activationDelayMs?: number;
+}
+
+export interface RotatedKey {
+  readonly kid: string;
+  readonly alg: SigningAlg;
+  /** When it starts signing (see `activationDelayMs`). */
+  readonly activatesAt: Date;
 }
 
 export interface SigningKey {
@@ -80,6 +93,7 @@ export class KeyStore {
   private readonly clock: Clock;
   private readonly alg: SigningAlg;
   private readonly unknownKidRefreshIntervalMs: number;
+  private readonly activationDelayMs: number;
 
   private records: readonly SigningKeyRecord[] = [];
   private current: SigningKey | null = null;
@@ -95,6 +109,7 @@ export class KeyStore {
     this.clock = options.clock;
     this.alg = options.alg;
     this.unknownKidRefreshIntervalMs = options.unknownKidRefreshIntervalMs ?? 30_000;
+    this.activationDelayMs = options.activationDelayMs ?? 0;
   }
 
   /** Ensures an active key for the configured alg exists (generating the first one under a cluster lock) and loads the keys. */
@@ -112,18 +127,21 @@ export class KeyStore {
    * Generates a new signing key and retires the others, which stay published for
    * `maxTokenLifetimeSeconds` so that tokens they signed still verify.
    */
-  async rotate(maxTokenLifetimeSeconds: number): Promise<SigningKey> {
+  async rotate(maxTokenLifetimeSeconds: number): Promise<RotatedKey> {
     if (!Number.isFinite(maxTokenLifetimeSeconds) || maxTokenLifetimeSeconds < 0) {
       throw new RangeError(`maxTokenLifetimeSeconds must be a non-negative number, got ${maxTokenLifetimeSeconds}`);
     }
-    await this.repository.withLock(SIGNING_KEY_LOCK, async () => {
+    const rotated = await this.repository.withLock(SIGNING_KEY_LOCK, async () => {
       const now = this.clock.now();
       const record = await this.generate(now);
       await this.repository.insert(record);
-      await this.repository.retireOthers(record.kid, now, new Date(now.getTime() + maxTokenLifetimeSeconds * 1000));
+      // The retired keys may still sign during the activation delay, so they stay published that much longer.
+      const unpublishAfter = new Date(now.getTime() + this.activationDelayMs + maxTokenLifetimeSeconds * 1000);
+      await this.repository.retireOthers(record.kid, now, unpublishAfter);
+      return { kid: record.kid, alg: this.alg, activatesAt: new Date(now.getTime() + this.activationDelayMs) };
     });
     await this.refresh();
-    return this.signingKey();
+    return rotated;
   }
 
   /** Reloads the published keys from the repository; concurrent calls share one load. */
@@ -184,12 +202,19 @@ export class KeyStore {
     const now = this.clock.now();
     const records = (await this.repository.listPublished(now)).filter((record) => isPublished(record, now));
     // The repository returns newest first; sort anyway so the choice of signing key does not depend on it.
-    const active = records
-      .filter((record) => record.alg === this.alg && record.retiredAt === null)
-      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
-    if (active === undefined) {
+    // Newest first; of keys created in the same instant, the active one first.
+    const ofAlg = records
+      .filter((record) => record.alg === this.alg)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || Number(a.retiredAt !== null) - Number(b.retiredAt !== null));
+    const newestActive = ofAlg.find((record) => record.retiredAt === null);
+    if (newestActive === undefined) {
       throw new Error(`no active ${this.alg} signing key is published: run KeyStore.init()`);
     }
+    // Publish before use: the newest key whose activation delay has passed signs. When none has
+    // (a rotation soon after the first start) the oldest keeps signing; a deployment's very first
+    // key is the only one and signs at once.
+    const activeSince = now.getTime() - this.activationDelayMs;
+    const active = ofAlg.find((record) => record.createdAt.getTime() <= activeSince) ?? ofAlg[ofAlg.length - 1] ?? newestActive;
     const key = await this.privateKey(active);
     this.records = records;
     this.current = { kid: active.kid, alg: this.alg, key };

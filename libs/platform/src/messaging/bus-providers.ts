@@ -8,7 +8,10 @@ import {
   InProcessWakeup,
   JetStreamEventPublisher,
   KvPendingPollCache,
+  POLL_STATE_BUCKET,
+  type BusTopology,
   connectNats,
+  defineTopology,
   ensureStreams,
 } from '@ciba/messaging';
 import { PostgresDurableQueueStore } from '@ciba/persistence';
@@ -39,21 +42,25 @@ class NatsLifecycle implements OnModuleInit, OnApplicationShutdown {
  * pending-poll cache in a NATS KV bucket shared by every replica.
  */
 export function jetStreamBus(config: ProviderConfig): Provider[] {
+  const topology = busTopology(config);
   return [
     {
       provide: NATS_CONNECTION,
       useFactory: async () => {
         const connection = await connectNats({ servers: [...config.nats.servers], name: `ciba-${config.service}` });
-        await ensureStreams(await jetstreamManager(connection));
+        await ensureStreams(await jetstreamManager(connection), topology);
         return connection;
       },
     },
-    { provide: EVENT_PUBLISHER, inject: [NATS_CONNECTION], useFactory: (connection: NatsConnection) => new JetStreamEventPublisher({ connection }) },
+    { provide: EVENT_PUBLISHER, inject: [NATS_CONNECTION], useFactory: (connection: NatsConnection) => new JetStreamEventPublisher({ connection, topology }) },
     {
       provide: PENDING_POLL_CACHE,
       inject: [NATS_CONNECTION],
       // Entries outlive the longest request a little, then the bucket forgets them.
-      useFactory: (connection: NatsConnection) => KvPendingPollCache.open(connection, { ttlMs: (config.ciba.maxExpiresIn + 60) * 1000 }),
+      useFactory: (connection: NatsConnection) => KvPendingPollCache.open(connection, {
+          ttlMs: (config.ciba.maxExpiresIn + 60) * 1000,
+          bucket: config.nats.prefix ? `${config.nats.prefix}_${POLL_STATE_BUCKET}` : POLL_STATE_BUCKET,
+        }),
     },
     NatsLifecycle,
   ];
@@ -70,4 +77,9 @@ export function inProcessBus(wakeup: InProcessWakeup): Provider[] {
       useFactory: (store: PostgresDurableQueueStore) => new InProcessEventPublisher({ store, wakeup }),
     },
   ];
+}
+
+/** Streams, subjects and consumers of this deployment (namespaced by `CIBA_BUS_PREFIX`). */
+export function busTopology(config: ProviderConfig): BusTopology {
+  return config.nats.prefix ? defineTopology({ prefix: config.nats.prefix }) : defineTopology();
 }

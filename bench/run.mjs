@@ -1,0 +1,463 @@
+#!/usr/bin/env node
+// Benchmark: our CIBA OpenID Provider (four services as separate processes, PostgreSQL, NATS
+// JetStream) against node-oidc-provider (in this process, in memory), on this machine, over
+// 127.0.0.1. See bench/README.md for what is measured and how to read it.
+//
+//   bash scripts/ensure-services.sh && npm run build && npm run bench
+//
+// Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (64),
+// BENCH_PENDING (2000), BENCH_USERS (1000), BENCH_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres),
+// BENCH_NATS (nats://127.0.0.1:4222).
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import pg from 'pg';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { cpuPercent, cpuSnapshot } from './lib/cpu.mjs';
+import { startDevice } from './lib/device.mjs';
+import { startReference } from './lib/reference-op.mjs';
+import { ServiceProcess, admin, createDatabase, dropDatabase, freePort, sleep, waitFor } from './lib/stack.mjs';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(benchDir, '..');
+
+const num = (name, fallback) => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+const CONFIG = {
+  duration: num('BENCH_DURATION', 10),
+  warmup: num('BENCH_WARMUP', 2),
+  connections: num('BENCH_CONNECTIONS', 64),
+  pending: num('BENCH_PENDING', 2000),
+  users: num('BENCH_USERS', 1000),
+  pollInterval: 5,
+  poolSize: 20,
+  adminUrl: process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  nats: process.env.BENCH_NATS ?? 'nats://127.0.0.1:4222',
+};
+const CLIENT = { id: 'bench-client', secret: `bench-secret-${randomBytes(12).toString('hex')}` };
+const LIFECYCLE_STREAM = 'CIBA_LIFECYCLE';
+const CREATED_SUBJECT = 'ciba.lifecycle.auth_request.created';
+const POLL_KV_STREAM = 'KV_ciba_poll_state';
+const SERVICES = ['authorize', 'token', 'notifier', 'audit'];
+
+const startedAt = Date.now();
+const log = (...args) => console.error(`[bench ${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s]`, ...args);
+
+// ---- cleanup, even on failure or Ctrl-C -------------------------------------------------------
+
+const cleanups = [];
+let cleaning = null;
+function cleanup() {
+  cleaning ??= (async () => {
+    while (cleanups.length > 0) {
+      const [label, fn] = cleanups.pop();
+      try {
+        await fn();
+      } catch (error) {
+        log(`cleanup "${label}" failed: ${error?.message ?? error}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`${signal}: stopping everything`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---- the load-generator worker ----------------------------------------------------------------
+
+function startDriver() {
+  const worker = new Worker(join(benchDir, 'lib/driver.mjs'));
+  const calls = new Map();
+  let nextId = 0;
+  worker.on('message', ({ id, result, error }) => {
+    const call = calls.get(id);
+    if (!call) return;
+    calls.delete(id);
+    if (error) call.reject(new Error(`driver: ${error}`));
+    else call.resolve(result);
+  });
+  worker.on('error', (error) => {
+    for (const call of calls.values()) call.reject(error);
+    calls.clear();
+  });
+  return {
+    call: (op, args) =>
+      new Promise((resolve, reject) => {
+        const id = nextId++;
+        calls.set(id, { resolve, reject });
+        worker.postMessage({ id, op, args });
+      }),
+    notify: (notification) => worker.postMessage({ op: 'notification', ...notification }),
+    resetNotifications: () => worker.postMessage({ op: 'reset-notifications' }),
+    terminate: () => worker.terminate(),
+  };
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+async function checkPort(port, what) {
+  const net = await import('node:net');
+  await new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => socket.end(resolve));
+    socket.once('error', () => reject(new Error(`${what} is not listening on 127.0.0.1:${port}; run \`bash scripts/ensure-services.sh\` first`)));
+  });
+}
+
+function ensureBuild() {
+  const missing = [...SERVICES, 'admin'].filter((name) => !existsSync(join(repoRoot, `apps/${name}/dist/main.js`)));
+  if (missing.length === 0) return;
+  log(`apps/{${missing.join(',')}}/dist missing: running npm run build`);
+  execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+async function streamCounts(jsm) {
+  try {
+    const info = await jsm.streams.info(LIFECYCLE_STREAM, { subjects_filter: CREATED_SUBJECT });
+    return { messages: info.state.messages, lastSeq: info.state.last_seq, created: info.state.subjects?.[CREATED_SUBJECT] ?? 0 };
+  } catch (error) {
+    return { error: error.message };
+  }
+}
+
+async function kvWrites(jsm) {
+  try {
+    return (await jsm.streams.info(POLL_KV_STREAM)).state.last_seq;
+  } catch {
+    return null; // no poll-state bucket in this build
+  }
+}
+
+async function consumerBacklog(jsm) {
+  let total = 0;
+  const detail = {};
+  for (const name of ['notifier', 'audit']) {
+    try {
+      const info = await jsm.consumers.info(LIFECYCLE_STREAM, name);
+      detail[name] = info.num_pending + info.num_ack_pending;
+      total += detail[name];
+    } catch {
+      detail[name] = null;
+    }
+  }
+  return { total, detail };
+}
+
+/** Waits (bounded) until JetStream consumers are idle and the device heard about every request. */
+async function settle(jsm, device, expectedNotifications, label, timeoutMs = 60_000) {
+  const started = Date.now();
+  try {
+    await waitFor(async () => device.received >= expectedNotifications && (await consumerBacklog(jsm)).total === 0, {
+      timeoutMs,
+      intervalMs: 200,
+      description: `${label}: notifier and audit to drain`,
+    });
+    log(`${label}: settled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return true;
+  } catch (error) {
+    log(`${label}: NOT settled (${error.message}); device received ${device.received}/${expectedNotifications}, backlog ${JSON.stringify((await consumerBacklog(jsm)).detail)}`);
+    return false;
+  }
+}
+
+async function xacts(db, name) {
+  const { rows } = await db.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [name]);
+  return Number(rows[0].n);
+}
+
+const fmt = (x, digits = 1) => (x === null || x === undefined ? '–' : Number(x).toFixed(digits));
+const pct = (cpu) =>
+  Object.entries(cpu)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}%`)
+    .join(', ');
+
+// ---- main -----------------------------------------------------------------------------------------
+
+async function main() {
+  const rows = [];
+  const details = [];
+  const dbName = `ciba_bench_${randomBytes(6).toString('hex')}`;
+
+  // 1. Preconditions, database, migrations, bootstrap.
+  await checkPort(5432, 'PostgreSQL');
+  await checkPort(4222, 'NATS');
+  ensureBuild();
+
+  const dbUrl = await createDatabase(CONFIG.adminUrl, dbName);
+  cleanups.push(['drop database', () => dropDatabase(CONFIG.adminUrl, dbName)]);
+  log(`database ${dbName} created`);
+
+  const tmp = await mkdtemp(join(os.tmpdir(), 'ciba-bench-'));
+  cleanups.push(['temp dir', () => rm(tmp, { recursive: true, force: true })]);
+  const users = Array.from({ length: CONFIG.users }, (_, i) => `user${i}`);
+  const bootstrapFile = join(tmp, 'bootstrap.json');
+  await writeFile(
+    bootstrapFile,
+    JSON.stringify({
+      clients: [
+        {
+          client_id: CLIENT.id,
+          client_secret: CLIENT.secret,
+          client_name: 'Benchmark client',
+          token_endpoint_auth_method: 'client_secret_basic',
+          grant_types: ['urn:openid:params:grant-type:ciba', 'refresh_token'],
+          scope: 'openid profile email offline_access',
+          backchannel_token_delivery_mode: 'poll',
+        },
+      ],
+      users: users.map((sub) => ({ sub, name: `Bench ${sub}`, email: `${sub}@bench.example` })),
+    }),
+  );
+
+  const device = await startDevice();
+  cleanups.push(['device', () => device.close()]);
+
+  const ports = { authorize: await freePort(), token: await freePort(), notifier: await freePort(), audit: await freePort() };
+  const env = {
+    CIBA_DATABASE_URL: dbUrl,
+    CIBA_DATABASE_POOL_SIZE: String(CONFIG.poolSize),
+    CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    CIBA_ISSUER: `http://127.0.0.1:${ports.authorize}`,
+    CIBA_TOKEN_URL: `http://127.0.0.1:${ports.token}`,
+    CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports.notifier}`,
+    CIBA_NATS_SERVERS: CONFIG.nats,
+    CIBA_AUTH_CHANNEL_URI: device.url,
+    CIBA_POLL_INTERVAL: String(CONFIG.pollInterval),
+    CIBA_LOG_LEVEL: 'warn',
+  };
+  log('migrate:', (await admin(repoRoot, ['migrate'], env)).trim().split('\n').pop());
+  log('bootstrap:', (await admin(repoRoot, ['bootstrap', '--file', bootstrapFile], env)).trim().split('\n').pop());
+
+  // 2. Our services, each its own process (authorize first: it creates the signing key).
+  const services = Object.fromEntries(SERVICES.map((name) => [name, new ServiceProcess(repoRoot, name, ports[name], env)]));
+  cleanups.push([
+    'services',
+    async () => {
+      await Promise.all(Object.values(services).map((s) => s.stop()));
+      const crashed = Object.values(services).filter((s) => s.child && s.child.exitCode !== 0 && s.child.exitCode !== null);
+      for (const s of crashed) log(`${s.name} exited with ${s.child.exitCode}; last output:\n${s.output.slice(-2000)}`);
+    },
+  ]);
+  await services.authorize.start();
+  await Promise.all([services.token.start(), services.notifier.start(), services.audit.start()]);
+  log(`services up: ${SERVICES.map((n) => `${n}:${ports[n]}`).join(' ')}`);
+
+  const db = new pg.Client({ connectionString: CONFIG.adminUrl });
+  await db.connect();
+  cleanups.push(['stats connection', () => db.end()]);
+  const nc = await natsConnect({ servers: CONFIG.nats });
+  cleanups.push(['nats', () => nc.close()]);
+  const jsm = await jetstreamManager(nc);
+
+  // 3. The reference, in this process.
+  let forwardReference = null;
+  const reference = await startReference({
+    clientId: CLIENT.id,
+    clientSecret: CLIENT.secret,
+    users,
+    onDeviceTrigger: (n) => forwardReference?.(n),
+  });
+  cleanups.push(['reference', () => reference.close()]);
+  log(`reference (oidc-provider) on ${reference.url}`);
+
+  const driver = startDriver();
+  cleanups.push(['driver', () => driver.terminate()]);
+
+  const backlog = await consumerBacklog(jsm);
+  if (backlog.total > 0) log(`JetStream consumers have a backlog from earlier runs: ${JSON.stringify(backlog.detail)}; waiting for it`);
+  let expectedNotifications = 0;
+  await settle(jsm, device, 0, 'start', 60_000);
+
+  const pids = () => ({
+    ...Object.fromEntries(SERVICES.map((n) => [n, services[n].pid])),
+    'bench (driver+device+reference)': process.pid,
+  });
+  async function measured(fn, seconds) {
+    const before = cpuSnapshot(pids());
+    const t0 = performance.now();
+    const result = await fn();
+    const wall = (performance.now() - t0) / 1000;
+    result.cpu = cpuPercent(before, cpuSnapshot(pids()), wall || seconds);
+    return result;
+  }
+
+  const targets = {
+    ours: {
+      authorize: `${services.authorize.url}/bc-authorize`,
+      token: `${services.token.url}/token`,
+      callback: `${services.notifier.url}/ext/ciba/auth/callback`,
+    },
+    reference: reference.endpoints,
+  };
+  const common = { clientId: CLIENT.id, secret: CLIENT.secret, users: CONFIG.users, connections: CONFIG.connections };
+
+  // 4a. bc-authorize
+  for (const impl of ['ours', 'reference']) {
+    const tag = impl === 'ours' ? 'ba-o' : 'ba-r';
+    const before = impl === 'ours' ? await streamCounts(jsm) : null;
+    log(`bc-authorize / ${impl}: warm-up ${CONFIG.warmup} s, then ${CONFIG.duration} s`);
+    const warm = await driver.call('authorize', { ...common, url: targets[impl].authorize, duration: CONFIG.warmup, tag: `${tag}w`, collect: impl === 'ours' });
+    const r = await measured(() => driver.call('authorize', { ...common, url: targets[impl].authorize, duration: CONFIG.duration, tag, collect: impl === 'ours' }), CONFIG.duration);
+    const notes = [];
+    if (impl === 'ours') {
+      const accepted = warm.accepted + r.accepted;
+      expectedNotifications += accepted;
+      const ids = [...warm.ids, ...r.ids];
+      const benchDb = new pg.Client({ connectionString: dbUrl });
+      await benchDb.connect();
+      let inDb = 0;
+      try {
+        for (let i = 0; i < ids.length; i += 5000) {
+          const { rows: chunk } = await benchDb.query('SELECT count(*)::int AS n FROM auth_requests WHERE auth_req_id = ANY($1::text[])', [ids.slice(i, i + 5000)]);
+          inDb += chunk[0].n;
+        }
+      } finally {
+        await benchDb.end();
+      }
+      const after = await streamCounts(jsm);
+      const createdDelta = after.created - before.created;
+      const durable = inDb === ids.length && createdDelta >= accepted;
+      details.push(
+        `**bc-authorize durability (ours)**: ${accepted} requests accepted (warm-up + measured); ${inDb}/${ids.length} returned auth_req_ids found in PostgreSQL; ` +
+          `\`${CREATED_SUBJECT}\` messages in ${LIFECYCLE_STREAM} grew by ${createdDelta} (stream total +${after.messages - before.messages}) → ${durable ? 'OK' : 'MISMATCH'}.`,
+      );
+      notes.push(`durability ${durable ? 'OK' : 'MISMATCH'} (${inDb}/${ids.length} in PG, +${createdDelta} created events)`);
+    }
+    if (Object.keys(r.failures).length) notes.push(`answers: ${JSON.stringify(r.failures)}`);
+    details.push(`bc-authorize / ${impl} CPU (% of one core): ${pct(r.cpu)}`);
+    rows.push({ scenario: 'bc-authorize', impl, rps: r.rps, p50: r.p50, p99: r.p99, non2xx: String(r.non2xx), errors: r.errors + r.timeouts, notes: notes.join('; ') });
+    log(`bc-authorize / ${impl}: ${fmt(r.rps)} req/s p50 ${r.p50} ms p99 ${r.p99} ms non2xx ${r.non2xx} errors ${r.errors}`);
+  }
+
+  // 4b. pending polls
+  for (const impl of ['ours', 'reference']) {
+    const tag = impl === 'ours' ? 'pp-o' : 'pp-r';
+    if (impl === 'ours') await settle(jsm, device, expectedNotifications, 'before pending polls');
+    log(`pending poll / ${impl}: creating ${CONFIG.pending} pending requests`);
+    const created = await driver.call('authorize', { ...common, url: targets[impl].authorize, amount: CONFIG.pending, tag, collect: true });
+    const ids = created.ids;
+    if (ids.length === 0) throw new Error(`pending poll / ${impl}: no request was accepted (${JSON.stringify(created.failures)})`);
+    if (impl === 'ours') {
+      expectedNotifications += created.accepted;
+      await settle(jsm, device, expectedNotifications, 'pending requests notified');
+    }
+    log(`pending poll / ${impl}: ${ids.length} pending; warm-up ${CONFIG.warmup} s, then ${CONFIG.duration} s`);
+    await driver.call('poll', { ...common, url: targets[impl].token, ids, duration: CONFIG.warmup });
+    let x0, t0, kv0;
+    if (impl === 'ours') {
+      await sleep(1200); // let backends flush their pending statistics (PostgreSQL 15+: ≤ 1 s after idle)
+      x0 = await xacts(db, dbName);
+      kv0 = await kvWrites(jsm);
+      t0 = performance.now();
+    }
+    const r = await measured(() => driver.call('poll', { ...common, url: targets[impl].token, ids, duration: CONFIG.duration }), CONFIG.duration);
+    const notes = [`${r.pending} pending answers (400 authorization_pending/slow_down)`];
+    if (impl === 'ours') {
+      const kv1 = await kvWrites(jsm);
+      await sleep(1200);
+      const x1 = await xacts(db, dbName);
+      const t1 = performance.now();
+      await sleep(3000); // background: sweeper, audit, this connection
+      const x2 = await xacts(db, dbName);
+      const t2 = performance.now();
+      const backgroundPerS = (x2 - x1) / ((t2 - t1) / 1000);
+      const background = backgroundPerS * ((t1 - t0) / 1000);
+      const perPoll = Math.max(0, x1 - x0 - background) / r.total;
+      details.push(
+        `**PostgreSQL round trips per pending poll (ours)**: ${fmt(perPoll, 3)} — ${x1 - x0} transactions committed in the bench database while ${r.total} polls ran, ` +
+          `minus ~${Math.round(background)} background (${fmt(backgroundPerS)} /s measured idle right after); counted from pg_stat_database.xact_commit + xact_rollback ` +
+          `(pg_stat_statements is not preloaded on this server). Each autocommit statement is one transaction, so this equals statements unless the token service wraps several in one transaction.` +
+          (kv0 !== null && kv1 !== null ? ` NATS KV poll-state writes during the run: ${kv1 - kv0} (${fmt((kv1 - kv0) / r.total, 3)} per poll).` : ''),
+      );
+      notes.push(`${fmt(perPoll, 2)} PG round trips/poll`);
+    }
+    if (r.unexpected > 0) notes.push(`unexpected answers: ${JSON.stringify(r.answers)}`);
+    details.push(`pending poll / ${impl} answers: ${JSON.stringify(r.answers)}; CPU (% of one core): ${pct(r.cpu)}`);
+    rows.push({
+      scenario: 'pending poll',
+      impl,
+      rps: r.rps,
+      p50: r.p50,
+      p99: r.p99,
+      non2xx: r.unexpected === 0 ? `${r.non2xx} (all pending)` : `${r.non2xx} (${r.unexpected} not pending)`,
+      errors: r.errors + r.timeouts,
+      notes: notes.join('; '),
+    });
+    log(`pending poll / ${impl}: ${fmt(r.rps)} req/s p50 ${r.p50} ms p99 ${r.p99} ms; ${r.pending}/${r.total} pending answers`);
+  }
+
+  // 4c. full flows
+  for (const impl of ['ours', 'reference']) {
+    if (impl === 'ours') await settle(jsm, device, expectedNotifications, 'before flows');
+    driver.resetNotifications();
+    if (impl === 'ours') device.onNotification = (n) => driver.notify(n);
+    else forwardReference = (n) => driver.notify(n);
+    const args = { ...common, endpoints: targets[impl], concurrency: CONFIG.connections };
+    log(`full flow / ${impl}: ${CONFIG.connections} concurrent flows, warm-up ${CONFIG.warmup} s, then ${CONFIG.duration} s`);
+    await driver.call('flow', { ...args, duration: CONFIG.warmup, tag: `fw-${impl[0]}` });
+    const r = await measured(() => driver.call('flow', { ...args, duration: CONFIG.duration, tag: `fl-${impl[0]}` }), CONFIG.duration);
+    device.onNotification = null;
+    forwardReference = null;
+    const notes = [`${r.completed} flows; bc-authorize→device notification p50 ${fmt(r.notifyP50)} / p99 ${fmt(r.notifyP99)} ms`];
+    if (r.failed) notes.push(`${r.failed} failed: ${JSON.stringify(r.failures)}`);
+    if (r.extraPolls) notes.push(`${r.extraPolls} extra token polls`);
+    details.push(`full flow / ${impl} CPU (% of one core): ${pct(r.cpu)}`);
+    rows.push({ scenario: 'full flow (flows/s)', impl, rps: r.flowsPerS, p50: r.p50, p99: r.p99, non2xx: String(r.failed), errors: 0, notes: notes.join('; ') });
+    log(`full flow / ${impl}: ${r.completed} flows, ${fmt(r.flowsPerS)} flows/s, p50 ${r.p50} ms p99 ${r.p99} ms, notify p50 ${r.notifyP50} ms, failed ${r.failed}`);
+  }
+
+  if (reference.stats.serverErrors) details.push(`reference server errors: ${reference.stats.serverErrors} (last: ${reference.stats.lastServerError})`);
+
+  // 5. Report.
+  const cpu = os.cpus();
+  const versions = {
+    node: process.version,
+    oidcProvider: (await import('oidc-provider/package.json', { with: { type: 'json' } }).catch(() => null))?.default?.version,
+  };
+  const header = [
+    `# CIBA benchmark results`,
+    '',
+    `- date: ${new Date().toISOString()}`,
+    `- machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}`,
+    `- Node ${versions.node}; reference: oidc-provider ${versions.oidcProvider ?? '?'} (in-process, in-memory adapter)`,
+    `- load: autocannon, ${CONFIG.connections} connections, ${CONFIG.duration} s measured after a ${CONFIG.warmup} s warm-up; ` +
+      `ours: 4 service processes, CIBA_DATABASE_POOL_SIZE=${CONFIG.poolSize}, CIBA_POLL_INTERVAL=${CONFIG.pollInterval}, CIBA_LOG_LEVEL=warn, ` +
+      `${CONFIG.users} users, ${CONFIG.pending} pending requests in the poll scenario`,
+    '',
+  ];
+  const table = [
+    '| scenario | implementation | req/s | p50 ms | p99 ms | non-2xx | errors | notes |',
+    '|---|---|---:|---:|---:|---:|---:|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.impl} | ${fmt(r.rps)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.non2xx} | ${r.errors} | ${r.notes} |`),
+  ];
+  const runtime = `Total benchmark runtime: ${((Date.now() - startedAt) / 1000).toFixed(0)} s.`;
+  const markdown = [...header, ...table, '', '## Details', '', ...details.map((d) => `- ${d}`), '', runtime, ''].join('\n');
+  console.log(table.join('\n'));
+  console.log('');
+  for (const d of details) console.log(`- ${d}`);
+  console.log(runtime);
+  await writeFile(join(benchDir, 'results.md'), markdown);
+  log('wrote bench/results.md');
+}
+
+try {
+  await main();
+} catch (error) {
+  log(`FAILED: ${error?.stack ?? error}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
