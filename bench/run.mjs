@@ -21,6 +21,7 @@ import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { cpuPercent, cpuSnapshot } from './lib/cpu.mjs';
 import { startDevice } from './lib/device.mjs';
+import { startPgProxy } from './lib/pg-proxy.mjs';
 import { startReference } from './lib/reference-op.mjs';
 import { ServiceProcess, admin, createDatabase, dropDatabase, freePort, sleep, waitFor } from './lib/stack.mjs';
 
@@ -41,11 +42,21 @@ const CONFIG = {
   poolSize: 20,
   adminUrl: process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   nats: process.env.BENCH_NATS ?? 'nats://127.0.0.1:4222',
+  pgProxy: process.env.BENCH_PG_PROXY !== '0',
 };
 const CLIENT = { id: 'bench-client', secret: `bench-secret-${randomBytes(12).toString('hex')}` };
-const LIFECYCLE_STREAM = 'CIBA_LIFECYCLE';
-const CREATED_SUBJECT = 'ciba.lifecycle.auth_request.created';
-const POLL_KV_STREAM = 'KV_ciba_poll_state';
+// A bus namespace of our own (CIBA_BUS_PREFIX), so that other deployments on the same NATS (test
+// runs) neither share our durable consumers nor pollute our counts. Builds without
+// CIBA_BUS_PREFIX support fall back to the shared, unprefixed names (detected after start).
+const BUS_PREFIX = `bench_${randomBytes(4).toString('hex')}`;
+const busNames = (prefix) => ({
+  prefix,
+  lifecycle: prefix ? `${prefix}_CIBA_LIFECYCLE` : 'CIBA_LIFECYCLE',
+  deadLetter: prefix ? `${prefix}_CIBA_DEAD_LETTER` : 'CIBA_DEAD_LETTER',
+  created: `${prefix ? `${prefix}.` : ''}ciba.lifecycle.auth_request.created`,
+  pollKv: prefix ? `KV_${prefix}_ciba_poll_state` : 'KV_ciba_poll_state',
+});
+let BUS = busNames(BUS_PREFIX);
 const SERVICES = ['authorize', 'token', 'notifier', 'audit'];
 
 const startedAt = Date.now();
@@ -125,8 +136,8 @@ function ensureBuild() {
 
 async function streamCounts(jsm) {
   try {
-    const info = await jsm.streams.info(LIFECYCLE_STREAM, { subjects_filter: CREATED_SUBJECT });
-    return { messages: info.state.messages, lastSeq: info.state.last_seq, created: info.state.subjects?.[CREATED_SUBJECT] ?? 0 };
+    const info = await jsm.streams.info(BUS.lifecycle, { subjects_filter: BUS.created });
+    return { messages: info.state.messages, lastSeq: info.state.last_seq, created: info.state.subjects?.[BUS.created] ?? 0 };
   } catch (error) {
     return { error: error.message };
   }
@@ -134,7 +145,7 @@ async function streamCounts(jsm) {
 
 async function kvWrites(jsm) {
   try {
-    return (await jsm.streams.info(POLL_KV_STREAM)).state.last_seq;
+    return (await jsm.streams.info(BUS.pollKv)).state.last_seq;
   } catch {
     return null; // no poll-state bucket in this build
   }
@@ -145,7 +156,7 @@ async function consumerBacklog(jsm) {
   const detail = {};
   for (const name of ['notifier', 'audit']) {
     try {
-      const info = await jsm.consumers.info(LIFECYCLE_STREAM, name);
+      const info = await jsm.consumers.info(BUS.lifecycle, name);
       detail[name] = info.num_pending + info.num_ack_pending;
       total += detail[name];
     } catch {
@@ -175,6 +186,49 @@ async function settle(jsm, device, expectedNotifications, label, timeoutMs = 60_
 async function xacts(db, name) {
   const { rows } = await db.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [name]);
   return Number(rows[0].n);
+}
+
+/**
+ * Backends publish their statistics lazily (PostgreSQL 15+: at most once a second, later when the
+ * stats lock is contended), so counters are read once they have stopped moving faster than
+ * `idlePerS` (a loaded service flushes its backlog within a few seconds). Bounded.
+ */
+async function settledXacts(db, name, idlePerS = 20, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  let previous = await xacts(db, name);
+  for (;;) {
+    await sleep(1000);
+    const current = await xacts(db, name);
+    if (current - previous <= idlePerS || Date.now() > deadline) return current;
+    previous = current;
+  }
+}
+
+/** Index and sequential scans, and updated rows, per table of the bench database (same stats lag). */
+async function tableCounters(dbUrl) {
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query(
+      `SELECT relname, coalesce(idx_scan, 0) + coalesce(seq_scan, 0) AS scans, n_tup_upd AS upd, n_tup_ins AS ins
+         FROM pg_stat_user_tables WHERE relname IN ('auth_requests', 'clients', 'decision_tokens', 'signing_keys', 'users')`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.relname, { scans: Number(r.scans), upd: Number(r.upd), ins: Number(r.ins) }]));
+  } finally {
+    await c.end();
+  }
+}
+
+function tableDelta(before, after, polls) {
+  return Object.entries(after)
+    .map(([table, a]) => {
+      const b = before[table] ?? { scans: 0, upd: 0, ins: 0 };
+      const scans = a.scans - b.scans;
+      const upd = a.upd - b.upd;
+      return scans || upd ? `${table}: ${fmt(scans / polls, 2)} scans${upd ? ` + ${fmt(upd / polls, 2)} row updates` : ''}` : null;
+    })
+    .filter(Boolean)
+    .join('; ');
 }
 
 const fmt = (x, digits = 1) => (x === null || x === undefined ? '–' : Number(x).toFixed(digits));
@@ -237,12 +291,30 @@ async function main() {
     CIBA_AUTH_CHANNEL_URI: device.url,
     CIBA_POLL_INTERVAL: String(CONFIG.pollInterval),
     CIBA_LOG_LEVEL: 'warn',
+    CIBA_BUS_PREFIX: BUS_PREFIX,
   };
   log('migrate:', (await admin(repoRoot, ['migrate'], env)).trim().split('\n').pop());
   log('bootstrap:', (await admin(repoRoot, ['bootstrap', '--file', bootstrapFile], env)).trim().split('\n').pop());
 
   // 2. Our services, each its own process (authorize first: it creates the signing key).
-  const services = Object.fromEntries(SERVICES.map((name) => [name, new ServiceProcess(repoRoot, name, ports[name], env)]));
+  // Each service reaches PostgreSQL through its own counting relay (exact round trips per service).
+  const proxies = {};
+  if (CONFIG.pgProxy) {
+    const pgPort = Number(new URL(CONFIG.adminUrl).port || 5432);
+    const pgHost = new URL(CONFIG.adminUrl).hostname;
+    for (const name of SERVICES) {
+      proxies[name] = await startPgProxy({ host: pgHost, port: pgPort });
+      cleanups.push([`pg relay ${name}`, () => proxies[name].close()]);
+    }
+  }
+  const serviceEnv = (name) => {
+    if (!proxies[name]) return env;
+    const url = new URL(dbUrl);
+    url.hostname = '127.0.0.1';
+    url.port = String(proxies[name].port);
+    return { ...env, CIBA_DATABASE_URL: url.toString() };
+  };
+  const services = Object.fromEntries(SERVICES.map((name) => [name, new ServiceProcess(repoRoot, name, ports[name], serviceEnv(name))]));
   cleanups.push([
     'services',
     async () => {
@@ -261,6 +333,18 @@ async function main() {
   const nc = await natsConnect({ servers: CONFIG.nats });
   cleanups.push(['nats', () => nc.close()]);
   const jsm = await jetstreamManager(nc);
+  const prefixed = await jsm.streams.info(BUS.lifecycle).then(() => true, () => false);
+  if (prefixed) {
+    cleanups.push([
+      'bench streams',
+      async () => {
+        for (const stream of [BUS.lifecycle, BUS.deadLetter, BUS.pollKv]) await jsm.streams.delete(stream).catch(() => undefined);
+      },
+    ]);
+  } else {
+    BUS = busNames(null);
+    log(`this build ignores CIBA_BUS_PREFIX: using the shared ${BUS.lifecycle} stream and consumers (do not run tests meanwhile)`);
+  }
 
   // 3. The reference, in this process.
   let forwardReference = null;
@@ -285,14 +369,23 @@ async function main() {
     ...Object.fromEntries(SERVICES.map((n) => [n, services[n].pid])),
     'bench (driver+device+reference)': process.pid,
   });
+  const roundTrips = () => Object.fromEntries(Object.entries(proxies).map(([name, p]) => [name, p.stats.roundTrips]));
   async function measured(fn, seconds) {
     const before = cpuSnapshot(pids());
+    const rt0 = roundTrips();
     const t0 = performance.now();
     const result = await fn();
     const wall = (performance.now() - t0) / 1000;
     result.cpu = cpuPercent(before, cpuSnapshot(pids()), wall || seconds);
+    const rt1 = roundTrips();
+    result.roundTrips = Object.fromEntries(Object.keys(rt1).map((name) => [name, rt1[name] - rt0[name]]));
     return result;
   }
+  /** "authorize 3.00, notifier 5.02, …" per unit of work, from the relays' counts. */
+  const perUnit = (rt, units) =>
+    Object.entries(rt ?? {})
+      .map(([name, n]) => `${name} ${fmt(n / units, 2)}`)
+      .join(', ');
 
   const targets = {
     ours: {
@@ -332,11 +425,17 @@ async function main() {
       const durable = inDb === ids.length && createdDelta >= accepted;
       details.push(
         `**bc-authorize durability (ours)**: ${accepted} requests accepted (warm-up + measured); ${inDb}/${ids.length} returned auth_req_ids found in PostgreSQL; ` +
-          `\`${CREATED_SUBJECT}\` messages in ${LIFECYCLE_STREAM} grew by ${createdDelta} (stream total +${after.messages - before.messages}) → ${durable ? 'OK' : 'MISMATCH'}.`,
+          `\`${BUS.created}\` messages in ${BUS.lifecycle} grew by ${createdDelta} (stream total +${after.messages - before.messages}) → ${durable ? 'OK' : 'MISMATCH'}.`,
       );
       notes.push(`durability ${durable ? 'OK' : 'MISMATCH'} (${inDb}/${ids.length} in PG, +${createdDelta} created events)`);
     }
     if (Object.keys(r.failures).length) notes.push(`answers: ${JSON.stringify(r.failures)}`);
+    if (impl === 'ours' && CONFIG.pgProxy) {
+      notes.push(`${fmt(r.roundTrips.authorize / r.total, 2)} PG round trips/request in authorize`);
+      details.push(
+        `bc-authorize / ours PostgreSQL round trips per accepted request, by service, counted at the wire during the measured window (notifier and audit work asynchronously, so theirs are approximate): ${perUnit(r.roundTrips, r.total)}`,
+      );
+    }
     details.push(`bc-authorize / ${impl} CPU (% of one core): ${pct(r.cpu)}`);
     rows.push({ scenario: 'bc-authorize', impl, rps: r.rps, p50: r.p50, p99: r.p99, non2xx: String(r.non2xx), errors: r.errors + r.timeouts, notes: notes.join('; ') });
     log(`bc-authorize / ${impl}: ${fmt(r.rps)} req/s p50 ${r.p50} ms p99 ${r.p99} ms non2xx ${r.non2xx} errors ${r.errors}`);
@@ -356,10 +455,16 @@ async function main() {
     }
     log(`pending poll / ${impl}: ${ids.length} pending; warm-up ${CONFIG.warmup} s, then ${CONFIG.duration} s`);
     await driver.call('poll', { ...common, url: targets[impl].token, ids, duration: CONFIG.warmup });
-    let x0, t0, kv0;
+    let x0, t0, kv0, tables0, background0;
     if (impl === 'ours') {
-      await sleep(1200); // let backends flush their pending statistics (PostgreSQL 15+: ≤ 1 s after idle)
-      x0 = await xacts(db, dbName);
+      // Idle rate first (sweeper, audit, this connection), then the counters at the start line.
+      const idleStart = await settledXacts(db, dbName);
+      const i0 = performance.now();
+      await sleep(3000);
+      const idleEnd = await xacts(db, dbName);
+      background0 = (idleEnd - idleStart) / ((performance.now() - i0) / 1000);
+      x0 = idleEnd;
+      tables0 = await tableCounters(dbUrl);
       kv0 = await kvWrites(jsm);
       t0 = performance.now();
     }
@@ -367,22 +472,27 @@ async function main() {
     const notes = [`${r.pending} pending answers (400 authorization_pending/slow_down)`];
     if (impl === 'ours') {
       const kv1 = await kvWrites(jsm);
-      await sleep(1200);
-      const x1 = await xacts(db, dbName);
-      const t1 = performance.now();
-      await sleep(3000); // background: sweeper, audit, this connection
-      const x2 = await xacts(db, dbName);
-      const t2 = performance.now();
-      const backgroundPerS = (x2 - x1) / ((t2 - t1) / 1000);
-      const background = backgroundPerS * ((t1 - t0) / 1000);
+      const runS = (performance.now() - t0) / 1000;
+      const x1 = await settledXacts(db, dbName, Math.max(20, background0 * 2));
+      const tables1 = await tableCounters(dbUrl);
+      const settleS = (performance.now() - t0) / 1000 - runS;
+      const background = background0 * (runS + settleS);
       const perPoll = Math.max(0, x1 - x0 - background) / r.total;
       details.push(
-        `**PostgreSQL round trips per pending poll (ours)**: ${fmt(perPoll, 3)} — ${x1 - x0} transactions committed in the bench database while ${r.total} polls ran, ` +
-          `minus ~${Math.round(background)} background (${fmt(backgroundPerS)} /s measured idle right after); counted from pg_stat_database.xact_commit + xact_rollback ` +
-          `(pg_stat_statements is not preloaded on this server). Each autocommit statement is one transaction, so this equals statements unless the token service wraps several in one transaction.` +
+        `**PostgreSQL round trips per pending poll (ours)**: ${fmt(perPoll, 3)} — ${x1 - x0} transactions committed in the bench database while ${r.total} polls ran ` +
+          `(counters read once settled), minus ~${Math.round(background)} background (${fmt(background0)} /s measured idle just before); from pg_stat_database.xact_commit + xact_rollback ` +
+          `(pg_stat_statements is not preloaded on this server). Each autocommit statement is one transaction, so this equals statements unless the token service wraps several in one transaction. ` +
+          `Per poll, by table: ${tableDelta(tables0, tables1, r.total) || 'none'}.` +
           (kv0 !== null && kv1 !== null ? ` NATS KV poll-state writes during the run: ${kv1 - kv0} (${fmt((kv1 - kv0) / r.total, 3)} per poll).` : ''),
       );
-      notes.push(`${fmt(perPoll, 2)} PG round trips/poll`);
+      const wire = CONFIG.pgProxy ? r.roundTrips.token / r.total : null;
+      if (wire !== null) {
+        details.push(
+          `**PostgreSQL round trips per pending poll, counted at the wire (ours, token service)**: ${fmt(wire, 3)} (${r.roundTrips.token} Query/Sync messages from the token service for ${r.total} polls). ` +
+            `All services during the window: ${perUnit(r.roundTrips, r.total)} per poll.`,
+        );
+      }
+      notes.push(`${wire !== null ? `${fmt(wire, 3)} PG round trips/poll at the wire (token); ` : ''}${fmt(perPoll, 3)} by pg_stat_database`);
     }
     if (r.unexpected > 0) notes.push(`unexpected answers: ${JSON.stringify(r.answers)}`);
     details.push(`pending poll / ${impl} answers: ${JSON.stringify(r.answers)}; CPU (% of one core): ${pct(r.cpu)}`);
@@ -414,6 +524,11 @@ async function main() {
     const notes = [`${r.completed} flows; bc-authorize→device notification p50 ${fmt(r.notifyP50)} / p99 ${fmt(r.notifyP99)} ms`];
     if (r.failed) notes.push(`${r.failed} failed: ${JSON.stringify(r.failures)}`);
     if (r.extraPolls) notes.push(`${r.extraPolls} extra token polls`);
+    if (impl === 'ours' && CONFIG.pgProxy && r.completed) {
+      const total = Object.values(r.roundTrips).reduce((a, b) => a + b, 0);
+      notes.push(`${fmt(total / r.completed, 1)} PG round trips/flow`);
+      details.push(`full flow / ours PostgreSQL round trips per completed flow, by service (approximate: window-based): ${perUnit(r.roundTrips, r.completed)}`);
+    }
     details.push(`full flow / ${impl} CPU (% of one core): ${pct(r.cpu)}`);
     rows.push({ scenario: 'full flow (flows/s)', impl, rps: r.flowsPerS, p50: r.p50, p99: r.p99, non2xx: String(r.failed), errors: 0, notes: notes.join('; ') });
     log(`full flow / ${impl}: ${r.completed} flows, ${fmt(r.flowsPerS)} flows/s, p50 ${r.p50} ms p99 ${r.p99} ms, notify p50 ${r.notifyP50} ms, failed ${r.failed}`);

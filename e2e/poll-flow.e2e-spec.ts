@@ -173,6 +173,30 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
     expect(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')).kid).toBe(before.keys[0].kid);
   }, 30_000);
 
+  it('carries the caller\'s correlation id from HTTP through NATS into the audit records', async () => {
+    const correlationId = `e2e-corr-${randomBytes(4).toString('hex')}`;
+    const res = await fetch(`${services.authorize.url}/bc-authorize`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-correlation-id': correlationId,
+      },
+      body: new URLSearchParams({ scope: 'openid', login_hint: 'carol' }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-correlation-id')).toBe(correlationId);
+    await waitFor(async () => {
+      const rows = await db.dataSource.query<{ type: string }[]>('SELECT type FROM audit_records WHERE correlation_id = $1', [correlationId]);
+      return rows.some((r) => r.type === 'auth_request.device_notified') && rows.some((r) => r.type === 'auth_request.created');
+    });
+  });
+
+  it('a service refuses to start on invalid configuration, naming the problem (exit 78)', async () => {
+    const broken = new ServiceProcess('token', (await servicePorts()).token, { ...env, CIBA_DATABASE_URL: '', CIBA_KEY_ENCRYPTION_KEY: 'too-short' });
+    await expect(broken.start()).rejects.toThrow(/exited with 78[\s\S]*CIBA_DATABASE_URL: required[\s\S]*CIBA_KEY_ENCRYPTION_KEY: must decode to exactly 32 bytes/);
+  });
+
   it('no secret, token, hint or decision token appears in any service log line', () => {
     const logs = Object.values(services).map((s) => s.output).join('\n');
     expect(logs.length).toBeGreaterThan(0);
@@ -182,5 +206,9 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
     for (const secret of [...secrets, ...decisionTokens]) expect(logs).not.toContain(secret);
     expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./); // no JWT
     expect(logs).not.toMatch(/E2E (approve|deny|audit|durable|rotate)/); // binding messages
+  });
+
+  it('shuts down gracefully on SIGTERM (exit 0)', async () => {
+    expect(await services.audit.stop('SIGTERM')).toBe(0);
   });
 });

@@ -36,14 +36,15 @@ export class ServiceProcess {
     this.child = child;
     child.stdout?.on('data', (d: Buffer) => (this.output += d.toString('utf8')));
     child.stderr?.on('data', (d: Buffer) => (this.output += d.toString('utf8')));
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.output}`);
-        const res = await fetch(`${this.url}/readyz`).catch(() => null);
-        return res?.status === 200;
-      },
-      { timeoutMs: 30_000, intervalMs: 100, description: `${this.name} ready` },
-    );
+    const exited = new Promise<never>((_, reject) => {
+      child.once('exit', (code) => reject(new Error(`${this.name} exited with ${code}:\n${this.output}`)));
+    });
+    const ready = waitFor(async () => (await fetch(`${this.url}/readyz`).catch(() => null))?.status === 200, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      description: `${this.name} ready`,
+    });
+    await Promise.race([ready, exited]);
   }
 
   /** SIGTERM (graceful) or SIGKILL (crash), and wait for the process to be gone. */

@@ -2,6 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ; 100 on every mainstream Linux build
+const TOTAL = '__busy';
 
 function readStat(pid) {
   try {
@@ -22,6 +23,14 @@ function readStat(pid) {
  */
 export function cpuSnapshot(named) {
   const snapshot = {};
+  try {
+    // Machine-wide busy time (all cores): what is left after the tracked processes is "other".
+    const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    const [user, nice, system, , , irq, softirq, steal] = f.map(Number);
+    snapshot[TOTAL] = user + nice + system + irq + softirq + (steal || 0);
+  } catch {
+    // not Linux
+  }
   for (const [label, pid] of Object.entries(named)) {
     if (!pid) continue;
     const stat = readStat(pid);
@@ -45,10 +54,17 @@ export function cpuSnapshot(named) {
 /** CPU use between two snapshots, as a percentage of one core over `seconds`. */
 export function cpuPercent(before, after, seconds) {
   const out = {};
+  let tracked = 0;
   for (const [label, ticks] of Object.entries(after)) {
+    if (label === TOTAL) continue;
     // Processes that exited in between (postgres backends) make a group shrink: clamp at 0.
     const delta = Math.max(0, ticks - (before[label] ?? 0));
+    tracked += delta;
     out[label] = Math.round((delta / TICKS_PER_SECOND / seconds) * 100);
+  }
+  if (after[TOTAL] !== undefined && before[TOTAL] !== undefined) {
+    // Anything else on the machine (other workloads, the kernel on their behalf).
+    out.other = Math.max(0, Math.round(((after[TOTAL] - before[TOTAL] - tracked) / TICKS_PER_SECOND / seconds) * 100));
   }
   return out;
 }

@@ -26,6 +26,11 @@ describe('loadConfig', () => {
     }
   });
 
+  it('treats empty variables as unset', () => {
+    expect(() => loadConfig({ ...base, CIBA_DATABASE_URL: '' }, 'token', ['database'])).toThrow(/CIBA_DATABASE_URL: required/);
+    expect(loadConfig({ ...base, CIBA_POLL_INTERVAL: '' }, 'token', []).ciba.interval).toBe(5);
+  });
+
   it('rejects a key encryption key that is not 32 bytes, without echoing it', () => {
     const bad = 'c2hvcnQta2V5';
     expect(() => loadConfig({ ...base, CIBA_KEY_ENCRYPTION_KEY: bad }, 'token', ['keys'])).toThrow(/exactly 32 bytes/);

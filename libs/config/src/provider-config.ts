@@ -103,7 +103,9 @@ export function loadConfig(
   service: ServiceName,
   requires: readonly ConfigSection[],
 ): ProviderConfig {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable is an unset one (manifests often template `VALUE: ""`).
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);

@@ -14,14 +14,38 @@ export async function createHttpApp(rootModule: unknown, config: ProviderConfig)
   // extended: false keeps repeated parameters as arrays, so duplicates can be rejected (CIBA §7.1).
   app.useBodyParser('urlencoded', { extended: false, limit: '64kb', parameterLimit: 100 });
   app.useBodyParser('json', { limit: '64kb' });
-  app.enableShutdownHooks();
   return app;
 }
 
-/** Listen, and on SIGTERM stop advertising readiness before Nest closes the server. */
+/**
+ * Listen, and shut down gracefully on SIGTERM / SIGINT: stop advertising readiness, let Nest close
+ * the server, the bus consumers and the connections (every OnApplicationShutdown hook), then exit 0.
+ * A shutdown that takes longer than `shutdownTimeoutMs` exits 1.
+ */
 export async function listen(app: NestExpressApplication, config: ProviderConfig): Promise<string> {
   const readiness = app.get(ReadinessRegistry);
-  process.once('SIGTERM', () => readiness.markShuttingDown());
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    readiness.markShuttingDown();
+    const logger = app.get(Logger);
+    logger.log(`shutting down on ${signal}`);
+    const deadline = setTimeout(() => {
+      logger.error(`shutdown did not finish within ${config.shutdownTimeoutMs} ms`);
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
   await app.listen(config.http.port, config.http.host);
   return app.getUrl();
 }
