@@ -1,8 +1,9 @@
+import type { LoggerService } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { LifecycleEvent } from '@ciba/domain';
 import type { BusContext } from './bus-context.js';
-import { handlerPatternsFor } from './catalogue.js';
+import { type BusTopology, handlerPatternsFor } from './catalogue.js';
 import { MalformedMessage } from './errors.js';
 import { outcomeOfError, settle } from './settlement.js';
 import type { HandlerOutcome, RetryPolicy, Settlement } from './settlement.js';
@@ -133,4 +134,16 @@ export class Slots {
     if (next) next();
     else this.free++;
   }
+}
+
+/** What both bus servers (JetStream and in-process) take. */
+export interface BusServerOptions {
+  /** Durable consumers (catalogue names, e.g. `['notifier']`) this process runs. */
+  readonly consumers: readonly string[];
+  readonly topology?: BusTopology;
+  readonly logger?: LoggerService;
+  /** Handlers running at once per consumer (and messages fetched per round). Default 8. */
+  readonly maxInFlight?: number;
+  /** Overrides of the retry curve shape (e.g. `jitterRatio`); the numbers come from the catalogue. */
+  readonly retry?: Partial<Omit<RetryPolicy, 'maxDeliver'>>;
 }

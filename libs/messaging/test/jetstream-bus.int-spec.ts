@@ -24,6 +24,7 @@ import {
   subjectFor,
 } from '../src/index.js';
 import type { BusContext } from '../src/index.js';
+import { createdEvent as fixtureEvent } from './event-fixtures.js';
 
 jest.setTimeout(30_000);
 
@@ -90,27 +91,7 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
   }
 }
 
-let sequence = 0;
-function createdEvent(overrides: Partial<AuthRequestCreated> = {}): AuthRequestCreated {
-  const requestId = `${prefix}-req-${++sequence}`;
-  return {
-    type: 'auth_request.created',
-    version: 1,
-    eventId: `${requestId}:auth_request.created`,
-    requestId,
-    clientId: 'client-a',
-    subject: 'user-1',
-    occurredAt: new Date().toISOString(),
-    correlationId: `corr-${requestId}`,
-    deliveryMode: 'ping',
-    scope: ['openid'],
-    hintType: 'login_hint',
-    expiresAt: new Date(Date.now() + 120_000).toISOString(),
-    interval: 5,
-    hasBindingMessage: false,
-    ...overrides,
-  };
-}
+const createdEvent = (overrides: Partial<AuthRequestCreated> = {}): AuthRequestCreated => fixtureEvent(overrides, prefix);
 
 // ---------------------------------------------------------------- harness
 

@@ -11,18 +11,8 @@ import {
 } from './backchannel-request.js';
 import { defaultBindingMessageRule } from './binding-message.js';
 import { CIBA_GRANT_TYPE } from './constants.js';
-import { OAuthError } from './errors.js';
 import { parseFormParams } from './form-params.js';
-
-function errorOf(fn: () => unknown): OAuthError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof OAuthError) return err;
-    throw err;
-  }
-  throw new Error('expected an OAuthError');
-}
+import { errorOf } from '../test/error-of.js';
 
 const pollClient: BackchannelClientView = {
   clientId: 'client-1',

@@ -1,16 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { defaultBindingMessageRule, patternBindingMessageRule } from './binding-message.js';
 import { OAuthError } from './errors.js';
-
-function errorOf(fn: () => unknown): OAuthError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof OAuthError) return err;
-    throw err;
-  }
-  throw new Error('expected an OAuthError');
-}
+import { errorOf } from '../test/error-of.js';
 
 describe('defaultBindingMessageRule', () => {
   const rule = defaultBindingMessageRule();

@@ -1,17 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { clientIdFromRequest, extractClientCredentials } from './client-credentials.js';
-import { OAuthError } from './errors.js';
 import { parseFormParams } from './form-params.js';
-
-function errorOf(fn: () => unknown): OAuthError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof OAuthError) return err;
-    throw err;
-  }
-  throw new Error('expected an OAuthError');
-}
+import { errorOf } from '../test/error-of.js';
 
 const basic = (raw: string): string => `Basic ${Buffer.from(raw, 'utf8').toString('base64')}`;
 const form = (body: Record<string, string> = {}) => parseFormParams(body);

@@ -1,17 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'node:querystring';
-import { OAuthError } from './errors.js';
 import { parseFormParams } from './form-params.js';
-
-function errorOf(fn: () => unknown): OAuthError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof OAuthError) return err;
-    throw err;
-  }
-  throw new Error('expected an OAuthError');
-}
+import { errorOf } from '../test/error-of.js';
 
 describe('parseFormParams', () => {
   it('reads single-valued parameters from a querystring-parsed body', () => {

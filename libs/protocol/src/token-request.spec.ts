@@ -1,18 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { CIBA_GRANT_TYPE } from './constants.js';
-import { OAuthError } from './errors.js';
 import { parseFormParams } from './form-params.js';
 import { assertClientMayUseGrant, validateTokenRequest } from './token-request.js';
-
-function errorOf(fn: () => unknown): OAuthError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof OAuthError) return err;
-    throw err;
-  }
-  throw new Error('expected an OAuthError');
-}
+import { errorOf } from '../test/error-of.js';
 
 const validate = (body: Record<string, string>) => validateTokenRequest(parseFormParams(body));
 

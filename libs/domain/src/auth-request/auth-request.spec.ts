@@ -1,34 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { type AuthRequest, IllegalTransition, decide, effectiveStatus, expire, pollOutcome, redeem, secondsUntilExpiry } from './auth-request.js';
+import { at, pendingRequest } from '../../test/auth-request.fixture.js';
+import { IllegalTransition, decide, effectiveStatus, expire, pollOutcome, redeem, secondsUntilExpiry } from './auth-request.js';
 
-const t0 = new Date('2026-01-01T00:00:00Z');
-const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
-
-function pending(overrides: Partial<AuthRequest> = {}): AuthRequest {
-  return {
-    id: 'r1',
-    authReqId: 'a1',
-    clientId: 'c1',
-    subject: 'alice',
-    scope: ['openid'],
-    acrValues: [],
-    bindingMessage: null,
-    hintType: 'login_hint',
-    deliveryMode: 'poll',
-    clientNotificationToken: null,
-    status: 'pending',
-    createdAt: t0,
-    expiresAt: at(60),
-    interval: 5,
-    lastPolledAt: null,
-    decidedAt: null,
-    denialReason: null,
-    redeemedAt: null,
-    notifiedAt: null,
-    correlationId: null,
-    ...overrides,
-  };
-}
+const pending = pendingRequest;
 
 describe('authentication request state machine', () => {
   it('pending → approved records the decision time (the ID token auth_time)', () => {

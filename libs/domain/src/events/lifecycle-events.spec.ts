@@ -1,29 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { AuthRequest } from '../auth-request/auth-request.js';
+import { pendingRequest } from '../../test/auth-request.fixture.js';
 import { requestCreated, requestDecided, requestExpired } from './lifecycle-events.js';
 
-const request: AuthRequest = {
-  id: '0b9f6c3e-1111-4a4a-9999-000000000001',
-  authReqId: 'secret-handle',
-  clientId: 'c1',
-  subject: 'alice',
-  scope: ['openid'],
-  acrValues: [],
-  bindingMessage: 'Approve 42',
-  hintType: 'login_hint',
-  deliveryMode: 'poll',
-  clientNotificationToken: 'cnt',
-  status: 'pending',
-  createdAt: new Date('2026-01-01T00:00:00Z'),
-  expiresAt: new Date('2026-01-01T00:05:00Z'),
-  interval: 5,
-  lastPolledAt: null,
-  decidedAt: null,
-  denialReason: null,
-  redeemedAt: null,
-  notifiedAt: null,
-  correlationId: 'corr-1',
-};
+const request = pendingRequest({ bindingMessage: 'Approve 42', clientNotificationToken: 'cnt', correlationId: 'corr-1' });
 
 describe('lifecycle events', () => {
   it('carry a deterministic event id so republishing is harmless', () => {

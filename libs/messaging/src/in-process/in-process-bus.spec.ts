@@ -11,6 +11,7 @@ import type { BusContext } from '../bus-context.js';
 import { defineTopology, HEADERS, subjectFor } from '../catalogue.js';
 import { PermanentError } from '../errors.js';
 import { InProcessEventPublisher, InProcessServer, InProcessWakeup } from './in-process-bus.js';
+import { createdEvent } from '../../test/event-fixtures.js';
 
 // ---------------------------------------------------------------- test doubles
 
@@ -135,27 +136,6 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
   }
 }
 
-let sequence = 0;
-function createdEvent(overrides: Partial<AuthRequestCreated> = {}): AuthRequestCreated {
-  const requestId = `req-${++sequence}`;
-  return {
-    type: 'auth_request.created',
-    version: 1,
-    eventId: `${requestId}:auth_request.created`,
-    requestId,
-    clientId: 'client-a',
-    subject: 'user-1',
-    occurredAt: new Date().toISOString(),
-    correlationId: `corr-${sequence}`,
-    deliveryMode: 'poll',
-    scope: ['openid'],
-    hintType: 'login_hint',
-    expiresAt: new Date(Date.now() + 120_000).toISOString(),
-    interval: 5,
-    hasBindingMessage: false,
-    ...overrides,
-  };
-}
 
 function approvedEvent(): AuthRequestApproved {
   const { requestId, clientId, subject, occurredAt, correlationId } = createdEvent();

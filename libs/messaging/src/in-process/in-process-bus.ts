@@ -7,7 +7,7 @@ import type { Clock, DurableQueueStore, EventPublisher, LifecycleEvent, QueuedMe
 import { consumerDefinition, consumersFor, DEFAULT_TOPOLOGY, eventTypeOfSubject, HEADERS, subjectFor } from '../catalogue.js';
 import type { BusTopology, ConsumerDefinition } from '../catalogue.js';
 import { describeSettlement, handleDelivery, InFlight } from '../handler-dispatch.js';
-import type { Delivery } from '../handler-dispatch.js';
+import type { BusServerOptions, Delivery } from '../handler-dispatch.js';
 import { parseLifecycleEvent } from '../lifecycle-event.schema.js';
 import { retryPolicyFor } from '../settlement.js';
 import type { RetryPolicy } from '../settlement.js';
@@ -74,20 +74,12 @@ export class InProcessEventPublisher implements EventPublisher {
   }
 }
 
-export interface InProcessServerOptions {
+export interface InProcessServerOptions extends BusServerOptions {
   readonly store: DurableQueueStore;
-  /** Durable consumers (catalogue names) this process runs. */
-  readonly consumers: readonly string[];
-  readonly topology?: BusTopology;
   readonly wakeup?: InProcessWakeup;
-  readonly logger?: LoggerService;
   /** Fallback poll when no wake-up arrives (other processes, delayed retries). Default 250 ms. */
   readonly pollIntervalMs?: number;
-  /** Messages claimed (and handled concurrently) per round. Default 8. */
-  readonly maxInFlight?: number;
   readonly clock?: Clock;
-  /** Overrides of the retry curve shape (e.g. `jitterRatio`); the numbers come from the catalogue. */
-  readonly retry?: Partial<Omit<RetryPolicy, 'maxDeliver'>>;
 }
 
 /** Pass as `@EventPattern(pattern, IN_PROCESS_TRANSPORT)` to bind a handler to this transport only. */

@@ -15,26 +15,18 @@ import {
 } from '../catalogue.js';
 import type { BusTopology, ConsumerDefinition } from '../catalogue.js';
 import { describeSettlement, handleDelivery, InFlight, Slots } from '../handler-dispatch.js';
-import type { Delivery } from '../handler-dispatch.js';
+import type { BusServerOptions, Delivery } from '../handler-dispatch.js';
 import { decodeLifecycleEvent } from '../lifecycle-event.schema.js';
 import { retryPolicyFor } from '../settlement.js';
 import type { RetryPolicy } from '../settlement.js';
 import { connectNats, ensureStreams } from './jetstream-connection.js';
 
-export interface JetStreamServerOptions {
+export interface JetStreamServerOptions extends BusServerOptions {
   readonly servers: string | readonly string[];
-  /** Durable consumers (catalogue names, e.g. `['notifier']`) this process runs. */
-  readonly consumers: readonly string[];
   /** Connection name; defaults to `ciba-<consumers>`. */
   readonly name?: string;
-  readonly topology?: BusTopology;
-  readonly logger?: LoggerService;
-  /** Handlers running at once per consumer (and messages pulled per batch). Default 8. */
-  readonly maxInFlight?: number;
   /** Create/update streams and consumers on listen. Default true. */
   readonly ensureTopology?: boolean;
-  /** Overrides of the retry curve shape (e.g. `jitterRatio`); the numbers come from the catalogue. */
-  readonly retry?: Partial<Omit<RetryPolicy, 'maxDeliver'>>;
 }
 
 /** Pass as `@EventPattern(pattern, JETSTREAM_TRANSPORT)` to bind a handler to this transport only (hybrid apps). */
