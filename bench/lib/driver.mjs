@@ -89,13 +89,13 @@ function safeError(body) {
 }
 
 /** Token endpoint polls cycling over `ids`; a 400 authorization_pending or slow_down is a pending answer. */
-async function poll({ url, clientId, secret, ids, connections, duration }) {
+async function poll({ url, clientId, secret, ids, connections, duration, amount }) {
   let next = 0;
   const answers = {};
   const result = await cannon({
     url,
     connections,
-    duration,
+    ...(amount ? { amount } : { duration }),
     headers: { 'content-type': FORM, authorization: basic(clientId, secret) },
     requests: [
       {

@@ -3,11 +3,13 @@
 // (login_hint = sub), ES256 ID tokens, 300 s request lifetime. Its authentication device is
 // in-process: `triggerAuthenticationDevice` hands the request to `onDeviceTrigger` with a random
 // decision token, and POST /device/callback (Bearer <decision token>, {"status": …}) applies the
-// decision through provider.backchannelResult(), the documented API for it.
+// decision through provider.backchannelResult(), the documented API for it. Storage is the
+// built-in MemoryAdapter over a larger LRU (see below).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 
 const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
+const MEMORY_ENTRIES = 1_000_000;
 
 /** oidc-provider prints setup notices and "mustChange/shouldChange" warnings to the console. */
 function silenceOidcProviderConsole() {
@@ -23,6 +25,12 @@ function silenceOidcProviderConsole() {
 export async function startReference({ clientId, clientSecret, users, ttlSeconds = 300, onDeviceTrigger }) {
   silenceOidcProviderConsole();
   const { default: Provider, errors } = await import('oidc-provider');
+  // The default in-memory adapter keeps everything in one LRU of 1000 entries (requests, grants
+  // and tokens together), so 2000 pending requests would evict each other and polls would answer
+  // invalid_grant. Same adapter class, store with the cap lifted (MEMORY_ENTRIES).
+  const { default: MemoryAdapter } = await import('oidc-provider/lib/adapters/memory_adapter.js');
+  const { default: LRU } = await import('oidc-provider/lib/helpers/lru.js');
+  const store = new LRU({ maxSize: MEMORY_ENTRIES });
 
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signingKey = { ...privateKey.export({ format: 'jwk' }), alg: 'ES256', use: 'sig', kid: 'bench-es256' };
@@ -47,6 +55,7 @@ export async function startReference({ clientId, clientSecret, users, ttlSeconds
         id_token_signed_response_alg: 'ES256',
       },
     ],
+    adapter: (model) => new MemoryAdapter(model, store),
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'offline_access'],

@@ -212,7 +212,7 @@ describe('TypeOrmAuthRequestRepository', () => {
       expect(ids.every((id) => due.some((request) => request.id === id))).toBe(true);
     });
 
-    it('findUnnotified lists pending, never-notified requests created before the cut-off, oldest first', async () => {
+    it('findUnnotified lists pending requests no notifier took up, created before the cut-off, oldest first', async () => {
       const base = 300_000;
       await db.dataSource.query(`UPDATE auth_requests SET status = 'expired' WHERE status = 'pending'`);
       const older = await created({ createdAt: at(base), expiresAt: at(base + 600) });
@@ -220,11 +220,18 @@ describe('TypeOrmAuthRequestRepository', () => {
       const notified = await created({ createdAt: at(base), expiresAt: at(base + 600), notifiedAt: at(base + 1) });
       const recent = await created({ createdAt: at(base + 50), expiresAt: at(base + 600) });
       const decided = await created({ createdAt: at(base), expiresAt: at(base + 600), status: 'denied', decidedAt: at(base + 2), denialReason: 'CANCELLED' });
+      // A notifier is still retrying this one: it issued a decision token but has not reached the device.
+      const retrying = await created({ createdAt: at(base), expiresAt: at(base + 600) });
+      await db.dataSource.query(`INSERT INTO decision_tokens (token_hash, request_id, channel, expires_at) VALUES ($1, $2, 'http', $3)`, [
+        `hash-${retrying.id}`,
+        retrying.id,
+        at(base + 600),
+      ]);
 
       const found = await repository.findUnnotified(at(base + 10), 10);
       expect(found.map((request) => request.id)).toEqual([older.id, old.id]);
       await expect(repository.findUnnotified(at(base + 10), 1)).resolves.toHaveLength(1);
-      expect([notified.id, recent.id, decided.id].some((id) => found.some((request) => request.id === id))).toBe(false);
+      expect([notified.id, recent.id, decided.id, retrying.id].some((id) => found.some((request) => request.id === id))).toBe(false);
     });
   });
 });

@@ -48,7 +48,11 @@ export interface AuthRequestRepository {
   markNotified(id: string, now: Date): Promise<void>;
   /** pending requests past expiry → expired, at most `limit`; returns those it changed. */
   expireDue(now: Date, limit: number): Promise<AuthRequest[]>;
-  /** pending requests created before `createdBefore` whose device was never notified. */
+  /**
+   * Pending requests created before `createdBefore` that no notifier ever took up (no decision token
+   * was issued for them): their `created` event was lost. Requests a notifier is still retrying are
+   * not listed, so republishing never starts a second delivery.
+   */
   findUnnotified(createdBefore: Date, limit: number): Promise<AuthRequest[]>;
 }
 

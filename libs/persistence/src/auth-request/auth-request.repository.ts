@@ -71,9 +71,10 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
   async findUnnotified(createdBefore: Date, limit: number): Promise<AuthRequest[]> {
     const rows = await queryRows(
       this.dataSource,
-      `SELECT * FROM auth_requests
-        WHERE status = 'pending' AND notified_at IS NULL AND created_at < $1
-        ORDER BY created_at
+      `SELECT * FROM auth_requests r
+        WHERE r.status = 'pending' AND r.notified_at IS NULL AND r.created_at < $1
+          AND NOT EXISTS (SELECT 1 FROM decision_tokens d WHERE d.request_id = r.id)
+        ORDER BY r.created_at
         LIMIT $2`,
       [createdBefore, limit],
     );
