@@ -62,7 +62,7 @@ describe('TypeOrmAuthRequestRepository', () => {
       const other = repository.forClient(otherClient);
       await expect(other.find(request.authReqId)).resolves.toBeNull();
       await expect(other.recordPoll(request.authReqId, at(2), 5)).resolves.toBeNull();
-      await expect(other.redeem(request.authReqId, at(2))).resolves.toBeNull();
+      await expect(other.redeem(request.authReqId, at(2), null)).resolves.toBeNull();
       const untouched = await repository.findById(request.id);
       expect(untouched).toEqual(request);
     });
@@ -112,21 +112,53 @@ describe('TypeOrmAuthRequestRepository', () => {
     it('moves approved → redeemed once', async () => {
       const request = await created({ status: 'approved', decidedAt: at(1) });
       const polls = repository.forClient(client);
-      await expect(polls.redeem(request.authReqId, at(2))).resolves.toEqual({ ...request, status: 'redeemed', redeemedAt: at(2) });
-      await expect(polls.redeem(request.authReqId, at(3))).resolves.toBeNull();
+      await expect(polls.redeem(request.authReqId, at(2), null)).resolves.toEqual({ ...request, status: 'redeemed', redeemedAt: at(2) });
+      await expect(polls.redeem(request.authReqId, at(3), null)).resolves.toBeNull();
     });
 
     it('refuses a request that is not approved', async () => {
       const pending = await created();
       const denied = await created({ status: 'denied', decidedAt: at(1), denialReason: 'CANCELLED' });
-      await expect(repository.forClient(client).redeem(pending.authReqId, at(2))).resolves.toBeNull();
-      await expect(repository.forClient(client).redeem(denied.authReqId, at(2))).resolves.toBeNull();
+      await expect(repository.forClient(client).redeem(pending.authReqId, at(2), null)).resolves.toBeNull();
+      await expect(repository.forClient(client).redeem(denied.authReqId, at(2), null)).resolves.toBeNull();
+    });
+
+    it('stores the refresh token in the same transaction, only for the winner', async () => {
+      const request = await created({ status: 'approved', decidedAt: at(1) });
+      const polls = repository.forClient(client);
+      const token = (hash: string) => ({
+        tokenHash: hash,
+        clientId: client.clientId,
+        subject: request.subject,
+        scope: ['openid', 'offline_access'],
+        authTime: at(1),
+        acr: null,
+        expiresAt: at(3600),
+        requestId: request.id,
+      });
+      await expect(polls.redeem(request.authReqId, at(2), token(`rt-win-${request.id}`))).resolves.not.toBeNull();
+      await expect(polls.redeem(request.authReqId, at(3), token(`rt-lose-${request.id}`))).resolves.toBeNull();
+      const stored = await db.dataSource.query<{ token_hash: string }[]>('SELECT token_hash FROM refresh_tokens WHERE request_id = $1', [request.id]);
+      expect(stored.map((r) => r.token_hash)).toEqual([`rt-win-${request.id}`]);
+    });
+
+    it('a failing refresh token insert leaves the request approved (both or neither)', async () => {
+      const request = await created({ status: 'approved', decidedAt: at(1) });
+      const polls = repository.forClient(client);
+      const duplicate = { tokenHash: `rt-dup-${request.id}`, clientId: client.clientId, subject: 'x', scope: ['openid'], authTime: at(1), acr: null, expiresAt: at(3600), requestId: request.id };
+      await db.dataSource.query(
+        'INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, auth_time, expires_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [duplicate.tokenHash, duplicate.clientId, duplicate.subject, duplicate.scope, duplicate.authTime, duplicate.expiresAt, duplicate.requestId],
+      );
+      await expect(polls.redeem(request.authReqId, at(2), duplicate)).rejects.toThrow();
+      const [{ status }] = await db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE id = $1', [request.id]);
+      expect(status).toBe('approved');
     });
 
     it('CIBA §11 tokens issued once: 50 concurrent redeem → one non-null', async () => {
       const request = await created({ status: 'approved', decidedAt: at(1) });
       const polls = repository.forClient(client);
-      const results = await Promise.all(Array.from({ length: 50 }, () => polls.redeem(request.authReqId, at(2))));
+      const results = await Promise.all(Array.from({ length: 50 }, () => polls.redeem(request.authReqId, at(2), null)));
       expect(results.filter((result) => result !== null)).toHaveLength(1);
     });
   });

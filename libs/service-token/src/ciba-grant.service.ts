@@ -60,9 +60,8 @@ export class CibaGrantService {
   /** Tokens are minted first (CPU only) and handed out only if this caller wins the atomic redemption. */
   private async redeem(client: AuthenticatedClient, request: AuthRequest): Promise<TokenResponse> {
     const prepared = await this.issuer.prepare(client, request);
-    const redeemed = await this.requests.forClient(client).redeem(request.authReqId, this.clock.now());
+    const redeemed = await this.requests.forClient(client).redeem(request.authReqId, this.clock.now(), prepared.refreshTokenRecord);
     if (!redeemed) throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
-    await this.issuer.commit(prepared);
     const issued = prepared.response.refresh_token ? ['access_token', 'id_token', 'refresh_token'] : ['access_token', 'id_token'];
     // The tokens are already the client's; a lost audit event must not turn this into an error.
     await this.events.publish(requestRedeemed(redeemed, issued, redeemed.redeemedAt ?? this.clock.now())).catch(() => undefined);

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AuthRequest, AuthenticatedClient, Clock, RefreshTokenRecord, RefreshTokenRepository, User, UserRepository } from '@ciba/domain';
+import type { AuthRequest, AuthenticatedClient, Clock, RefreshTokenRecord, User, UserRepository } from '@ciba/domain';
 import { REFRESH_TOKEN_GRANT_TYPE, tokenEndpointError } from '@ciba/protocol';
 import { TokenMinter } from '@ciba/tokens';
-import { CLOCK, REFRESH_TOKEN_REPOSITORY, USER_REPOSITORY } from '@ciba/platform';
+import { CLOCK, USER_REPOSITORY } from '@ciba/platform';
 
 /** RFC 6749 §5.1 token response (plus the OIDC id_token). */
 export interface TokenResponse {
@@ -40,7 +40,6 @@ export class TokenIssuer {
   constructor(
     private readonly minter: TokenMinter,
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
-    @Inject(REFRESH_TOKEN_REPOSITORY) private readonly refreshTokens: RefreshTokenRepository,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -88,9 +87,5 @@ export class TokenIssuer {
     };
     if (minted.refreshToken) response.refresh_token = minted.refreshToken;
     return { response, refreshTokenRecord: minted.refreshTokenRecord };
-  }
-
-  async commit(prepared: PreparedTokens): Promise<void> {
-    if (prepared.refreshTokenRecord) await this.refreshTokens.save(prepared.refreshTokenRecord);
   }
 }

@@ -35,8 +35,11 @@ export interface ClientAuthRequests {
    * report `tooSoon`. Concurrent polls see a single winner.
    */
   recordPoll(authReqId: string, now: Date, slowDownIncrement: number): Promise<PollRecord | null>;
-  /** approved → redeemed, true for exactly one caller. */
-  redeem(authReqId: string, now: Date): Promise<AuthRequest | null>;
+  /**
+   * approved → redeemed for exactly one caller, storing the refresh token issued with it in the same
+   * transaction: either both happen or neither.
+   */
+  redeem(authReqId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null>;
 }
 
 export interface AuthRequestRepository {

@@ -5,8 +5,10 @@ import type {
   ClientAuthRequests,
   Decision,
   PollRecord,
+  RefreshTokenRecord,
 } from '@ciba/domain';
 import type { DataSource, ObjectLiteral } from 'typeorm';
+import { insertRefreshToken } from '../refresh-token/refresh-token.repository.js';
 import { hydrate, queryRows } from '../sql.js';
 import { AuthRequestEntity } from './auth-request.entity.js';
 import { fromAuthRequest, toAuthRequest } from './auth-request.mapper.js';
@@ -139,15 +141,18 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
     };
   }
 
-  async redeem(authReqId: string, now: Date): Promise<AuthRequest | null> {
-    const rows = await queryRows(
-      this.dataSource,
-      `UPDATE auth_requests SET status = 'redeemed', redeemed_at = $3
-        WHERE auth_req_id = $1 AND client_id = $2 AND status = 'approved'
-        RETURNING *`,
-      [authReqId, this.clientId, now],
-    );
-    return this.first(rows);
+  async redeem(authReqId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows = await queryRows(
+        manager,
+        `UPDATE auth_requests SET status = 'redeemed', redeemed_at = $3
+          WHERE auth_req_id = $1 AND client_id = $2 AND status = 'approved'
+          RETURNING *`,
+        [authReqId, this.clientId, now],
+      );
+      if (rows.length > 0 && refreshToken) await insertRefreshToken(manager, refreshToken);
+      return this.first(rows);
+    });
   }
 
   private first(rows: ObjectLiteral[]): AuthRequest | null {

@@ -8,7 +8,7 @@ export class TypeOrmRefreshTokenRepository implements RefreshTokenRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async save(record: RefreshTokenRecord): Promise<void> {
-    await insert(this.dataSource.manager, record);
+    await insertRefreshToken(this.dataSource.manager, record);
   }
 
   async find(clientId: string, tokenHash: string, now: Date): Promise<RefreshTokenRecord | null> {
@@ -47,13 +47,14 @@ export class TypeOrmRefreshTokenRepository implements RefreshTokenRepository {
         [oldHash, clientId, now, next.tokenHash],
       );
       if (rows.length === 0) return null;
-      await insert(manager, next);
+      await insertRefreshToken(manager, next);
       return toRefreshToken(hydrate(manager, RefreshTokenEntity, rows[0]));
     });
   }
 }
 
-async function insert(manager: EntityManager, record: RefreshTokenRecord): Promise<void> {
+/** Shared with the auth request repository, which stores a refresh token in the redemption's transaction. */
+export async function insertRefreshToken(manager: EntityManager, record: RefreshTokenRecord): Promise<void> {
   await manager.query(
     `INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
