@@ -42,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
           clients: new TypeOrmClientRepository(dataSource),
           users: new TypeOrmUserRepository(dataSource),
           hasher: new SecretHasher(),
+          signingAlg: config.keys.signingAlg,
         });
         process.stdout.write(
           `clients: ${result.clients.written} written, ${result.clients.unchanged} unchanged; users: ${result.users.written} written, ${result.users.unchanged} unchanged\n`,

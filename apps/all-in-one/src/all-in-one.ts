@@ -24,7 +24,7 @@ export async function prepareDatabase(config: ProviderConfig): Promise<void> {
     await runMigrations(dataSource);
     if (config.bootstrapFile) {
       const data = await readBootstrapFile(config.bootstrapFile);
-      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher() });
+      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher(), signingAlg: config.keys.signingAlg });
     }
   } finally {
     await dataSource.destroy();

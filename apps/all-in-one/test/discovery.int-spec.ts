@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parseBootstrap } from '@ciba/config';
+import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
+import { loadBootstrap } from '@ciba/platform';
+import { SecretHasher } from '@ciba/tokens';
 import { type TestProvider, startTestProvider } from './provider-harness.js';
 
 describe('discovery and keys', () => {
@@ -22,7 +26,7 @@ describe('discovery and keys', () => {
     expect(doc['backchannel_user_code_parameter_supported']).toBe(false);
     expect(doc['grant_types_supported']).toEqual(expect.arrayContaining(['urn:openid:params:grant-type:ciba', 'refresh_token']));
     expect(doc['token_endpoint_auth_methods_supported']).toEqual(['client_secret_basic', 'client_secret_post']);
-    expect(doc['id_token_signing_alg_values_supported']).toContain('ES256');
+    expect(doc['id_token_signing_alg_values_supported']).toEqual(['ES256']);
     expect(doc['scopes_supported']).toContain('openid');
     expect(doc['claims_supported']).toEqual(expect.arrayContaining(['sub', 'auth_time']));
   });
@@ -37,6 +41,13 @@ describe('discovery and keys', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0].encrypted_private_jwk).toMatch(/^v1\./);
     expect(rows[0].encrypted_private_jwk).not.toContain('"d"');
+  });
+
+  it('refuses to register a client for an ID token algorithm the provider does not sign with', async () => {
+    const data = parseBootstrap({ clients: [{ client_id: 'rs-client', client_secret: 'rs-client-secret', id_token_signed_response_alg: 'RS256' }] });
+    const deps = { clients: new TypeOrmClientRepository(op.db.dataSource), users: new TypeOrmUserRepository(op.db.dataSource), hasher: new SecretHasher() };
+    await expect(loadBootstrap(data, { ...deps, signingAlg: 'ES256' })).rejects.toThrow(/rs-client .*ES256/);
+    await expect(deps.clients.findById('rs-client')).resolves.toBeNull();
   });
 
   it('answers /healthz and /readyz', async () => {

@@ -89,7 +89,7 @@ export async function startTestProvider(env: Record<string, string> = {}): Promi
     'all-in-one',
     ['database', 'keys'],
   );
-  await loadBootstrap(TEST_BOOTSTRAP, { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher() });
+  await loadBootstrap(TEST_BOOTSTRAP, { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher(), signingAlg: config.keys.signingAlg });
   const clock = new SettableClock();
   const app = await createAllInOneApp(config, { devDevice: false, clock });
   await app.listen(port, '127.0.0.1');

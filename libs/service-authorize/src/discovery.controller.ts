@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import type { ProviderConfig } from '@ciba/config';
-import { CIBA_GRANT_TYPE, CLIENT_AUTH_METHODS, REFRESH_TOKEN_GRANT_TYPE, SIGNING_ALGS, buildDiscoveryDocument } from '@ciba/protocol';
+import { CIBA_GRANT_TYPE, CLIENT_AUTH_METHODS, REFRESH_TOKEN_GRANT_TYPE, buildDiscoveryDocument } from '@ciba/protocol';
 import { KeyStore } from '@ciba/tokens';
 import { PROVIDER_CONFIG } from '@ciba/platform';
 
@@ -25,7 +25,8 @@ export class DiscoveryController {
       backchannelTokenDeliveryModesSupported: [...config.ciba.deliveryModes],
       backchannelUserCodeParameterSupported: false,
       tokenEndpointAuthMethodsSupported: [...CLIENT_AUTH_METHODS],
-      idTokenSigningAlgValuesSupported: [...SIGNING_ALGS],
+      // One signing key (and algorithm) per deployment: CIBA_SIGNING_ALG.
+      idTokenSigningAlgValuesSupported: [config.keys.signingAlg],
       claimsSupported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'at_hash', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified'],
     });
   }

@@ -1,6 +1,7 @@
 import type { BootstrapData } from '@ciba/config';
 import type { Client, User } from '@ciba/domain';
 import type { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
+import type { SigningAlg } from '@ciba/protocol';
 import type { SecretHasher } from '@ciba/tokens';
 
 export interface BootstrapResult {
@@ -15,8 +16,16 @@ export interface BootstrapResult {
  */
 export async function loadBootstrap(
   data: BootstrapData,
-  deps: { clients: TypeOrmClientRepository; users: TypeOrmUserRepository; hasher: SecretHasher },
+  deps: { clients: TypeOrmClientRepository; users: TypeOrmUserRepository; hasher: SecretHasher; signingAlg: SigningAlg },
 ): Promise<BootstrapResult> {
+  // Every token is signed with the deployment's one key: a client asking for another algorithm
+  // would receive tokens it rejects, so say so now rather than at its first token.
+  const mismatched = data.clients.filter((c) => c.id_token_signed_response_alg !== undefined && c.id_token_signed_response_alg !== deps.signingAlg);
+  if (mismatched.length > 0) {
+    throw new Error(
+      `bootstrap: ${mismatched.map((c) => c.client_id).join(', ')} ask for id_token_signed_response_alg other than this provider's ${deps.signingAlg} (CIBA_SIGNING_ALG)`,
+    );
+  }
   let clientsWritten = 0;
   let clientsUnchanged = 0;
   for (const c of data.clients) {
