@@ -63,7 +63,7 @@ export async function createAllInOneApp(
 
   const app = await createHttpApp(AllInOneApp, config);
   app.connectMicroservice(
-    { strategy: new InProcessServer({ store: app.get(PostgresDurableQueueStore), consumers: ['notifier', 'audit'], wakeup }) },
+    { strategy: new InProcessServer({ store: app.get(PostgresDurableQueueStore), consumers: ['notifier', 'audit'], wakeup, maxInFlight: config.nats.concurrency }) },
     { inheritAppConfig: true },
   );
   await app.startAllMicroservices();

@@ -11,7 +11,7 @@ await runService(async () => {
   @Module({ imports: [CoreModule.forRoot(config, { keys: false, bus: jetStreamBus(config) }), AuditModule] })
   class AuditApp {}
   const app = await createHttpApp(AuditApp, config);
-  app.connectMicroservice({ strategy: new JetStreamServer({ servers: [...config.nats.servers], consumers: ['audit'], name: 'ciba-audit', topology: busTopology(config) }) }, { inheritAppConfig: true });
+  app.connectMicroservice({ strategy: new JetStreamServer({ servers: [...config.nats.servers], consumers: ['audit'], name: 'ciba-audit', topology: busTopology(config), maxInFlight: config.nats.concurrency }) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   return { app, url: await listen(app, config) };
 });

@@ -11,7 +11,7 @@ await runService(async () => {
   @Module({ imports: [CoreModule.forRoot(config, { keys: true, bus: jetStreamBus(config) }), NotifierModule] })
   class NotifierApp {}
   const app = await createHttpApp(NotifierApp, config);
-  app.connectMicroservice({ strategy: new JetStreamServer({ servers: [...config.nats.servers], consumers: ['notifier'], name: 'ciba-notifier', topology: busTopology(config) }) }, { inheritAppConfig: true });
+  app.connectMicroservice({ strategy: new JetStreamServer({ servers: [...config.nats.servers], consumers: ['notifier'], name: 'ciba-notifier', topology: busTopology(config), maxInFlight: config.nats.concurrency }) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   return { app, url: await listen(app, config) };
 });

@@ -23,6 +23,7 @@ const envSchema = z.object({
   CIBA_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   CIBA_DATABASE_POOL_SIZE: int(1, 200).default(10),
   CIBA_NATS_SERVERS: z.string().default('nats://127.0.0.1:4222'),
+  CIBA_BUS_CONCURRENCY: int(1, 1024).default(32),
   CIBA_BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1–32 characters of A-Z a-z 0-9 _ -').optional(),
   CIBA_KEY_ENCRYPTION_KEY: z.string().optional(),
   CIBA_SIGNING_ALG: z.enum(SIGNING_ALGS).default('ES256'),
@@ -57,7 +58,7 @@ export interface ProviderConfig {
   readonly publicUrls: { readonly authorize: string; readonly token: string; readonly notifier: string };
   readonly database: { readonly url: string; readonly poolSize: number };
   /** `prefix` namespaces streams, subjects, consumers and the KV bucket, for several deployments on one NATS. */
-  readonly nats: { readonly servers: readonly string[]; readonly prefix: string | null };
+  readonly nats: { readonly servers: readonly string[]; readonly prefix: string | null; readonly concurrency: number };
   readonly keys: { readonly encryptionKey: string; readonly signingAlg: (typeof SIGNING_ALGS)[number] };
   readonly bootstrapFile: string | null;
   readonly ciba: {
@@ -147,7 +148,7 @@ export function loadConfig(
       notifier: stripSlash(e.CIBA_NOTIFIER_URL ?? issuer),
     },
     database: { url: e.CIBA_DATABASE_URL ?? '', poolSize: e.CIBA_DATABASE_POOL_SIZE },
-    nats: { servers: e.CIBA_NATS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean), prefix: e.CIBA_BUS_PREFIX ?? null },
+    nats: { servers: e.CIBA_NATS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean), prefix: e.CIBA_BUS_PREFIX ?? null, concurrency: e.CIBA_BUS_CONCURRENCY },
     keys: { encryptionKey: e.CIBA_KEY_ENCRYPTION_KEY ?? '', signingAlg: e.CIBA_SIGNING_ALG },
     bootstrapFile: e.CIBA_BOOTSTRAP_FILE ?? null,
     ciba: {

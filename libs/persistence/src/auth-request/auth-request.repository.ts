@@ -21,12 +21,40 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
   }
 
   async create(request: AuthRequest): Promise<void> {
-    await this.dataSource.getRepository(AuthRequestEntity).insert(fromAuthRequest(request));
+    const row = fromAuthRequest(request);
+    await queryRows(
+      this.dataSource,
+      `INSERT INTO auth_requests (id, auth_req_id, client_id, subject, scope, acr_values, binding_message, hint_type, delivery_mode,
+                                  client_notification_token, status, created_at, expires_at, "interval", last_polled_at, decided_at,
+                                  denial_reason, redeemed_at, notified_at, correlation_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+      [
+        row.id,
+        row.authReqId,
+        row.clientId,
+        row.subject,
+        row.scope,
+        row.acrValues,
+        row.bindingMessage,
+        row.hintType,
+        row.deliveryMode,
+        row.clientNotificationToken,
+        row.status,
+        row.createdAt,
+        row.expiresAt,
+        row.interval,
+        row.lastPolledAt,
+        row.decidedAt,
+        row.denialReason,
+        row.redeemedAt,
+        row.notifiedAt,
+        row.correlationId,
+      ],
+    );
   }
 
   async findById(id: string): Promise<AuthRequest | null> {
-    const entity = await this.dataSource.getRepository(AuthRequestEntity).findOneBy({ id });
-    return entity ? toAuthRequest(entity) : null;
+    return this.first(await queryRows(this.dataSource, 'SELECT * FROM auth_requests WHERE id = $1', [id]));
   }
 
   async decide(id: string, decision: Decision, now: Date): Promise<AuthRequest | null> {
@@ -43,7 +71,7 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
 
   /** Keeps the first notification time: a re-notification does not move it. */
   async markNotified(id: string, now: Date): Promise<void> {
-    await this.dataSource.query(`UPDATE auth_requests SET notified_at = COALESCE(notified_at, $2) WHERE id = $1`, [id, now]);
+    await queryRows(this.dataSource, `UPDATE auth_requests SET notified_at = COALESCE(notified_at, $2) WHERE id = $1`, [id, now]);
   }
 
   /**
@@ -142,15 +170,15 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
   }
 
   async redeem(authReqId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null> {
+    const sql = `UPDATE auth_requests SET status = 'redeemed', redeemed_at = $3
+                  WHERE auth_req_id = $1 AND client_id = $2 AND status = 'approved'
+                  RETURNING *`;
+    const parameters = [authReqId, this.clientId, now];
+    // One statement is atomic by itself; a refresh token needs a transaction around both.
+    if (!refreshToken) return this.first(await queryRows(this.dataSource, sql, parameters));
     return this.dataSource.transaction(async (manager) => {
-      const rows = await queryRows(
-        manager,
-        `UPDATE auth_requests SET status = 'redeemed', redeemed_at = $3
-          WHERE auth_req_id = $1 AND client_id = $2 AND status = 'approved'
-          RETURNING *`,
-        [authReqId, this.clientId, now],
-      );
-      if (rows.length > 0 && refreshToken) await insertRefreshToken(manager, refreshToken);
+      const rows = await queryRows(manager, sql, parameters);
+      if (rows.length > 0) await insertRefreshToken(manager, refreshToken);
       return this.first(rows);
     });
   }

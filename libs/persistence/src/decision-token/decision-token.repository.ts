@@ -8,7 +8,7 @@ export class TypeOrmDecisionTokenRepository implements DecisionTokenRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async save(record: Omit<DecisionTokenRecord, 'usedAt'>): Promise<void> {
-    await this.dataSource.query(
+    await queryRows(this.dataSource, 
       `INSERT INTO decision_tokens (token_hash, request_id, channel, expires_at)
        VALUES ($1, $2, $3, $4)
        ON CONFLICT (token_hash) DO NOTHING`,
@@ -29,7 +29,7 @@ export class TypeOrmDecisionTokenRepository implements DecisionTokenRepository {
   }
 
   async find(tokenHash: string): Promise<DecisionTokenRecord | null> {
-    const entity = await this.dataSource.getRepository(DecisionTokenEntity).findOneBy({ tokenHash });
-    return entity ? toDecisionToken(entity) : null;
+    const rows = await queryRows(this.dataSource, 'SELECT * FROM decision_tokens WHERE token_hash = $1', [tokenHash]);
+    return rows.length === 0 ? null : toDecisionToken(hydrate(this.dataSource, DecisionTokenEntity, rows[0]));
   }
 }

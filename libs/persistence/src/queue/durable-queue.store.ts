@@ -19,7 +19,7 @@ export class PostgresDurableQueueStore implements DurableQueueStore {
     headers: Record<string, string>,
   ): Promise<void> {
     if (consumers.length === 0) return;
-    await this.dataSource.query(
+    await queryRows(this.dataSource, 
       `INSERT INTO queued_messages (consumer, subject, message_id, payload, headers)
        SELECT consumer, $2, $3, $4::jsonb, $5::jsonb FROM unnest($1::text[]) AS consumer
        ON CONFLICT (consumer, message_id) DO NOTHING`,
@@ -56,11 +56,11 @@ export class PostgresDurableQueueStore implements DurableQueueStore {
   }
 
   async ack(id: string): Promise<void> {
-    await this.dataSource.query(`DELETE FROM queued_messages WHERE id = $1`, [id]);
+    await queryRows(this.dataSource, `DELETE FROM queued_messages WHERE id = $1`, [id]);
   }
 
   async nak(id: string, delayMs: number, now: Date): Promise<void> {
-    await this.dataSource.query(
+    await queryRows(this.dataSource, 
       `UPDATE queued_messages SET visible_at = $2::timestamptz + make_interval(secs => $3::double precision / 1000) WHERE id = $1`,
       [id, now, delayMs],
     );
@@ -68,7 +68,7 @@ export class PostgresDurableQueueStore implements DurableQueueStore {
 
   /** One statement, so atomic: the message is either still queued or in the dead letters. */
   async deadLetter(id: string, reason: string): Promise<void> {
-    await this.dataSource.query(
+    await queryRows(this.dataSource, 
       `WITH moved AS (DELETE FROM queued_messages WHERE id = $1 RETURNING *)
        INSERT INTO dead_letters (id, consumer, subject, message_id, payload, headers, reason, deliveries)
        SELECT id, consumer, subject, message_id, payload, headers, $2, deliveries FROM moved`,

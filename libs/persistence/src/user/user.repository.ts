@@ -8,8 +8,8 @@ export class TypeOrmUserRepository implements UserRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async findBySub(sub: string): Promise<User | null> {
-    const entity = await this.dataSource.getRepository(UserEntity).findOneBy({ sub });
-    return entity ? toUser(entity) : null;
+    const rows = await queryRows(this.dataSource, 'SELECT * FROM users WHERE sub = $1', [sub]);
+    return rows.length === 0 ? null : toUser(hydrate(this.dataSource, UserEntity, rows[0]));
   }
 
   /**

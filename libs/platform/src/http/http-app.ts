@@ -10,6 +10,8 @@ export async function createHttpApp(rootModule: unknown, config: ProviderConfig)
   const app = await NestFactory.create<NestExpressApplication>(rootModule as never, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // Protocol responses are never cached (no-store); hashing every body for an ETag is wasted work.
+  app.set('etag', false);
   if (config.http.trustProxy) app.set('trust proxy', true);
   // extended: false keeps repeated parameters as arrays, so duplicates can be rejected (CIBA §7.1).
   app.useBodyParser('urlencoded', { extended: false, limit: '64kb', parameterLimit: 100 });
