@@ -36,14 +36,20 @@ export class ServiceProcess {
     this.child = child;
     child.stdout?.on('data', (d: Buffer) => (this.output += d.toString('utf8')));
     child.stderr?.on('data', (d: Buffer) => (this.output += d.toString('utf8')));
+    const gone = new AbortController();
     const exited = new Promise<never>((_, reject) => {
-      child.once('exit', (code) => reject(new Error(`${this.name} exited with ${code}:\n${this.output}`)));
+      child.once('exit', (code) => {
+        gone.abort();
+        reject(new Error(`${this.name} exited with ${code}:\n${this.output}`));
+      });
     });
     const ready = waitFor(async () => (await fetch(`${this.url}/readyz`).catch(() => null))?.status === 200, {
       timeoutMs: 30_000,
       intervalMs: 100,
       description: `${this.name} ready`,
+      signal: gone.signal,
     });
+    ready.catch(() => undefined); // when the process exits first, `exited` carries the error
     await Promise.race([ready, exited]);
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   type AuthRequest,
   type AuthRequestRepository,
@@ -19,6 +19,8 @@ import { TokenIssuer, type TokenResponse } from './token-issuer.js';
  */
 @Injectable()
 export class CibaGrantService {
+  private readonly logger = new Logger(CibaGrantService.name);
+
   constructor(
     @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
     @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
@@ -64,7 +66,9 @@ export class CibaGrantService {
     if (!redeemed) throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
     const issued = prepared.response.refresh_token ? ['access_token', 'id_token', 'refresh_token'] : ['access_token', 'id_token'];
     // The tokens are already the client's; a lost audit event must not turn this into an error.
-    await this.events.publish(requestRedeemed(redeemed, issued, redeemed.redeemedAt ?? this.clock.now())).catch(() => undefined);
+    await this.events
+      .publish(requestRedeemed(redeemed, issued, redeemed.redeemedAt ?? this.clock.now()))
+      .catch((err: unknown) => this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.redeemed'));
     return prepared.response;
   }
 }

@@ -31,3 +31,22 @@ describe('waitFor', () => {
     await expect(failure.catch((error: Error) => (error.cause as Error).message)).resolves.toBe('still broken');
   });
 });
+
+describe('waitFor abort', () => {
+  it('stops polling as soon as its signal aborts', async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const waiting = waitFor(
+      () => {
+        calls++;
+        return false;
+      },
+      { timeoutMs: 60_000, intervalMs: 5, signal: controller.signal },
+    );
+    controller.abort();
+    await expect(waiting).rejects.toThrow(/abandoned/);
+    const seen = calls;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(calls).toBe(seen);
+  });
+});

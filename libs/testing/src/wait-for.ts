@@ -3,6 +3,8 @@ export interface WaitForOptions {
   readonly intervalMs?: number;
   /** Shown in the timeout error. */
   readonly description?: string;
+  /** Stops waiting (rejects) as soon as it aborts, e.g. when the awaited process has exited. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -12,11 +14,12 @@ export interface WaitForOptions {
  */
 export async function waitFor(
   condition: () => Promise<boolean> | boolean,
-  { timeoutMs = 10_000, intervalMs = 25, description = 'condition' }: WaitForOptions = {},
+  { timeoutMs = 10_000, intervalMs = 25, description = 'condition', signal }: WaitForOptions = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    if (signal?.aborted) throw new Error(`waitFor: ${description} abandoned`, { cause: signal.reason });
     try {
       if (await condition()) return;
       lastError = undefined;
