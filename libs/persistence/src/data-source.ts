@@ -2,9 +2,10 @@ import { DataSource } from 'typeorm';
 import type { DataSourceOptions, Migration } from 'typeorm';
 import { ENTITIES } from './entities.js';
 import { InitialSchema1700000000000 } from './migrations/1700000000000-initial-schema.js';
+import { CallbackDeliveries1700000100000 } from './migrations/1700000100000-callback-deliveries.js';
 
 /** Every migration in order, listed explicitly (no globs). */
-export const MIGRATIONS = [InitialSchema1700000000000] as const;
+export const MIGRATIONS = [InitialSchema1700000000000, CallbackDeliveries1700000100000] as const;
 
 export interface PersistenceOptions {
   /** `postgres://user:password@host:port/database` */

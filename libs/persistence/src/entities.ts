@@ -1,5 +1,6 @@
 import { AuditRecordEntity } from './audit/audit-record.entity.js';
 import { AuthRequestEntity } from './auth-request/auth-request.entity.js';
+import { CallbackDeliveryEntity } from './callback-delivery/callback-delivery.entity.js';
 import { ClientEntity } from './client/client.entity.js';
 import { DecisionTokenEntity } from './decision-token/decision-token.entity.js';
 import { DeadLetterEntity } from './queue/dead-letter.entity.js';
@@ -19,4 +20,5 @@ export const ENTITIES = [
   AuditRecordEntity,
   QueuedMessageEntity,
   DeadLetterEntity,
+  CallbackDeliveryEntity,
 ] as const;

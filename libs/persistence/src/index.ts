@@ -13,6 +13,7 @@ export { TypeOrmRefreshTokenRepository } from './refresh-token/refresh-token.rep
 export { TypeOrmSigningKeyRepository } from './signing-key/signing-key.repository.js';
 export { TypeOrmAuditRepository } from './audit/audit.repository.js';
 export { PostgresDurableQueueStore } from './queue/durable-queue.store.js';
+export { TypeOrmCallbackDeliveryRepository } from './callback-delivery/callback-delivery.repository.js';
 export type { DeadLetter } from './queue/queue.mapper.js';
 
 export { ClientEntity } from './client/client.entity.js';
@@ -24,4 +25,6 @@ export { SigningKeyEntity } from './signing-key/signing-key.entity.js';
 export { AuditRecordEntity } from './audit/audit-record.entity.js';
 export { QueuedMessageEntity } from './queue/queued-message.entity.js';
 export { DeadLetterEntity } from './queue/dead-letter.entity.js';
+export { CallbackDeliveryEntity } from './callback-delivery/callback-delivery.entity.js';
 export { InitialSchema1700000000000 } from './migrations/1700000000000-initial-schema.js';
+export { CallbackDeliveries1700000100000 } from './migrations/1700000100000-callback-deliveries.js';

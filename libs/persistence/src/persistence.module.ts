@@ -2,6 +2,7 @@ import { Inject, Module } from '@nestjs/common';
 import type { DynamicModule, OnApplicationShutdown, Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TypeOrmAuditRepository } from './audit/audit.repository.js';
+import { TypeOrmCallbackDeliveryRepository } from './callback-delivery/callback-delivery.repository.js';
 import { TypeOrmAuthRequestRepository } from './auth-request/auth-request.repository.js';
 import { TypeOrmClientRepository } from './client/client.repository.js';
 import { createDataSource } from './data-source.js';
@@ -25,6 +26,7 @@ const REPOSITORIES = [
   TypeOrmRefreshTokenRepository,
   TypeOrmSigningKeyRepository,
   TypeOrmAuditRepository,
+  TypeOrmCallbackDeliveryRepository,
   PostgresDurableQueueStore,
 ] as const;
 

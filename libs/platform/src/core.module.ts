@@ -29,6 +29,7 @@ import {
 } from './di/tokens.js';
 import { HealthController, ReadinessRegistry } from './health/health.js';
 import { ClientAuthenticator } from './http/client-authenticator.js';
+import { TokenIssuer } from './issuance/token-issuer.js';
 import { pinoParams } from './logging/logging.js';
 
 export interface CoreModuleOptions {
@@ -115,6 +116,7 @@ export class CoreModule {
               }),
           },
           KeyRefresher,
+          TokenIssuer,
         ]
       : [];
     const exported = [
@@ -131,7 +133,7 @@ export class CoreModule {
       SecretHasher,
       ClientAuthenticator,
       ReadinessRegistry,
-      ...(options.keys ? [KeyEncryptor, KeyStore, TokenMinter] : []),
+      ...(options.keys ? [KeyEncryptor, KeyStore, TokenMinter, TokenIssuer] : []),
     ];
     return {
       module: CoreModule,

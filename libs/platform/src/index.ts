@@ -10,3 +10,4 @@ export * from './logging/logging.js';
 export * from './admin/bootstrap-loader.js';
 export * from './messaging/bus-providers.js';
 export * from './run-service.js';
+export * from './issuance/token-issuer.js';

@@ -10,8 +10,8 @@ import {
   requestRedeemed,
 } from '@ciba/domain';
 import { SLOW_DOWN_INCREMENT_SECONDS, tokenEndpointError } from '@ciba/protocol';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PENDING_POLL_CACHE } from '@ciba/platform';
-import { TokenIssuer, type TokenResponse } from './token-issuer.js';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PENDING_POLL_CACHE, TokenIssuer, type TokenResponse } from '@ciba/platform';
+
 
 /**
  * CIBA §10.1 / §11: the token request with the CIBA grant. The poll is recorded atomically (so

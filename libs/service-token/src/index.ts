@@ -1,2 +1,1 @@
 export * from './token.module.js';
-export * from './token-issuer.js';

@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AuthenticatedClient, Clock, RefreshTokenRepository } from '@ciba/domain';
 import { tokenEndpointError } from '@ciba/protocol';
 import { sha256Base64url } from '@ciba/tokens';
-import { CLOCK, REFRESH_TOKEN_REPOSITORY } from '@ciba/platform';
-import { TokenIssuer, type TokenResponse } from './token-issuer.js';
+import { CLOCK, REFRESH_TOKEN_REPOSITORY, TokenIssuer, type TokenResponse } from '@ciba/platform';
+
 
 /**
  * RFC 6749 §6: refresh. The refresh token rotates on every use — the old one dies atomically, so a

@@ -2,12 +2,10 @@ import { Module } from '@nestjs/common';
 import { CibaGrantService } from './ciba-grant.service.js';
 import { RefreshGrantService } from './refresh-grant.service.js';
 import { TokenController } from './token.controller.js';
-import { TokenIssuer } from './token-issuer.js';
 
 /** The token service: needs `CoreModule` (ports, keys, client authentication) in the app. */
 @Module({
   controllers: [TokenController],
-  providers: [CibaGrantService, RefreshGrantService, TokenIssuer],
-  exports: [TokenIssuer],
+  providers: [CibaGrantService, RefreshGrantService],
 })
 export class TokenModule {}

@@ -13,6 +13,8 @@ export const LIFECYCLE_EVENT_TYPES = [
   'auth_request.denied',
   'auth_request.expired',
   'auth_request.redeemed',
+  'auth_request.client_notified',
+  'auth_request.client_notification_failed',
 ] as const;
 export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];
 
@@ -41,7 +43,23 @@ export type AuthRequestDenied = EventBase<'auth_request.denied'> & { readonly re
 export type AuthRequestExpired = EventBase<'auth_request.expired'>;
 export type AuthRequestRedeemed = EventBase<'auth_request.redeemed'> & { readonly tokens: readonly string[] };
 
+/** A ping or push callback reached the client (CIBA §10.2, §10.3). */
+export type AuthRequestClientNotified = EventBase<'auth_request.client_notified'> & {
+  readonly mode: 'ping' | 'push';
+  readonly trigger: 'approved' | 'denied' | 'expired';
+  readonly attempts: number;
+};
+/** A ping or push callback was given up; `reason` is a short code such as `http_401` or `attempts_exhausted`. */
+export type AuthRequestClientNotificationFailed = EventBase<'auth_request.client_notification_failed'> & {
+  readonly mode: 'ping' | 'push';
+  readonly trigger: 'approved' | 'denied' | 'expired';
+  readonly attempts: number;
+  readonly reason: string;
+};
+
 export type LifecycleEvent =
+  | AuthRequestClientNotified
+  | AuthRequestClientNotificationFailed
   | AuthRequestCreated
   | AuthRequestDeviceNotified
   | AuthRequestApproved

@@ -1,4 +1,5 @@
 import type { AuthRequest, Decision } from '../auth-request/auth-request.js';
+import type { CallbackDelivery, NewCallbackDelivery } from '../callback/callback-delivery.js';
 import type { AuthenticatedClient, Client } from '../client/client.js';
 import type { LifecycleEvent } from '../events/lifecycle-event.js';
 import type { User } from '../user/user.js';
@@ -170,4 +171,23 @@ export interface DurableQueueStore {
   nak(id: string, delayMs: number, now: Date): Promise<void>;
   /** Move to the dead letters with a reason. */
   deadLetter(id: string, reason: string): Promise<void>;
+}
+
+export interface CallbackDeliveryRepository {
+  find(id: string): Promise<CallbackDelivery | null>;
+  /** Stores the delivery unless one with its id exists; returns the stored one either way. */
+  ensure(delivery: NewCallbackDelivery): Promise<CallbackDelivery>;
+  /**
+   * Push mode (CIBA §10.3): in one transaction, approved → redeemed for `requestId`, store the refresh
+   * token issued with it, and store the delivery carrying the tokens. When the request was already
+   * redeemed by an earlier attempt, returns the delivery stored then; null when there is none.
+   */
+  ensureRedeemed(delivery: NewCallbackDelivery, now: Date, refreshToken: RefreshTokenRecord | null): Promise<CallbackDelivery | null>;
+  recordAttempt(id: string, error: string | null): Promise<void>;
+  /** pending → delivered; false when it was not pending (another attempt won). */
+  markDelivered(id: string, now: Date): Promise<boolean>;
+  markFailed(id: string, reason: string): Promise<void>;
+  /** failed → pending, for an operator's redelivery; false when it was not failed. */
+  reopen(id: string): Promise<boolean>;
+  listFailed(limit: number): Promise<CallbackDelivery[]>;
 }

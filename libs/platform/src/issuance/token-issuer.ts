@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AuthRequest, AuthenticatedClient, Clock, RefreshTokenRecord, User, UserRepository } from '@ciba/domain';
 import { REFRESH_TOKEN_GRANT_TYPE, tokenEndpointError } from '@ciba/protocol';
 import { TokenMinter } from '@ciba/tokens';
-import { CLOCK, USER_REPOSITORY } from '@ciba/platform';
+import { CLOCK, USER_REPOSITORY } from '../di/tokens.js';
 
 /** RFC 6749 §5.1 token response (plus the OIDC id_token). */
 export interface TokenResponse {
@@ -34,7 +34,10 @@ export function claimsForScope(user: User, scope: readonly string[]): Record<str
   return claims;
 }
 
-/** Mints the token set for an approved request or a refresh; the one place tokens are made. */
+/**
+ * Mints the token set for an approved request or a refresh: the one implementation, used by the token
+ * service (poll and ping, refresh) and the callback dispatcher (push, CIBA §10.3).
+ */
 @Injectable()
 export class TokenIssuer {
   constructor(

@@ -1,0 +1,37 @@
+/**
+ * A notification to a ping or push client's `backchannel_client_notification_endpoint`
+ * (CIBA §10.2, §10.3, §12): one per request and outcome. Its body and bearer token are stored
+ * encrypted — a push body carries the tokens — and it is delivered at least once, successfully at
+ * most once.
+ */
+export type CallbackKind = 'ping' | 'push_tokens' | 'push_error';
+export type CallbackStatus = 'pending' | 'delivered' | 'failed';
+/** The lifecycle outcome that caused the callback. */
+export type CallbackTrigger = 'approved' | 'denied' | 'expired';
+
+export interface CallbackDelivery {
+  readonly id: string;
+  readonly requestId: string;
+  readonly clientId: string;
+  readonly trigger: CallbackTrigger;
+  readonly kind: CallbackKind;
+  readonly endpoint: string;
+  /** `{ body, bearerToken }` as JSON, encrypted with the key-encryption key; associated data: `id`. */
+  readonly encryptedMessage: string;
+  readonly status: CallbackStatus;
+  readonly attempts: number;
+  readonly lastError: string | null;
+  readonly createdAt: Date;
+  readonly deliveredAt: Date | null;
+}
+
+export interface CallbackMessage {
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly bearerToken: string;
+}
+
+export function callbackDeliveryId(requestId: string, trigger: CallbackTrigger): string {
+  return `${requestId}:${trigger}`;
+}
+
+export type NewCallbackDelivery = Omit<CallbackDelivery, 'status' | 'attempts' | 'lastError' | 'deliveredAt'>;
