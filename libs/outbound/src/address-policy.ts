@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { IPv4, IPv6 } from 'ipaddr.js';
 
@@ -79,7 +80,8 @@ export class AddressPolicy {
   }
 
   verdict(address: string): AddressVerdict {
-    if (!ipaddr.isValid(address)) return { allowed: false, range: 'invalid' };
+    // Only the canonical forms Node connects to: ipaddr.js also parses shorthands like '127.1'.
+    if (isIP(address) === 0) return { allowed: false, range: 'invalid' };
     const ip = ipaddr.process(address);
     if (METADATA_ADDRESSES.some((metadata) => sameAddress(metadata, ip))) {
       const named = this.allowed.some(([network, bits]) => bits === (ip.kind() === 'ipv4' ? 32 : 128) && sameAddress(network, ip));

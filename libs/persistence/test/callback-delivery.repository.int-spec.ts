@@ -55,7 +55,7 @@ describe('TypeOrmCallbackDeliveryRepository', () => {
     expect(messages.size).toBe(1);
     const stored = await db.dataSource.query<{ token_hash: string }[]>('SELECT token_hash FROM refresh_tokens WHERE request_id = $1', [r.id]);
     expect(stored).toHaveLength(1);
-    expect([...messages][0]).toBe(`v1.sealed-${stored[0]!.token_hash.split('-').pop()}`);
+    expect([...messages][0]).toBe(`v1.sealed-${stored[0].token_hash.split('-').pop()}`);
     const [{ status }] = await db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE id = $1', [r.id]);
     expect(status).toBe('redeemed');
   });

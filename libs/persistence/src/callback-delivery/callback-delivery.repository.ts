@@ -74,7 +74,7 @@ export class TypeOrmCallbackDeliveryRepository implements CallbackDeliveryReposi
   }
 
   private first(rows: ObjectLiteral[]): CallbackDelivery | null {
-    return rows.length === 0 ? null : this.map(rows[0]!);
+    return rows.length === 0 ? null : this.map(rows[0]);
   }
 
   private map(row: ObjectLiteral): CallbackDelivery {
