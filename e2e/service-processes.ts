@@ -10,7 +10,7 @@ import { freePort, waitFor } from '@ciba/testing';
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = promisify(execFile);
 
-export type ServiceName = 'authorize' | 'token' | 'notifier' | 'audit';
+export type ServiceName = 'authorize' | 'token' | 'notifier' | 'audit' | 'callback-dispatcher';
 
 /** A service started from its built entry point (`npm run build` first), as its own OS process. */
 export class ServiceProcess {

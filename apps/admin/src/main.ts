@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, maxTokenLifetime, readBootstrapFile } from '@ciba/config';
 import { systemClock } from '@ciba/domain';
 import { TypeOrmClientRepository, TypeOrmSigningKeyRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
-import { KEY_ACTIVATION_DELAY_MS, KEY_REFRESH_INTERVAL_MS, loadBootstrap } from '@ciba/platform';
+import { KEY_ACTIVATION_DELAY_MS, KEY_REFRESH_INTERVAL_MS, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { KeyEncryptor, KeyStore, SecretHasher } from '@ciba/tokens';
 
 const USAGE = `usage: ciba-admin <command>
@@ -43,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
           users: new TypeOrmUserRepository(dataSource),
           hasher: new SecretHasher(),
           signingAlg: config.keys.signingAlg,
+          endpoints: notificationEndpointPolicy(config),
         });
         process.stdout.write(
           `clients: ${result.clients.written} written, ${result.clients.unchanged} unchanged; users: ${result.users.written} written, ${result.users.unchanged} unchanged\n`,

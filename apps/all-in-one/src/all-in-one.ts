@@ -5,9 +5,10 @@ import type { Clock } from '@ciba/domain';
 import { readBootstrapFile } from '@ciba/config';
 import { InProcessServer, InProcessWakeup } from '@ciba/messaging';
 import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
-import { CoreModule, createHttpApp, inProcessBus, loadBootstrap } from '@ciba/platform';
+import { CoreModule, busTopology, createHttpApp, inProcessBus, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { AuditModule } from '@ciba/service-audit';
 import { AuthorizeModule } from '@ciba/service-authorize';
+import { CallbackDispatcherModule } from '@ciba/service-callback-dispatcher';
 import { NotifierModule } from '@ciba/service-notifier';
 import { TokenModule } from '@ciba/service-token';
 import { SecretHasher } from '@ciba/tokens';
@@ -24,7 +25,7 @@ export async function prepareDatabase(config: ProviderConfig): Promise<void> {
     await runMigrations(dataSource);
     if (config.bootstrapFile) {
       const data = await readBootstrapFile(config.bootstrapFile);
-      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher(), signingAlg: config.keys.signingAlg });
+      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher(), signingAlg: config.keys.signingAlg, endpoints: notificationEndpointPolicy(config) });
     }
   } finally {
     await dataSource.destroy();
@@ -50,11 +51,12 @@ export async function createAllInOneApp(
 
   @Module({
     imports: [
-      CoreModule.forRoot(config, { keys: true, bus: inProcessBus(wakeup), clock: options.clock }),
+      CoreModule.forRoot(config, { keys: true, bus: inProcessBus(wakeup, busTopology(config)), clock: options.clock }),
       AuthorizeModule,
       TokenModule,
       NotifierModule,
       AuditModule,
+      CallbackDispatcherModule,
       ...(options.devDevice ? [DevDeviceModule] : []),
     ],
     providers: [FinalShutdown],
@@ -63,7 +65,15 @@ export async function createAllInOneApp(
 
   const app = await createHttpApp(AllInOneApp, config);
   app.connectMicroservice(
-    { strategy: new InProcessServer({ store: app.get(PostgresDurableQueueStore), consumers: ['notifier', 'audit'], wakeup, maxInFlight: config.nats.concurrency }) },
+    {
+      strategy: new InProcessServer({
+        store: app.get(PostgresDurableQueueStore),
+        consumers: ['notifier', 'audit', 'callback-dispatcher'],
+        wakeup,
+        maxInFlight: config.nats.concurrency,
+        topology: busTopology(config),
+      }),
+    },
     { inheritAppConfig: true },
   );
   await app.startAllMicroservices();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseBootstrap } from '@ciba/config';
 import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
-import { loadBootstrap } from '@ciba/platform';
+import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { SecretHasher } from '@ciba/tokens';
 import { type TestProvider, startTestProvider } from './provider-harness.js';
 
@@ -22,7 +22,7 @@ describe('discovery and keys', () => {
     expect(doc['backchannel_authentication_endpoint']).toBe(`${op.url}/bc-authorize`);
     expect(doc['token_endpoint']).toBe(`${op.url}/token`);
     expect(doc['jwks_uri']).toBe(`${op.url}/jwks`);
-    expect(doc['backchannel_token_delivery_modes_supported']).toEqual(['poll']);
+    expect(doc['backchannel_token_delivery_modes_supported']).toEqual(['poll', 'ping', 'push']);
     expect(doc['backchannel_user_code_parameter_supported']).toBe(false);
     expect(doc['grant_types_supported']).toEqual(expect.arrayContaining(['urn:openid:params:grant-type:ciba', 'refresh_token']));
     expect(doc['token_endpoint_auth_methods_supported']).toEqual(['client_secret_basic', 'client_secret_post']);
@@ -46,7 +46,7 @@ describe('discovery and keys', () => {
   it('refuses to register a client for an ID token algorithm the provider does not sign with', async () => {
     const data = parseBootstrap({ clients: [{ client_id: 'rs-client', client_secret: 'rs-client-secret', id_token_signed_response_alg: 'RS256' }] });
     const deps = { clients: new TypeOrmClientRepository(op.db.dataSource), users: new TypeOrmUserRepository(op.db.dataSource), hasher: new SecretHasher() };
-    await expect(loadBootstrap(data, { ...deps, signingAlg: 'ES256' })).rejects.toThrow(/rs-client .*ES256/);
+    await expect(loadBootstrap(data, { ...deps, signingAlg: 'ES256', endpoints: notificationEndpointPolicy(op.config) })).rejects.toThrow(/rs-client .*ES256/);
     await expect(deps.clients.findById('rs-client')).resolves.toBeNull();
   });
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type BootstrapData, type ProviderConfig, loadConfig, parseBootstrap } from '@ciba/config';
 import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
-import { loadBootstrap } from '@ciba/platform';
-import { DeviceEmulator, SettableClock, type TestDatabase, createTestDatabase, freePort } from '@ciba/testing';
+import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { ClientReceiver, DeviceEmulator, SettableClock, type TestDatabase, createTestDatabase, freePort } from '@ciba/testing';
 import { SecretHasher } from '@ciba/tokens';
 import { createAllInOneApp } from '../src/all-in-one.js';
 
@@ -14,11 +14,31 @@ export const CLIENTS = {
   basic: { id: 'console-basic', secret: 'console-basic-secret', method: 'basic' as const },
   post: { id: 'agent-post', secret: 'agent-post-secret', method: 'post' as const },
   noCiba: { id: 'no-ciba', secret: 'no-ciba-secret-value', method: 'basic' as const },
+  ping: { id: 'ping-client', secret: 'ping-client-secret', method: 'basic' as const },
+  push: { id: 'push-client', secret: 'push-client-secret', method: 'basic' as const },
 };
 export type TestClient = (typeof CLIENTS)[keyof typeof CLIENTS];
 
-export const TEST_BOOTSTRAP: BootstrapData = parseBootstrap({
+/** The test clients; ping and push ones notify `receiverOrigin`/cb. */
+export function testBootstrap(receiverOrigin: string): BootstrapData {
+  return parseBootstrap({
   clients: [
+    {
+      client_id: CLIENTS.ping.id,
+      client_secret: CLIENTS.ping.secret,
+      grant_types: [CIBA, 'refresh_token'],
+      scope: 'openid profile offline_access',
+      backchannel_token_delivery_mode: 'ping',
+      backchannel_client_notification_endpoint: `${receiverOrigin}/cb`,
+    },
+    {
+      client_id: CLIENTS.push.id,
+      client_secret: CLIENTS.push.secret,
+      grant_types: [CIBA, 'refresh_token'],
+      scope: 'openid profile email offline_access',
+      backchannel_token_delivery_mode: 'push',
+      backchannel_client_notification_endpoint: `${receiverOrigin}/cb`,
+    },
     {
       client_id: CLIENTS.basic.id,
       client_secret: CLIENTS.basic.secret,
@@ -39,7 +59,8 @@ export const TEST_BOOTSTRAP: BootstrapData = parseBootstrap({
     { sub: 'alice', name: 'Alice Example', email: 'alice@example.com', email_verified: true, phone_number: '+1 555 555 0100', phone_number_verified: true },
     { sub: 'bob', name: 'Bob Example', email: 'bob@example.com' },
   ],
-});
+  });
+}
 
 export interface HttpResult {
   readonly status: number;
@@ -53,6 +74,8 @@ export interface TestProvider {
   readonly app: NestExpressApplication;
   readonly db: TestDatabase;
   readonly device: DeviceEmulator;
+  /** The ping and push clients' notification endpoint. */
+  readonly receiver: ClientReceiver;
   /** The provider's clock: `op.clock.advance(seconds)` to travel in time. */
   readonly clock: SettableClock;
   /** POST a form to `path`, authenticating as `client` with its registered method. */
@@ -71,6 +94,7 @@ export interface TestProvider {
 export async function startTestProvider(env: Record<string, string> = {}): Promise<TestProvider> {
   const db = await createTestDatabase();
   const device = await DeviceEmulator.start();
+  const receiver = await ClientReceiver.start();
   const port = await freePort();
   const config = loadConfig(
     {
@@ -84,12 +108,14 @@ export async function startTestProvider(env: Record<string, string> = {}): Promi
       CIBA_POLL_INTERVAL: '2',
       CIBA_MIN_EXPIRES_IN: '1',
       CIBA_SWEEP_INTERVAL_MS: '200',
+      // Test clients' endpoints are plain http on loopback: the development setting.
+      CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
       ...env,
     },
     'all-in-one',
     ['database', 'keys'],
   );
-  await loadBootstrap(TEST_BOOTSTRAP, { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher(), signingAlg: config.keys.signingAlg });
+  await loadBootstrap(testBootstrap(receiver.origin), { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher(), signingAlg: config.keys.signingAlg, endpoints: notificationEndpointPolicy(config) });
   const clock = new SettableClock();
   const app = await createAllInOneApp(config, { devDevice: false, clock });
   await app.listen(port, '127.0.0.1');
@@ -113,6 +139,7 @@ export async function startTestProvider(env: Record<string, string> = {}): Promi
     app,
     db,
     device,
+    receiver,
     clock,
     form,
     async authorize(params = {}, client = CLIENTS.basic) {
@@ -139,6 +166,7 @@ export async function startTestProvider(env: Record<string, string> = {}): Promi
     async close() {
       await app.close();
       await device.close();
+      await receiver.close();
       await db.drop();
     },
   };

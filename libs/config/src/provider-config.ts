@@ -28,7 +28,15 @@ const envSchema = z.object({
   CIBA_KEY_ENCRYPTION_KEY: z.string().optional(),
   CIBA_SIGNING_ALG: z.enum(SIGNING_ALGS).default('ES256'),
   CIBA_BOOTSTRAP_FILE: z.string().optional(),
-  CIBA_DELIVERY_MODES: z.string().default('poll'),
+  CIBA_DELIVERY_MODES: z.string().default('poll ping push'),
+  CIBA_PING_ON_EXPIRY: bool.default(true),
+  CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: bool.default(false),
+  CIBA_CALLBACK_ALLOWED_CIDRS: z.string().default(''),
+  CIBA_CALLBACK_CONNECT_TIMEOUT_MS: int(100, 60000).default(5000),
+  CIBA_CALLBACK_RESPONSE_TIMEOUT_MS: int(100, 120000).default(10000),
+  CIBA_CALLBACK_MAX_ATTEMPTS: int(1, 100).default(10),
+  CIBA_CALLBACK_ACK_WAIT_MS: int(1000, 600000).default(30000),
+  CIBA_CALLBACK_CA_FILE: z.string().optional(),
   CIBA_DEFAULT_EXPIRES_IN: int(1, 86400).default(300),
   CIBA_MIN_EXPIRES_IN: int(1, 86400).default(10),
   CIBA_MAX_EXPIRES_IN: int(1, 86400).default(1800),
@@ -48,7 +56,7 @@ const envSchema = z.object({
   CIBA_SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
 });
 
-export type ServiceName = 'authorize' | 'token' | 'notifier' | 'audit' | 'all-in-one' | 'admin';
+export type ServiceName = 'authorize' | 'token' | 'notifier' | 'audit' | 'callback-dispatcher' | 'all-in-one' | 'admin';
 
 export interface ProviderConfig {
   readonly service: ServiceName;
@@ -72,6 +80,21 @@ export interface ProviderConfig {
   };
   readonly tokens: { readonly accessTokenTtl: number; readonly idTokenTtl: number; readonly refreshTokenTtl: number };
   readonly authChannel: { readonly uri: string | null; readonly timeoutMs: number };
+  /** Ping and push callbacks to clients' notification endpoints. */
+  readonly callbacks: {
+    readonly pingOnExpiry: boolean;
+    /** Development only: accept and call plain http:// endpoints on loopback hosts. */
+    readonly allowHttpLoopback: boolean;
+    /** Address ranges exempt from the SSRF ban on private, loopback and link-local addresses. */
+    readonly allowedCidrs: readonly string[];
+    readonly connectTimeoutMs: number;
+    readonly responseTimeoutMs: number;
+    readonly maxAttempts: number;
+    /** How long a delivery may go unacknowledged before the bus hands it to another dispatcher (crash recovery time). */
+    readonly ackWaitMs: number;
+    /** Extra CA certificates (PEM file) trusted for notification endpoints. */
+    readonly caFile: string | null;
+  };
   readonly sweeper: { readonly intervalMs: number; readonly renotifyAfterMs: number };
   readonly log: { readonly level: string };
   readonly shutdownTimeoutMs: number;
@@ -92,6 +115,7 @@ const DEFAULT_PORTS: Record<ServiceName, number> = {
   token: 3002,
   notifier: 3003,
   audit: 3004,
+  'callback-dispatcher': 3005,
   admin: 0,
 };
 
@@ -162,6 +186,16 @@ export function loadConfig(
     },
     tokens: { accessTokenTtl: e.CIBA_ACCESS_TOKEN_TTL, idTokenTtl: e.CIBA_ID_TOKEN_TTL, refreshTokenTtl: e.CIBA_REFRESH_TOKEN_TTL },
     authChannel: { uri: e.CIBA_AUTH_CHANNEL_URI ?? null, timeoutMs: e.CIBA_AUTH_CHANNEL_TIMEOUT_MS },
+    callbacks: {
+      pingOnExpiry: e.CIBA_PING_ON_EXPIRY,
+      allowHttpLoopback: e.CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK,
+      allowedCidrs: words(e.CIBA_CALLBACK_ALLOWED_CIDRS),
+      connectTimeoutMs: e.CIBA_CALLBACK_CONNECT_TIMEOUT_MS,
+      responseTimeoutMs: e.CIBA_CALLBACK_RESPONSE_TIMEOUT_MS,
+      maxAttempts: e.CIBA_CALLBACK_MAX_ATTEMPTS,
+      ackWaitMs: e.CIBA_CALLBACK_ACK_WAIT_MS,
+      caFile: e.CIBA_CALLBACK_CA_FILE ?? null,
+    },
     sweeper: { intervalMs: e.CIBA_SWEEP_INTERVAL_MS, renotifyAfterMs: e.CIBA_RENOTIFY_AFTER_MS },
     log: { level: e.CIBA_LOG_LEVEL },
     shutdownTimeoutMs: e.CIBA_SHUTDOWN_TIMEOUT_MS,

@@ -59,7 +59,7 @@ export const HEADERS = Object.freeze({
   deliveryCount: 'x-delivery-count',
 } as const);
 
-export const CONSUMER_NAMES = Object.freeze({ notifier: 'notifier', audit: 'audit' } as const);
+export const CONSUMER_NAMES = Object.freeze({ notifier: 'notifier', audit: 'audit', callbackDispatcher: 'callback-dispatcher' } as const);
 
 /** One subject per lifecycle event type, e.g. `ciba.lifecycle.auth_request.created`. */
 export const LIFECYCLE_SUBJECT: Readonly<Record<LifecycleEventType, string>> = Object.freeze(
@@ -102,6 +102,10 @@ export function defineTopology(overrides: TopologyOverrides = {}): BusTopology {
       backoffMs: [1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 120_000],
     },
     { name: CONSUMER_NAMES.audit, filterSubject: `${lifecycle}.>`, maxDeliver: 20, ackWaitMs: 30_000 },
+    // Ping and push callbacks (CIBA §10.2, §10.3). The handler computes each retry delay itself
+    // (exponential with jitter, or the endpoint's Retry-After). nats-server 2.9 has no multi-filter
+    // consumers, so it sees every lifecycle event and acknowledges those it has no handler for.
+    { name: CONSUMER_NAMES.callbackDispatcher, filterSubject: `${lifecycle}.>`, maxDeliver: 10, ackWaitMs: 60_000 },
   ].map((consumer) => ({ ...consumer, ...overrides.consumers?.[consumer.name] }));
   return deepFreeze({
     lifecycleSubjectPrefix: lifecycle,

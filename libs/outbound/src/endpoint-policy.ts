@@ -59,8 +59,9 @@ export class EndpointPolicy {
     } catch {
       throw new EndpointRejected('invalid_url');
     }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new EndpointRejected('not_https');
     if (parsed.hostname === '') throw new EndpointRejected('invalid_url');
-    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && this.options.allowInsecureLoopback && this.isLoopbackHost(parsed))) {
+    if (parsed.protocol === 'http:' && !(this.options.allowInsecureLoopback && this.isLoopbackHost(parsed))) {
       throw new EndpointRejected('not_https');
     }
     if (parsed.username !== '' || parsed.password !== '') throw new EndpointRejected('has_credentials');

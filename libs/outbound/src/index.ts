@@ -1,1 +1,14 @@
-export {};
+export { EndpointRejected, EndpointResolutionFailed } from './endpoint-errors.js';
+export type { EndpointRejectionReason } from './endpoint-errors.js';
+export { AddressPolicy, addressRange, parseAllowedCidrs } from './address-policy.js';
+export type { AddressPolicyOptions, AddressVerdict } from './address-policy.js';
+export { EndpointPolicy } from './endpoint-policy.js';
+export type { EndpointPolicyOptions, ResolvedAddress } from './endpoint-policy.js';
+export { outcomeForError, outcomeForStatus } from './delivery-outcome.js';
+export type { DeliveryOutcome } from './delivery-outcome.js';
+export { parseRetryAfter, RETRY_AFTER_CAP_MS } from './retry-after.js';
+export { nextDeliveryStep, retryDelayMs } from './retry-schedule.js';
+export type { DeliveryStep, RetryScheduleOptions } from './retry-schedule.js';
+export { pinnedLookup } from './pinned-lookup.js';
+export { CallbackSender } from './callback-sender.js';
+export type { CallbackSenderOptions } from './callback-sender.js';

@@ -11,3 +11,4 @@ export * from './admin/bootstrap-loader.js';
 export * from './messaging/bus-providers.js';
 export * from './run-service.js';
 export * from './issuance/token-issuer.js';
+export * from './outbound/endpoint-policy.js';

@@ -5,3 +5,5 @@ export type { WaitForOptions } from './wait-for.js';
 export { DeviceEmulator, freePort } from './device-emulator.js';
 export type { ReceivedNotification } from './device-emulator.js';
 export { SettableClock } from './settable-clock.js';
+export { ClientReceiver } from './client-receiver.js';
+export type { ReceivedCallback, ScriptedResponse } from './client-receiver.js';

@@ -1,6 +1,9 @@
 import type { AuthRequest } from '../auth-request/auth-request.js';
+import type { CallbackDelivery } from '../callback/callback-delivery.js';
 import {
   type AuthRequestApproved,
+  type AuthRequestClientNotificationFailed,
+  type AuthRequestClientNotified,
   type AuthRequestCreated,
   type AuthRequestDenied,
   type AuthRequestDeviceNotified,
@@ -55,4 +58,24 @@ export function requestExpired(request: AuthRequest, at: Date): AuthRequestExpir
 
 export function requestRedeemed(request: AuthRequest, tokens: readonly string[], at: Date): AuthRequestRedeemed {
   return { ...base(request, 'auth_request.redeemed', at), tokens };
+}
+
+/** A ping or push callback reached the client. */
+export function clientNotified(request: AuthRequest, delivery: CallbackDelivery, attempts: number, at: Date): AuthRequestClientNotified {
+  return { ...base(request, 'auth_request.client_notified', at), mode: modeOf(delivery), trigger: delivery.trigger, attempts };
+}
+
+/** A ping or push callback was given up (then it also sits in the dead-letter stream). */
+export function clientNotificationFailed(
+  request: AuthRequest,
+  delivery: CallbackDelivery,
+  attempts: number,
+  reason: string,
+  at: Date,
+): AuthRequestClientNotificationFailed {
+  return { ...base(request, 'auth_request.client_notification_failed', at), mode: modeOf(delivery), trigger: delivery.trigger, attempts, reason };
+}
+
+function modeOf(delivery: CallbackDelivery): 'ping' | 'push' {
+  return delivery.kind === 'ping' ? 'ping' : 'push';
 }

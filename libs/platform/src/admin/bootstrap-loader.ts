@@ -1,6 +1,7 @@
 import type { BootstrapData } from '@ciba/config';
 import type { Client, User } from '@ciba/domain';
 import type { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
+import type { EndpointPolicy } from '@ciba/outbound';
 import type { SigningAlg } from '@ciba/protocol';
 import type { SecretHasher } from '@ciba/tokens';
 
@@ -16,7 +17,7 @@ export interface BootstrapResult {
  */
 export async function loadBootstrap(
   data: BootstrapData,
-  deps: { clients: TypeOrmClientRepository; users: TypeOrmUserRepository; hasher: SecretHasher; signingAlg: SigningAlg },
+  deps: { clients: TypeOrmClientRepository; users: TypeOrmUserRepository; hasher: SecretHasher; signingAlg: SigningAlg; endpoints: EndpointPolicy },
 ): Promise<BootstrapResult> {
   // Every token is signed with the deployment's one key: a client asking for another algorithm
   // would receive tokens it rejects, so say so now rather than at its first token.
@@ -26,6 +27,20 @@ export async function loadBootstrap(
       `bootstrap: ${mismatched.map((c) => c.client_id).join(', ')} ask for id_token_signed_response_alg other than this provider's ${deps.signingAlg} (CIBA_SIGNING_ALG)`,
     );
   }
+  // CIBA §4: ping and push clients register an HTTPS notification endpoint. The same SSRF policy as
+  // delivery: an endpoint resolving to a private, loopback or metadata address is refused now.
+  const problems: string[] = [];
+  for (const c of data.clients) {
+    const endpoint = c.backchannel_client_notification_endpoint;
+    if (c.backchannel_token_delivery_mode === 'poll' || endpoint === undefined) continue;
+    try {
+      await deps.endpoints.check(endpoint);
+    } catch (err) {
+      problems.push(`${c.client_id}: backchannel_client_notification_endpoint ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`bootstrap: ${problems.join('; ')}`);
+
   let clientsWritten = 0;
   let clientsUnchanged = 0;
   for (const c of data.clients) {

@@ -9,3 +9,4 @@ export const REFRESH_TOKEN_REPOSITORY = Symbol('RefreshTokenRepository');
 export const AUDIT_REPOSITORY = Symbol('AuditRepository');
 export const EVENT_PUBLISHER = Symbol('EventPublisher');
 export const PENDING_POLL_CACHE = Symbol('PendingPollCache');
+export const CALLBACK_DELIVERY_REPOSITORY = Symbol('CallbackDeliveryRepository');

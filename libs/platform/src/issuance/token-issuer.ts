@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AuthRequest, AuthenticatedClient, Clock, RefreshTokenRecord, User, UserRepository } from '@ciba/domain';
+import type { AuthRequest, Client, Clock, RefreshTokenRecord, User, UserRepository } from '@ciba/domain';
 import { REFRESH_TOKEN_GRANT_TYPE, tokenEndpointError } from '@ciba/protocol';
 import { TokenMinter } from '@ciba/tokens';
 import { CLOCK, USER_REPOSITORY } from '../di/tokens.js';
@@ -47,11 +47,11 @@ export class TokenIssuer {
   ) {}
 
   /** A refresh token is issued only to clients registered for refresh_token that asked for offline_access. */
-  mayRefresh(client: AuthenticatedClient, scope: readonly string[]): boolean {
+  mayRefresh(client: Client, scope: readonly string[]): boolean {
     return client.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE) && scope.includes('offline_access');
   }
 
-  async prepare(client: AuthenticatedClient, request: AuthRequest, options: { includeRtHash?: boolean } = {}): Promise<PreparedTokens> {
+  async prepare(client: Client, request: AuthRequest, options: { includeRtHash?: boolean } = {}): Promise<PreparedTokens> {
     return this.prepareFor(client, {
       subject: request.subject,
       scope: request.scope,
@@ -64,7 +64,7 @@ export class TokenIssuer {
   }
 
   async prepareFor(
-    client: AuthenticatedClient,
+    client: Client,
     input: { subject: string; scope: readonly string[]; authTime: Date; acr: string | null; authReqId: string | null; requestId: string; includeRtHash: boolean },
   ): Promise<PreparedTokens> {
     const user = await this.users.findBySub(input.subject);

@@ -67,19 +67,22 @@ export function jetStreamBus(config: ProviderConfig): Provider[] {
 }
 
 /** The all-in-one start keeps durable work in PostgreSQL and wakes its in-process consumers directly. */
-export function inProcessBus(wakeup: InProcessWakeup): Provider[] {
+export function inProcessBus(wakeup: InProcessWakeup, topology: BusTopology): Provider[] {
   return [
     { provide: PENDING_POLL_CACHE, useValue: new InMemoryPendingPollCache() },
     { provide: InProcessWakeup, useValue: wakeup },
     {
       provide: EVENT_PUBLISHER,
       inject: [PostgresDurableQueueStore],
-      useFactory: (store: PostgresDurableQueueStore) => new InProcessEventPublisher({ store, wakeup }),
+      useFactory: (store: PostgresDurableQueueStore) => new InProcessEventPublisher({ store, wakeup, topology }),
     },
   ];
 }
 
 /** Streams, subjects and consumers of this deployment (namespaced by `CIBA_BUS_PREFIX`). */
 export function busTopology(config: ProviderConfig): BusTopology {
-  return config.nats.prefix ? defineTopology({ prefix: config.nats.prefix }) : defineTopology();
+  return defineTopology({
+    ...(config.nats.prefix ? { prefix: config.nats.prefix } : {}),
+    consumers: { 'callback-dispatcher': { maxDeliver: config.callbacks.maxAttempts, ackWaitMs: config.callbacks.ackWaitMs } },
+  });
 }

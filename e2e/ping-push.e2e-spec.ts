@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as oidc from 'openid-client';
+import { ClientReceiver, DeviceEmulator, type TestDatabase, createTestDatabase, freePort, waitFor } from '@ciba/testing';
+import { ServiceProcess, admin, deleteBus } from './service-processes.js';
+
+const PING = { id: 'e2e-ping', secret: `ping-${randomBytes(6).toString('hex')}` };
+const PUSH = { id: 'e2e-push', secret: `push-${randomBytes(6).toString('hex')}` };
+const CIBA = 'urn:openid:params:grant-type:ciba';
+
+/**
+ * Ping (openid-client v6 as the relying party) and push (a plain HTTP client) across separate
+ * service processes, with the callback dispatcher as its own process on JetStream.
+ */
+describe('ping and push across separate service processes', () => {
+  let db: TestDatabase;
+  let device: DeviceEmulator;
+  let receiver: ClientReceiver;
+  let services: Record<'authorize' | 'token' | 'notifier' | 'dispatcher', ServiceProcess>;
+  let ping: oidc.Configuration;
+  const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    device = await DeviceEmulator.start();
+    receiver = await ClientReceiver.start();
+    const ports = { authorize: await freePort(), token: await freePort(), notifier: await freePort(), dispatcher: await freePort() };
+    const env = {
+      CIBA_DATABASE_URL: db.url,
+      CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      CIBA_ISSUER: `http://127.0.0.1:${ports.authorize}`,
+      CIBA_TOKEN_URL: `http://127.0.0.1:${ports.token}`,
+      CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports.notifier}`,
+      CIBA_BUS_PREFIX: busPrefix,
+      CIBA_AUTH_CHANNEL_URI: device.url,
+      CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
+      // A dispatcher that dies mid-delivery hands the message on after 2 s.
+      CIBA_CALLBACK_ACK_WAIT_MS: '2000',
+      CIBA_POLL_INTERVAL: '1',
+    };
+    const file = join(await mkdtemp(join(tmpdir(), 'ciba-e2e-')), 'bootstrap.json');
+    const client = (c: typeof PING, mode: 'ping' | 'push') => ({
+      client_id: c.id,
+      client_secret: c.secret,
+      grant_types: [CIBA, 'refresh_token'],
+      scope: 'openid offline_access',
+      backchannel_token_delivery_mode: mode,
+      backchannel_client_notification_endpoint: `${receiver.origin}/${mode}`,
+    });
+    await writeFile(file, JSON.stringify({ clients: [client(PING, 'ping'), client(PUSH, 'push')], users: [{ sub: 'dave', email: 'dave@example.com' }] }));
+    await admin(['bootstrap', '--file', file], env);
+
+    services = {
+      authorize: new ServiceProcess('authorize', ports.authorize, env),
+      token: new ServiceProcess('token', ports.token, env),
+      notifier: new ServiceProcess('notifier', ports.notifier, env),
+      dispatcher: new ServiceProcess('callback-dispatcher', ports.dispatcher, env),
+    };
+    await services.authorize.start();
+    await Promise.all([services.token.start(), services.notifier.start(), services.dispatcher.start()]);
+    ping = await oidc.discovery(new URL(env.CIBA_ISSUER), PING.id, undefined, oidc.ClientSecretBasic(PING.secret), { execute: [oidc.allowInsecureRequests] });
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all(Object.values(services ?? {}).map((s) => s.stop()));
+    await receiver?.close();
+    await device?.close();
+    await db?.drop();
+    await deleteBus(busPrefix);
+  });
+
+  const approve = async (bindingMessage: string) => {
+    const n = await device.notificationFor((x) => x.body['binding_message'] === bindingMessage, 15_000);
+    const res = await fetch(`${services.notifier.url}/ext/ciba/auth/callback`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${n.decisionToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'SUCCEED' }),
+    });
+    expect(res.status).toBe(200);
+  };
+
+  it('§10.2 ping with openid-client: wait for the notification, then redeem at the token endpoint', async () => {
+    const bindingMessage = `E2E ping ${randomBytes(3).toString('hex')}`;
+    const token = randomBytes(16).toString('base64url');
+    const started = await oidc.initiateBackchannelAuthentication(ping, {
+      scope: 'openid offline_access',
+      login_hint: 'dave',
+      binding_message: bindingMessage,
+      client_notification_token: token,
+    });
+    await approve(bindingMessage);
+    const [callback] = await receiver.waitFor(started.auth_req_id);
+    expect(callback!.path).toBe('/ping');
+    expect(callback!.headers['authorization']).toBe(`Bearer ${token}`);
+    expect(callback!.body).toEqual({ auth_req_id: started.auth_req_id });
+
+    const tokens = await oidc.genericGrantRequest(ping, CIBA, { auth_req_id: started.auth_req_id });
+    expect(tokens.claims()?.sub).toBe('dave');
+    expect(tokens.claims()?.['urn:openid:params:jwt:claim:auth_req_id']).toBe(started.auth_req_id);
+  }, 30_000);
+
+  it('§10.3 push with a plain HTTP client: the tokens arrive at the notification endpoint', async () => {
+    const bindingMessage = `E2E push ${randomBytes(3).toString('hex')}`;
+    const res = await fetch(`${services.authorize.url}/bc-authorize`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${PUSH.id}:${PUSH.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ scope: 'openid offline_access', login_hint: 'dave', binding_message: bindingMessage, client_notification_token: 'push-bearer-1' }),
+    });
+    const started = (await res.json()) as { auth_req_id: string; interval?: number };
+    expect(started).not.toHaveProperty('interval');
+    await approve(bindingMessage);
+    const [callback] = await receiver.waitFor(started.auth_req_id);
+    expect(callback!.path).toBe('/push');
+    expect(callback!.headers['authorization']).toBe('Bearer push-bearer-1');
+    expect(callback!.body).toMatchObject({ auth_req_id: started.auth_req_id, access_token: expect.any(String), id_token: expect.any(String), refresh_token: expect.any(String) });
+  }, 30_000);
+
+  it('a dispatcher killed mid-delivery delivers after it restarts, and only once successfully', async () => {
+    receiver.respond({ status: 0, hang: true });
+    const bindingMessage = `E2E crash ${randomBytes(3).toString('hex')}`;
+    const started = await oidc.initiateBackchannelAuthentication(ping, { scope: 'openid', login_hint: 'dave', binding_message: bindingMessage, client_notification_token: 'crash-bearer' });
+    await approve(bindingMessage);
+    await receiver.waitFor(started.auth_req_id); // in flight, never answered
+    await services.dispatcher.stop('SIGKILL');
+    await services.dispatcher.start();
+    const calls = await receiver.waitFor(started.auth_req_id, 2, 20_000);
+    expect(calls.map((c) => c.status)).toEqual([0, 204]);
+    await waitFor(async () => {
+      const rows = await db.dataSource.query<{ status: string }[]>(
+        'SELECT d.status FROM callback_deliveries d JOIN auth_requests r ON r.id = d.request_id WHERE r.auth_req_id = $1',
+        [started.auth_req_id],
+      );
+      return rows[0]?.status === 'delivered';
+    });
+    expect(receiver.for(started.auth_req_id).filter((c) => c.status === 204)).toHaveLength(1);
+  }, 45_000);
+});

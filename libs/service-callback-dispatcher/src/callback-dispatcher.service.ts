@@ -1,0 +1,165 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  type AuthRequest,
+  type CallbackDelivery,
+  type CallbackDeliveryRepository,
+  type CallbackMessage,
+  type CallbackTrigger,
+  type Client,
+  type ClientRepository,
+  type Clock,
+  type AuthRequestRepository,
+  type EventPublisher,
+  type NewCallbackDelivery,
+  callbackDeliveryId,
+  clientNotificationFailed,
+  clientNotified,
+  requestRedeemed,
+} from '@ciba/domain';
+import type { ProviderConfig } from '@ciba/config';
+import { PermanentError, RetryableError } from '@ciba/messaging';
+import { CallbackSender, retryDelayMs } from '@ciba/outbound';
+import {
+  AUTH_REQUEST_REPOSITORY,
+  CALLBACK_DELIVERY_REPOSITORY,
+  CLIENT_REPOSITORY,
+  CLOCK,
+  EVENT_PUBLISHER,
+  PROVIDER_CONFIG,
+  TokenIssuer,
+} from '@ciba/platform';
+import { pingCallbackBody, pushErrorBody } from '@ciba/protocol';
+import { KeyEncryptor } from '@ciba/tokens';
+import { CallbackMetrics } from './callback-metrics.js';
+
+/**
+ * Delivers the result of a ping or push request to the client's notification endpoint:
+ * - the callback is built once and stored (encrypted) before the first attempt, so a crash or a
+ *   retry sends the very same message, and a push request's tokens are minted exactly once;
+ * - at least once across crashes (the bus redelivers until the message is settled), successfully at
+ *   most once (a delivered callback is never sent again);
+ * - retried only when a retry can help (network errors, timeouts, 429, 5xx), never after
+ *   400/401/403/404 or a redirect; given up after the configured attempts, into the dead-letter
+ *   stream with an audit event saying why.
+ */
+@Injectable()
+export class CallbackDispatcher {
+  private readonly logger = new Logger(CallbackDispatcher.name);
+
+  constructor(
+    @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
+    @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
+    @Inject(CLIENT_REPOSITORY) private readonly clients: ClientRepository,
+    @Inject(CALLBACK_DELIVERY_REPOSITORY) private readonly deliveries: CallbackDeliveryRepository,
+    @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly issuer: TokenIssuer,
+    private readonly encryptor: KeyEncryptor,
+    private readonly sender: CallbackSender,
+    private readonly metrics: CallbackMetrics,
+  ) {}
+
+  /** Handles one lifecycle outcome; `deliveryCount` is the bus's count for this message (1 first). */
+  async dispatch(requestId: string, trigger: CallbackTrigger, deliveryCount: number): Promise<void> {
+    const request = await this.requests.findById(requestId);
+    if (!request || request.deliveryMode === 'poll') return;
+    if (trigger === 'expired' && request.deliveryMode === 'ping' && !this.config.callbacks.pingOnExpiry) return;
+
+    const delivery = (await this.deliveries.find(callbackDeliveryId(request.id, trigger))) ?? (await this.create(request, trigger));
+    if (!delivery || delivery.status !== 'pending') return;
+
+    const message = JSON.parse(this.encryptor.decrypt(delivery.encryptedMessage, delivery.id)) as CallbackMessage;
+    const outcome = await this.sender.post(delivery.endpoint, message.body, message.bearerToken);
+    const mode = delivery.kind === 'ping' ? 'ping' : 'push';
+    const attempts = delivery.attempts + 1;
+    this.metrics.attempt(mode, outcome.kind, outcome.latencyMs);
+    // Reason codes with the HTTP status when there was one, e.g. `unauthorized/401`: safe to log and audit.
+    const reason = outcome.kind === 'delivered' ? null : outcome.status === null ? outcome.reason : `${outcome.reason}/${outcome.status}`;
+    await this.deliveries.recordAttempt(delivery.id, reason);
+    this.logger.log(
+      { requestId: request.id, clientId: request.clientId, mode, trigger, attempt: attempts, outcome: outcome.kind, status: outcome.status, reason, latencyMs: outcome.latencyMs },
+      'callback attempt',
+    );
+
+    switch (outcome.kind) {
+      case 'delivered':
+        if (await this.deliveries.markDelivered(delivery.id, this.clock.now())) {
+          this.metrics.settled(mode, 'delivered');
+          await this.events.publish(clientNotified(request, delivery, attempts, this.clock.now()));
+        }
+        return;
+      case 'retryable':
+        if (deliveryCount >= this.config.callbacks.maxAttempts) {
+          await this.fail(request, delivery, attempts, `attempts_exhausted:${reason}`);
+          throw new PermanentError(`gave up after ${attempts} attempts (${reason})`);
+        }
+        throw new RetryableError(reason ?? outcome.reason, retryDelayMs(deliveryCount, outcome.retryAfterMs));
+      case 'permanent':
+        await this.fail(request, delivery, attempts, reason ?? outcome.reason);
+        throw new PermanentError(reason ?? outcome.reason);
+    }
+  }
+
+  private async fail(request: AuthRequest, delivery: CallbackDelivery, attempts: number, reason: string): Promise<void> {
+    await this.deliveries.markFailed(delivery.id, reason);
+    this.metrics.settled(delivery.kind === 'ping' ? 'ping' : 'push', 'failed');
+    await this.events.publish(clientNotificationFailed(request, delivery, attempts, reason, this.clock.now()));
+  }
+
+  /** Builds the callback for this outcome and stores it; null when there is nothing to send. */
+  private async create(request: AuthRequest, trigger: CallbackTrigger): Promise<CallbackDelivery | null> {
+    const client = await this.clients.findById(request.clientId);
+    const endpoint = client?.backchannelClientNotificationEndpoint;
+    const bearerToken = request.clientNotificationToken;
+    if (!client || !endpoint || !bearerToken) {
+      this.logger.error({ requestId: request.id, clientId: request.clientId }, 'no notification endpoint or client notification token for a ping/push request');
+      throw new PermanentError('no_notification_endpoint');
+    }
+    const base = { requestId: request.id, clientId: request.clientId, trigger, endpoint, createdAt: this.clock.now() };
+    const seal = (id: string, body: Record<string, unknown>) =>
+      this.encryptor.encrypt(JSON.stringify({ body, bearerToken } satisfies CallbackMessage), id);
+    const id = callbackDeliveryId(request.id, trigger);
+
+    if (request.deliveryMode === 'ping') {
+      // CIBA §10.2: only the auth_req_id; the client fetches the result from the token endpoint.
+      return this.deliveries.ensure({ ...base, id, kind: 'ping', encryptedMessage: seal(id, pingCallbackBody(request.authReqId)) });
+    }
+    if (trigger === 'approved') return this.createPushTokens(request, client, { ...base, id, kind: 'push_tokens' }, seal);
+    // CIBA §12: the error payload with the auth_req_id.
+    const body =
+      trigger === 'denied'
+        ? pushErrorBody(request.authReqId, 'access_denied', 'the end-user denied the authorization request')
+        : pushErrorBody(request.authReqId, 'expired_token', 'the authentication request expired before the end-user decided');
+    return this.deliveries.ensure({ ...base, id, kind: 'push_error', encryptedMessage: seal(id, body) });
+  }
+
+  /**
+   * CIBA §10.3.1: the token response plus auth_req_id; the ID token carries the auth_req_id claim,
+   * at_hash and, with a refresh token, rt_hash. Minted here (CPU only), then the request is redeemed
+   * and the sealed callback stored in one transaction — so tokens are issued exactly once.
+   */
+  private async createPushTokens(
+    request: AuthRequest,
+    client: Client,
+    delivery: Omit<NewCallbackDelivery, 'encryptedMessage'>,
+    seal: (id: string, body: Record<string, unknown>) => string,
+  ): Promise<CallbackDelivery | null> {
+    let prepared;
+    try {
+      prepared = await this.issuer.prepare(client, request, { includeRtHash: true });
+    } catch (err) {
+      this.logger.error({ err, requestId: request.id }, 'could not mint push tokens');
+      const body = pushErrorBody(request.authReqId, 'transaction_failed', 'the provider could not issue tokens for this request');
+      return this.deliveries.ensure({ ...delivery, kind: 'push_error', encryptedMessage: seal(delivery.id, body) });
+    }
+    const body = { ...prepared.response, auth_req_id: request.authReqId };
+    const now = this.clock.now();
+    const stored = await this.deliveries.ensureRedeemed({ ...delivery, encryptedMessage: seal(delivery.id, body) }, now, prepared.refreshTokenRecord);
+    // Republishing after a crash is harmless: the event id is deterministic.
+    if (stored) {
+      const issued = prepared.response.refresh_token ? ['access_token', 'id_token', 'refresh_token'] : ['access_token', 'id_token'];
+      await this.events.publish(requestRedeemed(request, issued, now)).catch((err: unknown) => this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.redeemed'));
+    }
+    return stored;
+  }
+}

@@ -1,0 +1,2 @@
+export * from './callback-dispatcher.module.js';
+export * from './callback-dispatcher.service.js';
