@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { ClientReceiver, DeviceEmulator, type TestDatabase, createTestDatabase, freePort, waitFor } from '@ciba/testing';
-import { ServiceProcess, admin, deleteBus } from './service-processes.js';
+import { ClientReceiver, DeviceEmulator, type TestDatabase, createTestDatabase, waitFor } from '@ciba/testing';
+import { ServiceProcess, admin, deleteBus, servicePorts } from './service-processes.js';
 
 const PING = { id: 'e2e-ping', secret: `ping-${randomBytes(6).toString('hex')}` };
 const PUSH = { id: 'e2e-push', secret: `push-${randomBytes(6).toString('hex')}` };
@@ -21,14 +21,15 @@ describe('ping and push across separate service processes', () => {
   let receiver: ClientReceiver;
   let services: Record<'authorize' | 'token' | 'notifier' | 'dispatcher', ServiceProcess>;
   let ping: oidc.Configuration;
+  let env: Record<string, string>;
   const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     device = await DeviceEmulator.start();
     receiver = await ClientReceiver.start();
-    const ports = { authorize: await freePort(), token: await freePort(), notifier: await freePort(), dispatcher: await freePort() };
-    const env = {
+    const ports = await servicePorts();
+    env = {
       CIBA_DATABASE_URL: db.url,
       CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       CIBA_ISSUER: `http://127.0.0.1:${ports.authorize}`,
@@ -40,6 +41,7 @@ describe('ping and push across separate service processes', () => {
       // A dispatcher that dies mid-delivery hands the message on after 2 s.
       CIBA_CALLBACK_ACK_WAIT_MS: '2000',
       CIBA_POLL_INTERVAL: '1',
+      CIBA_CALLBACK_MAX_ATTEMPTS: '2',
     };
     const file = join(await mkdtemp(join(tmpdir(), 'ciba-e2e-')), 'bootstrap.json');
     const client = (c: typeof PING, mode: 'ping' | 'push') => ({
@@ -57,7 +59,7 @@ describe('ping and push across separate service processes', () => {
       authorize: new ServiceProcess('authorize', ports.authorize, env),
       token: new ServiceProcess('token', ports.token, env),
       notifier: new ServiceProcess('notifier', ports.notifier, env),
-      dispatcher: new ServiceProcess('callback-dispatcher', ports.dispatcher, env),
+      dispatcher: new ServiceProcess('callback-dispatcher', ports['callback-dispatcher'], env),
     };
     await services.authorize.start();
     await Promise.all([services.token.start(), services.notifier.start(), services.dispatcher.start()]);
@@ -93,9 +95,9 @@ describe('ping and push across separate service processes', () => {
     });
     await approve(bindingMessage);
     const [callback] = await receiver.waitFor(started.auth_req_id);
-    expect(callback!.path).toBe('/ping');
-    expect(callback!.headers['authorization']).toBe(`Bearer ${token}`);
-    expect(callback!.body).toEqual({ auth_req_id: started.auth_req_id });
+    expect(callback.path).toBe('/ping');
+    expect(callback.headers['authorization']).toBe(`Bearer ${token}`);
+    expect(callback.body).toEqual({ auth_req_id: started.auth_req_id });
 
     const tokens = await oidc.genericGrantRequest(ping, CIBA, { auth_req_id: started.auth_req_id });
     expect(tokens.claims()?.sub).toBe('dave');
@@ -113,9 +115,9 @@ describe('ping and push across separate service processes', () => {
     expect(started).not.toHaveProperty('interval');
     await approve(bindingMessage);
     const [callback] = await receiver.waitFor(started.auth_req_id);
-    expect(callback!.path).toBe('/push');
-    expect(callback!.headers['authorization']).toBe('Bearer push-bearer-1');
-    expect(callback!.body).toMatchObject({ auth_req_id: started.auth_req_id, access_token: expect.any(String), id_token: expect.any(String), refresh_token: expect.any(String) });
+    expect(callback.path).toBe('/push');
+    expect(callback.headers['authorization']).toBe('Bearer push-bearer-1');
+    expect(callback.body).toMatchObject({ auth_req_id: started.auth_req_id, access_token: expect.any(String), id_token: expect.any(String), refresh_token: expect.any(String) });
   }, 30_000);
 
   it('a dispatcher killed mid-delivery delivers after it restarts, and only once successfully', async () => {
@@ -137,4 +139,22 @@ describe('ping and push across separate service processes', () => {
     });
     expect(receiver.for(started.auth_req_id).filter((c) => c.status === 204)).toHaveLength(1);
   }, 45_000);
+
+  it('an operator lists a given-up callback and redelivers it once the endpoint is fixed', async () => {
+    receiver.respond({ status: 500, headers: { 'retry-after': '1' } }, { status: 500, headers: { 'retry-after': '1' } });
+    const bindingMessage = `E2E redeliver ${randomBytes(3).toString('hex')}`;
+    const started = await oidc.initiateBackchannelAuthentication(ping, { scope: 'openid', login_hint: 'dave', binding_message: bindingMessage, client_notification_token: 'redeliver-bearer' });
+    await approve(bindingMessage);
+    await receiver.waitFor(started.auth_req_id, 2, 20_000);
+    let listed = '';
+    await waitFor(async () => {
+      listed = await admin(['callbacks', 'failed'], env);
+      return listed.includes('attempts_exhausted');
+    });
+    const id = listed.split('\n').find((line) => line.includes('attempts_exhausted'))!.split(/\s+/)[0];
+    expect(await admin(['callbacks', 'redeliver', id], env)).toContain('handed to the callback dispatcher again');
+    const calls = await receiver.waitFor(started.auth_req_id, 3, 20_000);
+    expect(calls.map((c) => c.status)).toEqual([500, 500, 204]);
+    await expect(admin(['callbacks', 'redeliver', id], env)).rejects.toThrow(/not failed/);
+  }, 60_000);
 });

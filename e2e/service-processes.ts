@@ -64,7 +64,13 @@ export class ServiceProcess {
 }
 
 export async function servicePorts(): Promise<Record<ServiceName, number>> {
-  return { authorize: await freePort(), token: await freePort(), notifier: await freePort(), audit: await freePort() };
+  return {
+    authorize: await freePort(),
+    token: await freePort(),
+    notifier: await freePort(),
+    audit: await freePort(),
+    'callback-dispatcher': await freePort(),
+  };
 }
 
 /** Runs the admin CLI (`apps/admin`) and returns its stdout. */

@@ -1,9 +1,21 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, maxTokenLifetime, readBootstrapFile } from '@ciba/config';
-import { systemClock } from '@ciba/domain';
-import { TypeOrmClientRepository, TypeOrmSigningKeyRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
-import { KEY_ACTIVATION_DELAY_MS, KEY_REFRESH_INTERVAL_MS, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { type LifecycleEvent, outcomeEvent, systemClock } from '@ciba/domain';
+import {
+  PostgresDurableQueueStore,
+  TypeOrmAuthRequestRepository,
+  TypeOrmCallbackDeliveryRepository,
+  TypeOrmClientRepository,
+  TypeOrmSigningKeyRepository,
+  TypeOrmUserRepository,
+  createDataSource,
+  runMigrations,
+} from '@ciba/persistence';
+import { KEY_ACTIVATION_DELAY_MS, KEY_REFRESH_INTERVAL_MS, busTopology, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { InProcessEventPublisher, JetStreamEventPublisher, connectNats } from '@ciba/messaging';
+import type { DataSource } from 'typeorm';
+import type { ProviderConfig } from '@ciba/config';
 import { KeyEncryptor, KeyStore, SecretHasher } from '@ciba/tokens';
 
 const USAGE = `usage: ciba-admin <command>
@@ -14,18 +26,27 @@ commands:
   keys rotate             generate a new signing key; the old public key stays published until the
                           tokens it signed have expired (CIBA_ACCESS_TOKEN_TTL / CIBA_ID_TOKEN_TTL)
   keys list               list published signing keys (kid, alg, created, retired, unpublish after)
+  callbacks failed        list ping/push callbacks given up (dead letters): id, client, attempts, reason
+  callbacks redeliver ID [--bus in-process]
+                          reopen a failed callback and hand it to the callback dispatcher again
+                          (JetStream by default; --bus in-process for the all-in-one start)
 
 configuration comes from the environment (CIBA_DATABASE_URL, CIBA_KEY_ENCRYPTION_KEY, ...).`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { file: { type: 'string' }, help: { type: 'boolean' } } });
-  const command = positionals.join(' ');
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { file: { type: 'string' }, bus: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  const command = positionals.slice(0, 2).join(' ');
   if (values.help || command === '') {
     process.stdout.write(`${USAGE}\n`);
     return command === '' && !values.help ? 64 : 0;
   }
   const needsKeys = command.startsWith('keys');
   const config = loadConfig(process.env, 'admin', needsKeys ? ['database', 'keys'] : ['database']);
+  if (command === 'callbacks redeliver' && positionals.length !== 3) throw new ConfigError(['callbacks redeliver: name one callback id (see `callbacks failed`)']);
   const dataSource = createDataSource({ url: config.database.url });
   await dataSource.initialize();
   try {
@@ -76,12 +97,52 @@ async function main(argv: string[]): Promise<number> {
         }
         return 0;
       }
+      case 'callbacks failed': {
+        const failed = await new TypeOrmCallbackDeliveryRepository(dataSource).listFailed(500);
+        if (failed.length === 0) process.stdout.write('no failed callbacks\n');
+        for (const d of failed) {
+          process.stdout.write(`${d.id}  ${d.clientId}  ${d.kind}  attempts ${d.attempts}  ${d.lastError ?? '-'}  created ${d.createdAt.toISOString()}\n`);
+        }
+        return 0;
+      }
+      case 'callbacks redeliver': {
+        const id = positionals[2];
+        const deliveries = new TypeOrmCallbackDeliveryRepository(dataSource);
+        const delivery = await deliveries.find(id);
+        const request = delivery ? await new TypeOrmAuthRequestRepository(dataSource).findById(delivery.requestId) : null;
+        if (!delivery || !request) {
+          process.stderr.write(`no callback ${id}\n`);
+          return 1;
+        }
+        if (!(await deliveries.reopen(id))) {
+          process.stderr.write(`callback ${id} is ${delivery.status}, not failed: nothing to redeliver\n`);
+          return 1;
+        }
+        await redeliver(outcomeEvent(request, delivery.trigger), `${id}:redeliver:${Date.now()}`, values.bus === 'in-process', config, dataSource);
+        process.stdout.write(`callback ${id} handed to the callback dispatcher again\n`);
+        return 0;
+      }
       default:
         process.stderr.write(`unknown command: ${command}\n${USAGE}\n`);
         return 64;
     }
   } finally {
     await dataSource.destroy();
+  }
+}
+
+/** Publishes `event` again under a fresh message id, on the deployment's bus. */
+async function redeliver(event: LifecycleEvent, messageId: string, inProcess: boolean, config: ProviderConfig, dataSource: DataSource): Promise<void> {
+  const topology = busTopology(config);
+  if (inProcess) {
+    await new InProcessEventPublisher({ store: new PostgresDurableQueueStore(dataSource), topology }).publish(event, { messageId });
+    return;
+  }
+  const connection = await connectNats({ servers: [...config.nats.servers], name: 'ciba-admin' });
+  try {
+    await new JetStreamEventPublisher({ connection, topology }).publish(event, { messageId });
+  } finally {
+    await connection.drain();
   }
 }
 

@@ -58,10 +58,10 @@ describe('ping and push token delivery (CIBA §10.2, §10.3, §12)', () => {
     it('§10.2 on approval POSTs only the auth_req_id with the client notification token as bearer; the client then redeems', async () => {
       const { authReqId, cnt } = await decided(CLIENTS.ping, 'SUCCEED');
       const [callback] = await op.receiver.waitFor(authReqId);
-      expect(callback!.body).toEqual({ auth_req_id: authReqId });
-      expect(callback!.headers['authorization']).toBe(`Bearer ${cnt}`);
-      expect(callback!.headers['content-type']).toMatch(/^application\/json/);
-      expect(callback!.path).toBe('/cb');
+      expect(callback.body).toEqual({ auth_req_id: authReqId });
+      expect(callback.headers['authorization']).toBe(`Bearer ${cnt}`);
+      expect(callback.headers['content-type']).toMatch(/^application\/json/);
+      expect(callback.path).toBe('/cb');
       const tokens = await op.token(authReqId, CLIENTS.ping);
       expect(tokens.status).toBe(200);
       expect(tokens.body['id_token']).toEqual(expect.any(String));
@@ -85,8 +85,8 @@ describe('ping and push token delivery (CIBA §10.2, §10.3, §12)', () => {
     it('§10.3.1 on approval POSTs the token response with auth_req_id; the ID token carries auth_req_id, at_hash and rt_hash', async () => {
       const { authReqId, cnt } = await decided(CLIENTS.push, 'SUCCEED', { scope: 'openid email offline_access' });
       const [callback] = await op.receiver.waitFor(authReqId);
-      const body = callback!.body;
-      expect(callback!.headers['authorization']).toBe(`Bearer ${cnt}`);
+      const body = callback.body;
+      expect(callback.headers['authorization']).toBe(`Bearer ${cnt}`);
       expect(body).toMatchObject({ auth_req_id: authReqId, token_type: 'Bearer', access_token: expect.any(String), id_token: expect.any(String), refresh_token: expect.any(String) });
       const jwks = createLocalJWKSet((await (await fetch(`${op.url}/jwks`)).json()) as { keys: [] });
       const { payload } = await jwtVerify(String(body['id_token']), jwks, { issuer: op.url, audience: CLIENTS.push.id });
@@ -110,14 +110,14 @@ describe('ping and push token delivery (CIBA §10.2, §10.3, §12)', () => {
     it('§12 a denial is pushed as access_denied with the auth_req_id', async () => {
       const { authReqId } = await decided(CLIENTS.push, 'UNAUTHORIZED');
       const [callback] = await op.receiver.waitFor(authReqId);
-      expect(callback!.body).toEqual({ error: 'access_denied', error_description: expect.any(String), auth_req_id: authReqId });
+      expect(callback.body).toEqual({ error: 'access_denied', error_description: expect.any(String), auth_req_id: authReqId });
     });
 
     it('§12 expiry is pushed as expired_token with the auth_req_id', async () => {
       const { authReqId } = await decided(CLIENTS.push, null, { requested_expiry: '5' });
       op.clock.advance(6);
       const [callback] = await op.receiver.waitFor(authReqId);
-      expect(callback!.body).toEqual({ error: 'expired_token', error_description: expect.any(String), auth_req_id: authReqId });
+      expect(callback.body).toEqual({ error: 'expired_token', error_description: expect.any(String), auth_req_id: authReqId });
     });
   });
 
@@ -147,7 +147,7 @@ describe('ping and push token delivery (CIBA §10.2, §10.3, §12)', () => {
         `SELECT a.payload FROM audit_records a JOIN auth_requests r ON r.id::text = a.request_id WHERE r.auth_req_id = $1 AND a.type = 'auth_request.client_notification_failed'`,
         [authReqId],
       );
-      expect(audit!.payload).toMatchObject({ reason: 'unauthorized/401', attempts: 1 });
+      expect(audit.payload).toMatchObject({ reason: 'unauthorized/401', attempts: 1 });
     });
 
     it('a 301 is not followed: the redirect target is never called', async () => {

@@ -47,8 +47,8 @@ describe('catalogue', () => {
   });
 
   it('tells which durable consumers receive a subject', () => {
-    expect(consumersFor(subjectFor('auth_request.created')).map((c) => c.name)).toEqual(['notifier', 'audit']);
-    expect(consumersFor(subjectFor('auth_request.approved')).map((c) => c.name)).toEqual(['audit']);
+    expect(consumersFor(subjectFor('auth_request.created')).map((c) => c.name)).toEqual(['notifier', 'audit', 'callback-dispatcher']);
+    expect(consumersFor(subjectFor('auth_request.approved')).map((c) => c.name)).toEqual(['audit', 'callback-dispatcher']);
     expect(consumersFor('ciba.dlq.notifier.auth_request.created')).toEqual([]);
   });
 
@@ -73,7 +73,7 @@ describe('catalogue', () => {
       backoffMs: [10],
       ackWaitMs: 30_000,
     });
-    expect(consumersFor(subjectFor('auth_request.created', topology), topology)).toHaveLength(2);
+    expect(consumersFor(subjectFor('auth_request.created', topology), topology)).toHaveLength(3);
     expect(consumersFor(subjectFor('auth_request.created'), topology)).toHaveLength(0);
     expect(() => defineTopology({ prefix: 'a.b' })).toThrow(/single subject token/);
   });

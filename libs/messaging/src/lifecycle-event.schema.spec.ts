@@ -67,3 +67,28 @@ describe('parseLifecycleEvent', () => {
     expect(malformed({ ...created, type: 'auth_request.redeemed', tokens: [1] })).toMatch(/tokens must be/);
   });
 });
+
+describe('callback outcome events', () => {
+  const base = {
+    version: 1,
+    eventId: 'r1:auth_request.client_notification_failed',
+    requestId: 'r1',
+    clientId: 'c1',
+    subject: 'alice',
+    occurredAt: '2026-01-01T00:00:00.000Z',
+    correlationId: null,
+  };
+
+  it('accepts a well-formed client_notification_failed event and requires its reason', () => {
+    const event = { ...base, type: 'auth_request.client_notification_failed', mode: 'push', trigger: 'approved', attempts: 1, reason: 'unauthorized/401' };
+    expect(parseLifecycleEvent(event)).toEqual(event);
+    const { reason: _reason, ...withoutReason } = event;
+    expect(() => parseLifecycleEvent(withoutReason)).toThrow(MalformedMessage);
+  });
+
+  it('refuses an unknown mode or trigger', () => {
+    const event = { ...base, type: 'auth_request.client_notified', mode: 'carrier-pigeon', trigger: 'approved', attempts: 1 };
+    expect(() => parseLifecycleEvent(event)).toThrow(MalformedMessage);
+    expect(() => parseLifecycleEvent({ ...event, mode: 'ping', trigger: 'whenever' })).toThrow(MalformedMessage);
+  });
+});

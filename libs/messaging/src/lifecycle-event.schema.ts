@@ -15,6 +15,8 @@ type Json = Record<string, unknown>;
  * Validates a decoded message (or its JSON text) against the lifecycle event schema.
  * Unknown extra fields are kept: a newer producer may add optional fields within version 1.
  */
+const CALLBACK_TRIGGERS: readonly unknown[] = ['approved', 'denied', 'expired'];
+
 export function parseLifecycleEvent(json: unknown): LifecycleEvent {
   const value = typeof json === 'string' ? parseJson(json) : json;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -48,6 +50,13 @@ export function parseLifecycleEvent(json: unknown): LifecycleEvent {
       break;
     case 'auth_request.redeemed':
       require(event, 'tokens', isStringArray(event['tokens']), 'an array of strings');
+      break;
+    case 'auth_request.client_notified':
+    case 'auth_request.client_notification_failed':
+      require(event, 'mode', event['mode'] === 'ping' || event['mode'] === 'push', 'ping or push');
+      require(event, 'trigger', CALLBACK_TRIGGERS.includes(event['trigger']), 'approved, denied or expired');
+      require(event, 'attempts', Number.isInteger(event['attempts']), 'an integer');
+      if (event['type'] === 'auth_request.client_notification_failed') requireString(event, 'reason');
       break;
     case 'auth_request.approved':
     case 'auth_request.expired':

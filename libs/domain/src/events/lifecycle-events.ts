@@ -1,5 +1,5 @@
 import type { AuthRequest } from '../auth-request/auth-request.js';
-import type { CallbackDelivery } from '../callback/callback-delivery.js';
+import type { CallbackDelivery, CallbackTrigger } from '../callback/callback-delivery.js';
 import {
   type AuthRequestApproved,
   type AuthRequestClientNotificationFailed,
@@ -78,4 +78,20 @@ export function clientNotificationFailed(
 
 function modeOf(delivery: CallbackDelivery): 'ping' | 'push' {
   return delivery.kind === 'ping' ? 'ping' : 'push';
+}
+
+/**
+ * The outcome event a callback answers (approved, denied or expired), rebuilt from the request for
+ * an operator's redelivery; a push request is `redeemed` by then, so its status is not consulted.
+ */
+export function outcomeEvent(request: AuthRequest, trigger: CallbackTrigger): AuthRequestApproved | AuthRequestDenied | AuthRequestExpired {
+  const at = request.decidedAt ?? request.expiresAt;
+  switch (trigger) {
+    case 'approved':
+      return base(request, 'auth_request.approved', at);
+    case 'denied':
+      return { ...base(request, 'auth_request.denied', at), reason: request.denialReason ?? 'UNAUTHORIZED' };
+    case 'expired':
+      return base(request, 'auth_request.expired', request.expiresAt);
+  }
 }

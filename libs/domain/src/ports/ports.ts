@@ -101,9 +101,17 @@ export interface RefreshTokenRepository {
   rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date): Promise<RefreshTokenRecord | null>;
 }
 
+export interface PublishOptions {
+  /**
+   * De-duplication key; defaults to the event id. An operator's redelivery passes a fresh one so the
+   * same event is handled again (consumers stay idempotent).
+   */
+  readonly messageId?: string;
+}
+
 export interface EventPublisher {
   /** Resolves once the event is durable (JetStream ack, or committed to the work table). */
-  publish(event: LifecycleEvent): Promise<void>;
+  publish(event: LifecycleEvent, options?: PublishOptions): Promise<void>;
 }
 
 export interface AuditRecord {

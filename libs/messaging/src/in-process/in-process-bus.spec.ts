@@ -161,7 +161,7 @@ async function startBus(options: {
   const wakeup = options.wakeup ?? new InProcessWakeup();
   const server = new InProcessServer({
     store: options.store,
-    consumers: options.consumers ?? ['notifier', 'audit'],
+    consumers: options.consumers ?? ['notifier', 'audit', 'callback-dispatcher'],
     topology,
     wakeup,
     logger: silent,
@@ -195,8 +195,9 @@ describe('in-process bus', () => {
 
     await publisher.publish(created);
     await publisher.publish(approved);
-    // A long fallback poll: only the wake-up can make this prompt.
-    await waitFor(() => store.acked.length === 3, 2_000);
+    // A long fallback poll: only the wake-up can make this prompt. Five deliveries: notifier (created),
+    // audit (both), callback-dispatcher (both; acknowledged without a handler in this module).
+    await waitFor(() => store.acked.length === 5, 2_000);
 
     expect(probe.of('notifier').map((call) => call.event)).toEqual([created]);
     expect(probe.of('notifier')[0].context).toEqual({
@@ -218,6 +219,7 @@ describe('in-process bus', () => {
     expect([...store.rows.values()].map((row) => [row.consumer, row.messageId, row.subject, row.headers])).toEqual([
       ['notifier', event.eventId, subjectFor('auth_request.created'), { [HEADERS.correlationId]: event.correlationId }],
       ['audit', event.eventId, subjectFor('auth_request.created'), { [HEADERS.correlationId]: event.correlationId }],
+      ['callback-dispatcher', event.eventId, subjectFor('auth_request.created'), { [HEADERS.correlationId]: event.correlationId }],
     ]);
   });
 

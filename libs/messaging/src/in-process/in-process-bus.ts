@@ -3,7 +3,7 @@ import type { LoggerService } from '@nestjs/common';
 import { Server } from '@nestjs/microservices';
 import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { systemClock } from '@ciba/domain';
-import type { Clock, DurableQueueStore, EventPublisher, LifecycleEvent, QueuedMessage } from '@ciba/domain';
+import type { Clock, DurableQueueStore, EventPublisher, LifecycleEvent, PublishOptions, QueuedMessage } from '@ciba/domain';
 import { consumerDefinition, consumersFor, DEFAULT_TOPOLOGY, eventTypeOfSubject, HEADERS, subjectFor } from '../catalogue.js';
 import type { BusTopology, ConsumerDefinition } from '../catalogue.js';
 import { describeSettlement, handleDelivery, InFlight } from '../handler-dispatch.js';
@@ -64,12 +64,12 @@ export class InProcessEventPublisher implements EventPublisher {
     this.topology = options.topology ?? DEFAULT_TOPOLOGY;
   }
 
-  async publish(event: LifecycleEvent): Promise<void> {
+  async publish(event: LifecycleEvent, options: PublishOptions = {}): Promise<void> {
     const subject = subjectFor(event.type, this.topology);
     const consumers = consumersFor(subject, this.topology).map((consumer) => consumer.name);
     if (consumers.length === 0) return;
     const headers: Record<string, string> = event.correlationId ? { [HEADERS.correlationId]: event.correlationId } : {};
-    await this.options.store.enqueue(consumers, subject, event.eventId, { ...event }, headers);
+    await this.options.store.enqueue(consumers, subject, options.messageId ?? event.eventId, { ...event }, headers);
     this.options.wakeup?.notify();
   }
 }

@@ -2,7 +2,7 @@ import { headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
-import type { EventPublisher, LifecycleEvent } from '@ciba/domain';
+import type { EventPublisher, LifecycleEvent, PublishOptions } from '@ciba/domain';
 import { DEFAULT_TOPOLOGY, HEADERS, subjectFor } from '../catalogue.js';
 import type { BusTopology } from '../catalogue.js';
 import { encodeLifecycleEvent } from '../lifecycle-event.schema.js';
@@ -29,16 +29,16 @@ export class JetStreamEventPublisher implements EventPublisher {
     this.timeoutMs = options.timeoutMs ?? 5_000;
   }
 
-  async publish(event: LifecycleEvent): Promise<void> {
-    await this.publishWithAck(event);
+  async publish(event: LifecycleEvent, options: PublishOptions = {}): Promise<void> {
+    await this.publishWithAck(event, options);
   }
 
   /** Like `publish`, returning the PubAck (`duplicate` is true when the server dropped a repeat). */
-  publishWithAck(event: LifecycleEvent): Promise<PubAck> {
+  publishWithAck(event: LifecycleEvent, options: PublishOptions = {}): Promise<PubAck> {
     const hdrs = headers();
     if (event.correlationId) hdrs.set(HEADERS.correlationId, event.correlationId);
     return this.js.publish(subjectFor(event.type, this.topology), encodeLifecycleEvent(event), {
-      msgID: event.eventId,
+      msgID: options.messageId ?? event.eventId,
       headers: hdrs,
       timeout: this.timeoutMs,
     });
