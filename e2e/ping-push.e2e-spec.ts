@@ -157,4 +157,16 @@ describe('ping and push across separate service processes', () => {
     expect(calls.map((c) => c.status)).toEqual([500, 500, 204]);
     await expect(admin(['callbacks', 'redeliver', id], env)).rejects.toThrow(/not failed/);
   }, 60_000);
+
+  it('no callback bearer, token or hint appears in any service log line', () => {
+    const logs = Object.values(services).map((s) => s.output).join('\n');
+    expect(logs).toContain('callback attempt');
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    const secrets = receiver.received.flatMap((r) => [
+      text(r.headers['authorization']).replace(/^Bearer /, ''),
+      ...['access_token', 'refresh_token', 'id_token', 'auth_req_id'].map((k) => text(r.body[k])),
+    ]);
+    for (const secret of secrets.filter((x) => x.length > 8)) expect(logs).not.toContain(secret);
+    expect(logs).not.toContain('dave@example.com');
+  });
 });

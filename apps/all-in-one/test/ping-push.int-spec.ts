@@ -1,7 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { loadConfig, parseBootstrap } from '@ciba/config';
+import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
+import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { waitFor } from '@ciba/testing';
+import { SecretHasher } from '@ciba/tokens';
 import { CIBA, CLIENTS, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
 const halfHash = (value: string) => createHash('sha256').update(value).digest().subarray(0, 16).toString('base64url');
@@ -172,5 +176,44 @@ describe('ping and push token delivery (CIBA §10.2, §10.3, §12)', () => {
       const dead = await op.db.dataSource.query<{ reason: string }[]>(`SELECT reason FROM dead_letters WHERE consumer = 'callback-dispatcher'`);
       expect(dead.length).toBeGreaterThan(0);
     }, 30_000);
+  });
+
+  describe('registration', () => {
+    const pushClient = (endpoint: string) =>
+      parseBootstrap({
+        clients: [{ client_id: `push-${randomBytes(3).toString('hex')}`, client_secret: 'a-long-enough-secret', backchannel_token_delivery_mode: 'push', backchannel_client_notification_endpoint: endpoint }],
+      });
+    const load = (endpoint: string, env: Record<string, string> = {}) =>
+      loadBootstrap(pushClient(endpoint), {
+        clients: new TypeOrmClientRepository(op.db.dataSource),
+        users: new TypeOrmUserRepository(op.db.dataSource),
+        hasher: new SecretHasher(),
+        signingAlg: 'ES256',
+        endpoints: notificationEndpointPolicy(loadConfig({ CIBA_DATABASE_URL: op.db.url, ...env }, 'admin', [])),
+      });
+
+    it('§4 refuses a notification endpoint that is not HTTPS', async () => {
+      await expect(load('http://rp.example.com/cb')).rejects.toThrow(/backchannel_client_notification_endpoint/);
+    });
+
+    it.each(['https://10.0.0.1/cb', 'https://169.254.169.254/latest', 'https://[::1]/cb', 'https://192.168.1.20/cb'])(
+      'refuses a private, loopback or metadata address at registration (SSRF): %s',
+      async (endpoint) => {
+        await expect(load(endpoint)).rejects.toThrow(/backchannel_client_notification_endpoint/);
+      },
+    );
+
+    it('accepts an internal address the operator allow-listed', async () => {
+      await expect(load('https://10.20.0.5/cb', { CIBA_CALLBACK_ALLOWED_CIDRS: '10.20.0.0/16' })).resolves.toMatchObject({ clients: { written: 1 } });
+    });
+  });
+
+  it('exposes delivery metrics: attempts by mode and outcome, and attempt latency', async () => {
+    const res = await fetch(`${op.url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/ciba_callback_attempts_total\{mode="ping",outcome="delivered"\} [1-9]/);
+    expect(text).toMatch(/ciba_callback_attempts_total\{mode="push",outcome="permanent"\} [1-9]/);
+    expect(text).toMatch(/ciba_callback_attempt_duration_seconds_count\{mode="ping"\} [1-9]/);
   });
 });

@@ -18,7 +18,7 @@ import {
 } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
 import { PermanentError, RetryableError } from '@ciba/messaging';
-import { CallbackSender, retryDelayMs } from '@ciba/outbound';
+import { CallbackSender, nextDeliveryStep } from '@ciba/outbound';
 import {
   AUTH_REQUEST_REPOSITORY,
   CALLBACK_DELIVERY_REPOSITORY,
@@ -81,22 +81,21 @@ export class CallbackDispatcher {
       'callback attempt',
     );
 
-    switch (outcome.kind) {
-      case 'delivered':
+    const step = nextDeliveryStep(outcome, deliveryCount, this.config.callbacks.maxAttempts);
+    switch (step.action) {
+      case 'done':
         if (await this.deliveries.markDelivered(delivery.id, this.clock.now())) {
           this.metrics.settled(mode, 'delivered');
           await this.events.publish(clientNotified(request, delivery, attempts, this.clock.now()));
         }
         return;
-      case 'retryable':
-        if (deliveryCount >= this.config.callbacks.maxAttempts) {
-          await this.fail(request, delivery, attempts, `attempts_exhausted:${reason}`);
-          throw new PermanentError(`gave up after ${attempts} attempts (${reason})`);
-        }
-        throw new RetryableError(reason ?? outcome.reason, retryDelayMs(deliveryCount, outcome.retryAfterMs));
-      case 'permanent':
-        await this.fail(request, delivery, attempts, reason ?? outcome.reason);
-        throw new PermanentError(reason ?? outcome.reason);
+      case 'retry':
+        throw new RetryableError(reason ?? outcome.kind, step.delayMs);
+      case 'give_up': {
+        const why = step.attemptsExhausted ? `attempts_exhausted:${reason}` : (reason ?? step.reason);
+        await this.fail(request, delivery, attempts, why);
+        throw new PermanentError(why);
+      }
     }
   }
 
