@@ -2,7 +2,14 @@
 // event loop) with the in-process reference provider and the emulated device.
 //
 // Messages in:  { id, op, ...args }           -> reply { id, result } or { id, error }
-//               { op: 'notification', bindingMessage, decisionToken }   (flow scenario)
+//               { op: 'notification', bindingMessage, decisionToken }   (flow scenarios)
+//
+// It also hosts the clients' notification endpoint (the "receiver", ping and push callbacks), so
+// that a callback's arrival is timed on the same clock and event loop as the client that waits
+// for it, and the receiver does not share the main thread with the in-process reference.
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { parentPort } from 'node:worker_threads';
 import autocannon from 'autocannon';
 
@@ -248,12 +255,226 @@ async function flow({ endpoints, clientId, secret, users, concurrency, duration,
   };
 }
 
-const ops = { authorize, poll, flow };
+// ---- client notification endpoint (ping / push receiver) ----------------------------------------
+
+const callbacks = new Map(); // auth_req_id -> callback (arrived before anyone waited)
+const callbackWaiters = new Map(); // auth_req_id -> resolve
+const receiverStats = { received: 0, malformed: 0, unmatched: 0 };
+let receiverServers = [];
+
+function onCallback(callback) {
+  const waiter = callbackWaiters.get(callback.authReqId);
+  if (waiter) {
+    callbackWaiters.delete(callback.authReqId);
+    waiter(callback);
+  } else {
+    callbacks.set(callback.authReqId, callback);
+  }
+}
+
+/** Must be called before the callback can arrive (or it is picked up from `callbacks`). */
+function callbackFor(authReqId, timeoutMs) {
+  const early = callbacks.get(authReqId);
+  if (early !== undefined) {
+    callbacks.delete(authReqId);
+    return Promise.resolve(early);
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      callbackWaiters.delete(authReqId);
+      reject(new Error('no client notification'));
+    }, timeoutMs);
+    callbackWaiters.set(authReqId, (callback) => {
+      clearTimeout(timer);
+      resolve(callback);
+    });
+  });
+}
+
+/** Answers 204 as soon as the body has arrived; the arrival time is taken before anything else. */
+function receive(req, res) {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const at = performance.now();
+    res.writeHead(204).end();
+    receiverStats.received++;
+    let body;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      receiverStats.malformed++;
+      return;
+    }
+    if (typeof body?.auth_req_id !== 'string') {
+      receiverStats.malformed++;
+      return;
+    }
+    onCallback({ at, path: req.url, authorization: req.headers.authorization ?? '', authReqId: body.auth_req_id, body });
+  });
+}
+
+/** Plain HTTP on 127.0.0.1 (ours), and the same handler over HTTPS when a certificate is given (the reference). */
+async function startReceiver({ cert, key } = {}) {
+  const listen = async (server) => {
+    server.keepAliveTimeout = 60_000;
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    receiverServers.push(server);
+    return server.address().port;
+  };
+  const httpPort = await listen(createServer(receive));
+  const httpsPort = cert && key ? await listen(createTlsServer({ cert, key }, receive)) : null;
+  return {
+    httpOrigin: `http://127.0.0.1:${httpPort}`,
+    httpsOrigin: httpsPort ? `https://127.0.0.1:${httpsPort}` : null,
+  };
+}
+
+async function stopReceiver() {
+  const servers = receiverServers;
+  receiverServers = [];
+  await Promise.all(
+    servers.map((server) => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    }),
+  );
+  return receiverStats;
+}
+
+/**
+ * Ping and push flows: `concurrency` clients, each repeating until `duration` seconds have passed:
+ * bc-authorize (with a client_notification_token) -> device notification -> t0, the device
+ * approves -> ping: the ping arrives at the receiver, then one token request; t1 = its 200 with
+ * tokens; push: t1 = the push with the tokens arriving at the receiver. The approval is sent
+ * without waiting for its answer (the client's path does not depend on the device's), and its
+ * answer is checked afterwards.
+ */
+async function callbackFlow({ mode, endpoints, clientId, secret, users, concurrency, duration, tag, timeoutMs = 15_000 }) {
+  const authorization = basic(clientId, secret);
+  const deadline = performance.now() + duration * 1000;
+  const series = { approvalToTokens: [], whole: [], toNotification: [], approvalToCallback: [], tokenCall: [], approvalAnswer: [] };
+  const failures = {};
+  let extraPolls = 0;
+  let refreshTokens = 0;
+  let n = 0;
+  const fail = (why) => (failures[why] = (failures[why] ?? 0) + 1);
+  const post = (url, body, headers) =>
+    fetch(url, { method: 'POST', headers, body }).then(async (res) => ({ status: res.status, body: await res.text(), at: performance.now() }));
+
+  async function oneFlow() {
+    const i = n++;
+    const bindingMessage = `${tag}${i}`;
+    const notificationToken = randomBytes(18).toString('base64url');
+    const tStart = performance.now();
+    const started = await post(
+      endpoints.authorize,
+      `scope=${encodeURIComponent('openid offline_access')}&login_hint=user${i % users}&binding_message=${bindingMessage}&client_notification_token=${notificationToken}`,
+      { 'content-type': FORM, authorization },
+    );
+    if (started.status !== 200) return fail(`bc-authorize ${started.status} ${safeError(started.body)}`);
+    const { auth_req_id: authReqId } = JSON.parse(started.body);
+    let decisionToken;
+    try {
+      decisionToken = await notificationFor(bindingMessage, timeoutMs);
+    } catch {
+      return fail('no device notification');
+    }
+    const tNotified = performance.now();
+    const arrival = callbackFor(authReqId, timeoutMs);
+    const t0 = performance.now();
+    const approval = post(endpoints.callback, '{"status":"SUCCEED"}', { 'content-type': 'application/json', authorization: `Bearer ${decisionToken}` }).catch(
+      (error) => ({ status: `exception ${error?.cause?.code ?? error?.message}`, at: performance.now() }),
+    );
+    let callback;
+    try {
+      callback = await arrival;
+    } catch {
+      const answer = await approval;
+      return fail(answer.status === 200 ? `no ${mode} callback` : `callback ${answer.status}`);
+    }
+    if (callback.authorization !== `Bearer ${notificationToken}`) return fail(`${mode}: wrong bearer`);
+    let t1;
+    let tokens;
+    if (mode === 'ping') {
+      if (Object.keys(callback.body).length !== 1) return fail('ping: body is not just auth_req_id');
+      const tokenBody = `grant_type=${encodeURIComponent(CIBA_GRANT)}&auth_req_id=${encodeURIComponent(authReqId)}`;
+      for (let attempt = 0; ; attempt++) {
+        const token = await post(endpoints.token, tokenBody, { 'content-type': FORM, authorization });
+        if (token.status === 200) {
+          t1 = token.at;
+          tokens = JSON.parse(token.body);
+          break;
+        }
+        const error = safeError(token.body);
+        // A ping means the result is ready; a pending answer after it is a consistency bug (counted).
+        if ((error === 'authorization_pending' || error === 'slow_down') && attempt < 20) {
+          extraPolls++;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          continue;
+        }
+        return fail(`token ${token.status} ${error}`);
+      }
+    } else {
+      t1 = callback.at;
+      tokens = callback.body;
+      if (tokens.error) return fail(`push error ${tokens.error}`);
+    }
+    if (!tokens.access_token || !tokens.id_token) return fail(`${mode}: no access_token/id_token`);
+    const answer = await approval;
+    if (answer.status !== 200) return fail(`callback ${answer.status}`);
+    if (tStart < deadline) {
+      if (tokens.refresh_token) refreshTokens++;
+      series.approvalToTokens.push(t1 - t0);
+      series.whole.push(t1 - tStart);
+      series.toNotification.push(tNotified - tStart);
+      series.approvalToCallback.push(callback.at - t0);
+      if (mode === 'ping') series.tokenCall.push(t1 - callback.at);
+      series.approvalAnswer.push(answer.at - t0);
+    }
+  }
+
+  const wallStart = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        try {
+          await oneFlow();
+        } catch (error) {
+          fail(`exception ${error?.cause?.code ?? error?.message ?? error}`);
+        }
+      }
+    }),
+  );
+  const wallS = (performance.now() - wallStart) / 1000;
+  const stats = Object.fromEntries(
+    Object.entries(series).map(([name, values]) => {
+      values.sort((a, b) => a - b);
+      return [name, { p50: round(percentile(values, 50)), p99: round(percentile(values, 99)), max: round(values.at(-1) ?? null) }];
+    }),
+  );
+  const completed = series.whole.length;
+  return {
+    completed,
+    wallS: round(wallS),
+    flowsPerS: round(completed / wallS),
+    p50: stats.approvalToTokens.p50,
+    p99: stats.approvalToTokens.p99,
+    stats,
+    refreshTokens,
+    failures,
+    failed: Object.values(failures).reduce((a, b) => a + b, 0),
+    extraPolls,
+  };
+}
+
+const ops = { authorize, poll, flow, callbackFlow, startReceiver, stopReceiver };
 
 parentPort.on('message', (message) => {
   if (message.op === 'notification') return onNotification(message);
   if (message.op === 'reset-notifications') {
     notifications.clear();
+    callbacks.clear();
     return undefined;
   }
   const handler = ops[message.op];

@@ -5,6 +5,19 @@
 // decision token, and POST /device/callback (Bearer <decision token>, {"status": …}) applies the
 // decision through provider.backchannelResult(), the documented API for it. Storage is the
 // built-in MemoryAdapter over a larger LRU (see below).
+//
+// Ping mode (optional `pingClient`): a second client with backchannel_token_delivery_mode 'ping'.
+// oidc-provider 9 insists on two things a loopback benchmark receiver does not give it by default:
+// - `backchannel_client_notification_endpoint` must be an https URI (CIBA §4: "MUST be an HTTPS
+//   URL"; lib/consts/client_attributes.js HTTPS_URI, checked for every client, not only in
+//   production). The benchmark's receiver therefore also listens over HTTPS with a self-signed
+//   certificate for 127.0.0.1 made for the run, and the reference pings it over TLS as it would in
+//   production. Nothing in oidc-provider is patched.
+// - its outgoing requests go through an undici dispatcher that destroys connections to special-use
+//   addresses, 127.0.0.0/8 included (lib/helpers/fetch_request.js, SSRF protection). The
+//   documented `fetch` configuration hook (the function oidc-provider calls for outgoing requests)
+//   sends requests for the receiver's origin, and only those, through an undici Agent that trusts
+//   exactly that certificate (`connect.ca`); certificate verification stays on.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 
@@ -22,7 +35,7 @@ function silenceOidcProviderConsole() {
   }
 }
 
-export async function startReference({ clientId, clientSecret, users, ttlSeconds = 300, onDeviceTrigger }) {
+export async function startReference({ clientId, clientSecret, users, ttlSeconds = 300, onDeviceTrigger, pingClient }) {
   silenceOidcProviderConsole();
   const { default: Provider, errors } = await import('oidc-provider');
   // The default in-memory adapter keeps everything in one LRU of 1000 entries (requests, grants
@@ -42,6 +55,16 @@ export async function startReference({ clientId, clientSecret, users, ttlSeconds
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${server.address().port}`;
 
+  let fetchHook;
+  let pingAgent;
+  if (pingClient) {
+    const undici = await import('undici');
+    const receiverOrigin = new URL(pingClient.notificationEndpoint).origin;
+    pingAgent = new undici.Agent({ connect: { ca: pingClient.ca }, keepAliveTimeout: 60_000 });
+    fetchHook = (target, options) =>
+      new URL(target).origin === receiverOrigin ? undici.fetch(target, { ...options, dispatcher: pingAgent }) : globalThis.fetch(target, options);
+  }
+
   const provider = new Provider(url, {
     clients: [
       {
@@ -54,7 +77,23 @@ export async function startReference({ clientId, clientSecret, users, ttlSeconds
         backchannel_token_delivery_mode: 'poll',
         id_token_signed_response_alg: 'ES256',
       },
+      ...(pingClient
+        ? [
+            {
+              client_id: pingClient.clientId,
+              client_secret: pingClient.clientSecret,
+              grant_types: [CIBA_GRANT, 'refresh_token'],
+              response_types: [],
+              redirect_uris: [],
+              token_endpoint_auth_method: 'client_secret_basic',
+              backchannel_token_delivery_mode: 'ping',
+              backchannel_client_notification_endpoint: pingClient.notificationEndpoint,
+              id_token_signed_response_alg: 'ES256',
+            },
+          ]
+        : []),
     ],
+    ...(fetchHook ? { fetch: fetchHook } : {}),
     adapter: (model) => new MemoryAdapter(model, store),
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
@@ -72,7 +111,7 @@ export async function startReference({ clientId, clientSecret, users, ttlSeconds
       devInteractions: { enabled: false },
       ciba: {
         enabled: true,
-        deliveryModes: ['poll'],
+        deliveryModes: pingClient ? ['poll', 'ping'] : ['poll'],
         processLoginHint: async (ctx, loginHint) => (known.has(loginHint) ? loginHint : undefined),
         processLoginHintToken: async () => {
           throw new errors.InvalidRequest('login_hint_token is not supported');
@@ -160,6 +199,7 @@ export async function startReference({ clientId, clientSecret, users, ttlSeconds
     pendingDecisions: () => decisions.size,
     forgetDecisions: () => decisions.clear(),
     close: async () => {
+      await pingAgent?.close().catch(() => undefined);
       server.closeAllConnections();
       await new Promise((resolve) => server.close(() => resolve()));
     },

@@ -15,7 +15,6 @@ import {
   defineTopology,
   ensureStreams,
   HEADERS,
-  isBusContext,
   JetStreamEventPublisher,
   JetStreamServer,
   OnBusEvent,
@@ -23,8 +22,8 @@ import {
   RetryableError,
   subjectFor,
 } from '../src/index.js';
-import type { BusContext } from '../src/index.js';
 import { createdEvent as fixtureEvent } from './event-fixtures.js';
+import { createProbe } from './handler-probe.js';
 
 jest.setTimeout(30_000);
 
@@ -44,26 +43,7 @@ const deadLetterStream = topology.deadLetterStream.name;
 
 // ---------------------------------------------------------------- probe handlers
 
-interface Call {
-  readonly handler: string;
-  readonly event: LifecycleEvent;
-  readonly context: BusContext;
-  readonly at: number;
-}
-
-const probe = {
-  calls: [] as Call[],
-  /** Per requestId: what the notifier handler does on delivery n. */
-  behaviour: new Map<string, (deliveryCount: number) => void | Promise<void>>(),
-  async record(handler: string, event: LifecycleEvent, context: unknown): Promise<void> {
-    if (!isBusContext(context)) throw new Error('not a BusContext');
-    this.calls.push({ handler, event, context, at: Date.now() });
-    await this.behaviour.get(event.requestId)?.(context.deliveryCount);
-  },
-  of(handler: string, requestId: string): Call[] {
-    return this.calls.filter((call) => call.handler === handler && call.event.requestId === requestId);
-  },
-};
+const probe = createProbe();
 
 @Controller()
 class ProbeHandlers {

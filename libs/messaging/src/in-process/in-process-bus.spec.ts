@@ -6,12 +6,11 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { INestMicroservice } from '@nestjs/common';
 import type { AuthRequestApproved, AuthRequestCreated, DurableQueueStore, LifecycleEvent, QueuedMessage } from '@ciba/domain';
 import { OnBusEvent } from '../bus-event.decorator.js';
-import { isBusContext } from '../bus-context.js';
-import type { BusContext } from '../bus-context.js';
 import { defineTopology, HEADERS, subjectFor } from '../catalogue.js';
 import { PermanentError } from '../errors.js';
 import { InProcessEventPublisher, InProcessServer, InProcessWakeup } from './in-process-bus.js';
 import { createdEvent } from '../../test/event-fixtures.js';
+import { createProbe } from '../../test/handler-probe.js';
 
 // ---------------------------------------------------------------- test doubles
 
@@ -78,26 +77,7 @@ class InMemoryQueueStore implements DurableQueueStore {
   }
 }
 
-interface Call {
-  readonly handler: string;
-  readonly event: LifecycleEvent;
-  readonly context: BusContext;
-  readonly at: number;
-}
-
-const probe = {
-  calls: [] as Call[],
-  /** Per requestId: what the notifier handler does on delivery n. */
-  behaviour: new Map<string, (deliveryCount: number) => void | Promise<void>>(),
-  async record(handler: string, event: LifecycleEvent, context: unknown): Promise<void> {
-    if (!isBusContext(context)) throw new Error('not a BusContext');
-    this.calls.push({ handler, event, context, at: Date.now() });
-    await this.behaviour.get(event.requestId)?.(context.deliveryCount);
-  },
-  of(handler: string, requestId?: string): Call[] {
-    return this.calls.filter((call) => call.handler === handler && (!requestId || call.event.requestId === requestId));
-  },
-};
+const probe = createProbe();
 
 @Controller()
 class ProbeHandlers {
