@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Benchmark: our CIBA OpenID Provider (four services as separate processes, PostgreSQL, NATS
+// Benchmark: our CIBA OpenID Provider (five services as separate processes, PostgreSQL, NATS
 // JetStream) against node-oidc-provider (in this process, in memory), on this machine, over
-// 127.0.0.1. See bench/README.md for what is measured and how to read it.
+// 127.0.0.1: poll (bc-authorize, pending polls, full flow) and ping/push (approval -> client holding
+// tokens). See bench/README.md for what is measured and how to read it.
 //
 //   bash scripts/ensure-services.sh && npm run build && npm run bench
 //
@@ -12,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +47,11 @@ const CONFIG = {
   pgProxy: process.env.BENCH_PG_PROXY !== '0',
 };
 const CLIENT = { id: 'bench-client', secret: `bench-secret-${randomBytes(12).toString('hex')}` };
+// Ping and push clients (ours); the reference registers a ping client with the same id and secret.
+const PING_CLIENT = { id: 'bench-ping', secret: `bench-ping-${randomBytes(12).toString('hex')}` };
+const PUSH_CLIENT = { id: 'bench-push', secret: `bench-push-${randomBytes(12).toString('hex')}` };
+/** The latency target for ping and push: approval -> client holding tokens, p99, at 64 concurrent flows. */
+const CALLBACK_TARGET_P99_MS = 50;
 // A bus namespace of our own (CIBA_BUS_PREFIX), so that other deployments on the same NATS (test
 // runs) neither share our durable consumers nor pollute our counts. Builds without
 // CIBA_BUS_PREFIX support fall back to the shared, unprefixed names (detected after start).
@@ -57,7 +64,7 @@ const busNames = (prefix) => ({
   pollKv: prefix ? `KV_${prefix}_ciba_poll_state` : 'KV_ciba_poll_state',
 });
 let BUS = busNames(BUS_PREFIX);
-const SERVICES = ['authorize', 'token', 'notifier', 'audit'];
+const SERVICES = ['authorize', 'token', 'notifier', 'audit', 'callback-dispatcher'];
 
 const startedAt = Date.now();
 const log = (...args) => console.error(`[bench ${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s]`, ...args);
@@ -154,7 +161,7 @@ async function kvWrites(jsm) {
 async function consumerBacklog(jsm) {
   let total = 0;
   const detail = {};
-  for (const name of ['notifier', 'audit']) {
+  for (const name of ['notifier', 'audit', 'callback-dispatcher']) {
     try {
       const info = await jsm.consumers.info(BUS.lifecycle, name);
       detail[name] = info.num_pending + info.num_ack_pending;
@@ -180,6 +187,28 @@ async function settle(jsm, device, expectedNotifications, label, timeoutMs = 60_
   } catch (error) {
     log(`${label}: NOT settled (${error.message}); device received ${device.received}/${expectedNotifications}, backlog ${JSON.stringify((await consumerBacklog(jsm)).detail)}`);
     return false;
+  }
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1, made for this run with the openssl CLI: the receiver
+ * also listens over HTTPS because oidc-provider only accepts an https notification endpoint (see
+ * lib/reference-op.mjs). null when openssl is not available (the reference's ping is skipped then).
+ */
+function selfSignedCertificate(dir) {
+  const key = join(dir, 'receiver-key.pem');
+  const cert = join(dir, 'receiver-cert.pem');
+  try {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
+        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+  } catch (error) {
+    log(`openssl could not make a certificate (${error.message.split('\n')[0]}): the reference's ping flow is skipped`);
+    return null;
   }
 }
 
@@ -252,6 +281,19 @@ async function main() {
   await checkPort(4222, 'NATS');
   ensureBuild();
 
+  // Five services with a pool of 20 each can open 100 connections, PostgreSQL's default
+  // max_connections: leave room for the bench's own connections and anything else on the server.
+  {
+    const c = new pg.Client({ connectionString: CONFIG.adminUrl });
+    await c.connect();
+    const { rows: mc } = await c.query("SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int AS reserved");
+    await c.end();
+    const fit = Math.floor((mc[0].max - mc[0].reserved - 10) / SERVICES.length);
+    if (fit < CONFIG.poolSize) {
+      log(`max_connections ${mc[0].max}: CIBA_DATABASE_POOL_SIZE ${fit} instead of ${CONFIG.poolSize} so that ${SERVICES.length} services fit`);
+      CONFIG.poolSize = Math.max(2, fit);
+    }
+  }
   const dbUrl = await createDatabase(CONFIG.adminUrl, dbName);
   cleanups.push(['drop database', () => dropDatabase(CONFIG.adminUrl, dbName)]);
   log(`database ${dbName} created`);
@@ -259,6 +301,24 @@ async function main() {
   const tmp = await mkdtemp(join(os.tmpdir(), 'ciba-bench-'));
   cleanups.push(['temp dir', () => rm(tmp, { recursive: true, force: true })]);
   const users = Array.from({ length: CONFIG.users }, (_, i) => `user${i}`);
+
+  // The load generator (worker thread) also hosts the clients' notification endpoint (receiver).
+  const tls = selfSignedCertificate(tmp);
+  const driver = startDriver();
+  cleanups.push(['driver', () => driver.terminate()]);
+  const receiver = await driver.call('startReceiver', tls ?? {});
+  cleanups.push(['receiver', () => driver.call('stopReceiver')]);
+  log(`client notification receiver on ${receiver.httpOrigin}${receiver.httpsOrigin ? ` and ${receiver.httpsOrigin}` : ''}`);
+  const callbackClient = (c, mode) => ({
+    client_id: c.id,
+    client_secret: c.secret,
+    client_name: `Benchmark ${mode} client`,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['urn:openid:params:grant-type:ciba', 'refresh_token'],
+    scope: 'openid offline_access',
+    backchannel_token_delivery_mode: mode,
+    backchannel_client_notification_endpoint: `${receiver.httpOrigin}/${mode}`,
+  });
   const bootstrapFile = join(tmp, 'bootstrap.json');
   await writeFile(
     bootstrapFile,
@@ -273,6 +333,8 @@ async function main() {
           scope: 'openid profile email offline_access',
           backchannel_token_delivery_mode: 'poll',
         },
+        callbackClient(PING_CLIENT, 'ping'),
+        callbackClient(PUSH_CLIENT, 'push'),
       ],
       users: users.map((sub) => ({ sub, name: `Bench ${sub}`, email: `${sub}@bench.example` })),
     }),
@@ -281,7 +343,8 @@ async function main() {
   const device = await startDevice();
   cleanups.push(['device', () => device.close()]);
 
-  const ports = { authorize: await freePort(), token: await freePort(), notifier: await freePort(), audit: await freePort() };
+  const ports = {};
+  for (const name of SERVICES) ports[name] = await freePort();
   const env = {
     CIBA_DATABASE_URL: dbUrl,
     CIBA_DATABASE_POOL_SIZE: String(CONFIG.poolSize),
@@ -294,6 +357,8 @@ async function main() {
     CIBA_POLL_INTERVAL: String(CONFIG.pollInterval),
     CIBA_LOG_LEVEL: 'warn',
     CIBA_BUS_PREFIX: BUS_PREFIX,
+    // The receiver is http://127.0.0.1 (registration in the admin CLI and delivery in the dispatcher).
+    CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
   };
   log('migrate:', (await admin(repoRoot, ['migrate'], env)).trim().split('\n').pop());
   log('bootstrap:', (await admin(repoRoot, ['bootstrap', '--file', bootstrapFile], env)).trim().split('\n').pop());
@@ -326,7 +391,7 @@ async function main() {
     },
   ]);
   await services.authorize.start();
-  await Promise.all([services.token.start(), services.notifier.start(), services.audit.start()]);
+  await Promise.all(SERVICES.filter((n) => n !== 'authorize').map((n) => services[n].start()));
   log(`services up: ${SERVICES.map((n) => `${n}:${ports[n]}`).join(' ')}`);
 
   const db = new pg.Client({ connectionString: CONFIG.adminUrl });
@@ -355,12 +420,12 @@ async function main() {
     clientSecret: CLIENT.secret,
     users,
     onDeviceTrigger: (n) => forwardReference?.(n),
+    pingClient: tls
+      ? { clientId: PING_CLIENT.id, clientSecret: PING_CLIENT.secret, notificationEndpoint: `${receiver.httpsOrigin}/ping`, ca: tls.cert }
+      : undefined,
   });
   cleanups.push(['reference', () => reference.close()]);
   log(`reference (oidc-provider) on ${reference.url}`);
-
-  const driver = startDriver();
-  cleanups.push(['driver', () => driver.terminate()]);
 
   const backlog = await consumerBacklog(jsm);
   if (backlog.total > 0) log(`JetStream consumers have a backlog from earlier runs: ${JSON.stringify(backlog.detail)}; waiting for it`);
@@ -545,6 +610,70 @@ async function main() {
     log(`full flow / ${impl}: ${r.completed} flows, ${fmt(r.flowsPerS)} flows/s, p50 ${r.p50} ms p99 ${r.p99} ms, notify p50 ${r.notifyP50} ms, failed ${r.failed}`);
   }
 
+  // 4d. ping and push flows: from the device's approval to the client holding tokens
+  for (const { mode, impl } of [
+    { mode: 'ping', impl: 'ours' },
+    { mode: 'ping', impl: 'reference' },
+    { mode: 'push', impl: 'ours' },
+    { mode: 'push', impl: 'reference' },
+  ]) {
+    const scenario = `${mode} flow (approval→tokens)`;
+    if (impl === 'reference' && (mode === 'push' || !tls)) {
+      const why = mode === 'push' ? 'n/a: oidc-provider has no push mode' : 'skipped: no openssl for the HTTPS receiver';
+      rows.push({ scenario, impl, na: true, non2xx: '–', errors: '–', notes: why });
+      continue;
+    }
+    if (impl === 'ours') await settle(jsm, device, expectedNotifications, `before ${mode} flows`);
+    driver.resetNotifications();
+    if (impl === 'ours') device.onNotification = (n) => driver.notify(n);
+    else forwardReference = (n) => driver.notify(n);
+    const client = mode === 'ping' ? PING_CLIENT : PUSH_CLIENT;
+    const args = { ...common, clientId: client.id, secret: client.secret, mode, endpoints: targets[impl], concurrency: CONFIG.connections };
+    const tag = `${mode === 'ping' ? 'pg' : 'ps'}-${impl[0]}`;
+    log(`${mode} flow / ${impl}: ${CONFIG.connections} concurrent flows, warm-up ${CONFIG.warmup} s, then ${CONFIG.duration} s`);
+    await driver.call('callbackFlow', { ...args, duration: CONFIG.warmup, tag: `${tag}w` });
+    const r = await measured(() => driver.call('callbackFlow', { ...args, duration: CONFIG.duration, tag }), CONFIG.duration);
+    device.onNotification = null;
+    forwardReference = null;
+    const s = r.stats;
+    const range = (x) => `p50 ${fmt(x.p50)} / p99 ${fmt(x.p99)} ms`;
+    const notes = [
+      `${r.completed} flows; whole flow ${range(s.whole)}`,
+      `approval→${mode} at the receiver ${range(s.approvalToCallback)}` + (mode === 'ping' ? `, then token call ${range(s.tokenCall)}` : ''),
+    ];
+    if (impl === 'ours') {
+      const met = r.p99 !== null && r.p99 <= CALLBACK_TARGET_P99_MS;
+      notes.push(`target p99 ≤ ${CALLBACK_TARGET_P99_MS} ms ${met ? 'met' : '**not met**'}`);
+    }
+    if (r.failed) notes.push(`${r.failed} failed: ${JSON.stringify(r.failures)}`);
+    if (r.extraPolls) notes.push(`${r.extraPolls} token calls answered pending after the ping`);
+    if (impl === 'ours' && r.failed) {
+      // What the services said about it (warn level and above), last lines only.
+      for (const name of ['callback-dispatcher', 'notifier', 'token']) {
+        const lines = services[name].output.split('\n').filter((l) => l.trim()).slice(-3);
+        if (lines.length) details.push(`${mode} flow / ours: last output of ${name}: ${lines.map((l) => `\`${l.slice(0, 600)}\``).join(' ')}`);
+      }
+    }
+    if (impl === 'ours' && CONFIG.pgProxy && r.completed) {
+      const total = Object.values(r.roundTrips).reduce((a, b) => a + b, 0);
+      notes.push(`${fmt(total / r.completed, 1)} PG round trips/flow`);
+      details.push(`${mode} flow / ours PostgreSQL round trips per completed flow, by service (approximate: window-based): ${perUnit(r.roundTrips, r.completed)}`);
+    }
+    details.push(
+      `${mode} flow / ${impl} timings (ms, p50 / p99 / max): approval → tokens ${s.approvalToTokens.p50} / ${s.approvalToTokens.p99} / ${s.approvalToTokens.max}; ` +
+        `approval → ${mode} at the receiver ${s.approvalToCallback.p50} / ${s.approvalToCallback.p99} / ${s.approvalToCallback.max}; ` +
+        (mode === 'ping' ? `ping → token response ${s.tokenCall.p50} / ${s.tokenCall.p99} / ${s.tokenCall.max}; ` : '') +
+        `approval answered to the device ${s.approvalAnswer.p50} / ${s.approvalAnswer.p99} / ${s.approvalAnswer.max}; ` +
+        `bc-authorize → device notification ${s.toNotification.p50} / ${s.toNotification.p99}; whole flow ${s.whole.p50} / ${s.whole.p99} / ${s.whole.max}; ` +
+        `refresh tokens issued in ${r.refreshTokens}/${r.completed} flows`,
+    );
+    details.push(`${mode} flow / ${impl} CPU (% of one core): ${pct(r.cpu)}`);
+    rows.push({ scenario, impl, rps: r.flowsPerS, p50: r.p50, p99: r.p99, non2xx: String(r.failed), errors: 0, notes: notes.join('; ') });
+    log(`${mode} flow / ${impl}: ${r.completed} flows, ${fmt(r.flowsPerS)} flows/s, approval→tokens p50 ${r.p50} ms p99 ${r.p99} ms, whole flow p50 ${s.whole.p50} p99 ${s.whole.p99} ms, failed ${r.failed}`);
+  }
+
+  const rs = await driver.call('receiverStats');
+  details.push(`client notification receiver: ${rs.received} callbacks received, ${rs.malformed} malformed`);
   if (reference.stats.serverErrors) details.push(`reference server errors: ${reference.stats.serverErrors} (last: ${reference.stats.lastServerError})`);
 
   // 5. Report.
@@ -560,14 +689,20 @@ async function main() {
     `- machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}`,
     `- Node ${versions.node}; reference: oidc-provider ${versions.oidcProvider ?? '?'} (in-process, in-memory adapter)`,
     `- load: autocannon, ${CONFIG.connections} connections, ${CONFIG.duration} s measured after a ${CONFIG.warmup} s warm-up; ` +
-      `ours: 4 service processes, CIBA_DATABASE_POOL_SIZE=${CONFIG.poolSize}, CIBA_POLL_INTERVAL=${CONFIG.pollInterval}, CIBA_LOG_LEVEL=warn, ` +
+      `ours: ${SERVICES.length} service processes (${SERVICES.join(', ')}), CIBA_DATABASE_POOL_SIZE=${CONFIG.poolSize}, CIBA_POLL_INTERVAL=${CONFIG.pollInterval}, CIBA_LOG_LEVEL=warn, ` +
       `${CONFIG.users} users, ${CONFIG.pending} pending requests in the poll scenario`,
+    `- ping/push: client notification endpoint in the load generator's thread (http://127.0.0.1 for ours, CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK=true; ` +
+      `https://127.0.0.1 with a self-signed certificate for the reference); target: approval → tokens p99 ≤ ${CALLBACK_TARGET_P99_MS} ms`,
     '',
   ];
   const table = [
-    '| scenario | implementation | req/s | p50 ms | p99 ms | non-2xx | errors | notes |',
+    '| scenario | implementation | req/s (flows/s) | p50 ms | p99 ms | non-2xx (failed) | errors | notes |',
     '|---|---|---:|---:|---:|---:|---:|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${r.impl} | ${fmt(r.rps)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.non2xx} | ${r.errors} | ${r.notes} |`),
+    ...rows.map((r) =>
+      r.na
+        ? `| ${r.scenario} | ${r.impl} | n/a | n/a | n/a | ${r.non2xx} | ${r.errors} | ${r.notes} |`
+        : `| ${r.scenario} | ${r.impl} | ${fmt(r.rps)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.non2xx} | ${r.errors} | ${r.notes} |`,
+    ),
   ];
   const runtime = `Total benchmark runtime: ${((Date.now() - startedAt) / 1000).toFixed(0)} s.`;
   const markdown = [...header, ...table, '', '## Details', '', ...details.map((d) => `- ${d}`), '', runtime, ''].join('\n');

@@ -468,7 +468,7 @@ async function callbackFlow({ mode, endpoints, clientId, secret, users, concurre
   };
 }
 
-const ops = { authorize, poll, flow, callbackFlow, startReceiver, stopReceiver };
+const ops = { authorize, poll, flow, callbackFlow, startReceiver, stopReceiver, receiverStats: async () => ({ ...receiverStats, waiting: callbackWaiters.size, unclaimed: callbacks.size }) };
 
 parentPort.on('message', (message) => {
   if (message.op === 'notification') return onNotification(message);
