@@ -8,7 +8,7 @@ import type {
   RefreshTokenRecord,
 } from '@ciba/domain';
 import type { DataSource, ObjectLiteral } from 'typeorm';
-import { insertRefreshToken } from '../refresh-token/refresh-token.repository.js';
+import { refreshTokenInsert } from '../refresh-token/refresh-token.repository.js';
 import { hydrate, queryRows } from '../sql.js';
 import { AuthRequestEntity } from './auth-request.entity.js';
 import { fromAuthRequest, toAuthRequest } from './auth-request.mapper.js';
@@ -170,17 +170,23 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
   }
 
   async redeem(authReqId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null> {
-    const sql = `UPDATE auth_requests SET status = 'redeemed', redeemed_at = $3
-                  WHERE auth_req_id = $1 AND client_id = $2 AND status = 'approved'
-                  RETURNING *`;
-    const parameters = [authReqId, this.clientId, now];
-    // One statement is atomic by itself; a refresh token needs a transaction around both.
-    if (!refreshToken) return this.first(await queryRows(this.dataSource, sql, parameters));
-    return this.dataSource.transaction(async (manager) => {
-      const rows = await queryRows(manager, sql, parameters);
-      if (rows.length > 0) await insertRefreshToken(manager, refreshToken);
-      return this.first(rows);
-    });
+    const update = `UPDATE auth_requests SET status = 'redeemed', redeemed_at = $3
+                     WHERE auth_req_id = $1 AND client_id = $2 AND status = 'approved'
+                     RETURNING *`;
+    const parameters: unknown[] = [authReqId, this.clientId, now];
+    if (!refreshToken) return this.first(await queryRows(this.dataSource, update, parameters));
+    // One statement, so one round trip and atomic: the refresh token is stored only with the winning
+    // redemption, and a failing insert undoes the redemption.
+    const insert = refreshTokenInsert(refreshToken, parameters.length + 1);
+    return this.first(
+      await queryRows(
+        this.dataSource,
+        `WITH redeemed AS (${update}),
+              stored AS (INSERT INTO refresh_tokens (${insert.columns}) SELECT ${insert.placeholders} FROM redeemed)
+         SELECT * FROM redeemed`,
+        [...parameters, ...insert.parameters],
+      ),
+    );
   }
 
   private first(rows: ObjectLiteral[]): AuthRequest | null {

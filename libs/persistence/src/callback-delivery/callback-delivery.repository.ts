@@ -9,7 +9,7 @@ import type {
 } from '@ciba/domain';
 import type { DataSource, EntityManager, ObjectLiteral } from 'typeorm';
 import { oneOf } from '../mapping.js';
-import { insertRefreshToken } from '../refresh-token/refresh-token.repository.js';
+import { refreshTokenInsert } from '../refresh-token/refresh-token.repository.js';
 import { hydrate, queryRows } from '../sql.js';
 import { CallbackDeliveryEntity } from './callback-delivery.entity.js';
 
@@ -32,18 +32,31 @@ export class TypeOrmCallbackDeliveryRepository implements CallbackDeliveryReposi
   }
 
   async ensureRedeemed(delivery: NewCallbackDelivery, now: Date, refreshToken: RefreshTokenRecord | null): Promise<CallbackDelivery | null> {
-    return this.dataSource.transaction(async (manager) => {
-      const redeemed = await queryRows(
-        manager,
-        `UPDATE auth_requests SET status = 'redeemed', redeemed_at = $2 WHERE id = $1 AND status = 'approved' RETURNING id`,
-        [delivery.requestId, now],
-      );
-      if (redeemed.length > 0) {
-        if (refreshToken) await insertRefreshToken(manager, refreshToken);
-        await insertDelivery(manager, delivery);
-      }
-      return this.first(await queryRows(manager, 'SELECT * FROM callback_deliveries WHERE id = $1', [delivery.id]));
-    });
+    const d = delivery;
+    const parameters: unknown[] = [d.requestId, now, d.id, d.clientId, d.trigger, d.kind, d.endpoint, d.encryptedMessage, d.createdAt];
+    const rt = refreshToken ? refreshTokenInsert(refreshToken, parameters.length + 1) : null;
+    // One atomic statement: redeem, store the refresh token and the sealed callback; when an earlier
+    // attempt already did, answer the callback stored then.
+    const rows = await queryRows(
+      this.dataSource,
+      `WITH redeemed AS (
+              UPDATE auth_requests SET status = 'redeemed', redeemed_at = $2 WHERE id = $1 AND status = 'approved' RETURNING id
+            ),
+            ${rt ? `stored_token AS (INSERT INTO refresh_tokens (${rt.columns}) SELECT ${rt.placeholders} FROM redeemed),` : ''}
+            created AS (
+              INSERT INTO callback_deliveries (id, request_id, client_id, "trigger", kind, endpoint, encrypted_message, created_at)
+              SELECT $3, $1, $4, $5, $6, $7, $8, $9 FROM redeemed
+              ON CONFLICT (id) DO NOTHING
+              RETURNING *
+            )
+       SELECT * FROM created
+       UNION ALL
+       SELECT * FROM callback_deliveries WHERE id = $3 AND NOT EXISTS (SELECT 1 FROM created)`,
+      [...parameters, ...(rt?.parameters ?? [])],
+    );
+    // A concurrent attempt that won the redemption may have committed after this statement's snapshot
+    // was taken (it waited on the row lock): then read again, in a new snapshot.
+    return this.first(rows) ?? this.find(d.id);
   }
 
   async recordAttempt(id: string, error: string | null): Promise<void> {

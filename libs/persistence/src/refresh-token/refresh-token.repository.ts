@@ -61,3 +61,13 @@ export async function insertRefreshToken(manager: EntityManager, record: Refresh
     [record.tokenHash, record.clientId, record.subject, [...record.scope], record.authTime, record.acr, record.expiresAt, record.requestId],
   );
 }
+
+/** Column list and parameters of a refresh token insert, for statements that embed one (from `$first`). */
+export function refreshTokenInsert(record: RefreshTokenRecord, first: number): { columns: string; placeholders: string; parameters: unknown[] } {
+  const parameters = [record.tokenHash, record.clientId, record.subject, [...record.scope], record.authTime, record.acr, record.expiresAt, record.requestId];
+  return {
+    columns: 'token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id',
+    placeholders: parameters.map((_, i) => `$${first + i}`).join(', '),
+    parameters,
+  };
+}
