@@ -25,6 +25,7 @@ export default tseslint.config(
             { sourceTag: 'type:tokens', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain'], bannedExternalImports: infrastructure },
             { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: infrastructure },
             { sourceTag: 'type:outbound', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*', 'jose'] },
+            { sourceTag: 'type:channels', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*'] },
             { sourceTag: 'type:persistence', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config'], bannedExternalImports: ['@nats-io/*', 'jose'] },
             { sourceTag: 'type:messaging', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config'], bannedExternalImports: ['typeorm', 'pg', 'jose'] },
             {
@@ -34,12 +35,12 @@ export default tseslint.config(
             // Services never import each other, nor TypeORM or NATS directly: they go through ports.
             {
               sourceTag: 'type:service',
-              onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:platform', 'type:messaging', 'type:outbound'],
+              onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:platform', 'type:messaging', 'type:outbound', 'type:channels'],
               bannedExternalImports: ['typeorm', 'pg', '@nats-io/*'],
             },
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform', 'type:service', 'type:testing', 'type:outbound'],
+              onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform', 'type:service', 'type:testing', 'type:outbound', 'type:channels'],
             },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform'] },
           ],

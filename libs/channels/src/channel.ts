@@ -1,0 +1,68 @@
+/**
+ * Reaching the user on a trusted device. Each channel kind is one small interface; each vendor is one
+ * adapter folder (`email/smtp`, `sms/twilio`, `sms/smpp`, `device-push/web-push`, `device-push/fcm`)
+ * plus one line in `registry.ts`. The name "device push" is deliberate: it is never CIBA's push
+ * *token delivery mode*.
+ */
+export type ChannelKind = 'device-push' | 'email' | 'sms';
+
+/** What every message about an authentication request says (CIBA §7.1 context for the user). */
+export interface ApprovalNotification {
+  /** Internal request id, for logs only. */
+  readonly requestId: string;
+  /** Who asks: the client's registered name. */
+  readonly clientName: string;
+  readonly bindingMessage: string | null;
+  readonly scope: readonly string[];
+  /** Rich authorization request details (RFC 9396), when the client sent them. */
+  readonly authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
+  readonly expiresAt: Date;
+  /** Single-use link to the approval page (never the auth_req_id). */
+  readonly approvalUrl: string;
+  /** The user's display name, when known. */
+  readonly recipientName: string | null;
+}
+
+/**
+ * How a send ended, which drives the bus: `sent` → ack, `retryable` → delayed redelivery,
+ * `permanent` → dead letter (and the next channel in the user's preference, if any). Reasons are
+ * short codes, safe to log: never an address, number, token or message body.
+ */
+export type SendOutcome =
+  | { readonly kind: 'sent'; readonly providerMessageId: string | null }
+  | { readonly kind: 'retryable'; readonly reason: string; readonly retryAfterMs: number | null }
+  | { readonly kind: 'permanent'; readonly reason: string };
+
+export interface EmailChannel {
+  readonly kind: 'email';
+  readonly vendor: string;
+  send(to: string, notification: ApprovalNotification): Promise<SendOutcome>;
+  close?(): Promise<void>;
+}
+
+export interface SmsChannel {
+  readonly kind: 'sms';
+  readonly vendor: string;
+  /** `to` in E.164. */
+  send(to: string, notification: ApprovalNotification): Promise<SendOutcome>;
+  close?(): Promise<void>;
+}
+
+/** A browser's Web Push subscription (RFC 8030 / 8291), as PushSubscription.toJSON() gives it. */
+export interface WebPushSubscription {
+  readonly endpoint: string;
+  readonly keys: { readonly p256dh: string; readonly auth: string };
+}
+
+export type DeviceTarget = { readonly kind: 'web-push'; readonly subscription: WebPushSubscription } | { readonly kind: 'fcm'; readonly registrationToken: string };
+
+export interface DevicePushChannel {
+  readonly kind: 'device-push';
+  readonly vendor: string;
+  /** Which registered devices this adapter can reach. */
+  accepts(target: DeviceTarget): boolean;
+  send(target: DeviceTarget, notification: ApprovalNotification): Promise<SendOutcome>;
+  close?(): Promise<void>;
+}
+
+export type AnyChannel = EmailChannel | SmsChannel | DevicePushChannel;
