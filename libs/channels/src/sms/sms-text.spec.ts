@@ -1,0 +1,73 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ApprovalNotification } from '../channel.js';
+import { GSM7_SINGLE_SEGMENT, encodeGsm7, encodeUcs2, isGsm7, smsLength } from './gsm7.js';
+import { renderSmsText } from './sms-text.js';
+
+const link = 'https://op.example.com/approve/9f8e7d6c5b4a39281706f5e4d3c2b1a0?x=1&y=2';
+
+function notification(overrides: Partial<ApprovalNotification> = {}): ApprovalNotification {
+  return {
+    requestId: 'req-1',
+    clientName: 'Acme Bank',
+    bindingMessage: 'Transfer 4711',
+    scope: ['openid', 'payments:write'],
+    authorizationDetails: null,
+    expiresAt: new Date('2030-01-01T00:00:00Z'),
+    approvalUrl: link,
+    recipientName: 'Alice',
+    ...overrides,
+  };
+}
+
+describe('renderSmsText', () => {
+  it('names the client, quotes the binding message and ends with the intact link, no scopes', () => {
+    const text = renderSmsText(notification(), { productName: 'CIBA' });
+    expect(text).toBe(`CIBA: Acme Bank asks you to approve "Transfer 4711". Review: ${link}`);
+    expect(text).not.toContain('payments');
+    expect(isGsm7(text)).toBe(true);
+    expect(smsLength(text)).toBeLessThanOrEqual(GSM7_SINGLE_SEGMENT);
+  });
+
+  it('reads naturally without a binding message', () => {
+    expect(renderSmsText(notification({ bindingMessage: null }))).toBe(`Acme Bank asks you to approve a sign-in. Review: ${link}`);
+  });
+
+  it('truncates a long binding message with an ellipsis to stay within one GSM-7 segment, never cutting the link', () => {
+    const text = renderSmsText(notification({ bindingMessage: 'Pay '.repeat(60) + 'END' }));
+    expect(text.endsWith(link)).toBe(true);
+    expect(text).toContain('..."');
+    expect(text).not.toContain('END');
+    expect(isGsm7(text)).toBe(true);
+    expect(smsLength(text)).toBeLessThanOrEqual(GSM7_SINGLE_SEGMENT);
+  });
+
+  it('keeps a very long link whole even when the message then exceeds one segment', () => {
+    const longLink = `https://op.example.com/approve/${'a'.repeat(200)}`;
+    const text = renderSmsText(notification({ approvalUrl: longLink, bindingMessage: 'x'.repeat(100) }));
+    expect(text.endsWith(longLink)).toBe(true);
+    expect(text).toContain(`"${'x'.repeat(17)}..."`);
+  });
+
+  it('handles a Unicode binding message: UCS-2 budget, "…" ellipsis, no split surrogate pairs or emoji', () => {
+    const text = renderSmsText(notification({ bindingMessage: 'Überweisung 😀👍🏽 ' + '日本語'.repeat(30) }));
+    expect(isGsm7(text)).toBe(false);
+    expect(text.endsWith(link)).toBe(true);
+    expect(text).toContain('…"');
+    expect(text).toContain('😀👍🏽');
+    expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u.test(text)).toBe(false);
+  });
+
+  it('flattens control characters and newlines from client-supplied strings', () => {
+    const text = renderSmsText(notification({ bindingMessage: 'line1\n\nline2\u202e', clientName: ' Evil\r\nCorp ' }));
+    expect(text).toBe(`Evil Corp asks you to approve "line1 line2". Review: ${link}`);
+  });
+});
+
+describe('GSM 03.38 / UCS-2 encoding', () => {
+  it('encodes GSM-7 unpacked with extension escapes, and UCS-2 as UTF-16BE', () => {
+    expect([...encodeGsm7('@A€')]).toEqual([0x00, 0x41, 0x1b, 0x65]);
+    expect(smsLength('[x]')).toBe(5);
+    expect(() => encodeGsm7('日')).toThrow(RangeError);
+    expect([...encodeUcs2('é😀')]).toEqual([0x00, 0xe9, 0xd8, 0x3d, 0xde, 0x00]);
+  });
+});

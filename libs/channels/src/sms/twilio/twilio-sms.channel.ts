@@ -1,0 +1,146 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
+
+import { z } from 'zod';
+import { parseChannelOptions } from '../../channel-options.js';
+import type { ApprovalNotification, SendOutcome, SmsChannel } from '../../channel.js';
+import { retryAfterMs as parseRetryAfter } from '../../retry-after.js';
+import { renderSmsText } from '../sms-text.js';
+
+const optionalNonEmpty = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
+
+export const twilioSmsOptionsSchema = z
+  .object({
+    accountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be a Twilio Account SID (AC + 32 hex digits)'),
+    authToken: z.string().min(1, 'is required'),
+    from: optionalNonEmpty,
+    messagingServiceSid: z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'must be a Messaging Service SID (MG + 32 hex digits)').optional()),
+    /** Replaces `https://api.twilio.com` (tests point it at a local HTTPS server). */
+    apiBaseUrl: z.url({ protocol: /^https$/ }).optional(),
+    /** Extra trusted CA certificate(s), PEM. */
+    ca: z.union([z.string(), z.instanceof(Buffer)]).optional(),
+    timeoutMs: z.number().int().positive().optional(),
+    /** Optional SMS prefix naming the service. */
+    productName: z.string().min(1).optional(),
+  })
+  .refine((o) => o.from !== undefined || o.messagingServiceSid !== undefined, { message: 'from or messagingServiceSid is required', path: ['from'] });
+
+export type TwilioSmsOptions = z.input<typeof twilioSmsOptionsSchema>;
+
+const ENV_VARIABLES = { accountSid: 'CIBA_TWILIO_ACCOUNT_SID', authToken: 'CIBA_TWILIO_AUTH_TOKEN', from: 'CIBA_TWILIO_FROM', messagingServiceSid: 'CIBA_TWILIO_MESSAGING_SERVICE_SID' };
+
+function parseOptions(input: unknown, variables: Readonly<Record<string, string>> = {}): z.output<typeof twilioSmsOptionsSchema> {
+  return parseChannelOptions(twilioSmsOptionsSchema, input, 'Invalid Twilio SMS configuration', variables);
+}
+
+/** Reads `CIBA_TWILIO_*`; fails fast naming the missing or malformed variables. */
+export function twilioSmsOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): z.output<typeof twilioSmsOptionsSchema> {
+  return parseOptions({
+    accountSid: env.CIBA_TWILIO_ACCOUNT_SID,
+    authToken: env.CIBA_TWILIO_AUTH_TOKEN,
+    from: env.CIBA_TWILIO_FROM,
+    messagingServiceSid: env.CIBA_TWILIO_MESSAGING_SERVICE_SID,
+  }, ENV_VARIABLES);
+}
+
+/** Twilio error codes that no retry can fix (https://www.twilio.com/docs/api/errors). */
+const PERMANENT_CODES: Readonly<Record<number, string>> = {
+  21211: 'twilio_invalid_to',
+  21408: 'twilio_region_not_permitted',
+  21610: 'twilio_recipient_unsubscribed',
+  21612: 'twilio_route_unavailable',
+  21614: 'twilio_not_a_mobile_number',
+  21606: 'twilio_invalid_from',
+  21659: 'twilio_invalid_from',
+};
+/** Twilio's own "too many requests" error codes, sometimes sent with 400-range statuses. */
+const RETRYABLE_CODES: ReadonlySet<number> = new Set([20429, 14107]);
+
+type ResponseHeaders = { headers: Record<string, unknown> | null };
+
+/**
+ * Twilio's documented extension point (`new Twilio(sid, token, { httpClient })`): the stock
+ * RequestClient, plus an optional origin swap and a hand-off of the response headers, because the
+ * SDK's RestException keeps the status and error code but drops Retry-After.
+ */
+class TwilioHttpClient extends twilio.RequestClient {
+  constructor(
+    options: { ca?: string | Buffer; timeout?: number },
+    private readonly apiOrigin: URL | null,
+    private readonly headerSink: AsyncLocalStorage<ResponseHeaders>,
+  ) {
+    super({ ...options, autoRetry: false });
+  }
+
+  override async request<TData>(opts: RequestClient.RequestOptions<TData>) {
+    const uri = this.apiOrigin ? rebase(opts.uri, this.apiOrigin) : opts.uri;
+    const response = await super.request<TData>({ ...opts, uri });
+    const sink = this.headerSink.getStore();
+    if (sink) sink.headers = (response.headers ?? null) as Record<string, unknown> | null;
+    return response;
+  }
+
+  destroy(): void {
+    (this.axios.defaults.httpsAgent as { destroy?: () => void } | undefined)?.destroy?.();
+  }
+}
+
+function rebase(uri: string, origin: URL): string {
+  const original = new URL(uri);
+  const target = new URL(original.pathname + original.search, origin);
+  return target.href;
+}
+
+export class TwilioSmsChannel implements SmsChannel {
+  readonly kind = 'sms' as const;
+  readonly vendor = 'twilio';
+
+  private readonly options: z.output<typeof twilioSmsOptionsSchema>;
+  private readonly headerSink = new AsyncLocalStorage<ResponseHeaders>();
+  private readonly httpClient: TwilioHttpClient;
+  private readonly client: twilio.Twilio;
+
+  constructor(options: TwilioSmsOptions) {
+    this.options = parseOptions(options);
+    const { accountSid, authToken, apiBaseUrl, ca, timeoutMs } = this.options;
+    this.httpClient = new TwilioHttpClient({ ca, timeout: timeoutMs ?? 10_000 }, apiBaseUrl ? new URL(apiBaseUrl) : null, this.headerSink);
+    this.client = twilio(accountSid, authToken, { httpClient: this.httpClient, autoRetry: false });
+  }
+
+  static fromEnv(env: Readonly<Record<string, string | undefined>>): TwilioSmsChannel {
+    return new TwilioSmsChannel(twilioSmsOptionsFromEnv(env));
+  }
+
+  async send(to: string, notification: ApprovalNotification): Promise<SendOutcome> {
+    const body = renderSmsText(notification, { productName: this.options.productName });
+    const sender = this.options.messagingServiceSid !== undefined ? { messagingServiceSid: this.options.messagingServiceSid } : { from: this.options.from };
+    const sink: ResponseHeaders = { headers: null };
+    try {
+      const message = await this.headerSink.run(sink, () => this.client.messages.create({ to, body, ...sender }));
+      return { kind: 'sent', providerMessageId: message.sid ?? null };
+    } catch (error) {
+      return classify(error, sink.headers);
+    }
+  }
+
+  close(): Promise<void> {
+    this.httpClient.destroy();
+    return Promise.resolve();
+  }
+}
+
+function classify(error: unknown, headers: Record<string, unknown> | null): SendOutcome {
+  if (!(error instanceof twilio.RestException)) {
+    // Connection refused/reset, TLS failure or timeout: the message may or may not have left; Twilio is the judge on retry.
+    return { kind: 'retryable', reason: 'twilio_unreachable', retryAfterMs: null };
+  }
+  const retryAfterMs = parseRetryAfter(headers?.['retry-after']);
+  const status = error.status;
+  const code = error.code ?? null;
+  if (status === 401 || status === 403) return { kind: 'permanent', reason: 'twilio_auth_failed' };
+  if (status === 429 || (code !== null && RETRYABLE_CODES.has(code))) return { kind: 'retryable', reason: 'twilio_rate_limited', retryAfterMs };
+  if (status >= 500) return { kind: 'retryable', reason: 'twilio_server_error', retryAfterMs };
+  if (code === null) return { kind: 'permanent', reason: `twilio_http_${status}` };
+  return { kind: 'permanent', reason: PERMANENT_CODES[code] ?? `twilio_error_${code}` };
+}
