@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { jwtVerify } from 'jose';
 import type { ApprovalNotification } from '../src/channel.js';
 import { FCM_MESSAGING_SCOPE, FcmChannel } from '../src/device-push/fcm/fcm.channel.js';
-import { selfSignedCert, startHttpsPeer, type RecordedRequest } from './device-push-tls.js';
+import { selfSignedCert, startHttpsPeer, type RecordedRequest } from './tls-peer.js';
 
 const notification: ApprovalNotification = {
   requestId: 'req-1',

@@ -5,7 +5,7 @@ import ece from 'http_ece';
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import type { ApprovalNotification, WebPushSubscription } from '../src/channel.js';
 import { WebPushChannel } from '../src/device-push/web-push/web-push.channel.js';
-import { selfSignedCert, startHttpsPeer, type RecordedRequest, type Responder } from './device-push-tls.js';
+import { selfSignedCert, startHttpsPeer, type RecordedRequest, type Responder } from './tls-peer.js';
 
 const notification: ApprovalNotification = {
   requestId: 'req-1',

@@ -1,13 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { ApprovalNotification } from '../src/channel.js';
 import { SmtpEmailChannel } from '../src/email/smtp/smtp-email.channel.js';
 import type { SmtpEmailChannelOptions } from '../src/email/smtp/smtp-email.config.js';
+import { selfSignedCert } from './tls-peer.js';
 
 const USER = 'mailer';
 const PASSWORD = 'correct horse';
@@ -267,25 +264,17 @@ describe('SmtpEmailChannel connection failures', () => {
 });
 
 describe('SmtpEmailChannel over STARTTLS (RFC 3207)', () => {
-  let dir: string;
   let ca: Buffer;
   let server: RunningServer;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'smtp-tls-'));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
-    ], { stdio: 'ignore' });
-    ca = readFileSync(cert);
+    const tls = selfSignedCert();
+    ca = tls.cert;
     // STARTTLS offered; AUTH only once the session is encrypted (allowInsecureAuth left off).
-    server = await startSmtpServer({ key: readFileSync(key), cert: ca });
+    server = await startSmtpServer({ key: tls.key, cert: ca });
   });
   afterAll(async () => {
     await server.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('upgrades with the CA from tls.ca, authenticates, and delivers', async () => {

@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ApprovalNotification } from '../src/channel.js';
 import { TwilioSmsChannel, twilioSmsOptionsFromEnv } from '../src/sms/twilio/twilio-sms.channel.js';
+import { selfSignedCert } from './tls-peer.js';
 
 const accountSid = `AC${'1'.repeat(32)}`;
 const authToken = 'tok_very_secret_0123';
@@ -31,7 +28,6 @@ interface Received {
   form: URLSearchParams;
 }
 
-let dir: string;
 let cert: string;
 let server: Server;
 let apiBaseUrl: string;
@@ -42,10 +38,9 @@ function reply(res: ServerResponse, status: number, body: unknown, headers: Reco
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'twilio-stub-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-  server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+  const tls = selfSignedCert();
+  cert = tls.cert.toString('utf8');
+  server = createServer({ key: tls.key, cert }, (req, res) => {
     let raw = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (raw += chunk));
@@ -69,7 +64,6 @@ beforeAll(async () => {
 afterAll(async () => {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function sendWith(to: string, overrides: Partial<ConstructorParameters<typeof TwilioSmsChannel>[0]> = {}) {
