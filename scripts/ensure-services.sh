@@ -32,6 +32,9 @@ if ! listening 4222; then
   wait_for 4222
 fi
 
+# The approval page is tested in a real browser: Debian's Chromium, driven by playwright-core.
+if ! command -v chromium >/dev/null && [ ! -x /usr/bin/chromium ]; then apt_install chromium || echo "ensure-services: Chromium missing; browser tests will fail" >&2; fi
+
 # Tests connect as the postgres role over TCP without a password (trust on loopback, as Debian's
 # test setups and CI images configure it). Say so clearly when that is not the case.
 if command -v psql >/dev/null && ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then
