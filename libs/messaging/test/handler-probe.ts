@@ -1,4 +1,7 @@
-import type { LifecycleEvent } from '@ciba/domain';
+import { Controller, Module } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import type { AuthRequestCreated, LifecycleEvent } from '@ciba/domain';
+import { OnBusEvent } from '../src/bus-event.decorator.js';
 import { type BusContext, isBusContext } from '../src/bus-context.js';
 
 export interface ProbeCall {
@@ -24,3 +27,23 @@ export function createProbe() {
     },
   };
 }
+
+/** The probe every handler below records into (one per test file: Jest isolates modules per file). */
+export const probe = createProbe();
+
+@Controller()
+class ProbeHandlers {
+  @OnBusEvent('notifier', 'auth_request.created')
+  async onCreated(@Payload() event: AuthRequestCreated, @Ctx() context: unknown): Promise<void> {
+    await probe.record('notifier', event, context);
+  }
+
+  @OnBusEvent('audit', '*')
+  async onAny(@Payload() event: LifecycleEvent, @Ctx() context: unknown): Promise<void> {
+    await probe.record('audit', event, context);
+  }
+}
+
+/** A Nest module whose handlers record into `probe`: the notifier's and the audit's patterns. */
+@Module({ controllers: [ProbeHandlers] })
+export class ProbeModule {}

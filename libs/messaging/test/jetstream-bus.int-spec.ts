@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Controller, Module } from '@nestjs/common';
 import type { INestMicroservice, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Ctx, Payload } from '@nestjs/microservices';
 import { headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -17,13 +15,12 @@ import {
   HEADERS,
   JetStreamEventPublisher,
   JetStreamServer,
-  OnBusEvent,
   PermanentError,
   RetryableError,
   subjectFor,
 } from '../src/index.js';
 import { createdEvent as fixtureEvent } from './event-fixtures.js';
-import { createProbe } from './handler-probe.js';
+import { ProbeModule, probe } from './handler-probe.js';
 
 jest.setTimeout(30_000);
 
@@ -43,23 +40,6 @@ const deadLetterStream = topology.deadLetterStream.name;
 
 // ---------------------------------------------------------------- probe handlers
 
-const probe = createProbe();
-
-@Controller()
-class ProbeHandlers {
-  @OnBusEvent('notifier', 'auth_request.created')
-  async onCreated(@Payload() event: AuthRequestCreated, @Ctx() context: unknown): Promise<void> {
-    await probe.record('notifier', event, context);
-  }
-
-  @OnBusEvent('audit', '*')
-  async onAny(@Payload() event: LifecycleEvent, @Ctx() context: unknown): Promise<void> {
-    await probe.record('audit', event, context);
-  }
-}
-
-@Module({ controllers: [ProbeHandlers] })
-class ProbeModule {}
 
 const silent: LoggerService = { log() {}, error() {}, warn() {}, debug() {}, verbose() {} };
 

@@ -4,13 +4,12 @@ import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { INestMicroservice } from '@nestjs/common';
-import type { AuthRequestApproved, AuthRequestCreated, DurableQueueStore, LifecycleEvent, QueuedMessage } from '@ciba/domain';
-import { OnBusEvent } from '../bus-event.decorator.js';
+import type { AuthRequestApproved, DurableQueueStore, QueuedMessage } from '@ciba/domain';
 import { defineTopology, HEADERS, subjectFor } from '../catalogue.js';
 import { PermanentError } from '../errors.js';
 import { InProcessEventPublisher, InProcessServer, InProcessWakeup } from './in-process-bus.js';
 import { createdEvent } from '../../test/event-fixtures.js';
-import { createProbe } from '../../test/handler-probe.js';
+import { ProbeModule, probe } from '../../test/handler-probe.js';
 
 // ---------------------------------------------------------------- test doubles
 
@@ -77,23 +76,6 @@ class InMemoryQueueStore implements DurableQueueStore {
   }
 }
 
-const probe = createProbe();
-
-@Controller()
-class ProbeHandlers {
-  @OnBusEvent('notifier', 'auth_request.created')
-  async onCreated(@Payload() event: AuthRequestCreated, @Ctx() context: unknown): Promise<void> {
-    await probe.record('notifier', event, context);
-  }
-
-  @OnBusEvent('audit', '*')
-  async onAny(@Payload() event: LifecycleEvent, @Ctx() context: unknown): Promise<void> {
-    await probe.record('audit', event, context);
-  }
-}
-
-@Module({ controllers: [ProbeHandlers] })
-class ProbeModule {}
 
 @Controller()
 class BareHandlers {
