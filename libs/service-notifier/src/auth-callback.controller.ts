@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { OAuthError } from '@ciba/protocol';
 import { OAuthExceptionFilter, methodNotAllowed } from '@ciba/platform';
 import { DEVICE_STATUSES, DeviceDecisionService, type DeviceStatus } from './device-decision.service.js';
+import { HTTP_CHANNEL } from './channels/http-authentication.channel.js';
 
 /** Where the authentication device answers: Keycloak-compatible `POST /ext/ciba/auth/callback`. */
 @Controller('ext/ciba/auth/callback')
@@ -14,7 +15,7 @@ export class AuthCallbackController {
   @HttpCode(200)
   async callback(@Req() req: Request): Promise<Record<string, never>> {
     const status = parseStatus(req);
-    await this.decisions.decide(bearerToken(req.headers.authorization), status);
+    await this.decisions.decide(bearerToken(req.headers.authorization), status, HTTP_CHANNEL);
     return {};
   }
 

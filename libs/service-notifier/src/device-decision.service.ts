@@ -33,12 +33,13 @@ export class DeviceDecisionService {
     @Inject(PENDING_POLL_CACHE) private readonly pollCache: PendingPollCache,
   ) {}
 
-  async decide(decisionToken: string | null, status: DeviceStatus): Promise<AuthRequest> {
+  /** `channel`: the channel the token must have been issued for — a token answers only where it was sent. */
+  async decide(decisionToken: string | null, status: DeviceStatus, channel: string): Promise<AuthRequest> {
     if (!decisionToken) throw invalidToken('a bearer decision token is required');
     const tokenHash = DecisionTokens.hash(decisionToken);
     const now = this.clock.now();
     const known = await this.decisionTokens.find(tokenHash);
-    if (!known || known.usedAt !== null) throw invalidToken('the decision token is unknown or was already used');
+    if (!known || known.usedAt !== null || known.channel !== channel) throw invalidToken('the decision token is unknown or was already used');
     if (known.expiresAt.getTime() <= now.getTime()) {
       throw new OAuthError('expired_token', 'the authentication request has expired');
     }

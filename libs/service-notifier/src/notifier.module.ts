@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import type { ProviderConfig } from '@ciba/config';
 import { PROVIDER_CONFIG } from '@ciba/platform';
+import { ApprovalPageController } from './approval-page/approval-page.controller.js';
+import { ApprovalLinks } from './approval-page/approval-links.js';
 import { AuthCallbackController } from './auth-callback.controller.js';
 import { HttpAuthenticationChannel } from './channels/http-authentication.channel.js';
 import { DecisionTokens } from './decision-tokens.js';
@@ -11,10 +13,11 @@ import { ExpirySweeper } from './expiry-sweeper.service.js';
 
 /** The notifier service: needs `CoreModule` in the app and a bus server for its handlers. */
 @Module({
-  controllers: [AuthCallbackController, DeviceNotificationHandler],
+  controllers: [AuthCallbackController, DeviceNotificationHandler, ApprovalPageController],
   providers: [
     DeviceNotifier,
     DeviceDecisionService,
+    ApprovalLinks,
     ExpirySweeper,
     {
       provide: DecisionTokens,
@@ -30,6 +33,6 @@ import { ExpirySweeper } from './expiry-sweeper.service.js';
       },
     },
   ],
-  exports: [ExpirySweeper],
+  exports: [ExpirySweeper, ApprovalLinks],
 })
 export class NotifierModule {}

@@ -15,8 +15,11 @@ export interface AuthenticationChannelRequest {
 
 export type ChannelOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
+/** The decision-token channel name of the HTTP authentication channel. */
+export const HTTP_CHANNEL = 'http';
+
 export class HttpAuthenticationChannel {
-  readonly name = 'http';
+  readonly name = HTTP_CHANNEL;
 
   constructor(
     private readonly uri: string,

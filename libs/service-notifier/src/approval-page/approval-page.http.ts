@@ -1,0 +1,65 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { approvalPageCsp, renderMessagePage } from './approval-page.view.js';
+
+export const CSRF_COOKIE = 'ciba_approval_csrf';
+
+/** Sends an approval page with the headers every one of them carries, success or error. */
+export function sendPage(res: Response, status: number, render: (nonce: string) => string): void {
+  const nonce = randomBytes(16).toString('base64url');
+  res.status(status);
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
+  res.setHeader('Content-Security-Policy', approvalPageCsp(nonce));
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.send(render(nonce));
+}
+
+export function sendMessage(res: Response, status: number, title: string, message: string): void {
+  sendPage(res, status, (nonce) => renderMessagePage({ title, message, nonce }));
+}
+
+/** A tiny `Cookie` header parser: the first value of `name`, or null. */
+export function readCookie(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+export function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** The page is for people: errors are HTML pages with the right status, never OAuth JSON. */
+@Catch()
+export class ApprovalPageExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ApprovalPage');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    const status = exception instanceof HttpException ? exception.getStatus() : httpErrorStatus(exception);
+    if (status >= 500) this.logger.error({ err: exception }, 'unexpected error on the approval page');
+    if (res.headersSent) return;
+    if (status >= 500) sendMessage(res, 500, 'Something went wrong', 'Please try again in a moment.');
+    else sendMessage(res, status, 'Bad request', 'This request could not be processed.');
+  }
+}
+
+/** body-parser errors carry a 4xx `status`; anything else is unexpected. */
+function httpErrorStatus(exception: unknown): number {
+  if (typeof exception === 'object' && exception !== null && 'status' in exception) {
+    const status = Number(exception.status);
+    if (status >= 400 && status < 500) return status;
+  }
+  return 500;
+}
