@@ -122,38 +122,55 @@ async function poll({ url, clientId, secret, ids, connections, duration, amount 
   return { ...result, answers, pending, unexpected: result.total - pending };
 }
 
+/**
+ * A keyed rendezvous: a value may arrive before or after someone waits for it. `take` resolves with
+ * it (at once if it already arrived) or rejects after `timeoutMs` with `${what}`.
+ */
+function createMailbox(what) {
+  const arrived = new Map();
+  const waiting = new Map();
+  return {
+    deliver(key, value) {
+      const waiter = waiting.get(key);
+      if (waiter) {
+        waiting.delete(key);
+        waiter(value);
+      } else {
+        arrived.set(key, value);
+      }
+    },
+    take(key, timeoutMs) {
+      if (arrived.has(key)) {
+        const value = arrived.get(key);
+        arrived.delete(key);
+        return Promise.resolve(value);
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(key);
+          reject(new Error(what));
+        }, timeoutMs);
+        waiting.set(key, (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        });
+      });
+    },
+    clear: () => arrived.clear(),
+    get waiting() {
+      return waiting.size;
+    },
+    get unclaimed() {
+      return arrived.size;
+    },
+  };
+}
+
 // ---- full flow ---------------------------------------------------------------------------------
 
-const notifications = new Map(); // binding message -> decision token (arrived before anyone waited)
-const waiters = new Map(); // binding message -> resolve
-
-function onNotification({ bindingMessage, decisionToken }) {
-  const waiter = waiters.get(bindingMessage);
-  if (waiter) {
-    waiters.delete(bindingMessage);
-    waiter(decisionToken);
-  } else {
-    notifications.set(bindingMessage, decisionToken);
-  }
-}
-
-function notificationFor(bindingMessage, timeoutMs) {
-  const early = notifications.get(bindingMessage);
-  if (early !== undefined) {
-    notifications.delete(bindingMessage);
-    return Promise.resolve(early);
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      waiters.delete(bindingMessage);
-      reject(new Error('no device notification'));
-    }, timeoutMs);
-    waiters.set(bindingMessage, (token) => {
-      clearTimeout(timer);
-      resolve(token);
-    });
-  });
-}
+const notifications = createMailbox('no device notification'); // binding message -> decision token
+const onNotification = ({ bindingMessage, decisionToken }) => notifications.deliver(bindingMessage, decisionToken);
+const notificationFor = (bindingMessage, timeoutMs) => notifications.take(bindingMessage, timeoutMs);
 
 function percentile(sorted, p) {
   if (sorted.length === 0) return null;
@@ -257,39 +274,13 @@ async function flow({ endpoints, clientId, secret, users, concurrency, duration,
 
 // ---- client notification endpoint (ping / push receiver) ----------------------------------------
 
-const callbacks = new Map(); // auth_req_id -> callback (arrived before anyone waited)
-const callbackWaiters = new Map(); // auth_req_id -> resolve
+const callbacks = createMailbox('no client notification'); // auth_req_id -> callback
 const receiverStats = { received: 0, malformed: 0, unmatched: 0 };
 let receiverServers = [];
 
-function onCallback(callback) {
-  const waiter = callbackWaiters.get(callback.authReqId);
-  if (waiter) {
-    callbackWaiters.delete(callback.authReqId);
-    waiter(callback);
-  } else {
-    callbacks.set(callback.authReqId, callback);
-  }
-}
-
-/** Must be called before the callback can arrive (or it is picked up from `callbacks`). */
-function callbackFor(authReqId, timeoutMs) {
-  const early = callbacks.get(authReqId);
-  if (early !== undefined) {
-    callbacks.delete(authReqId);
-    return Promise.resolve(early);
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      callbackWaiters.delete(authReqId);
-      reject(new Error('no client notification'));
-    }, timeoutMs);
-    callbackWaiters.set(authReqId, (callback) => {
-      clearTimeout(timer);
-      resolve(callback);
-    });
-  });
-}
+const onCallback = (callback) => callbacks.deliver(callback.authReqId, callback);
+/** Must be called before the callback can arrive (or it is picked up from the mailbox). */
+const callbackFor = (authReqId, timeoutMs) => callbacks.take(authReqId, timeoutMs);
 
 /** Answers 204 as soon as the body has arrived; the arrival time is taken before anything else. */
 function receive(req, res) {
@@ -468,7 +459,7 @@ async function callbackFlow({ mode, endpoints, clientId, secret, users, concurre
   };
 }
 
-const ops = { authorize, poll, flow, callbackFlow, startReceiver, stopReceiver, receiverStats: async () => ({ ...receiverStats, waiting: callbackWaiters.size, unclaimed: callbacks.size }) };
+const ops = { authorize, poll, flow, callbackFlow, startReceiver, stopReceiver, receiverStats: async () => ({ ...receiverStats, waiting: callbacks.waiting, unclaimed: callbacks.unclaimed }) };
 
 parentPort.on('message', (message) => {
   if (message.op === 'notification') return onNotification(message);
