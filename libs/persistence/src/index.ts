@@ -28,3 +28,5 @@ export { DeadLetterEntity } from './queue/dead-letter.entity.js';
 export { CallbackDeliveryEntity } from './callback-delivery/callback-delivery.entity.js';
 export { InitialSchema1700000000000 } from './migrations/1700000000000-initial-schema.js';
 export { CallbackDeliveries1700000100000 } from './migrations/1700000100000-callback-deliveries.js';
+export { createScratchDatabase } from './scratch-database.js';
+export type { ScratchDatabase } from './scratch-database.js';

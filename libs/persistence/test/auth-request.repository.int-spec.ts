@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AuthenticatedClient } from '@ciba/domain';
 import { TypeOrmAuthRequestRepository } from '../src/index.js';
-import { createTestDatabase } from './test-database.js';
-import type { LocalTestDatabase as TestDatabase } from './test-database.js';
+import { createScratchDatabase as createTestDatabase } from '../src/index.js';
+import type { ScratchDatabase as TestDatabase } from '../src/index.js';
 import { anAuthRequest, at, registeredClient } from './fixtures.js';
 
 describe('TypeOrmAuthRequestRepository', () => {

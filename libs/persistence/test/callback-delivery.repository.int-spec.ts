@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type NewCallbackDelivery, callbackDeliveryId } from '@ciba/domain';
 import { TypeOrmAuthRequestRepository, TypeOrmCallbackDeliveryRepository } from '../src/index.js';
 import { anAuthRequest, at, registeredClient } from './fixtures.js';
-import { type LocalTestDatabase as TestDatabase, createTestDatabase } from './test-database.js';
+import { type ScratchDatabase as TestDatabase, createScratchDatabase as createTestDatabase } from '../src/index.js';
 
 describe('TypeOrmCallbackDeliveryRepository', () => {
   let db: TestDatabase;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PostgresDurableQueueStore } from '../src/index.js';
-import { createTestDatabase } from './test-database.js';
-import type { LocalTestDatabase as TestDatabase } from './test-database.js';
+import { createScratchDatabase as createTestDatabase } from '../src/index.js';
+import type { ScratchDatabase as TestDatabase } from '../src/index.js';
 
 describe('PostgresDurableQueueStore', () => {
   let db: TestDatabase;

@@ -11,8 +11,8 @@ import {
   TypeOrmSigningKeyRepository,
   TypeOrmUserRepository,
 } from '../src/index.js';
-import { createTestDatabase } from './test-database.js';
-import type { LocalTestDatabase as TestDatabase } from './test-database.js';
+import { createScratchDatabase as createTestDatabase } from '../src/index.js';
+import type { ScratchDatabase as TestDatabase } from '../src/index.js';
 import { DataSource } from 'typeorm';
 import { aClient } from './fixtures.js';
 

@@ -10,8 +10,9 @@ import {
   TypeOrmSigningKeyRepository,
   TypeOrmUserRepository,
 } from '../src/index.js';
-import { createTestDatabase, waitFor } from './test-database.js';
-import type { LocalTestDatabase as TestDatabase } from './test-database.js';
+import { createScratchDatabase as createTestDatabase } from '../src/index.js';
+import { waitFor } from './wait-for.js';
+import type { ScratchDatabase as TestDatabase } from '../src/index.js';
 import { aClient, anAuthRequest, at, registeredClient } from './fixtures.js';
 
 let db: TestDatabase;

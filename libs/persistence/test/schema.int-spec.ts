@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase } from './test-database.js';
-import type { LocalTestDatabase as TestDatabase } from './test-database.js';
+import { createScratchDatabase as createTestDatabase } from '../src/index.js';
+import type { ScratchDatabase as TestDatabase } from '../src/index.js';
 import { MIGRATIONS, runMigrations } from '../src/index.js';
 
 describe('schema: migrations and entities agree', () => {

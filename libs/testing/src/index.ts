@@ -1,5 +1,5 @@
-export { createTestDatabase } from './test-database.js';
-export type { TestDatabase } from './test-database.js';
+export { createScratchDatabase as createTestDatabase } from '@ciba/persistence';
+export type { ScratchDatabase as TestDatabase } from '@ciba/persistence';
 export { waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
 export { DeviceEmulator, freePort } from './device-emulator.js';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createDataSource, runMigrations } from '@ciba/persistence';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
+import { createDataSource, runMigrations } from './data-source.js';
 
-export interface TestDatabase {
+export interface ScratchDatabase {
   /** Connection URL of the fresh database, for services started by the test. */
   readonly url: string;
   /** Initialised and migrated. */
@@ -15,11 +15,12 @@ export interface TestDatabase {
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /**
- * A fresh, migrated database `ciba_test_<random hex>` on the real PostgreSQL, one per test file
- * (or per test), so tests never see each other's rows. The admin URL comes from
- * `CIBA_TEST_DATABASE_ADMIN_URL` when set.
+ * A fresh, migrated database `ciba_test_<random hex>` on a real PostgreSQL, one per test file (or per
+ * test), so tests never see each other's rows. The admin URL comes from
+ * `CIBA_TEST_DATABASE_ADMIN_URL` when set. It lives here, with the migrations it runs, so this lib's
+ * own tests and every other lib's (through @ciba/testing) share one implementation.
  */
-export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
+export async function createScratchDatabase(options: { poolSize?: number } = {}): Promise<ScratchDatabase> {
   const adminUrl = process.env['CIBA_TEST_DATABASE_ADMIN_URL'] ?? DEFAULT_ADMIN_URL;
   const name = `ciba_test_${randomBytes(8).toString('hex')}`;
   await withAdminClient(adminUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
