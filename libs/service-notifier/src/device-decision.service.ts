@@ -7,6 +7,7 @@ import {
   type DecisionTokenRepository,
   type EventPublisher,
   type PendingPollCache,
+  effectiveStatus,
   requestDecided,
 } from '@ciba/domain';
 import { OAuthError } from '@ciba/protocol';
@@ -16,6 +17,14 @@ import { DecisionTokens } from './decision-tokens.js';
 /** The device's answer in the HTTP authentication channel's vocabulary. */
 export const DEVICE_STATUSES = ['SUCCEED', 'UNAUTHORIZED', 'CANCELLED'] as const;
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+
+export type TokenState =
+  | { readonly kind: 'usable'; readonly request: AuthRequest }
+  | { readonly kind: 'gone' }
+  | { readonly kind: 'expired' }
+  | { readonly kind: 'settled' };
+
+const notPending = () => new OAuthError('expired_token', 'the authentication request is no longer pending');
 
 const invalidToken = (description: string) =>
   new OAuthError('invalid_token', description, { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
@@ -33,26 +42,51 @@ export class DeviceDecisionService {
     @Inject(PENDING_POLL_CACHE) private readonly pollCache: PendingPollCache,
   ) {}
 
-  /** `channel`: the channel the token must have been issued for — a token answers only where it was sent. */
+  /**
+   * What a decision token can still do, without using it: `gone` when unknown, used or issued for
+   * another channel (a token answers only where it was sent); `expired`; `settled` when its request
+   * is no longer pending; else `usable` with the request. The approval page shows a link this way.
+   */
+  async inspect(decisionToken: string, channel: string, now: Date): Promise<TokenState> {
+    const known = await this.decisionTokens.find(DecisionTokens.hash(decisionToken));
+    if (!known || known.usedAt !== null || known.channel !== channel) return { kind: 'gone' };
+    if (known.expiresAt.getTime() <= now.getTime()) return { kind: 'expired' };
+    const request = await this.requests.findById(known.requestId);
+    if (!request) return { kind: 'settled' };
+    const status = effectiveStatus(request, now);
+    if (status === 'expired') return { kind: 'expired' };
+    return status === 'pending' ? { kind: 'usable', request } : { kind: 'settled' };
+  }
+
+  /** Inspects the token, then applies the decision (the device callback's path). */
   async decide(decisionToken: string | null, status: DeviceStatus, channel: string): Promise<AuthRequest> {
     if (!decisionToken) throw invalidToken('a bearer decision token is required');
-    const tokenHash = DecisionTokens.hash(decisionToken);
-    const now = this.clock.now();
-    const known = await this.decisionTokens.find(tokenHash);
-    if (!known || known.usedAt !== null || known.channel !== channel) throw invalidToken('the decision token is unknown or was already used');
-    if (known.expiresAt.getTime() <= now.getTime()) {
-      throw new OAuthError('expired_token', 'the authentication request has expired');
+    return this.apply(await this.inspect(decisionToken, channel, this.clock.now()), decisionToken, status);
+  }
+
+  /** Applies a decision with a token already inspected: single-use consume, pending requests only. */
+  async apply(state: TokenState, decisionToken: string, status: DeviceStatus): Promise<AuthRequest> {
+    switch (state.kind) {
+      case 'gone':
+        throw invalidToken('the decision token is unknown or was already used');
+      case 'expired':
+        throw new OAuthError('expired_token', 'the authentication request has expired');
+      case 'settled':
+        throw notPending();
+      case 'usable':
+        break;
     }
+    const { request } = state;
+    const now = this.clock.now();
     // Settle the poll cache before the decision commits, so no token replica keeps answering
     // authorization_pending for a decided request. If this fails nothing has changed yet.
-    const request = await this.requests.findById(known.requestId);
-    if (request) await this.pollCache.settle(request.authReqId, request.expiresAt);
-    const consumed = await this.decisionTokens.consume(tokenHash, now);
+    await this.pollCache.settle(request.authReqId, request.expiresAt);
+    const consumed = await this.decisionTokens.consume(DecisionTokens.hash(decisionToken), now);
     if (!consumed) throw invalidToken('the decision token is unknown or was already used');
 
     const decision: Decision = status === 'SUCCEED' ? { kind: 'approve' } : { kind: 'deny', reason: status };
     const decided = await this.requests.decide(consumed.requestId, decision, now);
-    if (!decided) throw new OAuthError('expired_token', 'the authentication request is no longer pending');
+    if (!decided) throw notPending();
     await this.events.publish(requestDecided(decided));
     this.logger.log({ requestId: decided.id, decision: decided.status }, 'authentication device decided');
     return decided;

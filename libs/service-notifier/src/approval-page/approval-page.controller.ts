@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { Controller, Get, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ProviderConfig } from '@ciba/config';
-import { type AuthRequest, type AuthRequestRepository, type ClientRepository, type Clock, type DecisionTokenRepository, effectiveStatus } from '@ciba/domain';
+import type { ClientRepository, Clock } from '@ciba/domain';
 import { OAuthError } from '@ciba/protocol';
-import { AUTH_REQUEST_REPOSITORY, CLIENT_REPOSITORY, CLOCK, DECISION_TOKEN_REPOSITORY, PROVIDER_CONFIG } from '@ciba/platform';
-import { DecisionTokens } from '../decision-tokens.js';
-import { DeviceDecisionService } from '../device-decision.service.js';
+import { CLIENT_REPOSITORY, CLOCK, PROVIDER_CONFIG } from '@ciba/platform';
+import { DeviceDecisionService, type TokenState } from '../device-decision.service.js';
 import { APPROVAL_LINK_CHANNEL } from './approval-links.js';
 import { ApprovalPageExceptionFilter, CSRF_COOKIE, readCookie, sameSecret, sendMessage, sendPage } from './approval-page.http.js';
 import { renderDecisionPage } from './approval-page.view.js';
@@ -14,7 +13,6 @@ import { renderDecisionPage } from './approval-page.view.js';
 /** A decision token is a base64url HMAC-SHA256: 43 characters. Anything else is not worth a lookup. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
-type LinkState = { readonly kind: 'usable'; readonly request: AuthRequest } | { readonly kind: 'gone' } | { readonly kind: 'expired' };
 
 const GONE = ['Link no longer valid', 'This link is no longer valid. It was already used, or the request was answered.'] as const;
 const EXPIRED = ['Request expired', 'This request has expired. Start the sign-in again if you still need it.'] as const;
@@ -33,8 +31,6 @@ export class ApprovalPageController {
   private readonly secureCookie: boolean;
 
   constructor(
-    @Inject(DECISION_TOKEN_REPOSITORY) private readonly decisionTokens: DecisionTokenRepository,
-    @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
     @Inject(CLIENT_REPOSITORY) private readonly clients: ClientRepository,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PROVIDER_CONFIG) config: ProviderConfig,
@@ -91,7 +87,7 @@ export class ApprovalPageController {
     const clientName = client?.clientName || state.request.clientId;
     try {
       // The same path as the device callback: atomic single-use consume, pending requests only.
-      await this.decisions.decide(token, decision === 'approve' ? 'SUCCEED' : 'UNAUTHORIZED', APPROVAL_LINK_CHANNEL);
+      await this.decisions.apply(state, token, decision === 'approve' ? 'SUCCEED' : 'UNAUTHORIZED');
     } catch (err) {
       if (err instanceof OAuthError && err.error === 'expired_token') return this.sendUnusable(res, 'expired');
       if (err instanceof OAuthError && err.error === 'invalid_token') return this.sendUnusable(res, 'gone');
@@ -102,19 +98,12 @@ export class ApprovalPageController {
     else sendMessage(res, 200, 'Denied', `Denied — ${clientName} will not be signed in.`);
   }
 
-  private async linkState(token: string, now: Date): Promise<LinkState> {
+  private async linkState(token: string, now: Date): Promise<TokenState> {
     if (!TOKEN_SHAPE.test(token)) return { kind: 'gone' };
-    const record = await this.decisionTokens.find(DecisionTokens.hash(token));
     // Only approval-link tokens open the page; a device callback token is not a browser link.
-    if (!record || record.usedAt !== null || record.channel !== APPROVAL_LINK_CHANNEL) return { kind: 'gone' };
-    if (record.expiresAt.getTime() <= now.getTime()) return { kind: 'expired' };
-    const request = await this.requests.findById(record.requestId);
-    if (!request) return { kind: 'gone' };
-    const status = effectiveStatus(request, now);
-    if (status === 'expired') return { kind: 'expired' };
-    if (status !== 'pending') return { kind: 'gone' };
-    return { kind: 'usable', request };
+    return this.decisions.inspect(token, APPROVAL_LINK_CHANNEL, now);
   }
+
 
   /**
    * Double-submit cookie plus origin check. Under `Referrer-Policy: no-referrer` browsers send
@@ -130,7 +119,7 @@ export class ApprovalPageController {
     return origin === this.publicOrigin;
   }
 
-  private sendUnusable(res: Response, kind: 'gone' | 'expired'): void {
+  private sendUnusable(res: Response, kind: 'gone' | 'expired' | 'settled'): void {
     const [title, message] = kind === 'expired' ? EXPIRED : GONE;
     sendMessage(res, 410, title, message);
   }
