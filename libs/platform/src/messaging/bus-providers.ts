@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, type Provider } from '@nestjs/common';
+import { type INestApplication, Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, type Provider } from '@nestjs/common';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ProviderConfig } from '@ciba/config';
@@ -7,6 +7,7 @@ import {
   InProcessEventPublisher,
   InProcessWakeup,
   JetStreamEventPublisher,
+  JetStreamServer,
   KvPendingPollCache,
   POLL_STATE_BUCKET,
   type BusTopology,
@@ -85,4 +86,21 @@ export function busTopology(config: ProviderConfig): BusTopology {
     ...(config.nats.prefix ? { prefix: config.nats.prefix } : {}),
     consumers: { 'callback-dispatcher': { maxDeliver: config.callbacks.maxAttempts, ackWaitMs: config.callbacks.ackWaitMs } },
   });
+}
+
+/** Runs this service's durable JetStream consumers (`@EventPattern` handlers) inside its Nest app. */
+export async function startJetStreamConsumers(app: INestApplication, config: ProviderConfig, consumers: readonly string[]): Promise<void> {
+  app.connectMicroservice(
+    {
+      strategy: new JetStreamServer({
+        servers: [...config.nats.servers],
+        consumers,
+        name: `ciba-${config.service}`,
+        topology: busTopology(config),
+        maxInFlight: config.nats.concurrency,
+      }),
+    },
+    { inheritAppConfig: true },
+  );
+  await app.startAllMicroservices();
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Controller, Get, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ProviderConfig } from '@ciba/config';
-import type { ClientRepository, Clock } from '@ciba/domain';
+import { type ClientRepository, type Clock, secondsUntilExpiry } from '@ciba/domain';
 import { OAuthError } from '@ciba/protocol';
 import { CLIENT_REPOSITORY, CLOCK, PROVIDER_CONFIG } from '@ciba/platform';
 import { DeviceDecisionService, type TokenState } from '../device-decision.service.js';
@@ -48,7 +48,7 @@ export class ApprovalPageController {
     if (state.kind !== 'usable') return this.sendUnusable(res, state.kind);
     const { request } = state;
     const client = await this.clients.findById(request.clientId);
-    const secondsLeft = Math.max(1, Math.floor((request.expiresAt.getTime() - now.getTime()) / 1000));
+    const secondsLeft = Math.max(1, secondsUntilExpiry(request, now));
     // Reusing a well-formed cookie keeps two open approval tabs from invalidating each other.
     const existing = readCookie(req.headers.cookie, CSRF_COOKIE);
     const csrfToken = existing && TOKEN_SHAPE.test(existing) ? existing : randomBytes(32).toString('base64url');
