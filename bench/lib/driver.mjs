@@ -172,6 +172,23 @@ const notifications = createMailbox('no device notification'); // binding messag
 const onNotification = ({ bindingMessage, decisionToken }) => notifications.deliver(bindingMessage, decisionToken);
 const notificationFor = (bindingMessage, timeoutMs) => notifications.take(bindingMessage, timeoutMs);
 
+/** `concurrency` workers run `oneFlow` back to back until `deadline`; returns the wall time in seconds. */
+async function runWorkers(concurrency, deadline, oneFlow, fail) {
+  const wallStart = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        try {
+          await oneFlow();
+        } catch (error) {
+          fail(`exception ${error?.cause?.code ?? error?.message ?? error}`);
+        }
+      }
+    }),
+  );
+  return (performance.now() - wallStart) / 1000;
+}
+
 function percentile(sorted, p) {
   if (sorted.length === 0) return null;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -243,19 +260,7 @@ async function flow({ endpoints, clientId, secret, users, concurrency, duration,
     }
   }
 
-  const wallStart = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        try {
-          await oneFlow();
-        } catch (error) {
-          fail(`exception ${error?.cause?.code ?? error?.message ?? error}`);
-        }
-      }
-    }),
-  );
-  const wallS = (performance.now() - wallStart) / 1000;
+  const wallS = await runWorkers(concurrency, deadline, oneFlow, fail);
   flows.sort((a, b) => a - b);
   toNotification.sort((a, b) => a - b);
   return {
@@ -425,19 +430,7 @@ async function callbackFlow({ mode, endpoints, clientId, secret, users, concurre
     }
   }
 
-  const wallStart = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        try {
-          await oneFlow();
-        } catch (error) {
-          fail(`exception ${error?.cause?.code ?? error?.message ?? error}`);
-        }
-      }
-    }),
-  );
-  const wallS = (performance.now() - wallStart) / 1000;
+  const wallS = await runWorkers(concurrency, deadline, oneFlow, fail);
   const stats = Object.fromEntries(
     Object.entries(series).map(([name, values]) => {
       values.sort((a, b) => a - b);
