@@ -23,7 +23,7 @@ export default tseslint.config(
             { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: [...infrastructure, 'jose'] },
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: [...infrastructure, 'jose'] },
             { sourceTag: 'type:tokens', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain'], bannedExternalImports: infrastructure },
-            { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: infrastructure },
+            { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain'], bannedExternalImports: infrastructure },
             { sourceTag: 'type:outbound', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*', 'jose'] },
             { sourceTag: 'type:channels', onlyDependOnLibsWithTags: ['type:protocol', 'type:outbound'], bannedExternalImports: ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*'] },
             { sourceTag: 'type:persistence', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config'], bannedExternalImports: ['@nats-io/*', 'jose'] },

@@ -354,6 +354,7 @@ async function main() {
     CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports.notifier}`,
     CIBA_NATS_SERVERS: CONFIG.nats,
     CIBA_AUTH_CHANNEL_URI: device.url,
+    CIBA_USER_NOTIFICATION_LIMIT: '0',
     CIBA_POLL_INTERVAL: String(CONFIG.pollInterval),
     CIBA_LOG_LEVEL: 'warn',
     CIBA_BUS_PREFIX: BUS_PREFIX,

@@ -37,6 +37,7 @@ describe('ping and push across separate service processes', () => {
       CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports.notifier}`,
       CIBA_BUS_PREFIX: busPrefix,
       CIBA_AUTH_CHANNEL_URI: device.url,
+      CIBA_USER_NOTIFICATION_LIMIT: '0',
       CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
       // A dispatcher that dies mid-delivery hands the message on after 2 s.
       CIBA_CALLBACK_ACK_WAIT_MS: '2000',

@@ -48,6 +48,7 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
       CIBA_NATS_SERVERS: 'nats://127.0.0.1:4222',
       CIBA_BUS_PREFIX: busPrefix,
       CIBA_AUTH_CHANNEL_URI: device.url,
+      CIBA_USER_NOTIFICATION_LIMIT: '0',
       CIBA_POLL_INTERVAL: '1',
       CIBA_LOG_LEVEL: 'debug',
     };

@@ -2,6 +2,7 @@ import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ProviderConfig } from '@ciba/config';
 import type { Clock } from '@ciba/domain';
+import type { ConfiguredChannels } from '@ciba/channels';
 import { readBootstrapFile } from '@ciba/config';
 import { InProcessServer, InProcessWakeup } from '@ciba/messaging';
 import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
@@ -38,7 +39,7 @@ export async function prepareDatabase(config: ProviderConfig): Promise<void> {
  */
 export async function createAllInOneApp(
   config: ProviderConfig,
-  options: { devDevice: boolean; onShutdown?: () => Promise<void>; clock?: Clock },
+  options: { devDevice: boolean; onShutdown?: () => Promise<void>; clock?: Clock; channels?: ConfiguredChannels },
 ): Promise<NestExpressApplication> {
   const wakeup = new InProcessWakeup();
   /** Runs after every module has shut down, e.g. to stop the embedded database last. */
@@ -54,7 +55,7 @@ export async function createAllInOneApp(
       CoreModule.forRoot(config, { keys: true, bus: inProcessBus(wakeup, busTopology(config)), clock: options.clock }),
       AuthorizeModule,
       TokenModule,
-      NotifierModule,
+      NotifierModule.forRoot({ channels: options.channels }),
       AuditModule,
       CallbackDispatcherModule,
       ...(options.devDevice ? [DevDeviceModule] : []),

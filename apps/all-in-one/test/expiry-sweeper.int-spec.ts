@@ -38,6 +38,7 @@ describe('notifier sweeper', () => {
       scope: ['openid'],
       acrValues: [],
       bindingMessage: message,
+      authorizationDetails: null,
       hintType: 'login_hint',
       deliveryMode: 'poll',
       clientNotificationToken: null,

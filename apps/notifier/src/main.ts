@@ -7,7 +7,7 @@ import { NotifierModule } from '@ciba/service-notifier';
 /** The notifier service: the `notifier` JetStream consumer, the device callback and the expiry sweeper. */
 await runService(async () => {
   const config = loadConfig(process.env, 'notifier', ['database', 'nats', 'keys']);
-  @Module({ imports: [CoreModule.forRoot(config, { keys: true, bus: jetStreamBus(config) }), NotifierModule] })
+  @Module({ imports: [CoreModule.forRoot(config, { keys: true, bus: jetStreamBus(config) }), NotifierModule.forRoot()] })
   class NotifierApp {}
   const app = await createHttpApp(NotifierApp, config);
   await startJetStreamConsumers(app, config, ['notifier']);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { CIBA_GRANT_TYPE, CLIENT_AUTH_METHODS, SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
+import { NOTIFICATION_CHANNELS } from '@ciba/domain';
 
 /**
  * The bootstrap file declares clients with RFC 7591 / CIBA registration metadata names and users
@@ -34,6 +35,12 @@ const userSchema = z
     email_verified: z.boolean().default(false),
     phone_number: z.string().regex(/^\+?[0-9 ()-]{3,32}$/, 'phone_number must be E.164-like').optional(),
     phone_number_verified: z.boolean().default(false),
+    /** Ordered channels to reach this user (device-push, email, sms, http); absent follows CIBA_CHANNEL_PREFERENCE. */
+    channel_preference: z
+      .array(z.enum(NOTIFICATION_CHANNELS))
+      .min(1)
+      .refine((list) => new Set(list).size === list.length, 'channel_preference lists a channel twice')
+      .optional(),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
+import { NOTIFICATION_CHANNELS, type NotificationChannel } from '@ciba/domain';
 
 /**
  * The provider's configuration, parsed once at boot from the environment (`CIBA_*`). Every service
@@ -49,6 +50,10 @@ const envSchema = z.object({
   CIBA_SCOPES: z.string().default('openid profile email phone offline_access'),
   CIBA_AUTH_CHANNEL_URI: url.optional(),
   CIBA_AUTH_CHANNEL_TIMEOUT_MS: int(100, 60000).default(5000),
+  CIBA_CHANNEL_PREFERENCE: z.string().default('http device-push email sms'),
+  CIBA_USER_NOTIFICATION_LIMIT: int(0, 100000).default(10),
+  CIBA_USER_NOTIFICATION_WINDOW_SECONDS: int(1, 86400).default(600),
+  CIBA_ENROLMENT_LINK_TTL: int(60, 604800).default(900),
   CIBA_SWEEP_INTERVAL_MS: int(100, 600000).default(1000),
   CIBA_RENOTIFY_AFTER_MS: int(1000, 3600000).default(30000),
   CIBA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -80,6 +85,16 @@ export interface ProviderConfig {
   };
   readonly tokens: { readonly accessTokenTtl: number; readonly idTokenTtl: number; readonly refreshTokenTtl: number };
   readonly authChannel: { readonly uri: string | null; readonly timeoutMs: number };
+  /** How the notifier reaches users. */
+  readonly notifications: {
+    /** The deployment's ordered channel preference; a user's own preference replaces it. Channels not enabled are skipped. */
+    readonly preference: readonly NotificationChannel[];
+    /** Requests that may reach one user per window; 0 turns the limit off. */
+    readonly userLimit: number;
+    readonly userWindowMs: number;
+    /** Lifetime of a one-time device enrolment link, in seconds. */
+    readonly enrolmentLinkTtl: number;
+  };
   /** Ping and push callbacks to clients' notification endpoints. */
   readonly callbacks: {
     readonly pingOnExpiry: boolean;
@@ -158,6 +173,11 @@ export function loadConfig(
   const modes = words(e.CIBA_DELIVERY_MODES);
   const badModes = modes.filter((m) => !(TOKEN_DELIVERY_MODES as readonly string[]).includes(m));
   if (badModes.length > 0 || modes.length === 0) problems.push(`CIBA_DELIVERY_MODES: expected some of ${TOKEN_DELIVERY_MODES.join(', ')}`);
+  const preference = e.CIBA_CHANNEL_PREFERENCE.split(/[\s,]+/).filter(Boolean);
+  const badChannels = preference.filter((c) => !(NOTIFICATION_CHANNELS as readonly string[]).includes(c));
+  if (badChannels.length > 0 || preference.length === 0 || new Set(preference).size !== preference.length) {
+    problems.push(`CIBA_CHANNEL_PREFERENCE: expected distinct channels among ${NOTIFICATION_CHANNELS.join(', ')}`);
+  }
   const scopes = words(e.CIBA_SCOPES);
   if (!scopes.includes('openid')) problems.push('CIBA_SCOPES: must include openid');
   if (problems.length > 0) throw new ConfigError(problems);
@@ -186,6 +206,12 @@ export function loadConfig(
     },
     tokens: { accessTokenTtl: e.CIBA_ACCESS_TOKEN_TTL, idTokenTtl: e.CIBA_ID_TOKEN_TTL, refreshTokenTtl: e.CIBA_REFRESH_TOKEN_TTL },
     authChannel: { uri: e.CIBA_AUTH_CHANNEL_URI ?? null, timeoutMs: e.CIBA_AUTH_CHANNEL_TIMEOUT_MS },
+    notifications: {
+      preference: preference as NotificationChannel[],
+      userLimit: e.CIBA_USER_NOTIFICATION_LIMIT,
+      userWindowMs: e.CIBA_USER_NOTIFICATION_WINDOW_SECONDS * 1000,
+      enrolmentLinkTtl: e.CIBA_ENROLMENT_LINK_TTL,
+    },
     callbacks: {
       pingOnExpiry: e.CIBA_PING_ON_EXPIRY,
       allowHttpLoopback: e.CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK,

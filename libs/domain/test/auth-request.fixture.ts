@@ -14,6 +14,7 @@ export function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthReques
     scope: ['openid'],
     acrValues: [],
     bindingMessage: null,
+    authorizationDetails: null,
     hintType: 'login_hint',
     deliveryMode: 'poll',
     clientNotificationToken: null,

@@ -1,4 +1,4 @@
-import { LIFECYCLE_EVENT_TYPES } from '@ciba/domain';
+import { DENIAL_REASONS, LIFECYCLE_EVENT_TYPES } from '@ciba/domain';
 import type { LifecycleEvent, LifecycleEventType } from '@ciba/domain';
 import { MalformedMessage } from './errors.js';
 
@@ -7,7 +7,6 @@ export const LIFECYCLE_EVENT_VERSION = 1;
 
 const ENVELOPE_STRINGS = ['eventId', 'requestId', 'clientId', 'subject', 'occurredAt'] as const;
 const DELIVERY_MODES: readonly unknown[] = ['poll', 'ping', 'push'];
-const DENIAL_REASONS: readonly unknown[] = ['UNAUTHORIZED', 'CANCELLED'];
 
 type Json = Record<string, unknown>;
 
@@ -46,7 +45,7 @@ export function parseLifecycleEvent(json: unknown): LifecycleEvent {
       requireString(event, 'channel');
       break;
     case 'auth_request.denied':
-      require(event, 'reason', DENIAL_REASONS.includes(event['reason']), 'UNAUTHORIZED or CANCELLED');
+      require(event, 'reason', (DENIAL_REASONS as readonly unknown[]).includes(event['reason']), DENIAL_REASONS.join(' or '));
       break;
     case 'auth_request.redeemed':
       require(event, 'tokens', isStringArray(event['tokens']), 'an array of strings');

@@ -18,6 +18,7 @@ function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthRequest {
     scope: ['openid'],
     acrValues: [],
     bindingMessage: null,
+    authorizationDetails: null,
     hintType: 'login_hint',
     deliveryMode: 'poll',
     clientNotificationToken: null,

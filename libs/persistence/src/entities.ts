@@ -8,6 +8,9 @@ import { QueuedMessageEntity } from './queue/queued-message.entity.js';
 import { RefreshTokenEntity } from './refresh-token/refresh-token.entity.js';
 import { SigningKeyEntity } from './signing-key/signing-key.entity.js';
 import { UserEntity } from './user/user.entity.js';
+import { DeviceEntity } from './device/device.entity.js';
+import { EnrolmentTokenEntity } from './device/enrolment-token.entity.js';
+import { UserNotificationEntity } from './notification/user-notification.entity.js';
 
 /** Every entity, listed explicitly: no globs, so ESM and bundling need no file-system lookups. */
 export const ENTITIES = [
@@ -21,4 +24,7 @@ export const ENTITIES = [
   QueuedMessageEntity,
   DeadLetterEntity,
   CallbackDeliveryEntity,
+  DeviceEntity,
+  EnrolmentTokenEntity,
+  UserNotificationEntity,
 ] as const;

@@ -12,6 +12,8 @@ import { PostgresDurableQueueStore } from './queue/durable-queue.store.js';
 import { TypeOrmRefreshTokenRepository } from './refresh-token/refresh-token.repository.js';
 import { TypeOrmSigningKeyRepository } from './signing-key/signing-key.repository.js';
 import { TypeOrmUserRepository } from './user/user.repository.js';
+import { TypeOrmEnrolmentTokenRepository } from './device/enrolment-token.repository.js';
+import { PostgresNotificationLimiter } from './notification/notification-limiter.js';
 
 export interface PersistenceModuleOptions extends PersistenceOptions {
   /** Register the providers globally (default false: import the module where it is needed). */
@@ -28,6 +30,8 @@ const REPOSITORIES = [
   TypeOrmAuditRepository,
   TypeOrmCallbackDeliveryRepository,
   PostgresDurableQueueStore,
+  TypeOrmEnrolmentTokenRepository,
+  PostgresNotificationLimiter,
 ] as const;
 
 /**

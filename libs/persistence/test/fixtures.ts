@@ -42,6 +42,7 @@ export function anAuthRequest(clientId: string, overrides: Partial<AuthRequest> 
     scope: ['openid'],
     acrValues: [],
     bindingMessage: null,
+    authorizationDetails: null,
     hintType: 'login_hint',
     deliveryMode: 'poll',
     clientNotificationToken: null,

@@ -56,6 +56,7 @@ describe('TypeOrmUserRepository', () => {
     emailVerified: false,
     phoneNumber: null,
     phoneNumberVerified: false,
+    channelPreference: null,
     ...overrides,
   });
   let repository: TypeOrmUserRepository;

@@ -13,6 +13,9 @@ import {
   TypeOrmRefreshTokenRepository,
   TypeOrmSigningKeyRepository,
   TypeOrmUserRepository,
+  TypeOrmDeviceRepository,
+  TypeOrmEnrolmentTokenRepository,
+  PostgresNotificationLimiter,
 } from '@ciba/persistence';
 import { KeyEncryptor, KeyStore, SecretHasher, TokenMinter } from '@ciba/tokens';
 import { CachedClientRepository } from './di/cached-client-repository.js';
@@ -28,6 +31,9 @@ import {
   PROVIDER_CONFIG,
   REFRESH_TOKEN_REPOSITORY,
   USER_REPOSITORY,
+  DEVICE_REPOSITORY,
+  ENROLMENT_TOKEN_REPOSITORY,
+  NOTIFICATION_LIMITER,
 } from './di/tokens.js';
 import { HealthController, ReadinessRegistry } from './health/health.js';
 import { ClientAuthenticator } from './http/client-authenticator.js';
@@ -96,6 +102,16 @@ export class CoreModule {
       ? [
           { provide: KeyEncryptor, useFactory: () => new KeyEncryptor(config.keys.encryptionKey) },
           {
+            provide: DEVICE_REPOSITORY,
+            inject: [DataSource, KeyEncryptor],
+            useFactory: (dataSource: DataSource, encryptor: KeyEncryptor) =>
+              new TypeOrmDeviceRepository(dataSource, {
+                seal: (plaintext, deviceId) => encryptor.encrypt(plaintext, `device:${deviceId}`),
+                open: (sealed, deviceId) => encryptor.decrypt(sealed, `device:${deviceId}`),
+                fingerprint: (plaintext) => encryptor.fingerprint(plaintext, 'device target'),
+              }),
+          },
+          {
             provide: KeyStore,
             inject: [TypeOrmSigningKeyRepository, KeyEncryptor],
             useFactory: async (repository: TypeOrmSigningKeyRepository, encryptor: KeyEncryptor) => {
@@ -131,12 +147,14 @@ export class CoreModule {
       REFRESH_TOKEN_REPOSITORY,
       AUDIT_REPOSITORY,
       CALLBACK_DELIVERY_REPOSITORY,
+      ENROLMENT_TOKEN_REPOSITORY,
+      NOTIFICATION_LIMITER,
       EVENT_PUBLISHER,
       PENDING_POLL_CACHE,
       SecretHasher,
       ClientAuthenticator,
       ReadinessRegistry,
-      ...(options.keys ? [KeyEncryptor, KeyStore, TokenMinter, TokenIssuer] : []),
+      ...(options.keys ? [KeyEncryptor, DEVICE_REPOSITORY, KeyStore, TokenMinter, TokenIssuer] : []),
     ];
     return {
       module: CoreModule,
@@ -152,6 +170,8 @@ export class CoreModule {
         { provide: REFRESH_TOKEN_REPOSITORY, useExisting: TypeOrmRefreshTokenRepository },
         { provide: AUDIT_REPOSITORY, useExisting: TypeOrmAuditRepository },
         { provide: CALLBACK_DELIVERY_REPOSITORY, useExisting: TypeOrmCallbackDeliveryRepository },
+        { provide: ENROLMENT_TOKEN_REPOSITORY, useExisting: TypeOrmEnrolmentTokenRepository },
+        { provide: NOTIFICATION_LIMITER, useExisting: PostgresNotificationLimiter },
         { provide: SecretHasher, useFactory: () => new SecretHasher() },
         ClientAuthenticator,
         ReadinessRegistry,

@@ -4,6 +4,7 @@ import {
   type AuthRequestRepository,
   type Clock,
   type Decision,
+  type DenialReason,
   type DecisionTokenRepository,
   type EventPublisher,
   type PendingPollCache,
@@ -85,10 +86,27 @@ export class DeviceDecisionService {
     if (!consumed) throw invalidToken('the decision token is unknown or was already used');
 
     const decision: Decision = status === 'SUCCEED' ? { kind: 'approve' } : { kind: 'deny', reason: status };
-    const decided = await this.requests.decide(consumed.requestId, decision, now);
+    const decided = await this.commit(request, decision, now);
     if (!decided) throw notPending();
-    await this.events.publish(requestDecided(decided));
     this.logger.log({ requestId: decided.id, decision: decided.status }, 'authentication device decided');
+    return decided;
+  }
+
+  /**
+   * Ends a pending request on the provider's side, without the user: the notification limit was
+   * reached, or no channel could reach them. The client gets access_denied (CIBA §11) instead of
+   * polling until expiry. Null when the request was no longer pending.
+   */
+  async refuse(request: AuthRequest, reason: Extract<DenialReason, 'RATE_LIMITED' | 'UNREACHABLE'>): Promise<AuthRequest | null> {
+    await this.pollCache.settle(request.authReqId, request.expiresAt);
+    const decided = await this.commit(request, { kind: 'deny', reason }, this.clock.now());
+    if (decided) this.logger.warn({ requestId: decided.id, reason }, 'request refused without the user');
+    return decided;
+  }
+
+  private async commit(request: AuthRequest, decision: Decision, now: Date): Promise<AuthRequest | null> {
+    const decided = await this.requests.decide(request.id, decision, now);
+    if (decided) await this.events.publish(requestDecided(decided));
     return decided;
   }
 }

@@ -1,5 +1,7 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { type ConfiguredChannels, channelsFromEnv } from '@ciba/channels';
 import type { ProviderConfig } from '@ciba/config';
+import { ConfigError } from '@ciba/config';
 import { PROVIDER_CONFIG } from '@ciba/platform';
 import { ApprovalPageController } from './approval-page/approval-page.controller.js';
 import { ApprovalLinks } from './approval-page/approval-links.js';
@@ -7,32 +9,59 @@ import { AuthCallbackController } from './auth-callback.controller.js';
 import { HttpAuthenticationChannel } from './channels/http-authentication.channel.js';
 import { DecisionTokens } from './decision-tokens.js';
 import { DeviceDecisionService } from './device-decision.service.js';
-import { DeviceNotificationHandler } from './device-notification.handler.js';
-import { AUTHENTICATION_CHANNEL, DeviceNotifier } from './device-notifier.service.js';
 import { ExpirySweeper } from './expiry-sweeper.service.js';
+import { CONFIGURED_CHANNELS, ChannelsShutdown } from './notification/configured-channels.js';
+import { NotificationHandler } from './notification/notification.handler.js';
+import { AUTHENTICATION_CHANNEL, UserNotifier } from './notification/user-notifier.service.js';
 
-/** The notifier service: needs `CoreModule` in the app and a bus server for its handlers. */
-@Module({
-  controllers: [AuthCallbackController, DeviceNotificationHandler, ApprovalPageController],
-  providers: [
-    DeviceNotifier,
-    DeviceDecisionService,
-    ApprovalLinks,
-    ExpirySweeper,
-    {
-      provide: DecisionTokens,
-      inject: [PROVIDER_CONFIG],
-      useFactory: (config: ProviderConfig) => new DecisionTokens(config.keys.encryptionKey),
-    },
-    {
-      provide: AUTHENTICATION_CHANNEL,
-      inject: [PROVIDER_CONFIG],
-      useFactory: (config: ProviderConfig) => {
-        if (!config.authChannel.uri) throw new Error('CIBA_AUTH_CHANNEL_URI: required by the notifier (the HTTP authentication channel endpoint)');
-        return new HttpAuthenticationChannel(config.authChannel.uri, config.authChannel.timeoutMs);
-      },
-    },
-  ],
-  exports: [ExpirySweeper, ApprovalLinks],
-})
-export class NotifierModule {}
+export interface NotifierModuleOptions {
+  /**
+   * The email, SMS and device-push adapters. Default: built from the environment by
+   * `channelsFromEnv` (`CIBA_EMAIL_VENDOR`, `CIBA_SMS_VENDOR`, `CIBA_DEVICE_PUSH_VENDORS`); the
+   * all-in-one start passes its development inbox instead.
+   */
+  readonly channels?: ConfiguredChannels;
+}
+
+/**
+ * Reads the channel configuration at boot; a problem is a configuration error (exit 78), listed
+ * with every other.
+ */
+export function channelsFromEnvironment(env: Readonly<Record<string, string | undefined>>): ConfiguredChannels {
+  try {
+    return channelsFromEnv(env);
+  } catch (err) {
+    throw new ConfigError([err instanceof Error ? err.message : String(err)]);
+  }
+}
+
+/** The notifier service: needs `CoreModule` (with keys) in the app and a bus server for its handlers. */
+@Module({})
+export class NotifierModule {
+  static forRoot(options: NotifierModuleOptions = {}): DynamicModule {
+    return {
+      module: NotifierModule,
+      controllers: [AuthCallbackController, NotificationHandler, ApprovalPageController],
+      providers: [
+        UserNotifier,
+        DeviceDecisionService,
+        ApprovalLinks,
+        ExpirySweeper,
+        ChannelsShutdown,
+        { provide: CONFIGURED_CHANNELS, useFactory: () => options.channels ?? channelsFromEnvironment(process.env) },
+        {
+          provide: DecisionTokens,
+          inject: [PROVIDER_CONFIG],
+          useFactory: (config: ProviderConfig) => new DecisionTokens(config.keys.encryptionKey),
+        },
+        {
+          // The Keycloak-compatible HTTP authentication channel, when CIBA_AUTH_CHANNEL_URI is set.
+          provide: AUTHENTICATION_CHANNEL,
+          inject: [PROVIDER_CONFIG],
+          useFactory: (config: ProviderConfig) => (config.authChannel.uri ? new HttpAuthenticationChannel(config.authChannel.uri, config.authChannel.timeoutMs) : null),
+        },
+      ],
+      exports: [ExpirySweeper, ApprovalLinks, DeviceDecisionService],
+    };
+  }
+}

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
 const KEY_BYTES = 32;
@@ -45,6 +45,15 @@ export class KeyEncryptor {
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     const tag = cipher.getAuthTag();
     return [VERSION, iv.toString('base64url'), tag.toString('base64url'), ciphertext.toString('base64url')].join('.');
+  }
+
+  /**
+   * A keyed fingerprint of `value` (HMAC-SHA256 under a subkey derived for `purpose`): lets a
+   * column be looked up by a secret value without storing anything that confirms a guess.
+   */
+  fingerprint(value: string, purpose: string): string {
+    const subkey = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `ciba fingerprint ${purpose} v1`, 32));
+    return createHmac('sha256', subkey).update(value, 'utf8').digest('base64url');
   }
 
   /** Throws `KeyDecryptionError` when the value is malformed, was tampered with, or the key or kid is wrong. */

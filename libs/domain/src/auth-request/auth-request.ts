@@ -14,8 +14,14 @@ export type AuthRequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 
 
 export type HintType = 'login_hint' | 'id_token_hint' | 'login_hint_token';
 
-/** Why a request was denied: the device's answer (HTTP authentication channel vocabulary). */
-export type DenialReason = 'UNAUTHORIZED' | 'CANCELLED';
+/**
+ * Why a request was denied: the user's answer (HTTP authentication channel vocabulary), or the
+ * provider's when it would not or could not reach the user: `RATE_LIMITED` (the per-user
+ * notification limit, a defence against approval fatigue) and `UNREACHABLE` (no channel of the
+ * user's preference could deliver). The client sees `access_denied` either way (CIBA §11).
+ */
+export const DENIAL_REASONS = ['UNAUTHORIZED', 'CANCELLED', 'RATE_LIMITED', 'UNREACHABLE'] as const;
+export type DenialReason = (typeof DENIAL_REASONS)[number];
 
 export interface AuthRequest {
   readonly id: string;
@@ -25,6 +31,8 @@ export interface AuthRequest {
   readonly scope: readonly string[];
   readonly acrValues: readonly string[];
   readonly bindingMessage: string | null;
+  /** RFC 9396 authorization details the client asked for; null when it sent none. */
+  readonly authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
   readonly hintType: HintType;
   readonly deliveryMode: TokenDeliveryMode;
   readonly clientNotificationToken: string | null;

@@ -3,6 +3,7 @@ import type { CallbackDelivery, NewCallbackDelivery } from '../callback/callback
 import type { AuthenticatedClient, Client } from '../client/client.js';
 import type { LifecycleEvent } from '../events/lifecycle-event.js';
 import type { User } from '../user/user.js';
+import type { Device, DeviceRevocationReason, DeviceTarget } from '../device/device.js';
 
 /** Ports: every side effect the domain needs, implemented by adapters in persistence / messaging / tokens. */
 
@@ -198,4 +199,36 @@ export interface CallbackDeliveryRepository {
   /** failed → pending, for an operator's redelivery; false when it was not failed. */
   reopen(id: string): Promise<boolean>;
   listFailed(limit: number): Promise<CallbackDelivery[]>;
+}
+
+export interface DeviceRepository {
+  /**
+   * Registers a device for `subject`. Registering a target that is already active (the same
+   * subscription or registration token) moves it to the new registration: one device per target.
+   */
+  register(device: { readonly id: string; readonly subject: string; readonly label: string | null; readonly target: DeviceTarget }, now: Date): Promise<Device>;
+  /** The user's devices that are not revoked, oldest first. */
+  listActive(subject: string): Promise<Device[]>;
+  /** Ends a registration; false when it is unknown, someone else's or already revoked. */
+  revoke(subject: string, id: string, reason: DeviceRevocationReason, now: Date): Promise<boolean>;
+  markUsed(id: string, now: Date): Promise<void>;
+}
+
+/** One-time device enrolment links; only the hash is stored. */
+export interface EnrolmentTokenRepository {
+  save(record: { readonly tokenHash: string; readonly subject: string; readonly sentVia: string; readonly expiresAt: Date }): Promise<void>;
+  /** The subject the token enrols for, without using it; null when unknown, used or expired. */
+  peek(tokenHash: string, now: Date): Promise<string | null>;
+  /** Uses the token: the subject for exactly one caller, else null (unknown, used or expired). */
+  consume(tokenHash: string, now: Date): Promise<string | null>;
+}
+
+/** The per-user notification limit: how many requests may reach one user within a window. */
+export interface NotificationLimiter {
+  /**
+   * Counts `requestId` against `subject` when fewer than `limit` notifications were recorded for
+   * them since `now - windowMs`; true when it is within the limit. Idempotent per request: a retry
+   * of a request already counted is allowed without counting again.
+   */
+  acquire(subject: string, requestId: string, now: Date, limit: number, windowMs: number): Promise<boolean>;
 }

@@ -13,7 +13,7 @@ import { ClientEntity } from '../client/client.entity.js';
 @Check('ck_auth_requests_status', `status IN ('pending', 'approved', 'denied', 'expired', 'redeemed')`)
 @Check('ck_auth_requests_delivery_mode', `delivery_mode IN ('poll', 'ping', 'push')`)
 @Check('ck_auth_requests_hint_type', `hint_type IN ('login_hint', 'id_token_hint', 'login_hint_token')`)
-@Check('ck_auth_requests_denial_reason', `denial_reason IN ('UNAUTHORIZED', 'CANCELLED')`)
+@Check('ck_auth_requests_denial_reason', `denial_reason IN ('UNAUTHORIZED', 'CANCELLED', 'RATE_LIMITED', 'UNREACHABLE')`)
 @Check('ck_auth_requests_interval', `"interval" > 0`)
 export class AuthRequestEntity {
   @PrimaryColumn({ name: 'id', type: 'uuid', primaryKeyConstraintName: 'pk_auth_requests' })
@@ -40,6 +40,10 @@ export class AuthRequestEntity {
 
   @Column({ name: 'binding_message', type: 'text', nullable: true })
   bindingMessage!: string | null;
+
+  /** RFC 9396 authorization details, as the client sent them (validated). */
+  @Column({ name: 'authorization_details', type: 'jsonb', nullable: true })
+  authorizationDetails!: Record<string, unknown>[] | null;
 
   @Column({ name: 'hint_type', type: 'text' })
   hintType!: string;

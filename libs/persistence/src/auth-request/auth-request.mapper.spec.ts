@@ -10,6 +10,7 @@ const request: AuthRequest = {
   scope: ['openid'],
   acrValues: ['urn:acr:high'],
   bindingMessage: 'W4SCT',
+  authorizationDetails: [{ type: 'payment_initiation', instructedAmount: { currency: 'EUR', amount: '12.00' } }],
   hintType: 'login_hint',
   deliveryMode: 'ping',
   clientNotificationToken: 'cnt',

@@ -1,11 +1,10 @@
-import type { AuthRequest, AuthRequestStatus, DenialReason, HintType } from '@ciba/domain';
+import { type AuthRequest, type AuthRequestStatus, type HintType, DENIAL_REASONS } from '@ciba/domain';
 import { TOKEN_DELIVERY_MODES } from '@ciba/protocol';
 import { oneOf } from '../mapping.js';
 import type { AuthRequestEntity } from './auth-request.entity.js';
 
 const STATUSES: readonly AuthRequestStatus[] = ['pending', 'approved', 'denied', 'expired', 'redeemed'];
 const HINT_TYPES: readonly HintType[] = ['login_hint', 'id_token_hint', 'login_hint_token'];
-const DENIAL_REASONS: readonly DenialReason[] = ['UNAUTHORIZED', 'CANCELLED'];
 
 export function toAuthRequest(entity: AuthRequestEntity): AuthRequest {
   return {
@@ -16,6 +15,7 @@ export function toAuthRequest(entity: AuthRequestEntity): AuthRequest {
     scope: [...entity.scope],
     acrValues: [...entity.acrValues],
     bindingMessage: entity.bindingMessage,
+    authorizationDetails: entity.authorizationDetails,
     hintType: oneOf(entity.hintType, HINT_TYPES, 'auth_requests.hint_type'),
     deliveryMode: oneOf(entity.deliveryMode, TOKEN_DELIVERY_MODES, 'auth_requests.delivery_mode'),
     clientNotificationToken: entity.clientNotificationToken,
@@ -41,6 +41,7 @@ export function fromAuthRequest(request: AuthRequest): Omit<AuthRequestEntity, '
     scope: [...request.scope],
     acrValues: [...request.acrValues],
     bindingMessage: request.bindingMessage,
+    authorizationDetails: request.authorizationDetails === null ? null : request.authorizationDetails.map((d) => ({ ...d })),
     hintType: request.hintType,
     deliveryMode: request.deliveryMode,
     clientNotificationToken: request.clientNotificationToken,

@@ -26,8 +26,8 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
       this.dataSource,
       `INSERT INTO auth_requests (id, auth_req_id, client_id, subject, scope, acr_values, binding_message, hint_type, delivery_mode,
                                   client_notification_token, status, created_at, expires_at, "interval", last_polled_at, decided_at,
-                                  denial_reason, redeemed_at, notified_at, correlation_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+                                  denial_reason, redeemed_at, notified_at, correlation_id, authorization_details)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
       [
         row.id,
         row.authReqId,
@@ -49,6 +49,8 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
         row.redeemedAt,
         row.notifiedAt,
         row.correlationId,
+        // pg would send a JS array as a Postgres array; jsonb wants the JSON text.
+        row.authorizationDetails === null ? null : JSON.stringify(row.authorizationDetails),
       ],
     );
   }

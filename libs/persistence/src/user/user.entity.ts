@@ -27,6 +27,10 @@ export class UserEntity {
   @Column({ name: 'phone_number_verified', type: 'boolean', default: false })
   phoneNumberVerified!: boolean;
 
+  /** Ordered channel kinds to try (e.g. device-push, email, sms); null follows the deployment's default. */
+  @Column({ name: 'channel_preference', type: 'text', array: true, nullable: true })
+  channelPreference!: string[] | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

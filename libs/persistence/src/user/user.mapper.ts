@@ -1,4 +1,5 @@
-import type { User } from '@ciba/domain';
+import { type User, NOTIFICATION_CHANNELS } from '@ciba/domain';
+import { oneOf } from '../mapping.js';
 import type { UserEntity } from './user.entity.js';
 
 export function toUser(entity: UserEntity): User {
@@ -9,6 +10,7 @@ export function toUser(entity: UserEntity): User {
     emailVerified: entity.emailVerified,
     phoneNumber: entity.phoneNumber,
     phoneNumberVerified: entity.phoneNumberVerified,
+    channelPreference: entity.channelPreference === null ? null : entity.channelPreference.map((c) => oneOf(c, NOTIFICATION_CHANNELS, 'users.channel_preference')),
   };
 }
 

@@ -36,16 +36,17 @@ export class TypeOrmUserRepository implements UserRepository {
   /** Inserts or replaces a user (seeding, admin tool). */
   async upsert(user: User): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO users (sub, name, email, email_verified, phone_number, phone_number_verified)
-       VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO users (sub, name, email, email_verified, phone_number, phone_number_verified, channel_preference)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (sub) DO UPDATE SET
          name = EXCLUDED.name,
          email = EXCLUDED.email,
          email_verified = EXCLUDED.email_verified,
          phone_number = EXCLUDED.phone_number,
          phone_number_verified = EXCLUDED.phone_number_verified,
+         channel_preference = EXCLUDED.channel_preference,
          updated_at = now()`,
-      [user.sub, user.name, user.email, user.emailVerified, user.phoneNumber, user.phoneNumberVerified],
+      [user.sub, user.name, user.email, user.emailVerified, user.phoneNumber, user.phoneNumberVerified, user.channelPreference === null ? null : [...user.channelPreference]],
     );
   }
 

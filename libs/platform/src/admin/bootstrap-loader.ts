@@ -75,6 +75,7 @@ export async function loadBootstrap(
       emailVerified: u.email_verified,
       phoneNumber: u.phone_number ?? null,
       phoneNumberVerified: u.phone_number_verified,
+      channelPreference: u.channel_preference ?? null,
     };
     const existing = await deps.users.findBySub(u.sub);
     if (existing && sameJson(existing, user)) {

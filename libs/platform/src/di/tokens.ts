@@ -10,3 +10,6 @@ export const AUDIT_REPOSITORY = Symbol('AuditRepository');
 export const EVENT_PUBLISHER = Symbol('EventPublisher');
 export const PENDING_POLL_CACHE = Symbol('PendingPollCache');
 export const CALLBACK_DELIVERY_REPOSITORY = Symbol('CallbackDeliveryRepository');
+export const DEVICE_REPOSITORY = Symbol('DeviceRepository');
+export const ENROLMENT_TOKEN_REPOSITORY = Symbol('EnrolmentTokenRepository');
+export const NOTIFICATION_LIMITER = Symbol('NotificationLimiter');

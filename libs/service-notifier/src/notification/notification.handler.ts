@@ -1,12 +1,12 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { PermanentError, handlerPattern, parseLifecycleEvent } from '@ciba/messaging';
-import { DeviceNotifier } from './device-notifier.service.js';
+import { UserNotifier } from './user-notifier.service.js';
 
 /** Bus entry point of the notifier: the durable `notifier` consumer of auth_request.created. */
 @Controller()
-export class DeviceNotificationHandler {
-  constructor(private readonly notifier: DeviceNotifier) {}
+export class NotificationHandler {
+  constructor(private readonly notifier: UserNotifier) {}
 
   @EventPattern(handlerPattern('notifier', 'auth_request.created'))
   async onCreated(@Payload() data: unknown): Promise<void> {

@@ -1,0 +1,68 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Reaching the user: per-user channel preference, registered devices (Web Push subscriptions and FCM
+ * registration tokens, stored encrypted), one-time enrolment tokens (stored hashed), the per-user
+ * notification log behind the rate limit, RFC 9396 authorization details on requests, and two
+ * provider-side denial reasons.
+ */
+export class UserChannels1700000200000 implements MigrationInterface {
+  name = 'UserChannels1700000200000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE "users" ADD "channel_preference" text array`);
+    await queryRunner.query(`ALTER TABLE "auth_requests" ADD "authorization_details" jsonb`);
+    await queryRunner.query(`ALTER TABLE "auth_requests" DROP CONSTRAINT "ck_auth_requests_denial_reason"`);
+    await queryRunner.query(
+      `ALTER TABLE "auth_requests" ADD CONSTRAINT "ck_auth_requests_denial_reason" CHECK (denial_reason IN ('UNAUTHORIZED', 'CANCELLED', 'RATE_LIMITED', 'UNREACHABLE'))`,
+    );
+    await queryRunner.query(`
+      CREATE TABLE "devices" (
+        "id" uuid NOT NULL,
+        "subject" text NOT NULL,
+        "kind" text NOT NULL,
+        "label" text,
+        "target_fingerprint" text NOT NULL,
+        "encrypted_target" text NOT NULL,
+        "created_at" timestamptz NOT NULL,
+        "last_used_at" timestamptz,
+        "revoked_at" timestamptz,
+        "revoked_reason" text,
+        CONSTRAINT "pk_devices" PRIMARY KEY ("id"),
+        CONSTRAINT "fk_devices_user" FOREIGN KEY ("subject") REFERENCES "users" ("sub") ON DELETE CASCADE ON UPDATE NO ACTION,
+        CONSTRAINT "ck_devices_kind" CHECK ("kind" IN ('web-push', 'fcm'))
+      )`);
+    await queryRunner.query(`CREATE INDEX "ix_devices_subject" ON "devices" ("subject")`);
+    await queryRunner.query(`CREATE UNIQUE INDEX "ux_devices_target_fingerprint" ON "devices" ("target_fingerprint") WHERE revoked_at IS NULL`);
+    await queryRunner.query(`
+      CREATE TABLE "enrolment_tokens" (
+        "token_hash" text NOT NULL,
+        "subject" text NOT NULL,
+        "sent_via" text NOT NULL,
+        "expires_at" timestamptz NOT NULL,
+        "used_at" timestamptz,
+        CONSTRAINT "pk_enrolment_tokens" PRIMARY KEY ("token_hash"),
+        CONSTRAINT "fk_enrolment_tokens_user" FOREIGN KEY ("subject") REFERENCES "users" ("sub") ON DELETE CASCADE ON UPDATE NO ACTION
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE "user_notifications" (
+        "request_id" uuid NOT NULL,
+        "subject" text NOT NULL,
+        "sent_at" timestamptz NOT NULL,
+        CONSTRAINT "pk_user_notifications" PRIMARY KEY ("request_id"),
+        CONSTRAINT "fk_user_notifications_request" FOREIGN KEY ("request_id") REFERENCES "auth_requests" ("id") ON DELETE CASCADE ON UPDATE NO ACTION
+      )`);
+    await queryRunner.query(`CREATE INDEX "ix_user_notifications_subject" ON "user_notifications" ("subject", "sent_at")`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE "user_notifications"`);
+    await queryRunner.query(`DROP TABLE "enrolment_tokens"`);
+    await queryRunner.query(`DROP TABLE "devices"`);
+    await queryRunner.query(`DELETE FROM "auth_requests" WHERE denial_reason IN ('RATE_LIMITED', 'UNREACHABLE')`);
+    await queryRunner.query(`ALTER TABLE "auth_requests" DROP CONSTRAINT "ck_auth_requests_denial_reason"`);
+    await queryRunner.query(`ALTER TABLE "auth_requests" ADD CONSTRAINT "ck_auth_requests_denial_reason" CHECK (denial_reason IN ('UNAUTHORIZED', 'CANCELLED'))`);
+    await queryRunner.query(`ALTER TABLE "auth_requests" DROP COLUMN "authorization_details"`);
+    await queryRunner.query(`ALTER TABLE "users" DROP COLUMN "channel_preference"`);
+  }
+}

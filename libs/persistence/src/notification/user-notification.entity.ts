@@ -1,0 +1,21 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import type { Relation } from 'typeorm';
+import { AuthRequestEntity } from '../auth-request/auth-request.entity.js';
+
+/** One row per request the notifier took to a user: the window the per-user rate limit counts. */
+@Entity({ name: 'user_notifications' })
+@Index('ix_user_notifications_subject', ['subject', 'sentAt'])
+export class UserNotificationEntity {
+  @PrimaryColumn({ name: 'request_id', type: 'uuid', primaryKeyConstraintName: 'pk_user_notifications' })
+  requestId!: string;
+
+  @ManyToOne(() => AuthRequestEntity, { onDelete: 'CASCADE', nullable: false })
+  @JoinColumn({ name: 'request_id', referencedColumnName: 'id', foreignKeyConstraintName: 'fk_user_notifications_request' })
+  request?: Relation<AuthRequestEntity>;
+
+  @Column({ name: 'subject', type: 'text' })
+  subject!: string;
+
+  @Column({ name: 'sent_at', type: 'timestamptz' })
+  sentAt!: Date;
+}
