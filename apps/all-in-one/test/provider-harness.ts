@@ -5,6 +5,8 @@ import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistenc
 import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { ClientReceiver, DeviceEmulator, SettableClock, type TestDatabase, createTestDatabase, freePort } from '@ciba/testing';
 import { SecretHasher } from '@ciba/tokens';
+import type { ConfiguredChannels } from '@ciba/channels';
+import { channelsFromEnvironment } from '@ciba/service-notifier';
 import { createAllInOneApp } from '../src/all-in-one.js';
 
 export const CIBA = 'urn:openid:params:grant-type:ciba';
@@ -90,36 +92,41 @@ export interface TestProvider {
   close(): Promise<void>;
 }
 
-/** The all-in-one composition on a fresh database, with a device emulator as the authentication channel. */
-export async function startTestProvider(env: Record<string, string> = {}): Promise<TestProvider> {
+export interface TestProviderOptions {
+  /** Channel adapters to use instead of the ones `env` configures (`CIBA_EMAIL_VENDOR`, …). */
+  readonly channels?: ConfiguredChannels;
+}
+
+/**
+ * The all-in-one composition on a fresh database, with a device emulator as the HTTP authentication
+ * channel (pass `CIBA_AUTH_CHANNEL_URI: ''` to turn it off) and the channels `env` configures.
+ */
+export async function startTestProvider(env: Record<string, string> = {}, options: TestProviderOptions = {}): Promise<TestProvider> {
   const db = await createTestDatabase();
   const device = await DeviceEmulator.start();
   const receiver = await ClientReceiver.start();
   const port = await freePort();
-  const config = loadConfig(
-    {
-      CIBA_DATABASE_URL: db.url,
-      CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      CIBA_HOST: '127.0.0.1',
-      CIBA_PORT: String(port),
-      CIBA_ISSUER: `http://127.0.0.1:${port}`,
-      CIBA_AUTH_CHANNEL_URI: device.url,
-      CIBA_LOG_LEVEL: 'silent',
-      CIBA_POLL_INTERVAL: '2',
-      CIBA_MIN_EXPIRES_IN: '1',
-      CIBA_SWEEP_INTERVAL_MS: '200',
-      // Tests send many requests for alice; the limit has its own tests.
-      CIBA_USER_NOTIFICATION_LIMIT: '0',
-      // Test clients' endpoints are plain http on loopback: the development setting.
-      CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
-      ...env,
-    },
-    'all-in-one',
-    ['database', 'keys'],
-  );
+  const fullEnv: Record<string, string> = {
+    CIBA_DATABASE_URL: db.url,
+    CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    CIBA_HOST: '127.0.0.1',
+    CIBA_PORT: String(port),
+    CIBA_ISSUER: `http://127.0.0.1:${port}`,
+    CIBA_AUTH_CHANNEL_URI: device.url,
+    CIBA_LOG_LEVEL: 'silent',
+    CIBA_POLL_INTERVAL: '2',
+    CIBA_MIN_EXPIRES_IN: '1',
+    CIBA_SWEEP_INTERVAL_MS: '200',
+    // Tests send many requests for alice; the limit has its own tests.
+    CIBA_USER_NOTIFICATION_LIMIT: '0',
+    // Test clients' endpoints are plain http on loopback: the development setting.
+    CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
+    ...env,
+  };
+  const config = loadConfig(fullEnv, 'all-in-one', ['database', 'keys']);
   await loadBootstrap(testBootstrap(receiver.origin), { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher(), signingAlg: config.keys.signingAlg, endpoints: notificationEndpointPolicy(config) });
   const clock = new SettableClock();
-  const app = await createAllInOneApp(config, { devDevice: false, clock });
+  const app = await createAllInOneApp(config, { devDevice: false, clock, channels: options.channels ?? channelsFromEnvironment(fullEnv) });
   await app.listen(port, '127.0.0.1');
   const url = config.issuer;
 
