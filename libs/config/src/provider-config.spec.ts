@@ -59,7 +59,32 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: reaching users', () => {
+  it('defaults to the HTTP channel, then device push, email, SMS, and a per-user limit of 10 per 10 minutes', () => {
+    const c = loadConfig(base, 'notifier', ['database', 'keys']);
+    expect(c.notifications).toEqual({ preference: ['http', 'device-push', 'email', 'sms'], userLimit: 10, userWindowMs: 600_000, enrolmentLinkTtl: 900 });
+  });
+
+  it('takes a comma- or space-separated preference and a limit of 0 (off)', () => {
+    const c = loadConfig({ ...base, CIBA_CHANNEL_PREFERENCE: 'email, sms', CIBA_USER_NOTIFICATION_LIMIT: '0' }, 'notifier', ['database', 'keys']);
+    expect(c.notifications.preference).toEqual(['email', 'sms']);
+    expect(c.notifications.userLimit).toBe(0);
+  });
+
+  it('rejects unknown or repeated channels in the preference', () => {
+    expect(() => loadConfig({ ...base, CIBA_CHANNEL_PREFERENCE: 'email pigeon' }, 'notifier', [])).toThrow(/CIBA_CHANNEL_PREFERENCE/);
+    expect(() => loadConfig({ ...base, CIBA_CHANNEL_PREFERENCE: 'email email' }, 'notifier', [])).toThrow(/CIBA_CHANNEL_PREFERENCE/);
+  });
+});
+
 describe('parseBootstrap', () => {
+  it("takes a user's own ordered channel_preference, and refuses unknown or repeated channels", () => {
+    const d = parseBootstrap({ users: [{ sub: 'u1', channel_preference: ['sms', 'email'] }] });
+    expect(d.users[0]?.channel_preference).toEqual(['sms', 'email']);
+    expect(() => parseBootstrap({ users: [{ sub: 'u1', channel_preference: ['fax'] }] })).toThrow(/channel_preference/);
+    expect(() => parseBootstrap({ users: [{ sub: 'u1', channel_preference: ['sms', 'sms'] }] })).toThrow(/twice/);
+  });
+
   it('uses RFC 7591 / CIBA registration names with defaults', () => {
     const d = parseBootstrap({ clients: [{ client_id: 'c1', client_secret: 'long-enough-secret' }], users: [{ sub: 'u1', email: 'a@example.com' }] });
     expect(d.clients[0]?.backchannel_token_delivery_mode).toBe('poll');

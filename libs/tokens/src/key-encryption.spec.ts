@@ -20,6 +20,14 @@ describe('KeyEncryptor', () => {
     expect(encryptor.decrypt(encrypted, 'kid-1')).toBe(plaintext);
   });
 
+  it('fingerprints deterministically per key and purpose, without revealing the value', () => {
+    const print = encryptor.fingerprint('fcm-registration-token', 'device target');
+    expect(encryptor.fingerprint('fcm-registration-token', 'device target')).toBe(print);
+    expect(encryptor.fingerprint('fcm-registration-token', 'another purpose')).not.toBe(print);
+    expect(new KeyEncryptor(randomBytes(32).toString('base64url')).fingerprint('fcm-registration-token', 'device target')).not.toBe(print);
+    expect(print).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
   it('uses a fresh IV each time', () => {
     expect(encryptor.encrypt('same', 'k')).not.toBe(encryptor.encrypt('same', 'k'));
   });
