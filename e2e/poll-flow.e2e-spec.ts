@@ -198,6 +198,14 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
     await expect(broken.start()).rejects.toThrow(/exited with 78[\s\S]*CIBA_DATABASE_URL: required[\s\S]*CIBA_KEY_ENCRYPTION_KEY: must decode to exactly 32 bytes/);
   });
 
+  it('the notifier refuses to start with no way to reach users, or an unknown channel vendor (exit 78)', async () => {
+    const ports = await servicePorts();
+    const silent = new ServiceProcess('notifier', ports.notifier, { ...env, CIBA_AUTH_CHANNEL_URI: '' });
+    await expect(silent.start()).rejects.toThrow(/exited with 78[\s\S]*no way to reach users/);
+    const unknown = new ServiceProcess('notifier', ports.notifier, { ...env, CIBA_SMS_VENDOR: 'carrier-pigeon' });
+    await expect(unknown.start()).rejects.toThrow(/exited with 78[\s\S]*CIBA_SMS_VENDOR: unknown vendor "carrier-pigeon"/);
+  });
+
   it('no secret, token, hint or decision token appears in any service log line', () => {
     const logs = Object.values(services).map((s) => s.output).join('\n');
     expect(logs.length).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEVICE_PUSH_VENDORS, EMAIL_VENDORS, SMS_VENDORS, channelsFromEnv } from './registry.js';
+import { ChannelConfigError, DEVICE_PUSH_VENDORS, EMAIL_VENDORS, SMS_VENDORS, channelsFromEnv } from './registry.js';
 
 describe('channel registry', () => {
   it('lists one adapter per vendor and kind', () => {
@@ -30,11 +30,14 @@ describe('channel registry', () => {
 
   it('reports every problem at once, naming variables, never secret values', () => {
     let message = '';
+    let problems: readonly string[] = [];
     try {
       channelsFromEnv({ CIBA_EMAIL_VENDOR: 'carrier-pigeon', CIBA_SMS_VENDOR: 'twilio', CIBA_TWILIO_AUTH_TOKEN: 'super-secret-token', CIBA_DEVICE_PUSH_VENDORS: 'web-push' });
     } catch (err) {
       message = (err as Error).message;
+      problems = err instanceof ChannelConfigError ? err.problems : [];
     }
+    expect(problems).toHaveLength(3);
     expect(message).toMatch(/CIBA_EMAIL_VENDOR: unknown vendor "carrier-pigeon"/);
     expect(message).toMatch(/CIBA_TWILIO_ACCOUNT_SID/);
     expect(message).toMatch(/CIBA_WEB_PUSH_VAPID/);

@@ -30,6 +30,14 @@ export const DEVICE_PUSH_VENDORS: readonly ChannelVendor<'device-push', DevicePu
   { kind: 'device-push', vendor: 'fcm', fromEnv: (env) => FcmChannel.fromEnv(env) },
 ];
 
+/** Every problem of the channel configuration, each naming a variable (never its value). */
+export class ChannelConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`channel configuration is invalid:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ChannelConfigError';
+  }
+}
+
 export interface ConfiguredChannels {
   readonly email: EmailChannel | null;
   readonly sms: SmsChannel | null;
@@ -64,6 +72,6 @@ export function channelsFromEnv(env: Env): ConfiguredChannels {
     .filter(Boolean)
     .map((name) => pick('CIBA_DEVICE_PUSH_VENDORS', DEVICE_PUSH_VENDORS, name))
     .filter((c): c is DevicePushChannel => c !== null);
-  if (problems.length > 0) throw new Error(`channel configuration is invalid:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0) throw new ChannelConfigError(problems);
   return { email, sms, devicePush };
 }

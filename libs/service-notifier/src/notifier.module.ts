@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { type ConfiguredChannels, channelsFromEnv } from '@ciba/channels';
+import { ChannelConfigError, type ConfiguredChannels, channelsFromEnv } from '@ciba/channels';
 import type { ProviderConfig } from '@ciba/config';
 import { ConfigError } from '@ciba/config';
 import { PROVIDER_CONFIG } from '@ciba/platform';
@@ -31,7 +31,8 @@ export function channelsFromEnvironment(env: Readonly<Record<string, string | un
   try {
     return channelsFromEnv(env);
   } catch (err) {
-    throw new ConfigError([err instanceof Error ? err.message : String(err)]);
+    if (err instanceof ChannelConfigError) throw new ConfigError(err.problems);
+    throw err;
   }
 }
 
@@ -48,7 +49,19 @@ export class NotifierModule {
         ApprovalLinks,
         ExpirySweeper,
         ChannelsShutdown,
-        { provide: CONFIGURED_CHANNELS, useFactory: () => options.channels ?? channelsFromEnvironment(process.env) },
+        {
+          provide: CONFIGURED_CHANNELS,
+          inject: [PROVIDER_CONFIG],
+          useFactory: (config: ProviderConfig) => {
+            const channels = options.channels ?? channelsFromEnvironment(process.env);
+            if (!config.authChannel.uri && !channels.email && !channels.sms && channels.devicePush.length === 0) {
+              throw new ConfigError([
+                'the notifier has no way to reach users: set CIBA_AUTH_CHANNEL_URI, CIBA_EMAIL_VENDOR, CIBA_SMS_VENDOR or CIBA_DEVICE_PUSH_VENDORS',
+              ]);
+            }
+            return channels;
+          },
+        },
         {
           provide: DecisionTokens,
           inject: [PROVIDER_CONFIG],

@@ -7,7 +7,8 @@ import { ReadinessRegistry } from '../health/health.js';
 
 /** Express with the body parsers protocol endpoints need, pino logs, and graceful shutdown. */
 export async function createHttpApp(rootModule: unknown, config: ProviderConfig): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(rootModule as never, { bufferLogs: true, bodyParser: false });
+  // abortOnError: false lets a start-up error reach runService (a configuration error exits 78).
+  const app = await NestFactory.create<NestExpressApplication>(rootModule as never, { bufferLogs: true, bodyParser: false, abortOnError: false });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   // Protocol responses are never cached (no-store); hashing every body for an ETag is wasted work.
