@@ -38,6 +38,18 @@ export const REDACT_PATHS = [
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * Path segments that are bearer secrets: the approval-link and enrolment-link tokens
+ * (`/approve/<token>`, `/enrol/<token>`). The logged path keeps the route, never the token.
+ */
+const SECRET_PATH = /^\/(approve|enrol)\/[A-Za-z0-9_-]{16,}/;
+
+/** The request path as logged: without query string, link tokens replaced. */
+export function loggablePath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return path.replace(SECRET_PATH, (_match, route: string) => `/${route}/[redacted]`);
+}
+
 /** Take the caller's correlation id when it is well-formed, otherwise mint one. */
 export function correlationIdFrom(header: string | string[] | undefined): string {
   const value = Array.isArray(header) ? header[0] : header;
@@ -60,7 +72,7 @@ export function pinoParams(service: string, level: string): Params {
         // Only what an operator needs; never headers, bodies or query strings.
         req: (req: { method: string; url: string; remoteAddress?: string }) => ({
           method: req.method,
-          path: req.url.split('?')[0],
+          path: loggablePath(req.url),
           remoteAddress: req.remoteAddress,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -1,0 +1,21 @@
+import { describe, expect, it } from '@jest/globals';
+import { correlationIdFrom, loggablePath } from './logging.js';
+
+describe('request logging', () => {
+  it('never logs an approval-link or enrolment-link token, nor a query string', () => {
+    const token = 'q3JtN1l0dGVzdC1hcHByb3ZhbC10b2tlbi1hYmNkZWZn';
+    expect(loggablePath(`/approve/${token}`)).toBe('/approve/[redacted]');
+    expect(loggablePath(`/enrol/${token}?x=1`)).toBe('/enrol/[redacted]');
+    expect(loggablePath('/token?auth_req_id=secret')).toBe('/token');
+  });
+
+  it('keeps paths that hold no secret', () => {
+    expect(loggablePath('/enrol/sw.js')).toBe('/enrol/sw.js');
+    expect(loggablePath('/bc-authorize')).toBe('/bc-authorize');
+  });
+
+  it('takes a well-formed correlation id and mints one otherwise', () => {
+    expect(correlationIdFrom('abc-123')).toBe('abc-123');
+    expect(correlationIdFrom('bad id with spaces')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
