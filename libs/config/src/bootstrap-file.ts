@@ -19,6 +19,11 @@ const clientSchema = z
     backchannel_client_notification_endpoint: z.string().url().optional(),
     backchannel_user_code_parameter: z.boolean().default(false),
     id_token_signed_response_alg: z.enum(SIGNING_ALGS).optional(),
+    /** RFC 9396 §10: the authorization_details types this client may request; none by default. */
+    authorization_details_types: z
+      .array(z.string().min(1).max(255))
+      .refine((list) => new Set(list).size === list.length, 'authorization_details_types lists a type twice')
+      .default([]),
   })
   .strict()
   .superRefine((c, ctx) => {

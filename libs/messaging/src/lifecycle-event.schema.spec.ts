@@ -37,6 +37,7 @@ describe('parseLifecycleEvent', () => {
     const events: LifecycleEvent[] = [
       created,
       { ...created, correlationId: null, interval: null },
+      { ...created, authorizationDetailsTypes: ['payment_initiation'] },
       { ...base, type: 'auth_request.device_notified', channel: 'device-push' } as unknown as LifecycleEvent,
       { ...base, type: 'auth_request.approved' } as unknown as LifecycleEvent,
       { ...base, type: 'auth_request.denied', reason: 'UNAUTHORIZED' } as unknown as LifecycleEvent,
@@ -65,6 +66,7 @@ describe('parseLifecycleEvent', () => {
     expect(malformed({ ...created, type: 'auth_request.denied', reason: 'BORED' })).toMatch(/reason must be/);
     expect(malformed({ ...created, type: 'auth_request.device_notified' })).toMatch(/channel must be/);
     expect(malformed({ ...created, type: 'auth_request.redeemed', tokens: [1] })).toMatch(/tokens must be/);
+    expect(malformed({ ...created, authorizationDetailsTypes: [{ type: 'payment_initiation' }] })).toMatch(/authorizationDetailsTypes must be/);
   });
 });
 

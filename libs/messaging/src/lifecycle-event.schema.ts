@@ -40,6 +40,13 @@ export function parseLifecycleEvent(json: unknown): LifecycleEvent {
       requireString(event, 'expiresAt');
       require(event, 'interval', event['interval'] === null || Number.isFinite(event['interval']), 'a number or null');
       require(event, 'hasBindingMessage', typeof event['hasBindingMessage'] === 'boolean', 'a boolean');
+      // Optional within version 1: producers before RFC 9396 support do not send it.
+      require(
+        event,
+        'authorizationDetailsTypes',
+        event['authorizationDetailsTypes'] === undefined || isStringArray(event['authorizationDetailsTypes']),
+        'an array of strings when present',
+      );
       break;
     case 'auth_request.device_notified':
       requireString(event, 'channel');

@@ -16,6 +16,7 @@ export function aClient(overrides: Partial<Client> = {}): Client {
     backchannelClientNotificationEndpoint: null,
     backchannelUserCodeParameter: false,
     idTokenSignedResponseAlg: null,
+    authorizationDetailsTypes: [],
     ...overrides,
   };
 }

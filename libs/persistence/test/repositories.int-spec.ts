@@ -33,11 +33,12 @@ describe('TypeOrmClientRepository', () => {
       backchannelClientNotificationEndpoint: 'https://rp.example/cb',
       backchannelUserCodeParameter: true,
       idTokenSignedResponseAlg: 'ES256',
+      authorizationDetailsTypes: ['payment_initiation', 'account_information'],
     });
     await repository.upsert(client);
     await expect(repository.findById('aaa-client')).resolves.toEqual(client);
 
-    const renamed = { ...client, clientName: 'Renamed', scope: ['openid'] };
+    const renamed = { ...client, clientName: 'Renamed', scope: ['openid'], authorizationDetailsTypes: ['account_information'] };
     await repository.upsert(renamed);
     await expect(repository.findById('aaa-client')).resolves.toEqual(renamed);
 
@@ -45,6 +46,16 @@ describe('TypeOrmClientRepository', () => {
     const listed = await repository.list();
     expect(listed.find((c) => c.clientId === 'aaa-client')).toEqual(renamed);
     expect(listed.map((c) => c.clientId)).toEqual([...listed.map((c) => c.clientId)].sort());
+  });
+
+  it('RFC 9396 §10 lists every registered authorization_details type once, sorted', async () => {
+    const repository = new TypeOrmClientRepository(db.dataSource);
+    await repository.upsert(aClient({ clientId: 'rar-1', authorizationDetailsTypes: ['payment_initiation', 'account_information'] }));
+    await repository.upsert(aClient({ clientId: 'rar-2', authorizationDetailsTypes: ['account_information', 'tax_filing'] }));
+    await repository.upsert(aClient({ clientId: 'rar-none' }));
+    const types = await repository.authorizationDetailsTypes();
+    expect(types).toEqual([...new Set(types)].sort());
+    expect(types).toEqual(expect.arrayContaining(['account_information', 'payment_initiation', 'tax_filing']));
   });
 });
 
@@ -151,6 +162,7 @@ describe('TypeOrmRefreshTokenRepository', () => {
     acr: 'urn:acr:high',
     expiresAt: at(3600),
     requestId: randomUUID(),
+    authorizationDetails: null,
     ...overrides,
   });
 
@@ -176,6 +188,16 @@ describe('TypeOrmRefreshTokenRepository', () => {
     await expect(repository.rotate('rp-1', old.tokenHash, token(), at(11))).resolves.toBeNull();
     const [row] = await db.dataSource.query('SELECT used_at, replaced_by FROM refresh_tokens WHERE token_hash = $1', [old.tokenHash]);
     expect(row).toEqual({ used_at: at(10), replaced_by: next.tokenHash });
+  });
+
+  it('RFC 9396 stores the authorization details with the token and its successor', async () => {
+    const authorizationDetails = [{ type: 'payment_initiation', actions: ['initiate'], instructedAmount: { currency: 'EUR', amount: '12.00' } }];
+    const old = token({ authorizationDetails });
+    const next = token({ requestId: old.requestId, authorizationDetails });
+    await repository.save(old);
+    await expect(repository.find('rp-1', old.tokenHash, at(10))).resolves.toEqual(old);
+    await expect(repository.rotate('rp-1', old.tokenHash, next, at(10))).resolves.toEqual(old);
+    await expect(repository.find('rp-1', next.tokenHash, at(10))).resolves.toMatchObject({ authorizationDetails });
   });
 
   it('refuses to rotate another client’s, an expired or an unknown token, storing nothing', async () => {

@@ -20,6 +20,7 @@ const pollClient: BackchannelClientView = {
   scope: ['openid', 'email', 'profile'],
   backchannelTokenDeliveryMode: 'poll',
   backchannelUserCodeParameter: false,
+  authorizationDetailsTypes: ['payment_initiation', 'account_information'],
 };
 const pingClient: BackchannelClientView = { ...pollClient, backchannelTokenDeliveryMode: 'ping' };
 const pushClient: BackchannelClientView = { ...pollClient, backchannelTokenDeliveryMode: 'push' };
@@ -52,6 +53,7 @@ describe('validateBackchannelRequest', () => {
       'checkClientMayUseCiba',
       'rejectRequestObject',
       'checkScope',
+      'checkAuthorizationDetails',
       'checkHint',
       'checkRequestedExpiry',
       'checkAcrValues',
@@ -64,6 +66,7 @@ describe('validateBackchannelRequest', () => {
   it('§7.1 accepts a minimal poll request and applies the defaults', () => {
     expect(validate(minimal)).toEqual({
       scope: ['openid'],
+      authorizationDetails: null,
       hint: { type: 'login_hint', value: 'alice@example.com' },
       acrValues: [],
       bindingMessage: null,
@@ -87,6 +90,7 @@ describe('validateBackchannelRequest', () => {
     );
     expect(result).toEqual({
       scope: ['openid', 'email'],
+      authorizationDetails: null,
       hint: { type: 'id_token_hint', value: 'eyJhbGciOiJFUzI1NiJ9.e30.sig' },
       acrValues: ['urn:acr:mfa', 'urn:acr:pwd'],
       bindingMessage: 'W4K-9',
@@ -178,6 +182,34 @@ describe('validateBackchannelRequest', () => {
 
     it('§7.1 ignores an empty hint (RFC 6749 §3.1)', () => {
       expect(checkHint(ctx({ login_hint: 'alice', id_token_hint: '' }))).toEqual({ hint: { type: 'login_hint', value: 'alice' } });
+    });
+  });
+
+  describe('authorization_details', () => {
+    const payment = { type: 'payment_initiation', actions: ['initiate'], instructedAmount: { currency: 'EUR', amount: '12.00' } };
+
+    it('RFC 9396 §2 stores valid details on the validated request', () => {
+      expect(validate({ ...minimal, authorization_details: JSON.stringify([payment]) }).authorizationDetails).toEqual([payment]);
+    });
+
+    it('RFC 9396 §5 answers a bad parameter with invalid_authorization_details, HTTP 400', () => {
+      const err = errorOf(() => validate({ ...minimal, authorization_details: '[{"type":"tax_filing"}]' }));
+      expect({ error: err.error, status: err.status }).toEqual({ error: 'invalid_authorization_details', status: 400 });
+    });
+
+    it('RFC 9396 §10 refuses authorization_details from a client with no registered type', () => {
+      const err = errorOf(() => validate({ ...minimal, authorization_details: JSON.stringify([payment]) }, { ...pollClient, authorizationDetailsTypes: [] }));
+      expect(err.error).toBe('invalid_authorization_details');
+      expect(err.description).toBe('this client is not registered for any authorization_details type');
+    });
+
+    it('RFC 6749 §3.1 treats an empty authorization_details as absent', () => {
+      expect(validate({ ...minimal, authorization_details: '' }).authorizationDetails).toBeNull();
+    });
+
+    it('§7.1 runs after the scope check and before the hint check', () => {
+      expect(errorOf(() => validate({ scope: 'email', login_hint: 'alice', authorization_details: '[' })).description).toBe('scope must include openid');
+      expect(errorOf(() => validate({ scope: 'openid', authorization_details: '[' })).error).toBe('invalid_authorization_details');
     });
   });
 

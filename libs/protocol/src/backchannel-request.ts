@@ -1,3 +1,4 @@
+import { type AuthorizationDetail, parseAuthorizationDetails } from './authorization-details.js';
 import type { BindingMessageRule } from './binding-message.js';
 import { CIBA_GRANT_TYPE } from './constants.js';
 import type { TokenDeliveryMode } from './constants.js';
@@ -12,6 +13,8 @@ export interface BackchannelClientView {
   readonly scope: readonly string[];
   readonly backchannelTokenDeliveryMode: TokenDeliveryMode;
   readonly backchannelUserCodeParameter: boolean;
+  /** RFC 9396 §10 `authorization_details_types`: empty means the client may not send authorization_details. */
+  readonly authorizationDetailsTypes: readonly string[];
 }
 
 /** Operator policy for the backchannel authentication endpoint. Times in seconds. */
@@ -30,6 +33,8 @@ export type HintParameter = (typeof HINT_PARAMETERS)[number];
 
 export interface ValidatedBackchannelRequest {
   scope: string[];
+  /** RFC 9396 authorization details, checked against the client's registered types; null when none were sent. */
+  authorizationDetails: AuthorizationDetail[] | null;
   /** Not yet resolved to a user: the caller does that, and decides whether login_hint_token is supported. */
   hint: { type: HintParameter; value: string };
   acrValues: string[];
@@ -82,6 +87,17 @@ export function checkScope({ params, client }: BackchannelRequestContext): Parti
     }
   }
   return { scope };
+}
+
+/**
+ * RFC 9396 §2, §5: authorization_details, a JSON array of typed objects, each of a type the client
+ * registered (§10); anything else is invalid_authorization_details. Checked right after scope, the
+ * other half of what the client asks the user to authorize.
+ */
+export function checkAuthorizationDetails({ params, client }: BackchannelRequestContext): Partial<ValidatedBackchannelRequest> {
+  const raw = params.get('authorization_details');
+  if (raw === undefined) return { authorizationDetails: null };
+  return { authorizationDetails: parseAuthorizationDetails(raw, client.authorizationDetailsTypes) };
 }
 
 /** CIBA §7.1: exactly one of login_hint_token, id_token_hint or login_hint. */
@@ -159,6 +175,7 @@ export const BACKCHANNEL_REQUEST_CHECKS: readonly BackchannelCheck[] = [
   checkClientMayUseCiba,
   rejectRequestObject,
   checkScope,
+  checkAuthorizationDetails,
   checkHint,
   checkRequestedExpiry,
   checkAcrValues,
@@ -183,9 +200,10 @@ export function validateBackchannelRequest(
 }
 
 function complete(draft: Partial<ValidatedBackchannelRequest>): ValidatedBackchannelRequest {
-  const { scope, hint, acrValues, bindingMessage, expiresIn, clientNotificationToken, userCode } = draft;
+  const { scope, authorizationDetails, hint, acrValues, bindingMessage, expiresIn, clientNotificationToken, userCode } = draft;
   if (
     scope === undefined ||
+    authorizationDetails === undefined ||
     hint === undefined ||
     acrValues === undefined ||
     bindingMessage === undefined ||
@@ -196,5 +214,5 @@ function complete(draft: Partial<ValidatedBackchannelRequest>): ValidatedBackcha
     // A programming error (a check dropped from the list), not a client error: surfaces as server_error.
     throw new Error('backchannel request checks left the result incomplete');
   }
-  return { scope, hint, acrValues, bindingMessage, expiresIn, clientNotificationToken, userCode };
+  return { scope, authorizationDetails, hint, acrValues, bindingMessage, expiresIn, clientNotificationToken, userCode };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { CIBA_GRANT_TYPE } from './constants.js';
-import { buildDiscoveryDocument, type DiscoveryInput } from './discovery.js';
+import { buildDiscoveryDocument, type DiscoveryInput, withAuthorizationDetailsTypes } from './discovery.js';
 
 const input: DiscoveryInput = {
   issuer: 'https://op.example.com',
@@ -68,5 +68,22 @@ describe('buildDiscoveryDocument', () => {
     expect(() => buildDiscoveryDocument({ ...input, backchannelTokenDeliveryModesSupported: [] })).toThrow(
       'backchannel_token_delivery_modes_supported',
     );
+  });
+});
+
+describe('withAuthorizationDetailsTypes', () => {
+  it('RFC 9396 §10 advertises authorization_details_types_supported, sorted and without duplicates', () => {
+    const doc = withAuthorizationDetailsTypes(buildDiscoveryDocument(input), ['payment_initiation', 'account_information', 'payment_initiation']);
+    expect(doc.authorization_details_types_supported).toEqual(['account_information', 'payment_initiation']);
+    expect(doc.issuer).toBe('https://op.example.com');
+  });
+
+  it('RFC 9396 §10 leaves the field out when no client registered a type, and replaces an earlier value', () => {
+    const base = buildDiscoveryDocument(input);
+    expect(withAuthorizationDetailsTypes(base, [])).not.toHaveProperty('authorization_details_types_supported');
+    const advertised = withAuthorizationDetailsTypes(base, ['a']);
+    expect(withAuthorizationDetailsTypes(advertised, ['b']).authorization_details_types_supported).toEqual(['b']);
+    expect(withAuthorizationDetailsTypes(advertised, [])).not.toHaveProperty('authorization_details_types_supported');
+    expect(base).not.toHaveProperty('authorization_details_types_supported');
   });
 });

@@ -44,6 +44,7 @@ export type OpenIdProviderMetadata = {
   acr_values_supported?: string[];
   backchannel_token_delivery_modes_supported: string[];
   backchannel_user_code_parameter_supported: boolean;
+  authorization_details_types_supported?: string[];
 };
 
 /**
@@ -75,4 +76,16 @@ export function buildDiscoveryDocument(input: DiscoveryInput): OpenIdProviderMet
     backchannel_token_delivery_modes_supported: [...input.backchannelTokenDeliveryModesSupported],
     backchannel_user_code_parameter_supported: input.backchannelUserCodeParameterSupported,
   };
+}
+
+/**
+ * RFC 9396 §10: `authorization_details_types_supported`, the types this provider accepts, which are
+ * the types its clients registered (sorted, without duplicates). Left out when no client registered
+ * any: the provider then accepts no authorization_details at all.
+ */
+export function withAuthorizationDetailsTypes(document: OpenIdProviderMetadata, types: readonly string[]): OpenIdProviderMetadata {
+  const rest = { ...document };
+  delete rest.authorization_details_types_supported;
+  const supported = [...new Set(types)].sort();
+  return supported.length === 0 ? rest : { ...rest, authorization_details_types_supported: supported };
 }

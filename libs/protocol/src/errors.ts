@@ -18,6 +18,8 @@ export const OAuthErrorStatus = {
   missing_user_code: 400,
   invalid_user_code: 400,
   invalid_binding_message: 400,
+  // RFC 9396 §5 (rich authorization requests)
+  invalid_authorization_details: 400,
   // CIBA §11 (token error response): access_denied is 400 at the token endpoint, see `tokenEndpointError`
   authorization_pending: 400,
   slow_down: 400,

@@ -25,6 +25,16 @@ describe('validateTokenRequest', () => {
     expect(errorOf(() => validate({ grant_type: CIBA_GRANT_TYPE, auth_req_id: '' })).error).toBe('invalid_request');
   });
 
+  it.each<Record<string, string>>([
+    { grant_type: CIBA_GRANT_TYPE, auth_req_id: 'abc' },
+    { grant_type: 'refresh_token', refresh_token: 'rt' },
+  ])('RFC 9396 §6 refuses authorization_details in a token request (%p) instead of ignoring it', (body) => {
+    const err = errorOf(() => validate({ ...body, authorization_details: '[{"type":"payment_initiation"}]' }));
+    expect(err.error).toBe('invalid_authorization_details');
+    expect(err.status).toBe(400);
+    expect(err.description).toMatch(/not supported in token requests/);
+  });
+
   it('RFC 6749 §6 reads a refresh request with and without scope', () => {
     expect(validate({ grant_type: 'refresh_token', refresh_token: 'rt' })).toEqual({
       grantType: 'refresh_token',

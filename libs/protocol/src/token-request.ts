@@ -10,6 +10,14 @@ export type TokenRequest =
 /** RFC 6749 §3.2 / CIBA §10.1: the grant-specific parameters of a token request. */
 export function validateTokenRequest(params: FormParams): TokenRequest {
   const grantType = params.get('grant_type');
+  // RFC 9396 §6 lets a token request narrow the authorization details; this provider does not, and
+  // says so rather than issue tokens for more than the client asked for.
+  if (params.has('authorization_details') && (grantType === CIBA_GRANT_TYPE || grantType === REFRESH_TOKEN_GRANT_TYPE)) {
+    throw tokenEndpointError(
+      'invalid_authorization_details',
+      'authorization_details is not supported in token requests; the tokens carry the details granted with the authentication request',
+    );
+  }
   switch (grantType) {
     case undefined:
       throw tokenEndpointError('invalid_request', 'grant_type is required');

@@ -71,7 +71,7 @@ export class BackchannelAuthenticationService {
       scope: validated.scope,
       acrValues: validated.acrValues,
       bindingMessage: validated.bindingMessage,
-      authorizationDetails: null,
+      authorizationDetails: validated.authorizationDetails,
       hintType: validated.hint.type,
       deliveryMode: client.backchannelTokenDeliveryMode,
       clientNotificationToken: validated.clientNotificationToken,

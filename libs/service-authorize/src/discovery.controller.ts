@@ -1,18 +1,27 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import type { ProviderConfig } from '@ciba/config';
-import { CIBA_GRANT_TYPE, CLIENT_AUTH_METHODS, REFRESH_TOKEN_GRANT_TYPE, buildDiscoveryDocument } from '@ciba/protocol';
+import type { ClientRepository } from '@ciba/domain';
+import {
+  CIBA_GRANT_TYPE,
+  CLIENT_AUTH_METHODS,
+  type OpenIdProviderMetadata,
+  REFRESH_TOKEN_GRANT_TYPE,
+  buildDiscoveryDocument,
+  withAuthorizationDetailsTypes,
+} from '@ciba/protocol';
 import { KeyStore } from '@ciba/tokens';
-import { PROVIDER_CONFIG } from '@ciba/platform';
+import { CLIENT_REPOSITORY, PROVIDER_CONFIG } from '@ciba/platform';
 
 export const JWKS_PATH = '/jwks';
 
 /** OpenID Connect Discovery 1.0 §3 with the CIBA §4 metadata, and the JWKS it points at. */
 @Controller()
 export class DiscoveryController {
-  private readonly document: Record<string, unknown>;
+  private readonly document: OpenIdProviderMetadata;
 
   constructor(
     @Inject(PROVIDER_CONFIG) config: ProviderConfig,
+    @Inject(CLIENT_REPOSITORY) private readonly clients: ClientRepository,
     private readonly keyStore: KeyStore,
   ) {
     this.document = buildDiscoveryDocument({
@@ -33,8 +42,10 @@ export class DiscoveryController {
 
   @Get('.well-known/openid-configuration')
   @Header('Cache-Control', 'public, max-age=300')
-  discovery(): Record<string, unknown> {
-    return this.document;
+  async discovery(): Promise<Record<string, unknown>> {
+    // RFC 9396 §10: the types the clients registered are exactly the ones bc-authorize accepts, so
+    // the union is advertised rather than a second, configured list that could disagree with them.
+    return withAuthorizationDetailsTypes(this.document, await this.clients.authorizationDetailsTypes());
   }
 
   @Get(JWKS_PATH.slice(1))

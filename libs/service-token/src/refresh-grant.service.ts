@@ -7,7 +7,8 @@ import { CLOCK, REFRESH_TOKEN_REPOSITORY, TokenIssuer, type TokenResponse } from
 
 /**
  * RFC 6749 §6: refresh. The refresh token rotates on every use — the old one dies atomically, so a
- * replayed token loses — and a narrower scope may be requested, never a wider one.
+ * replayed token loses — and a narrower scope may be requested, never a wider one. The RFC 9396
+ * authorization details granted with the request travel from refresh token to refresh token.
  */
 @Injectable()
 export class RefreshGrantService {
@@ -35,6 +36,8 @@ export class RefreshGrantService {
       authReqId: null,
       requestId: current.requestId,
       includeRtHash: false,
+      // RFC 9396 §7: no authorization_details in the request, so the details granted originally apply.
+      authorizationDetails: current.authorizationDetails,
     });
     const next = prepared.refreshTokenRecord;
     if (!next) {

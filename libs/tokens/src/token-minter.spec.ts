@@ -152,8 +152,28 @@ describe('TokenMinter', () => {
       acr: 'urn:acr:mfa',
       expiresAt: new Date(clock.now().getTime() + 86_400_000),
       requestId: 'request-1',
+      authorizationDetails: null,
     });
     expect(JSON.stringify(refreshTokenRecord)).not.toContain(refreshToken!);
+  });
+
+  it('RFC 9396 §9.1 access token carries authorization_details as granted; the refresh token record keeps them; the ID token does not', async () => {
+    const { minter, jwks, clock } = await setup();
+    const authorizationDetails = [{ type: 'payment_initiation', actions: ['initiate'], instructedAmount: { currency: 'EUR', amount: '12.00' } }];
+    const tokens = await minter.mint(input({ authorizationDetails }));
+    const at = await jwtVerify(tokens.accessToken, jwks, { typ: 'at+jwt', currentDate: clock.now() });
+    expect(at.payload['authorization_details']).toEqual(authorizationDetails);
+    expect(tokens.refreshTokenRecord?.authorizationDetails).toEqual(authorizationDetails);
+    const id = await jwtVerify(tokens.idToken, jwks, { currentDate: clock.now() });
+    expect(id.payload).not.toHaveProperty('authorization_details');
+  });
+
+  it('RFC 9396 §9.1 leaves authorization_details out of the access token when none were granted', async () => {
+    const { minter, jwks, clock } = await setup();
+    for (const authorizationDetails of [undefined, null]) {
+      const { accessToken } = await minter.mint(input({ authorizationDetails }));
+      expect((await jwtVerify(accessToken, jwks, { currentDate: clock.now() })).payload).not.toHaveProperty('authorization_details');
+    }
   });
 
   it('omits the refresh token when not asked for', async () => {

@@ -73,6 +73,11 @@ export interface MintInput {
   readonly includeRtHash?: boolean;
   /** Extra ID token claims the scope asked for, e.g. name, email. */
   readonly claims?: Readonly<Record<string, unknown>>;
+  /**
+   * RFC 9396 authorization details granted with the request: the access token's
+   * `authorization_details` claim (§9.1), kept on the refresh token for the tokens refreshed from it.
+   */
+  readonly authorizationDetails?: readonly Readonly<Record<string, unknown>>[] | null;
 }
 
 export interface MintedTokens {
@@ -121,14 +126,16 @@ export class TokenMinter {
     const authTime = seconds(input.authTime);
     const acr = input.acr ?? null;
     const scope = input.scope.join(' ');
+    const authorizationDetails = input.authorizationDetails ?? null;
     const { kid, alg, key } = this.keyStore.signingKey();
 
-    // RFC 9068 §2.2: JWT access token claims.
+    // RFC 9068 §2.2: JWT access token claims; RFC 9396 §9.1: authorization_details as granted.
     const accessToken = await new SignJWT({
       client_id: input.clientId,
       scope,
       auth_time: authTime,
       ...(acr !== null ? { acr } : {}),
+      ...(authorizationDetails !== null ? { authorization_details: authorizationDetails } : {}),
     })
       .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
       .setIssuer(this.issuer)
@@ -152,6 +159,7 @@ export class TokenMinter {
             acr,
             expiresAt: new Date(now.getTime() + this.refreshTokenTtl * 1000),
             requestId: input.requestId,
+            authorizationDetails,
           };
 
     const extraClaims = Object.fromEntries(

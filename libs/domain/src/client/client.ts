@@ -13,6 +13,8 @@ export interface Client {
   readonly backchannelClientNotificationEndpoint: string | null;
   readonly backchannelUserCodeParameter: boolean;
   readonly idTokenSignedResponseAlg: SigningAlg | null;
+  /** RFC 9396 §10: the authorization_details types this client may request; empty means none. */
+  readonly authorizationDetailsTypes: readonly string[];
 }
 
 declare const authenticated: unique symbol;

@@ -36,6 +36,11 @@ export interface AuthRequestCreated extends EventBase<'auth_request.created'> {
   readonly expiresAt: string;
   readonly interval: number | null;
   readonly hasBindingMessage: boolean;
+  /**
+   * The distinct RFC 9396 authorization details types of the request (empty when it had none), never
+   * their values. Absent from events published before authorization_details support.
+   */
+  readonly authorizationDetailsTypes?: readonly string[];
 }
 export type AuthRequestDeviceNotified = EventBase<'auth_request.device_notified'> & { readonly channel: string };
 export type AuthRequestApproved = EventBase<'auth_request.approved'>;

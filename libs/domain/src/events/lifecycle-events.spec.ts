@@ -17,6 +17,21 @@ describe('lifecycle events', () => {
     expect(json).not.toContain('cnt"');
   });
 
+  it('RFC 9396 §13 the created event keeps the authorization details types only, never their values', () => {
+    const withDetails = pendingRequest({
+      authorizationDetails: [
+        { type: 'payment_initiation', creditorName: 'Merchant A', instructedAmount: { currency: 'EUR', amount: '123.50' } },
+        { type: 'account_information', identifier: 'DE02100100109307118603' },
+        { type: 'payment_initiation', creditorName: 'Merchant B' },
+      ],
+    });
+    const event = requestCreated(withDetails, 5);
+    expect(event.authorizationDetailsTypes).toEqual(['payment_initiation', 'account_information']);
+    const json = JSON.stringify(event);
+    for (const value of ['Merchant', '123.50', 'DE02100100109307118603', 'creditorName']) expect(json).not.toContain(value);
+    expect(requestCreated(request, 5).authorizationDetailsTypes).toEqual([]);
+  });
+
   it('§7.3 push requests announce no interval', () => {
     expect(requestCreated({ ...request, deliveryMode: 'push' }, 5).interval).toBeNull();
   });

@@ -1,3 +1,4 @@
+import { authorizationDetailsTypes } from '@ciba/protocol';
 import type { AuthRequest } from '../auth-request/auth-request.js';
 import type { CallbackDelivery, CallbackTrigger } from '../callback/callback-delivery.js';
 import {
@@ -27,7 +28,11 @@ function base<T extends LifecycleEventType>(request: AuthRequest, type: T, occur
   };
 }
 
-/** `interval` is what the client was told (§7.3): none for push mode. */
+/**
+ * `interval` is what the client was told (§7.3): none for push mode. Of the RFC 9396 authorization
+ * details only the types travel: their other fields may hold personal data (amounts, account
+ * numbers, payees) that the audit trail must not keep.
+ */
 export function requestCreated(request: AuthRequest, interval: number | null): AuthRequestCreated {
   return {
     ...base(request, 'auth_request.created', request.createdAt),
@@ -37,6 +42,7 @@ export function requestCreated(request: AuthRequest, interval: number | null): A
     expiresAt: request.expiresAt.toISOString(),
     interval: request.deliveryMode === 'push' ? null : interval,
     hasBindingMessage: request.bindingMessage !== null,
+    authorizationDetailsTypes: authorizationDetailsTypes(request.authorizationDetails),
   };
 }
 

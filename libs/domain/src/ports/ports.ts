@@ -14,6 +14,8 @@ export const systemClock: Clock = { now: () => new Date() };
 
 export interface ClientRepository {
   findById(clientId: string): Promise<Client | null>;
+  /** RFC 9396 §10: every authorization_details type some client registered, each once, sorted. */
+  authorizationDetailsTypes(): Promise<string[]>;
 }
 
 export interface UserRepository {
@@ -87,6 +89,8 @@ export interface RefreshTokenRecord {
   readonly acr: string | null;
   readonly expiresAt: Date;
   readonly requestId: string;
+  /** RFC 9396: the authorization details granted with the request, carried into every refreshed access token. */
+  readonly authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
 }
 
 export interface RefreshTokenRepository {

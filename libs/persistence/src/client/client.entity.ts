@@ -34,6 +34,10 @@ export class ClientEntity {
   @Column({ name: 'id_token_signed_response_alg', type: 'text', nullable: true })
   idTokenSignedResponseAlg!: string | null;
 
+  /** RFC 9396 §10 client metadata. */
+  @Column({ name: 'authorization_details_types', type: 'text', array: true, default: () => "'{}'" })
+  authorizationDetailsTypes!: string[];
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -14,6 +14,7 @@ const client: Client = {
   backchannelClientNotificationEndpoint: 'https://rp.example/cb',
   backchannelUserCodeParameter: false,
   idTokenSignedResponseAlg: 'PS256',
+  authorizationDetailsTypes: ['payment_initiation'],
 };
 
 function entityOf(c: Client): ClientEntity {
@@ -35,6 +36,8 @@ describe('client mapper', () => {
     const entity = entityOf(client);
     const mapped = toClient(entity);
     entity.scope.push('mutated');
+    entity.authorizationDetailsTypes.push('mutated');
     expect(mapped.scope).toEqual(['openid']);
+    expect(mapped.authorizationDetailsTypes).toEqual(['payment_initiation']);
   });
 });

@@ -18,6 +18,7 @@ export function toClient(entity: ClientEntity): Client {
       entity.idTokenSignedResponseAlg === null
         ? null
         : oneOf(entity.idTokenSignedResponseAlg, SIGNING_ALGS, 'clients.id_token_signed_response_alg'),
+    authorizationDetailsTypes: [...entity.authorizationDetailsTypes],
   };
 }
 
@@ -34,5 +35,6 @@ export function fromClient(client: Client): Omit<ClientEntity, 'createdAt' | 'up
     backchannelClientNotificationEndpoint: client.backchannelClientNotificationEndpoint,
     backchannelUserCodeParameter: client.backchannelUserCodeParameter,
     idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
+    authorizationDetailsTypes: [...client.authorizationDetailsTypes],
   };
 }

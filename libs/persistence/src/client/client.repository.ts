@@ -1,5 +1,6 @@
 import type { Client, ClientRepository } from '@ciba/domain';
 import type { DataSource } from 'typeorm';
+import { queryRows } from '../sql.js';
 import { ClientEntity } from './client.entity.js';
 import { fromClient, toClient } from './client.mapper.js';
 
@@ -16,14 +17,22 @@ export class TypeOrmClientRepository implements ClientRepository {
     return entities.map(toClient);
   }
 
+  async authorizationDetailsTypes(): Promise<string[]> {
+    const rows = await queryRows<{ type: string }>(
+      this.dataSource,
+      `SELECT DISTINCT unnest(authorization_details_types) AS type FROM clients ORDER BY type`,
+    );
+    return rows.map((row) => row.type);
+  }
+
   /** Inserts or replaces the registration (bootstrap from config, admin tool). */
   async upsert(client: Client): Promise<void> {
     const row = fromClient(client);
     await this.dataSource.query(
       `INSERT INTO clients (client_id, client_name, client_secret_hash, token_endpoint_auth_method, grant_types, scope,
                             backchannel_token_delivery_mode, backchannel_client_notification_endpoint,
-                            backchannel_user_code_parameter, id_token_signed_response_alg)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                            backchannel_user_code_parameter, id_token_signed_response_alg, authorization_details_types)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (client_id) DO UPDATE SET
          client_name = EXCLUDED.client_name,
          client_secret_hash = EXCLUDED.client_secret_hash,
@@ -34,6 +43,7 @@ export class TypeOrmClientRepository implements ClientRepository {
          backchannel_client_notification_endpoint = EXCLUDED.backchannel_client_notification_endpoint,
          backchannel_user_code_parameter = EXCLUDED.backchannel_user_code_parameter,
          id_token_signed_response_alg = EXCLUDED.id_token_signed_response_alg,
+         authorization_details_types = EXCLUDED.authorization_details_types,
          updated_at = now()`,
       [
         row.clientId,
@@ -46,6 +56,7 @@ export class TypeOrmClientRepository implements ClientRepository {
         row.backchannelClientNotificationEndpoint,
         row.backchannelUserCodeParameter,
         row.idTokenSignedResponseAlg,
+        row.authorizationDetailsTypes,
       ],
     );
   }

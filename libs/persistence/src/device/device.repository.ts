@@ -35,7 +35,7 @@ export class TypeOrmDeviceRepository implements DeviceRepository {
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
         [device.id, device.subject, device.target.kind, device.label, fingerprint, this.sealer.seal(plaintext, device.id), now],
       );
-      return this.toDevice(hydrate(manager, DeviceEntity, rows[0]!));
+      return this.toDevice(hydrate(manager, DeviceEntity, rows[0]));
     });
   }
 

@@ -3,8 +3,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Reaching the user: per-user channel preference, registered devices (Web Push subscriptions and FCM
  * registration tokens, stored encrypted), one-time enrolment tokens (stored hashed), the per-user
- * notification log behind the rate limit, RFC 9396 authorization details on requests, and two
- * provider-side denial reasons.
+ * notification log behind the rate limit, RFC 9396 authorization details (on requests and the refresh
+ * tokens issued for them, and the types each client registered), and two provider-side denial reasons.
  */
 export class UserChannels1700000200000 implements MigrationInterface {
   name = 'UserChannels1700000200000';
@@ -12,6 +12,8 @@ export class UserChannels1700000200000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "users" ADD "channel_preference" text array`);
     await queryRunner.query(`ALTER TABLE "auth_requests" ADD "authorization_details" jsonb`);
+    await queryRunner.query(`ALTER TABLE "refresh_tokens" ADD "authorization_details" jsonb`);
+    await queryRunner.query(`ALTER TABLE "clients" ADD "authorization_details_types" text array NOT NULL DEFAULT '{}'`);
     await queryRunner.query(`ALTER TABLE "auth_requests" DROP CONSTRAINT "ck_auth_requests_denial_reason"`);
     await queryRunner.query(
       `ALTER TABLE "auth_requests" ADD CONSTRAINT "ck_auth_requests_denial_reason" CHECK (denial_reason IN ('UNAUTHORIZED', 'CANCELLED', 'RATE_LIMITED', 'UNREACHABLE'))`,
@@ -62,6 +64,8 @@ export class UserChannels1700000200000 implements MigrationInterface {
     await queryRunner.query(`DELETE FROM "auth_requests" WHERE denial_reason IN ('RATE_LIMITED', 'UNREACHABLE')`);
     await queryRunner.query(`ALTER TABLE "auth_requests" DROP CONSTRAINT "ck_auth_requests_denial_reason"`);
     await queryRunner.query(`ALTER TABLE "auth_requests" ADD CONSTRAINT "ck_auth_requests_denial_reason" CHECK (denial_reason IN ('UNAUTHORIZED', 'CANCELLED'))`);
+    await queryRunner.query(`ALTER TABLE "clients" DROP COLUMN "authorization_details_types"`);
+    await queryRunner.query(`ALTER TABLE "refresh_tokens" DROP COLUMN "authorization_details"`);
     await queryRunner.query(`ALTER TABLE "auth_requests" DROP COLUMN "authorization_details"`);
     await queryRunner.query(`ALTER TABLE "users" DROP COLUMN "channel_preference"`);
   }

@@ -28,6 +28,10 @@ export class RefreshTokenEntity {
   @Column({ name: 'request_id', type: 'uuid' })
   requestId!: string;
 
+  /** RFC 9396 details granted with the request; every access token refreshed from this token carries them. */
+  @Column({ name: 'authorization_details', type: 'jsonb', nullable: true })
+  authorizationDetails!: Record<string, unknown>[] | null;
+
   @Column({ name: 'used_at', type: 'timestamptz', nullable: true })
   usedAt!: Date | null;
 

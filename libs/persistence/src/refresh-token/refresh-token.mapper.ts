@@ -11,5 +11,6 @@ export function toRefreshToken(entity: RefreshTokenEntity): RefreshTokenRecord {
     acr: entity.acr,
     expiresAt: entity.expiresAt,
     requestId: entity.requestId,
+    authorizationDetails: entity.authorizationDetails,
   };
 }

@@ -55,18 +55,26 @@ export class TypeOrmRefreshTokenRepository implements RefreshTokenRepository {
 
 /** Shared with the auth request repository, which stores a refresh token in the redemption's transaction. */
 export async function insertRefreshToken(manager: EntityManager, record: RefreshTokenRecord): Promise<void> {
-  await manager.query(
-    `INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [record.tokenHash, record.clientId, record.subject, [...record.scope], record.authTime, record.acr, record.expiresAt, record.requestId],
-  );
+  const { columns, placeholders, parameters } = refreshTokenInsert(record, 1);
+  await manager.query(`INSERT INTO refresh_tokens (${columns}) VALUES (${placeholders})`, parameters);
 }
 
 /** Column list and parameters of a refresh token insert, for statements that embed one (from `$first`). */
 export function refreshTokenInsert(record: RefreshTokenRecord, first: number): { columns: string; placeholders: string; parameters: unknown[] } {
-  const parameters = [record.tokenHash, record.clientId, record.subject, [...record.scope], record.authTime, record.acr, record.expiresAt, record.requestId];
+  const parameters = [
+    record.tokenHash,
+    record.clientId,
+    record.subject,
+    [...record.scope],
+    record.authTime,
+    record.acr,
+    record.expiresAt,
+    record.requestId,
+    // pg would turn a JS array into a PostgreSQL array: jsonb takes the JSON text.
+    record.authorizationDetails === null ? null : JSON.stringify(record.authorizationDetails),
+  ];
   return {
-    columns: 'token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id',
+    columns: 'token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id, authorization_details',
     placeholders: parameters.map((_, i) => `$${first + i}`).join(', '),
     parameters,
   };

@@ -57,6 +57,7 @@ export async function loadBootstrap(
       backchannelClientNotificationEndpoint: c.backchannel_client_notification_endpoint ?? null,
       backchannelUserCodeParameter: c.backchannel_user_code_parameter,
       idTokenSignedResponseAlg: c.id_token_signed_response_alg ?? null,
+      authorizationDetailsTypes: c.authorization_details_types,
     };
     if (existing && sameJson(existing, client)) {
       clientsUnchanged++;

@@ -6,6 +6,7 @@ import type { Client, ClientRepository } from '@ciba/domain';
  */
 export class CachedClientRepository implements ClientRepository {
   private readonly entries = new Map<string, { client: Client | null; until: number }>();
+  private types: { value: string[]; until: number } | null = null;
 
   constructor(
     private readonly inner: ClientRepository,
@@ -24,7 +25,17 @@ export class CachedClientRepository implements ClientRepository {
     return client;
   }
 
+  /** Read for discovery only: cached for the same time as clients, so a new registration shows as soon. */
+  async authorizationDetailsTypes(): Promise<string[]> {
+    const t = this.now();
+    if (this.types && this.types.until > t) return [...this.types.value];
+    const value = await this.inner.authorizationDetailsTypes();
+    this.types = { value, until: t + this.ttlMs };
+    return [...value];
+  }
+
   invalidate(): void {
     this.entries.clear();
+    this.types = null;
   }
 }

@@ -12,6 +12,8 @@ export interface TokenResponse {
   id_token: string;
   refresh_token?: string;
   scope: string;
+  /** RFC 9396 §7: the authorization details granted, present when the request carried some. */
+  authorization_details?: readonly Readonly<Record<string, unknown>>[];
 }
 
 export interface PreparedTokens {
@@ -60,12 +62,23 @@ export class TokenIssuer {
       authReqId: request.authReqId,
       requestId: request.id,
       includeRtHash: options.includeRtHash ?? false,
+      authorizationDetails: request.authorizationDetails,
     });
   }
 
   async prepareFor(
     client: Client,
-    input: { subject: string; scope: readonly string[]; authTime: Date; acr: string | null; authReqId: string | null; requestId: string; includeRtHash: boolean },
+    input: {
+      subject: string;
+      scope: readonly string[];
+      authTime: Date;
+      acr: string | null;
+      authReqId: string | null;
+      requestId: string;
+      includeRtHash: boolean;
+      /** RFC 9396: as granted with the request (the same on every refresh); null when none were requested. */
+      authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
+    },
   ): Promise<PreparedTokens> {
     const user = await this.users.findBySub(input.subject);
     if (!user) throw tokenEndpointError('invalid_grant', 'the end-user no longer exists');
@@ -80,6 +93,7 @@ export class TokenIssuer {
       includeRefreshToken: this.mayRefresh(client, input.scope),
       includeRtHash: input.includeRtHash,
       claims: claimsForScope(user, input.scope),
+      authorizationDetails: input.authorizationDetails,
     });
     const response: TokenResponse = {
       access_token: minted.accessToken,
@@ -89,6 +103,7 @@ export class TokenIssuer {
       scope: minted.scope,
     };
     if (minted.refreshToken) response.refresh_token = minted.refreshToken;
+    if (input.authorizationDetails !== null) response.authorization_details = input.authorizationDetails;
     return { response, refreshTokenRecord: minted.refreshTokenRecord };
   }
 }
