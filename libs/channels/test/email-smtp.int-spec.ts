@@ -1,10 +1,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { SMTP_REPLIES, SmtpPeer, type SmtpReply, mailParts, selfSignedCert } from '@ciba/testing';
 import type { ApprovalNotification } from '../src/channel.js';
 import { SmtpEmailChannel } from '../src/email/smtp/smtp-email.channel.js';
 import type { SmtpEmailChannelOptions } from '../src/email/smtp/smtp-email.config.js';
-import { selfSignedCert } from './tls-peer.js';
 
 const USER = 'mailer';
 const PASSWORD = 'correct horse';
@@ -22,113 +21,10 @@ const notification: ApprovalNotification = {
   recipientName: 'Alice',
 };
 
-interface ReceivedMail {
-  readonly rcptTo: string[];
-  readonly raw: string;
-  readonly user: unknown;
-  readonly secure: boolean;
-}
-
-interface RunningServer {
-  readonly port: number;
-  readonly received: ReceivedMail[];
-  close(): Promise<void>;
-}
-
-/** A real SMTP server on loopback; RCPT TO local parts `reject550` / `defer451` script RFC 5321 replies. */
-async function startSmtpServer(options: SMTPServerOptions): Promise<RunningServer> {
-  const received: ReceivedMail[] = [];
-  const server = new SMTPServer({
-    logger: false,
-    authOptional: true,
-    onAuth(auth, _session, callback) {
-      if (auth.username === USER && auth.password === PASSWORD) return callback(null, { user: USER });
-      return callback(Object.assign(new Error('Authentication credentials invalid'), { responseCode: 535 }));
-    },
-    onRcptTo(address, _session, callback) {
-      const local = address.address.split('@')[0];
-      if (local === 'reject550') return callback(Object.assign(new Error('5.1.1 Mailbox unavailable'), { responseCode: 550 }));
-      if (local === 'defer451') return callback(Object.assign(new Error('4.3.0 Try again later'), { responseCode: 451 }));
-      return callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        received.push({ rcptTo: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8'), user: session.user, secure: session.secure });
-        callback();
-      });
-    },
-    ...options,
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return { port: address.port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-// --- minimal MIME reading: enough for a small multipart/alternative message -------------------------
-
-function splitHeaders(entity: string): { headers: Map<string, string>; body: string } {
-  const at = entity.indexOf('\r\n\r\n');
-  const head = at === -1 ? entity : entity.slice(0, at);
-  const body = at === -1 ? '' : entity.slice(at + 4);
-  const headers = new Map<string, string>();
-  for (const line of head.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-  }
-  return { headers, body };
-}
-
-function decodeBody(body: string, encoding: string | undefined): string {
-  switch ((encoding ?? '7bit').toLowerCase()) {
-    case 'base64':
-      return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
-    case 'quoted-printable': {
-      const bytes = body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, hex: string) => `%${hex}`);
-      // Percent-decode byte sequences so multi-byte UTF-8 characters come back whole.
-      return decodeURIComponent(bytes.replace(/%(?![0-9A-F]{2})/gi, '%25'));
-    }
-    default:
-      return body;
-  }
-}
-
-/** Returns the decoded text/plain and text/html parts, wherever they sit in the MIME tree. */
-function textParts(entity: string): { text?: string; html?: string; headers: Map<string, string> } {
-  const { headers, body } = splitHeaders(entity);
-  const type = headers.get('content-type') ?? 'text/plain';
-  const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
-  if (type.toLowerCase().startsWith('multipart/') && boundary) {
-    const result: { text?: string; html?: string; headers: Map<string, string> } = { headers };
-    const sections = body.split(`--${boundary}`).slice(1);
-    for (const section of sections) {
-      if (section.startsWith('--')) break;
-      const part = textParts(section.replace(/^\r\n/, '').replace(/\r\n$/, ''));
-      result.text ??= part.text;
-      result.html ??= part.html;
-    }
-    return result;
-  }
-  const decoded = decodeBody(body, headers.get('content-transfer-encoding'));
-  return type.toLowerCase().startsWith('text/html') ? { html: decoded, headers } : { text: decoded, headers };
-}
-
-// -----------------------------------------------------------------------------------------------------
+/** RCPT TO local parts `reject550` / `defer451` script RFC 5321 replies. */
+const REPLIES_BY_LOCAL_PART: Readonly<Record<string, SmtpReply>> = { reject550: SMTP_REPLIES.mailboxUnavailable, defer451: SMTP_REPLIES.tryAgainLater };
+const byLocalPart = (address: string): SmtpReply | undefined => REPLIES_BY_LOCAL_PART[address.split('@')[0]];
+const credentials = { user: USER, pass: PASSWORD };
 
 function channelFor(port: number, overrides: Partial<SmtpEmailChannelOptions> = {}): SmtpEmailChannel {
   return new SmtpEmailChannel({
@@ -152,10 +48,10 @@ afterEach(async () => {
 });
 
 describe('SmtpEmailChannel against a real SMTP server (RFC 5321)', () => {
-  let server: RunningServer;
+  let server: SmtpPeer;
   beforeAll(async () => {
     // Plaintext relay on loopback: STARTTLS disabled, AUTH allowed without TLS for the test only.
-    server = await startSmtpServer({ disabledCommands: ['STARTTLS'], allowInsecureAuth: true });
+    server = await SmtpPeer.start({ credentials, allowInsecureAuth: true, recipientReply: byLocalPart });
   });
   afterAll(() => server.close());
 
@@ -166,8 +62,8 @@ describe('SmtpEmailChannel against a real SMTP server (RFC 5321)', () => {
     const outcome = await channel.send('alice@example.com', notification);
 
     expect(outcome).toMatchObject({ kind: 'sent', providerMessageId: expect.stringMatching(/^<.+@.+>$/) });
-    const mail = await waitFor(() => server.received.find((m) => m.rcptTo.includes('alice@example.com')));
-    const { headers, text, html } = textParts(mail.raw);
+    const mail = await server.mailTo('alice@example.com');
+    const { headers, text, html } = mailParts(mail.raw);
     expect(headers.get('subject')).toBe('Approve sign-in request from Acme Bank');
     expect(headers.get('auto-submitted')).toBe('auto-generated');
     expect(headers.get('message-id')).toBe((outcome as { providerMessageId: string }).providerMessageId);
@@ -177,12 +73,29 @@ describe('SmtpEmailChannel against a real SMTP server (RFC 5321)', () => {
     expect(html).toContain(BINDING);
   });
 
+  it('delivers a device enrolment link (sendEnrolment) in both parts, with its own subject', async () => {
+    const channel = channelFor(server.port);
+    cleanups.push(() => channel.close());
+    const enrolUrl = 'https://op.example.com/enrol/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde';
+
+    const outcome = await channel.sendEnrolment('enrol@example.com', { enrolUrl, expiresAt: new Date(Date.now() + 15 * 60_000), recipientName: 'Alice' });
+
+    expect(outcome).toMatchObject({ kind: 'sent' });
+    const mail = await server.mailTo('enrol@example.com');
+    const { headers, text, html } = mailParts(mail.raw);
+    expect(headers.get('subject')).toBe('Get Example ID sign-in requests on your device');
+    expect(headers.get('auto-submitted')).toBe('auto-generated');
+    expect(text).toContain(enrolUrl);
+    expect(text).toContain('Hello Alice,');
+    expect(html).toContain(`href="${enrolUrl}"`);
+  });
+
   it('authenticates (RFC 4954 AUTH PLAIN) with credentials the server checks', async () => {
     const channel = channelFor(server.port, { auth: { user: USER, pass: PASSWORD } });
     cleanups.push(() => channel.close());
 
     await expect(channel.send('auth-ok@example.com', notification)).resolves.toMatchObject({ kind: 'sent' });
-    const mail = await waitFor(() => server.received.find((m) => m.rcptTo.includes('auth-ok@example.com')));
+    const mail = await server.mailTo('auth-ok@example.com');
     expect(mail.user).toBe(USER);
   });
 
@@ -224,7 +137,7 @@ describe('SmtpEmailChannel against a real SMTP server (RFC 5321)', () => {
     const channel = channelFor(server.port, { pool: true });
     const outcomes = await Promise.all(['pool-1@example.com', 'pool-2@example.com'].map((to) => channel.send(to, notification)));
     expect(outcomes.map((o) => o.kind)).toEqual(['sent', 'sent']);
-    await waitFor(() => (server.received.some((m) => m.rcptTo.includes('pool-2@example.com')) ? true : undefined));
+    await server.mailTo('pool-2@example.com');
     await channel.close();
   });
 });
@@ -265,13 +178,13 @@ describe('SmtpEmailChannel connection failures', () => {
 
 describe('SmtpEmailChannel over STARTTLS (RFC 3207)', () => {
   let ca: Buffer;
-  let server: RunningServer;
+  let server: SmtpPeer;
 
   beforeAll(async () => {
     const tls = selfSignedCert();
     ca = tls.cert;
     // STARTTLS offered; AUTH only once the session is encrypted (allowInsecureAuth left off).
-    server = await startSmtpServer({ key: tls.key, cert: ca });
+    server = await SmtpPeer.start({ tls, credentials });
   });
   afterAll(async () => {
     await server.close();
@@ -282,10 +195,10 @@ describe('SmtpEmailChannel over STARTTLS (RFC 3207)', () => {
     cleanups.push(() => channel.close());
 
     await expect(channel.send('tls@example.com', notification)).resolves.toMatchObject({ kind: 'sent' });
-    const mail = await waitFor(() => server.received.find((m) => m.rcptTo.includes('tls@example.com')));
+    const mail = await server.mailTo('tls@example.com');
     expect(mail.secure).toBe(true);
     expect(mail.user).toBe(USER);
-    expect(textParts(mail.raw).text).toContain(APPROVAL_URL);
+    expect(mailParts(mail.raw).text).toContain(APPROVAL_URL);
   });
 
   it('a certificate that does not chain to the configured CA is permanent tls_certificate_rejected', async () => {

@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer } from 'node:https';
-import type { ServerResponse } from 'node:http';
-import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { TwilioPeer, type TwilioReply, twilioError } from '@ciba/testing';
 import type { ApprovalNotification } from '../src/channel.js';
 import { TwilioSmsChannel, twilioSmsOptionsFromEnv } from '../src/sms/twilio/twilio-sms.channel.js';
-import { selfSignedCert } from './tls-peer.js';
 
 const accountSid = `AC${'1'.repeat(32)}`;
 const authToken = 'tok_very_secret_0123';
@@ -21,50 +17,24 @@ const notification: ApprovalNotification = {
   recipientName: null,
 };
 
-interface Received {
-  method: string;
-  path: string;
-  authorization: string;
-  form: URLSearchParams;
-}
+/** Twilio's documented test numbers for an invalid To, and stand-ins for a busy and a failing API. */
+const SCRIPTED: Readonly<Record<string, TwilioReply>> = {
+  '+15005550001': twilioError(400, 21211, "The 'To' number is not a valid phone number."),
+  '+15005550429': { ...twilioError(429, 20429, 'Too Many Requests'), headers: { 'retry-after': '7' } },
+  '+15005550500': twilioError(503, 20500, 'Internal Server Error'),
+};
 
-let cert: string;
-let server: Server;
+let twilioApi: TwilioPeer;
+let cert: Buffer;
 let apiBaseUrl: string;
-const received: Received[] = [];
-
-function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
-}
 
 beforeAll(async () => {
-  const tls = selfSignedCert();
-  cert = tls.cert.toString('utf8');
-  server = createServer({ key: tls.key, cert }, (req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (raw += chunk));
-    req.on('end', () => {
-      const form = new URLSearchParams(raw);
-      received.push({ method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization ?? '', form });
-      const expected = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`;
-      if (req.headers.authorization !== expected) return reply(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
-      if (req.method !== 'POST' || req.url !== `/2010-04-01/Accounts/${accountSid}/Messages.json`) return reply(res, 404, { code: 20404, message: 'Not found', status: 404 });
-      const to = form.get('To');
-      if (to === '+15005550001') return reply(res, 400, { code: 21211, message: "The 'To' number is not a valid phone number.", status: 400 });
-      if (to === '+15005550429') return reply(res, 429, { code: 20429, message: 'Too Many Requests', status: 429 }, { 'retry-after': '7' });
-      if (to === '+15005550500') return reply(res, 503, { code: 20500, message: 'Internal Server Error', status: 503 });
-      return reply(res, 201, { sid: `SM${'a'.repeat(32)}`, account_sid: accountSid, to, from: form.get('From'), messaging_service_sid: form.get('MessagingServiceSid'), body: form.get('Body'), status: 'queued', api_version: '2010-04-01' });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  apiBaseUrl = `https://localhost:${(server.address() as AddressInfo).port}`;
+  twilioApi = await TwilioPeer.start({ accountSid, authToken, reply: (form) => SCRIPTED[form.get('To') ?? ''] });
+  cert = twilioApi.ca;
+  apiBaseUrl = twilioApi.origin;
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => twilioApi.close());
 
 async function sendWith(to: string, overrides: Partial<ConstructorParameters<typeof TwilioSmsChannel>[0]> = {}) {
   const channel = new TwilioSmsChannel({ accountSid, authToken, from: '+15005550006', apiBaseUrl, ca: cert, timeoutMs: 5_000, ...overrides });
@@ -77,8 +47,8 @@ async function sendWith(to: string, overrides: Partial<ConstructorParameters<typ
 
 describe('TwilioSmsChannel against a local HTTPS stand-in for the Messages API', () => {
   it('POST /2010-04-01/Accounts/{sid}/Messages.json with Basic auth and To/From/Body; 201 → sent with the SM… sid', async () => {
-    await expect(sendWith('+4915112345678')).resolves.toEqual({ kind: 'sent', providerMessageId: `SM${'a'.repeat(32)}` });
-    const last = received.at(-1);
+    await expect(sendWith('+4915112345678')).resolves.toEqual({ kind: 'sent', providerMessageId: expect.stringMatching(/^SM[0-9a-f]{32}$/) });
+    const last = twilioApi.received.at(-1);
     expect(last?.method).toBe('POST');
     expect(last?.path).toBe(`/2010-04-01/Accounts/${accountSid}/Messages.json`);
     expect(last?.form.get('To')).toBe('+4915112345678');
@@ -87,11 +57,24 @@ describe('TwilioSmsChannel against a local HTTPS stand-in for the Messages API',
     expect(last?.form.get('Body')).toContain('Transfer 4711');
   });
 
+  it('sendEnrolment posts the short enrolment text with the intact link; 201 → sent', async () => {
+    const enrolUrl = 'https://op.example.com/enrol/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde';
+    const channel = new TwilioSmsChannel({ accountSid, authToken, from: '+15005550006', apiBaseUrl, ca: cert, timeoutMs: 5_000 });
+    try {
+      await expect(channel.sendEnrolment('+4915112345678', { enrolUrl, expiresAt: new Date(Date.now() + 15 * 60_000), recipientName: 'Alice' })).resolves.toMatchObject({ kind: 'sent' });
+    } finally {
+      await channel.close();
+    }
+    const body = twilioApi.received.at(-1)?.form.get('Body') ?? '';
+    expect(body).toMatch(/^Get sign-in requests on this phone \(link valid 1[45] min\)\./);
+    expect(body.endsWith(enrolUrl)).toBe(true);
+  });
+
   it('uses MessagingServiceSid instead of From when configured', async () => {
     const messagingServiceSid = `MG${'2'.repeat(32)}`;
     await expect(sendWith('+4915112345678', { from: undefined, messagingServiceSid })).resolves.toMatchObject({ kind: 'sent' });
-    expect(received.at(-1)?.form.get('MessagingServiceSid')).toBe(messagingServiceSid);
-    expect(received.at(-1)?.form.has('From')).toBe(false);
+    expect(twilioApi.received.at(-1)?.form.get('MessagingServiceSid')).toBe(messagingServiceSid);
+    expect(twilioApi.received.at(-1)?.form.has('From')).toBe(false);
   });
 
   it('400 with Twilio error 21211 (invalid To) → permanent', async () => {

@@ -1,12 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { selfSignedCert } from '@ciba/testing';
 
 export interface TestCertificate {
   readonly key: string;
@@ -14,25 +11,11 @@ export interface TestCertificate {
   readonly cert: string;
 }
 
-/** A throwaway self-signed P-256 certificate for 127.0.0.1, localhost and callback.invalid. */
+/** A throwaway self-signed certificate for 127.0.0.1, localhost and callback.invalid. */
 export function generateCertificate(): TestCertificate {
-  const dir = mkdtempSync(join(tmpdir(), 'outbound-tls-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-        '-subj', '/CN=localhost',
-        // callback.invalid (RFC 6761: never resolves) proves the connection used the pinned address.
-        '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:callback.invalid',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  // callback.invalid (RFC 6761: never resolves) proves the connection used the pinned address.
+  const { key, cert } = selfSignedCert({ dnsNames: ['callback.invalid'] });
+  return { key: key.toString('utf8'), cert: cert.toString('utf8') };
 }
 
 export interface RecordedRequest {

@@ -1,4 +1,4 @@
-// Minimal types for http_ece 1.2.1 (RFC 8188 / RFC 8291), used by the Web Push integration test only.
+// Minimal types for http_ece 1.2.1 (RFC 8188 / RFC 8291), used by the Web Push receiver only.
 declare module 'http_ece' {
   import type { ECDH } from 'node:crypto';
   interface EceParams {

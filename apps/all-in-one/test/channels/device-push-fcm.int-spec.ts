@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FcmChannel } from '@ciba/channels';
+import type { DeviceRepository } from '@ciba/domain';
+import { DEVICE_REPOSITORY } from '@ciba/platform';
+import { FcmPeer } from '@ciba/testing';
+import { type TestProvider, startTestProvider, uniqueMessage } from '../provider-harness.js';
+import { ALICE, approvalLinkIn, approveOnPage, expectTokensForAlice } from './channel-harness.js';
+
+describe('FCM: bc-authorize → the notifier sends an FCM v1 message to alice’s phone → approval page → tokens', () => {
+  let fcm: FcmPeer;
+  let op: TestProvider;
+
+  beforeAll(async () => {
+    fcm = await FcmPeer.start({ projectId: 'demo-project' });
+    // The key file's token_uri already points at the peer; the API origin and the peer's CA are adapter options with no variable.
+    const env = { CIBA_AUTH_CHANNEL_URI: '', CIBA_DEVICE_PUSH_VENDORS: 'fcm', CIBA_FCM_PROJECT_ID: 'demo-project', CIBA_FCM_SERVICE_ACCOUNT_FILE: fcm.serviceAccountFile };
+    op = await startTestProvider(env, { channels: { email: null, sms: null, devicePush: [FcmChannel.fromEnv(env, { apiBaseUrl: fcm.origin, ca: fcm.ca })] } });
+  });
+  afterAll(async () => {
+    await op?.close();
+    await fcm?.close();
+  });
+
+  it('gets an access token with the service account’s JWT assertion and posts messages:send with the approval link; following it returns tokens (CIBA §11)', async () => {
+    const registrationToken = `alice-phone-${randomUUID()}`;
+    await op.app.get<symbol, DeviceRepository>(DEVICE_REPOSITORY).register({ id: randomUUID(), subject: ALICE.sub, label: 'test', target: { kind: 'fcm', registrationToken } }, new Date());
+    const message = uniqueMessage('FCM sign-in');
+    const { authReqId } = await op.authorize({ binding_message: message });
+
+    const sent = await fcm.messageTo(registrationToken);
+    expect(fcm.assertionErrors).toEqual([]);
+    expect(fcm.tokensIssued).toBe(1);
+    expect(sent.message['notification']).toEqual({ title: 'Sign-in request from Console (basic)', body: message });
+    const link = approvalLinkIn(op, String((sent.message['data'] as { url: string }).url));
+    expect(sent.message['webpush']).toEqual({ fcm_options: { link } });
+
+    await approveOnPage(link);
+    await expectTokensForAlice(op, authReqId);
+  });
+});

@@ -1,0 +1,31 @@
+export interface VisitedPage {
+  readonly status: number;
+  readonly html: string;
+}
+
+/**
+ * What the user's browser does with an approval link: GET the page, then POST the decision with the
+ * page's CSRF field and the cookie the GET set, from the page's origin. The GET's answer when it is
+ * not the page (an expired or used link), else the POST's.
+ */
+export async function answerApprovalPage(link: string, decision: 'approve' | 'deny'): Promise<VisitedPage> {
+  const page = await fetch(link);
+  const html = await page.text();
+  if (page.status !== 200) return { status: page.status, html };
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  const cookie = /ciba_approval_csrf=([^;]*)/.exec(page.headers.get('set-cookie') ?? '')?.[1] ?? '';
+  const answer = await fetch(link, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `ciba_approval_csrf=${cookie}`, origin: new URL(link).origin },
+    body: new URLSearchParams({ csrf, decision }),
+  });
+  return { status: answer.status, html: await answer.text() };
+}
+
+/** The approval link (`<notifier URL>/approve/<token>`) in what the user received: mail text, SMS, push payload. */
+export function approvalLinkIn(received: string, notifierUrl: string): string {
+  const base = notifierUrl.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const link = new RegExp(`${base}/approve/[A-Za-z0-9_-]{43}`).exec(received)?.[0];
+  if (!link) throw new Error('no approval link in the message');
+  return link;
+}
