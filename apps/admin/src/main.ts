@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
+import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig, maxTokenLifetime, readBootstrapFile } from '@ciba/config';
 import { type LifecycleEvent, outcomeEvent, systemClock } from '@ciba/domain';
 import {
@@ -7,12 +8,15 @@ import {
   TypeOrmAuthRequestRepository,
   TypeOrmCallbackDeliveryRepository,
   TypeOrmClientRepository,
+  TypeOrmDeviceRepository,
+  TypeOrmEnrolmentTokenRepository,
   TypeOrmSigningKeyRepository,
   TypeOrmUserRepository,
   createDataSource,
   runMigrations,
 } from '@ciba/persistence';
-import { KEY_ACTIVATION_DELAY_MS, KEY_REFRESH_INTERVAL_MS, busTopology, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { KEY_ACTIVATION_DELAY_MS, KEY_REFRESH_INTERVAL_MS, busTopology, deviceTargetSealer, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { DeviceEnrolment, ENROLMENT_VIAS, EnrolmentRefused, type EnrolmentVia, channelsFromEnvironment } from '@ciba/service-notifier';
 import { InProcessEventPublisher, JetStreamEventPublisher, connectNats } from '@ciba/messaging';
 import type { DataSource } from 'typeorm';
 import type { ProviderConfig } from '@ciba/config';
@@ -30,6 +34,13 @@ commands:
   callbacks redeliver ID [--bus in-process]
                           reopen a failed callback and hand it to the callback dispatcher again
                           (JetStream by default; --bus in-process for the all-in-one start)
+  devices list SUB        list a user's registered devices for device push (id, kind, label, dates)
+  devices revoke SUB ID   end one of the user's device registrations
+  devices enrol-link SUB [--via email|sms] [--print]
+                          send the user a one-time device enrolment link to their verified email
+                          address (default) or phone number, through the configured channel
+                          (CIBA_EMAIL_VENDOR / CIBA_SMS_VENDOR); --print also shows the link
+                          (development only: whoever has it can enrol a device for the user)
 
 configuration comes from the environment (CIBA_DATABASE_URL, CIBA_KEY_ENCRYPTION_KEY, ...).`;
 
@@ -37,16 +48,21 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { file: { type: 'string' }, bus: { type: 'string' }, help: { type: 'boolean' } },
+    options: { file: { type: 'string' }, bus: { type: 'string' }, via: { type: 'string' }, print: { type: 'boolean' }, help: { type: 'boolean' } },
   });
   const command = positionals.slice(0, 2).join(' ');
   if (values.help || command === '') {
     process.stdout.write(`${USAGE}\n`);
     return command === '' && !values.help ? 64 : 0;
   }
-  const needsKeys = command.startsWith('keys');
+  // Device targets are sealed with the key-encryption key.
+  const needsKeys = command.startsWith('keys') || command === 'devices list' || command === 'devices revoke';
   const config = loadConfig(process.env, 'admin', needsKeys ? ['database', 'keys'] : ['database']);
   if (command === 'callbacks redeliver' && positionals.length !== 3) throw new ConfigError(['callbacks redeliver: name one callback id (see `callbacks failed`)']);
+  if ((command === 'devices list' || command === 'devices enrol-link') && positionals.length !== 3) throw new ConfigError([`${command}: name one user (sub)`]);
+  if (command === 'devices revoke' && positionals.length !== 4) throw new ConfigError(['devices revoke: name the user (sub) and one device id (see `devices list`)']);
+  const via = values.via ?? 'email';
+  if (command === 'devices enrol-link' && !(ENROLMENT_VIAS as readonly string[]).includes(via)) throw new ConfigError([`--via: expected ${ENROLMENT_VIAS.join(' or ')}`]);
   const dataSource = createDataSource({ url: config.database.url });
   await dataSource.initialize();
   try {
@@ -122,6 +138,54 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`callback ${id} handed to the callback dispatcher again\n`);
         return 0;
       }
+      case 'devices list': {
+        const sub = positionals[2];
+        const devices = await deviceRepository(config, dataSource).listActive(sub);
+        if (devices.length === 0) process.stdout.write(`no active devices for ${sub}\n`);
+        for (const d of devices) {
+          process.stdout.write(
+            `${d.id}  ${d.target.kind}  ${JSON.stringify(d.label ?? '-')}  created ${d.createdAt.toISOString()}  last used ${d.lastUsedAt?.toISOString() ?? '-'}\n`,
+          );
+        }
+        return 0;
+      }
+      case 'devices revoke': {
+        const [, , sub, id] = positionals as [string, string, string, string];
+        const revoked = UUID.test(id) && (await deviceRepository(config, dataSource).revoke(sub, id, 'revoked', systemClock.now()));
+        if (!revoked) {
+          process.stderr.write(`no active device ${id} for ${sub}\n`);
+          return 1;
+        }
+        process.stdout.write(`device ${id} revoked\n`);
+        return 0;
+      }
+      case 'devices enrol-link': {
+        const sub = positionals[2];
+        // The CLI's own lines are its output; the service's info logs would only repeat them.
+        Logger.overrideLogger(['error']);
+        const channels = channelsFromEnvironment(process.env);
+        try {
+          const enrolment = new DeviceEnrolment(new TypeOrmUserRepository(dataSource), new TypeOrmEnrolmentTokenRepository(dataSource), channels, systemClock, config);
+          const sent = await enrolment.sendLink(sub, via as EnrolmentVia);
+          if (sent.outcome.kind !== 'sent') {
+            process.stderr.write(`the ${via} channel did not deliver the enrolment link (${sent.outcome.kind}: ${sent.outcome.reason}); the link was not printed\n`);
+            return 1;
+          }
+          process.stdout.write(`enrolment link for ${sub} sent by ${via}; it works once, until ${sent.expiresAt.toISOString()}\n`);
+          if (values.print) process.stdout.write(`${sent.enrolUrl}\n`);
+          return 0;
+        } catch (err) {
+          if (!(err instanceof EnrolmentRefused)) throw err;
+          process.stderr.write(`no enrolment link sent: ${err.message}\n`);
+          return 1;
+        } finally {
+          await Promise.allSettled(
+            [channels.email, channels.sms, ...channels.devicePush].map(async (channel) => {
+              await channel?.close?.();
+            }),
+          );
+        }
+      }
       default:
         process.stderr.write(`unknown command: ${command}\n${USAGE}\n`);
         return 64;
@@ -129,6 +193,12 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await dataSource.destroy();
   }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function deviceRepository(config: ProviderConfig, dataSource: DataSource): TypeOrmDeviceRepository {
+  return new TypeOrmDeviceRepository(dataSource, deviceTargetSealer(new KeyEncryptor(config.keys.encryptionKey)));
 }
 
 /** Publishes `event` again under a fresh message id, on the deployment's bus. */

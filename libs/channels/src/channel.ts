@@ -24,6 +24,18 @@ export interface ApprovalNotification {
 }
 
 /**
+ * A one-time link to register a device for device push, sent to the user's verified email address or
+ * phone number. The link is a bearer credential until used: adapters never log it.
+ */
+export interface EnrolmentInvitation {
+  /** Single-use link to the enrolment page. */
+  readonly enrolUrl: string;
+  readonly expiresAt: Date;
+  /** The user's display name, when known. */
+  readonly recipientName: string | null;
+}
+
+/**
  * How a send ended, which drives the bus: `sent` → ack, `retryable` → delayed redelivery,
  * `permanent` → dead letter (and the next channel in the user's preference, if any). Reasons are
  * short codes, safe to log: never an address, number, token or message body.
@@ -37,6 +49,8 @@ export interface EmailChannel {
   readonly kind: 'email';
   readonly vendor: string;
   send(to: string, notification: ApprovalNotification): Promise<SendOutcome>;
+  /** The device enrolment link, over the same transport. */
+  sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome>;
   close?(): Promise<void>;
 }
 
@@ -45,6 +59,8 @@ export interface SmsChannel {
   readonly vendor: string;
   /** `to` in E.164. */
   send(to: string, notification: ApprovalNotification): Promise<SendOutcome>;
+  /** The device enrolment link, over the same transport; `to` in E.164. */
+  sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome>;
   close?(): Promise<void>;
 }
 

@@ -1,10 +1,12 @@
 export * from './channel.js';
 export * from './device-push/push-payload.js';
 export * from './device-push/web-push/web-push.channel.js';
+export * from './device-push/web-push/web-push-subscription.js';
 export * from './device-push/fcm/fcm.channel.js';
 export { escapeHtml } from './templates/escape-html.js';
 export { renderEmail, describeScope, minutesLeft, summarizeAuthorizationDetails } from './templates/approval-email.template.js';
 export type { RenderEmailOptions, RenderedEmail, AuthorizationDetailSummary } from './templates/approval-email.template.js';
+export { renderEnrolmentEmail } from './templates/enrolment-email.template.js';
 export { SmtpEmailChannel } from './email/smtp/smtp-email.channel.js';
 export { smtpEmailConfigSchema, smtpEmailOptionsFromEnv } from './email/smtp/smtp-email.config.js';
 export type { SmtpEmailChannelOptions, SmtpEmailConfig } from './email/smtp/smtp-email.config.js';

@@ -19,6 +19,7 @@ import {
 } from '@ciba/persistence';
 import { KeyEncryptor, KeyStore, SecretHasher, TokenMinter } from '@ciba/tokens';
 import { CachedClientRepository } from './di/cached-client-repository.js';
+import { deviceTargetSealer } from './di/device-target-sealer.js';
 import {
   AUDIT_REPOSITORY,
   AUTH_REQUEST_REPOSITORY,
@@ -104,12 +105,7 @@ export class CoreModule {
           {
             provide: DEVICE_REPOSITORY,
             inject: [DataSource, KeyEncryptor],
-            useFactory: (dataSource: DataSource, encryptor: KeyEncryptor) =>
-              new TypeOrmDeviceRepository(dataSource, {
-                seal: (plaintext, deviceId) => encryptor.encrypt(plaintext, `device:${deviceId}`),
-                open: (sealed, deviceId) => encryptor.decrypt(sealed, `device:${deviceId}`),
-                fingerprint: (plaintext) => encryptor.fingerprint(plaintext, 'device target'),
-              }),
+            useFactory: (dataSource: DataSource, encryptor: KeyEncryptor) => new TypeOrmDeviceRepository(dataSource, deviceTargetSealer(encryptor)),
           },
           {
             provide: KeyStore,

@@ -9,6 +9,10 @@ import { AuthCallbackController } from './auth-callback.controller.js';
 import { HttpAuthenticationChannel } from './channels/http-authentication.channel.js';
 import { DecisionTokens } from './decision-tokens.js';
 import { DeviceDecisionService } from './device-decision.service.js';
+import { DeviceEnrolment } from './devices/device-enrolment.service.js';
+import { DeviceRegistry } from './devices/device-registry.service.js';
+import { DevicesController } from './devices/devices.controller.js';
+import { EnrolmentPageController } from './devices/enrolment-page.controller.js';
 import { ExpirySweeper } from './expiry-sweeper.service.js';
 import { CONFIGURED_CHANNELS, ChannelsShutdown } from './notification/configured-channels.js';
 import { NotificationHandler } from './notification/notification.handler.js';
@@ -42,13 +46,15 @@ export class NotifierModule {
   static forRoot(options: NotifierModuleOptions = {}): DynamicModule {
     return {
       module: NotifierModule,
-      controllers: [AuthCallbackController, NotificationHandler, ApprovalPageController],
+      controllers: [AuthCallbackController, NotificationHandler, ApprovalPageController, EnrolmentPageController, DevicesController],
       providers: [
         UserNotifier,
         DeviceDecisionService,
         ApprovalLinks,
         ExpirySweeper,
         ChannelsShutdown,
+        DeviceEnrolment,
+        DeviceRegistry,
         {
           provide: CONFIGURED_CHANNELS,
           inject: [PROVIDER_CONFIG],
@@ -74,7 +80,7 @@ export class NotifierModule {
           useFactory: (config: ProviderConfig) => (config.authChannel.uri ? new HttpAuthenticationChannel(config.authChannel.uri, config.authChannel.timeoutMs) : null),
         },
       ],
-      exports: [ExpirySweeper, ApprovalLinks, DeviceDecisionService],
+      exports: [ExpirySweeper, ApprovalLinks, DeviceDecisionService, DeviceEnrolment, DeviceRegistry],
     };
   }
 }

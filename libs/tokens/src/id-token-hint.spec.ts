@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { OAuthError } from '@ciba/protocol';
 import { InMemorySigningKeyRepository, TEST_ENCRYPTION_KEY, TestClock } from '../test/in-memory-signing-key.repository.js';
-import { verifyIdTokenHint } from './id-token-hint.js';
+import { verifyIdToken, verifyIdTokenHint } from './id-token-hint.js';
 import { KeyEncryptor } from './key-encryption.js';
 import { KeyStore } from './key-store.js';
 import { TokenMinter } from './token-minter.js';
@@ -96,6 +96,34 @@ describe('verifyIdTokenHint', () => {
     const { keyStore } = await provider();
     for (const token of ['', 'not-a-jwt', 'a.b.c']) {
       await expectInvalid(verifyIdTokenHint(token, { keyStore, issuer: ISSUER, clientId: 'client-1' }));
+    }
+  });
+});
+
+describe('verifyIdToken (an ID token presented as a credential)', () => {
+  it('returns the subject of an unexpired ID token we issued, whichever client it was issued to', async () => {
+    const { keyStore, mint, clock } = await provider();
+    for (const clientId of ['client-1', 'client-2']) {
+      const { idToken } = await mint(clientId);
+      await expect(verifyIdToken(idToken, { keyStore, issuer: ISSUER, now: clock.now() })).resolves.toEqual({ sub: 'user-42' });
+    }
+  });
+
+  it('RFC 7519 §4.1.4: refuses an expired ID token (unlike a hint)', async () => {
+    const { keyStore, mint, clock } = await provider();
+    const { idToken } = await mint();
+    clock.advance(301);
+    await expect(verifyIdToken(idToken, { keyStore, issuer: ISSUER, now: clock.now() })).resolves.toBeNull();
+  });
+
+  it('refuses another issuer, a foreign key, an access token and garbage', async () => {
+    const { keyStore, mint, clock } = await provider();
+    const other = new TokenMinter({ keyStore, issuer: 'https://other.example.com', clock, accessTokenTtl: 60, idTokenTtl: 60, refreshTokenTtl: 60 });
+    const otherIssuer = (await other.mint({ clientId: 'client-1', subject: 'user-42', scope: ['openid'], authTime: clock.now(), requestId: 'r', includeRefreshToken: false })).idToken;
+    const foreign = (await (await provider()).mint()).idToken;
+    const { accessToken } = await mint();
+    for (const token of [otherIssuer, foreign, accessToken, '', 'a.b.c']) {
+      await expect(verifyIdToken(token, { keyStore, issuer: ISSUER, now: clock.now() })).resolves.toBeNull();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { jwtVerify } from 'jose';
+import { type JWTVerifyOptions, jwtVerify } from 'jose';
 import { OAuthError, SIGNING_ALGS } from '@ciba/protocol';
 import type { KeyStore } from './key-store.js';
 
@@ -7,6 +7,13 @@ export interface IdTokenHintOptions {
   readonly issuer: string;
   /** The authenticated client: the hint must be an ID token previously issued to it (CIBA §7.1). */
   readonly clientId: string;
+}
+
+export interface IdTokenOptions {
+  readonly keyStore: KeyStore;
+  readonly issuer: string;
+  /** The provider's clock: the token must not have expired by then. */
+  readonly now: Date;
 }
 
 /**
@@ -18,24 +25,36 @@ const EXPIRY_IGNORED = new Date(0);
 
 const isIdTokenTyp = (typ: string | undefined): boolean => typ === undefined || typ.toLowerCase() === 'jwt';
 
-/** Verifies an `id_token_hint` (CIBA §7.1) and returns the subject it names. */
-export async function verifyIdTokenHint(token: string, options: IdTokenHintOptions): Promise<{ sub: string }> {
-  const invalid = (cause?: unknown): OAuthError => new OAuthError('invalid_request', 'id_token_hint is not valid', { cause });
+type Verified = { readonly sub: string } | { readonly sub: null; readonly cause?: unknown };
+
+/** Signature by one of our published keys, our issuer, the required claims, and the ID token `typ`. */
+async function verifiedSubject(token: string, keyStore: KeyStore, checks: Pick<JWTVerifyOptions, 'issuer' | 'audience' | 'currentDate'>): Promise<Verified> {
   let result;
   try {
-    result = await jwtVerify(token, options.keyStore.verificationKeySet(), {
-      issuer: options.issuer,
-      audience: options.clientId,
-      algorithms: [...SIGNING_ALGS],
-      currentDate: EXPIRY_IGNORED,
-      requiredClaims: ['sub', 'exp', 'iat'],
-    });
+    result = await jwtVerify(token, keyStore.verificationKeySet(), { ...checks, algorithms: [...SIGNING_ALGS], requiredClaims: ['sub', 'exp', 'iat'] });
   } catch (cause) {
-    throw invalid(cause);
+    return { sub: null, cause };
   }
   // An access token (RFC 9068 `at+jwt`) signed by the same key is not an ID token.
-  if (!isIdTokenTyp(result.protectedHeader.typ)) throw invalid();
+  if (!isIdTokenTyp(result.protectedHeader.typ)) return { sub: null };
   const { sub } = result.payload;
-  if (typeof sub !== 'string' || sub === '') throw invalid();
-  return { sub };
+  return typeof sub === 'string' && sub !== '' ? { sub } : { sub: null };
+}
+
+/** Verifies an `id_token_hint` (CIBA §7.1) and returns the subject it names. */
+export async function verifyIdTokenHint(token: string, options: IdTokenHintOptions): Promise<{ sub: string }> {
+  const verified = await verifiedSubject(token, options.keyStore, { issuer: options.issuer, audience: options.clientId, currentDate: EXPIRY_IGNORED });
+  if (verified.sub === null) throw new OAuthError('invalid_request', 'id_token_hint is not valid', { cause: 'cause' in verified ? verified.cause : undefined });
+  return { sub: verified.sub };
+}
+
+/**
+ * Verifies an ID token this provider issued, presented by the user's app as proof of who the user is
+ * (the device registration API). Unlike a hint this is a credential: it must not have expired. Any
+ * of this provider's clients may be the audience. Null when it is not valid, for the caller to
+ * answer in its own terms.
+ */
+export async function verifyIdToken(token: string, options: IdTokenOptions): Promise<{ sub: string } | null> {
+  const verified = await verifiedSubject(token, options.keyStore, { issuer: options.issuer, currentDate: options.now });
+  return verified.sub === null ? null : { sub: verified.sub };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ApprovalNotification } from '../channel.js';
+import type { ApprovalNotification, EnrolmentInvitation } from '../channel.js';
 import { GSM7_SINGLE_SEGMENT, encodeGsm7, encodeUcs2, isGsm7, smsLength } from './gsm7.js';
-import { renderSmsText } from './sms-text.js';
+import { renderEnrolmentSmsText, renderSmsText } from './sms-text.js';
 
 const link = 'https://op.example.com/approve/9f8e7d6c5b4a39281706f5e4d3c2b1a0?x=1&y=2';
 
@@ -60,6 +60,31 @@ describe('renderSmsText', () => {
   it('flattens control characters and newlines from client-supplied strings', () => {
     const text = renderSmsText(notification({ bindingMessage: 'line1\n\nline2\u202e', clientName: ' Evil\r\nCorp ' }));
     expect(text).toBe(`Evil Corp asks you to approve "line1 line2". Review: ${link}`);
+  });
+});
+
+describe('renderEnrolmentSmsText', () => {
+  const now = new Date('2030-01-01T10:00:00Z');
+  const enrolUrl = 'https://op.example.com/enrol/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde';
+  const invitation = (overrides: Partial<EnrolmentInvitation> = {}): EnrolmentInvitation => ({
+    enrolUrl,
+    expiresAt: new Date(now.getTime() + 15 * 60_000),
+    recipientName: 'Alice',
+    ...overrides,
+  });
+
+  it('says what the link is for and how long it works, ends with the intact link, in one GSM-7 segment', () => {
+    const text = renderEnrolmentSmsText(invitation(), { productName: 'CIBA', now });
+    expect(text).toBe(`CIBA: Get sign-in requests on this phone (link valid 15 min). Not you? Ignore it. ${enrolUrl}`);
+    expect(text).not.toContain('Alice');
+    expect(isGsm7(text)).toBe(true);
+    expect(smsLength(text)).toBeLessThanOrEqual(GSM7_SINGLE_SEGMENT);
+  });
+
+  it('drops the "not you" hint before it would need a second segment, never shortening the link', () => {
+    const longUrl = `https://op.example.com/some/long/prefix/enrol/${'a'.repeat(43)}`;
+    const text = renderEnrolmentSmsText(invitation({ enrolUrl: longUrl }), { productName: 'Example Identity', now });
+    expect(text).toBe(`Example Identity: Get sign-in requests on this phone (link valid 15 min). ${longUrl}`);
   });
 });
 

@@ -1,9 +1,12 @@
-import type { ApprovalNotification } from '../channel.js';
+import type { ApprovalNotification, EnrolmentInvitation } from '../channel.js';
+import { minutesLeft } from '../templates/approval-email.template.js';
 import { GSM7_SINGLE_SEGMENT, UCS2_SINGLE_SEGMENT, isGsm7, smsLength } from './gsm7.js';
 
 export interface SmsTextOptions {
   /** Prefix naming the service, e.g. "Acme Bank". Omitted when not given. */
   readonly productName?: string;
+  /** Clock for "valid N min"; defaults to the current time. */
+  readonly now?: Date;
 }
 
 /** Never shorten a binding message below this many characters, even if the SMS then takes two segments. */
@@ -54,4 +57,18 @@ export function renderSmsText(n: ApprovalNotification, options: SmsTextOptions =
   const ellipsis = gsm ? '...' : '…';
   const room = limit - smsLength(compose(''));
   return compose(truncate(binding, Math.max(MIN_BINDING_CHARS, room), ellipsis));
+}
+
+/**
+ * The SMS body for a device enrolment link: what it is for, how long it works, and the intact link
+ * last. The "not you?" hint is the first thing dropped when the text would need a second segment.
+ */
+export function renderEnrolmentSmsText(invitation: EnrolmentInvitation, options: SmsTextOptions = {}): string {
+  const prefix = options.productName ? `${clean(options.productName)}: ` : '';
+  const minutes = minutesLeft(invitation.expiresAt, options.now ?? new Date());
+  const link = invitation.enrolUrl.trim();
+  const compose = (notYou: boolean): string => `${prefix}Get sign-in requests on this phone (link valid ${minutes} min).${notYou ? ' Not you? Ignore it.' : ''} ${link}`;
+  const full = compose(true);
+  const limit = isGsm7(full) ? GSM7_SINGLE_SEGMENT : UCS2_SINGLE_SEGMENT;
+  return smsLength(full) <= limit ? full : compose(false);
 }

@@ -1,5 +1,7 @@
 import type { ApprovalNotification } from '../channel.js';
 import { escapeHtml } from './escape-html.js';
+import { EMAIL_STYLE, emailButton, emailDocument } from './email-layout.js';
+import { checkedUrl, singleLine, truncate } from './template-text.js';
 
 export interface RenderEmailOptions {
   /** Shown in the heading and body ("… sign in to Acme"); defaults to a neutral wording. */
@@ -103,20 +105,8 @@ export function renderEmail(n: ApprovalNotification, options: RenderEmailOptions
   ].join('\n');
 
   const e = escapeHtml;
-  const p = 'margin:0 0 16px;font-size:16px;line-height:24px;';
-  const h2 = 'margin:24px 0 8px;font-size:16px;line-height:24px;';
-  const ul = 'margin:0 0 16px;padding-left:24px;font-size:16px;line-height:24px;';
-  const html = [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${e(subject)}</title>`,
-    '</head>',
-    '<body style="margin:0;padding:0;background-color:#f4f4f5;">',
-    '<div style="max-width:560px;margin:0 auto;padding:24px;background-color:#ffffff;color:#18181b;font-family:Arial,Helvetica,sans-serif;">',
-    `<h1 style="margin:0 0 16px;font-size:22px;line-height:28px;">Sign-in request from ${e(client)}</h1>`,
+  const { p, h2, ul } = EMAIL_STYLE;
+  const html = emailDocument(subject, `Sign-in request from ${client}`, [
     `<p style="${p}">${e(greeting)}</p>`,
     `<p style="${p}"><strong>${e(client)}</strong> is asking you to approve a sign-in${e(target)}.</p>`,
     ...(binding
@@ -140,32 +130,11 @@ export function renderEmail(n: ApprovalNotification, options: RenderEmailOptions
         ]
       : []),
     `<p style="${p}"><strong>${e(expiry)}</strong></p>`,
-    `<p style="margin:24px 0;"><a href="${e(approvalUrl)}" style="display:inline-block;padding:12px 20px;border-radius:6px;background-color:#1d4ed8;color:#ffffff;font-size:16px;font-weight:bold;text-decoration:none;">${e(linkText)}</a></p>`,
-    `<p style="${p}">If the button does not work, copy this address into your browser:<br><a href="${e(approvalUrl)}" style="color:#1d4ed8;word-break:break-all;">${e(approvalUrl)}</a></p>`,
-    `<p style="margin:24px 0 0;font-size:14px;line-height:20px;color:#52525b;">${e(ignoreNote)}</p>`,
-    '</div>',
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+    ...emailButton(approvalUrl, linkText),
+    `<p style="${EMAIL_STYLE.note}">${e(ignoreNote)}</p>`,
+  ]);
 
   return { subject, html, text };
-}
-
-/** Only http(s) links: a `javascript:` or `data:` URL must never become a button. */
-function checkedUrl(raw: string): string {
-  const url = new URL(raw);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('approvalUrl must be an http(s) URL');
-  return url.href;
-}
-
-/** Control characters (CR/LF above all) would let a client name fake extra lines in the text part. */
-function singleLine(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
-}
-
-function truncate(value: string, max: number): string {
-  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
 }
 
 function formatDetailValue(value: unknown): string {

@@ -34,6 +34,11 @@ export const REDACT_PATHS = [
   '*.phoneNumber',
   '*.password',
   '*.encryptionKey',
+  // Device push targets: a Web Push subscription or an FCM registration token reaches the user's device.
+  '*.subscription',
+  '*.registration_token',
+  '*.registrationToken',
+  '*.enrolUrl',
 ];
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;

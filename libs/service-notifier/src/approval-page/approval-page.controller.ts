@@ -7,7 +7,7 @@ import { OAuthError } from '@ciba/protocol';
 import { CLIENT_REPOSITORY, CLOCK, PROVIDER_CONFIG } from '@ciba/platform';
 import { DeviceDecisionService, type TokenState } from '../device-decision.service.js';
 import { APPROVAL_LINK_CHANNEL } from './approval-links.js';
-import { ApprovalPageExceptionFilter, CSRF_COOKIE, readCookie, sameSecret, sendMessage, sendPage } from './approval-page.http.js';
+import { ApprovalPageExceptionFilter, CSRF_COOKIE, passesCsrfChecks, readCookie, sendMessage, sendPage } from './approval-page.http.js';
 import { renderDecisionPage } from './approval-page.view.js';
 
 /** A decision token is a base64url HMAC-SHA256: 43 characters. Anything else is not worth a lookup. */
@@ -61,8 +61,7 @@ export class ApprovalPageController {
         clientName: client?.clientName || request.clientId,
         bindingMessage: request.bindingMessage,
         scope: request.scope,
-        // Requests do not carry RFC 9396 authorization_details yet; the view already shows them.
-        authorizationDetails: null,
+        authorizationDetails: request.authorizationDetails,
         expiresAt: request.expiresAt,
         now,
         actionPath: `/approve/${token}`,
@@ -105,18 +104,8 @@ export class ApprovalPageController {
   }
 
 
-  /**
-   * Double-submit cookie plus origin check. Under `Referrer-Policy: no-referrer` browsers send
-   * `Origin: null` on form posts, so a null origin is accepted only with `Sec-Fetch-Site: same-origin`.
-   */
   private passesCsrfChecks(req: Request): boolean {
-    const cookie = readCookie(req.headers.cookie, CSRF_COOKIE);
-    const field = formField(req, 'csrf');
-    if (!cookie || !field || !sameSecret(cookie, field)) return false;
-    const origin = req.headers.origin;
-    if (origin === undefined) return true;
-    if (origin === 'null') return req.headers['sec-fetch-site'] === 'same-origin';
-    return origin === this.publicOrigin;
+    return passesCsrfChecks(req, CSRF_COOKIE, formField(req, 'csrf'), this.publicOrigin);
   }
 
   private sendUnusable(res: Response, kind: 'gone' | 'expired' | 'settled'): void {

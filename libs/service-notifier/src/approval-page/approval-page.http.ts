@@ -1,18 +1,21 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { approvalPageCsp, renderMessagePage } from './approval-page.view.js';
 
 export const CSRF_COOKIE = 'ciba_approval_csrf';
 
-/** Sends an approval page with the headers every one of them carries, success or error. */
-export function sendPage(res: Response, status: number, render: (nonce: string) => string): void {
+/**
+ * Sends an approval page with the headers every one of them carries, success or error. `csp` may
+ * only tighten or narrowly extend the approval page's policy (the development inbox's email preview).
+ */
+export function sendPage(res: Response, status: number, render: (nonce: string) => string, csp: (nonce: string) => string = approvalPageCsp): void {
   const nonce = randomBytes(16).toString('base64url');
   res.status(status);
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Pragma', 'no-cache');
-  res.setHeader('Content-Security-Policy', approvalPageCsp(nonce));
+  res.setHeader('Content-Security-Policy', csp(nonce));
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
   res.setHeader('X-Frame-Options', 'DENY');
@@ -32,6 +35,20 @@ export function readCookie(header: string | undefined, name: string): string | n
     if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return null;
+}
+
+/**
+ * Double-submit cookie plus origin check for the notifier's pages. Under `Referrer-Policy:
+ * no-referrer` browsers send `Origin: null` on form posts and fetches, so a null origin is accepted
+ * only with `Sec-Fetch-Site: same-origin`. `submitted` is the form field or header the page sent.
+ */
+export function passesCsrfChecks(req: Request, cookieName: string, submitted: string | null, publicOrigin: string): boolean {
+  const cookie = readCookie(req.headers.cookie, cookieName);
+  if (!cookie || !submitted || !sameSecret(cookie, submitted)) return false;
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (origin === 'null') return req.headers['sec-fetch-site'] === 'same-origin';
+  return origin === publicOrigin;
 }
 
 export function sameSecret(a: string, b: string): boolean {

@@ -50,7 +50,8 @@ button:focus-visible{outline:3px solid #18181b;outline-offset:3px;box-shadow:0 0
 .deny{background:#8a1c1c}
 `;
 
-function layout(title: string, nonce: string, body: string): string {
+/** The page frame every notifier page shares; `extraStyles` go into the same nonce'd style block. */
+export function layout(title: string, nonce: string, body: string, extraStyles = ''): string {
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -58,7 +59,7 @@ function layout(title: string, nonce: string, body: string): string {
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeHtml(title)}</title>`,
-    `<style nonce="${escapeHtml(nonce)}">${STYLES}</style>`,
+    `<style nonce="${escapeHtml(nonce)}">${STYLES}${extraStyles}</style>`,
     '</head>',
     '<body>',
     '<main>',

@@ -11,6 +11,6 @@ export class ChannelsShutdown implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     const all = [this.channels.email, this.channels.sms, ...this.channels.devicePush];
-    await Promise.allSettled(all.map((channel) => channel?.close?.()));
+    await Promise.allSettled(all.flatMap((channel) => (channel?.close ? [channel.close()] : [])));
   }
 }

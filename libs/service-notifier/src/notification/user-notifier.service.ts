@@ -151,7 +151,7 @@ export class UserNotifier {
       case 'email':
         return this.channels.email!.send(user.email!, notification);
       case 'sms':
-        return this.channels.sms!.send(user.phoneNumber!, notification);
+        return this.channels.sms!.send(e164(user.phoneNumber!), notification);
       case 'device-push':
         return this.sendToDevices(user, notification);
     }
@@ -196,6 +196,14 @@ export class UserNotifier {
   }
 }
 
+/**
+ * SMS adapters take E.164 (`+15555550100`); a stored number may carry the separators people type
+ * (`+1 555 555 0100`), which an SMSC rejects as an invalid destination.
+ */
+export function e164(phoneNumber: string): string {
+  return phoneNumber.replace(/[\s().-]/g, '');
+}
+
 /** Several devices' outcomes as one: sent if any was, else retryable if any may later, else permanent. */
 export function combineOutcomes(outcomes: readonly SendOutcome[]): SendOutcome {
   const sent = outcomes.find((o) => o.kind === 'sent');
@@ -203,7 +211,7 @@ export function combineOutcomes(outcomes: readonly SendOutcome[]): SendOutcome {
   const retryable = outcomes.filter((o): o is Extract<SendOutcome, { kind: 'retryable' }> => o.kind === 'retryable');
   if (retryable.length > 0) {
     const delays = retryable.map((o) => o.retryAfterMs).filter((d): d is number => d !== null);
-    return { kind: 'retryable', reason: retryable[0]!.reason, retryAfterMs: delays.length > 0 ? Math.min(...delays) : null };
+    return { kind: 'retryable', reason: retryable[0].reason, retryAfterMs: delays.length > 0 ? Math.min(...delays) : null };
   }
   const permanent = outcomes.find((o) => o.kind === 'permanent');
   return permanent ?? { kind: 'permanent', reason: 'no_registered_device' };

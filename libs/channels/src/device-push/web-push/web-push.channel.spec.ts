@@ -13,6 +13,10 @@ describe('WebPushChannel', () => {
     expect(channel.accepts({ kind: 'fcm', registrationToken: 't' })).toBe(false);
   });
 
+  it('RFC 8292 §3.2: exposes the VAPID public key browsers subscribe with (applicationServerKey)', () => {
+    expect(new WebPushChannel(options).vapidPublicKey).toBe(keys.publicKey);
+  });
+
   it('rejects a bad VAPID subject (RFC 8292 §2.1)', () => {
     expect(() => new WebPushChannel({ ...options, vapidSubject: 'http://op.example' })).toThrow(/vapidSubject/);
   });

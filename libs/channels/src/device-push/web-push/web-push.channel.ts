@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ApprovalNotification, DevicePushChannel, DeviceTarget, SendOutcome, WebPushSubscription } from '../../channel.js';
 import { devicePushPayload } from '../push-payload.js';
 import { retryAfterMs as parseRetryAfter } from '../../retry-after.js';
+import { parseWebPushSubscription } from './web-push-subscription.js';
 
 const base64UrlBytes = (bytes: number) => (value: string) => /^[A-Za-z0-9_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64url').length === bytes;
 
@@ -83,6 +84,11 @@ export class WebPushChannel implements DevicePushChannel {
     return webpush.generateVAPIDKeys();
   }
 
+  /** The VAPID public key (RFC 8292 §3.2), base64url: browsers subscribe with it as `applicationServerKey`. */
+  get vapidPublicKey(): string {
+    return this.options.vapidPublicKey;
+  }
+
   accepts(target: DeviceTarget): boolean {
     return target.kind === 'web-push';
   }
@@ -130,13 +136,7 @@ export function classifyWebPushResponse(status: number, retryAfter: string | nul
 }
 
 function isUsableSubscription(s: WebPushSubscription): boolean {
-  let url: URL;
-  try {
-    url = new URL(s.endpoint);
-  } catch {
-    return false;
-  }
-  return url.protocol === 'https:' && base64UrlBytes(65)(s.keys.p256dh) && base64UrlBytes(16)(s.keys.auth);
+  return parseWebPushSubscription(s).ok;
 }
 
 function headerValue(headers: Readonly<Record<string, string | string[] | undefined>> | undefined, name: string): string | null {

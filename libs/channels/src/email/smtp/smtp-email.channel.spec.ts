@@ -30,6 +30,20 @@ describe('SmtpEmailChannel (no network)', () => {
     await expect(channel.send('a@example.com', { ...notification, approvalUrl: 'javascript:alert(1)' })).resolves.toEqual({ kind: 'permanent', reason: 'invalid_notification' });
   });
 
+  it.each(['a@x.com, b@y.com', 'a@x.com\r\nBcc: b@y.com'])('refuses %j as an enrolment recipient too', async (to) => {
+    await expect(channel.sendEnrolment(to, { enrolUrl: 'https://op.example.com/enrol/t', expiresAt: new Date(Date.now() + 60_000), recipientName: null })).resolves.toEqual({
+      kind: 'permanent',
+      reason: 'invalid_recipient',
+    });
+  });
+
+  it('refuses an enrolment invitation whose link is not http(s)', async () => {
+    await expect(channel.sendEnrolment('a@example.com', { enrolUrl: 'data:text/html,x', expiresAt: new Date(), recipientName: null })).resolves.toEqual({
+      kind: 'permanent',
+      reason: 'invalid_notification',
+    });
+  });
+
   it('rejects contradictory TLS options at construction', () => {
     expect(() => new SmtpEmailChannel({ host: 'h', port: 25, secure: false, requireTls: true, ignoreTls: true, from: 'a@b.c' })).toThrow('contradict');
   });

@@ -1,7 +1,8 @@
 import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
-import type { ApprovalNotification, EmailChannel, SendOutcome } from '../../channel.js';
-import { renderEmail } from '../../templates/approval-email.template.js';
+import type { ApprovalNotification, EmailChannel, EnrolmentInvitation, SendOutcome } from '../../channel.js';
+import { type RenderedEmail, renderEmail } from '../../templates/approval-email.template.js';
+import { renderEnrolmentEmail } from '../../templates/enrolment-email.template.js';
 import { smtpEmailOptionsFromEnv, type SmtpEmailChannelOptions } from './smtp-email.config.js';
 import { classifySmtpError } from './smtp-error.classifier.js';
 
@@ -53,11 +54,23 @@ export class SmtpEmailChannel implements EmailChannel {
     return new SmtpEmailChannel(smtpEmailOptionsFromEnv(env, extra));
   }
 
-  async send(to: string, notification: ApprovalNotification): Promise<SendOutcome> {
+  send(to: string, notification: ApprovalNotification): Promise<SendOutcome> {
+    return this.deliver(to, () => renderEmail(notification, this.renderOptions()));
+  }
+
+  sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome> {
+    return this.deliver(to, () => renderEnrolmentEmail(invitation, this.renderOptions()));
+  }
+
+  private renderOptions(): { productName?: string } {
+    return this.options.productName ? { productName: this.options.productName } : {};
+  }
+
+  private async deliver(to: string, render: () => RenderedEmail): Promise<SendOutcome> {
     if (!SINGLE_ADDRESS.test(to)) return { kind: 'permanent', reason: 'invalid_recipient' };
     let rendered;
     try {
-      rendered = renderEmail(notification, this.options.productName ? { productName: this.options.productName } : {});
+      rendered = render();
     } catch {
       return { kind: 'permanent', reason: 'invalid_notification' };
     }

@@ -2,9 +2,9 @@ import smpp from 'smpp';
 import type { Pdu, Session } from 'smpp';
 import { z } from 'zod';
 import { parseChannelOptions } from '../../channel-options.js';
-import type { ApprovalNotification, SendOutcome, SmsChannel } from '../../channel.js';
+import type { ApprovalNotification, EnrolmentInvitation, SendOutcome, SmsChannel } from '../../channel.js';
 import { encodeGsm7, encodeUcs2, isGsm7 } from '../gsm7.js';
-import { renderSmsText } from '../sms-text.js';
+import { renderEnrolmentSmsText, renderSmsText } from '../sms-text.js';
 
 /** SMPP 3.4 §5.1.3 command_status values this adapter distinguishes. */
 export const SmppStatus = {
@@ -100,12 +100,20 @@ export class SmppSmsChannel implements SmsChannel {
     return this.options.timeoutMs ?? 10_000;
   }
 
-  async send(to: string, notification: ApprovalNotification): Promise<SendOutcome> {
+  send(to: string, notification: ApprovalNotification): Promise<SendOutcome> {
+    return this.deliver(to, () => renderSmsText(notification, { productName: this.options.productName }));
+  }
+
+  sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome> {
+    return this.deliver(to, () => renderEnrolmentSmsText(invitation, { productName: this.options.productName }));
+  }
+
+  private async deliver(to: string, render: () => string): Promise<SendOutcome> {
     if (this.closed) return { kind: 'permanent', reason: 'smpp_channel_closed' };
     const destination = to.replace(/^\+/, '');
     if (!/^[1-9]\d{1,14}$/.test(destination)) return { kind: 'permanent', reason: 'smpp_invalid_destination' };
 
-    const text = renderSmsText(notification, { productName: this.options.productName });
+    const text = render();
     const gsm = isGsm7(text);
     const encoded = gsm ? encodeGsm7(text) : encodeUcs2(text);
     const body = encoded.length <= SINGLE_SEGMENT_OCTETS ? { short_message: encoded } : { short_message: Buffer.alloc(0), message_payload: encoded };

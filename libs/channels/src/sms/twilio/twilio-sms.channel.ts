@@ -4,9 +4,9 @@ import type RequestClient from 'twilio/lib/base/RequestClient.js';
 
 import { z } from 'zod';
 import { parseChannelOptions } from '../../channel-options.js';
-import type { ApprovalNotification, SendOutcome, SmsChannel } from '../../channel.js';
+import type { ApprovalNotification, EnrolmentInvitation, SendOutcome, SmsChannel } from '../../channel.js';
 import { retryAfterMs as parseRetryAfter } from '../../retry-after.js';
-import { renderSmsText } from '../sms-text.js';
+import { renderEnrolmentSmsText, renderSmsText } from '../sms-text.js';
 
 const optionalNonEmpty = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
 
@@ -112,8 +112,15 @@ export class TwilioSmsChannel implements SmsChannel {
     return new TwilioSmsChannel(twilioSmsOptionsFromEnv(env));
   }
 
-  async send(to: string, notification: ApprovalNotification): Promise<SendOutcome> {
-    const body = renderSmsText(notification, { productName: this.options.productName });
+  send(to: string, notification: ApprovalNotification): Promise<SendOutcome> {
+    return this.deliver(to, renderSmsText(notification, { productName: this.options.productName }));
+  }
+
+  sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome> {
+    return this.deliver(to, renderEnrolmentSmsText(invitation, { productName: this.options.productName }));
+  }
+
+  private async deliver(to: string, body: string): Promise<SendOutcome> {
     const sender = this.options.messagingServiceSid !== undefined ? { messagingServiceSid: this.options.messagingServiceSid } : { from: this.options.from };
     const sink: ResponseHeaders = { headers: null };
     try {

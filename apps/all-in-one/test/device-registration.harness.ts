@@ -1,0 +1,74 @@
+import { createECDH, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { type ConfiguredChannels, type WebPushSubscription, FcmChannel, WebPushChannel } from '@ciba/channels';
+import { type SmppPeer, type SmtpPeer, awaitRecorded, mailParts, smppEnvironment, smtpEnvironment } from '@ciba/testing';
+import { DeviceEnrolment, channelsFromEnvironment } from '@ciba/service-notifier';
+import type { TestProvider } from './provider-harness.js';
+import { uniqueMessage } from './provider-harness.js';
+
+const ENROL_LINK = /https?:\/\/[^\s"<>]+\/enrol\/[A-Za-z0-9_-]{43}/;
+
+/** A throwaway Firebase service account: the FCM adapter is enabled but never called in these tests. */
+function testServiceAccount() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  return { client_email: 'ciba@test-project.iam.gserviceaccount.com', private_key: privateKey, token_uri: 'https://oauth2.googleapis.com/token' };
+}
+
+export const VAPID = WebPushChannel.generateVapidKeys();
+
+/**
+ * Email through a real SMTP relay and SMS through a real SMSC (the SMTP and SMPP test peers), as an
+ * operator configures them, plus both device-push adapters (Web Push, FCM) enabled.
+ */
+export function deviceRegistrationChannels(smtp: SmtpPeer, smsc: SmppPeer): ConfiguredChannels {
+  const configured = channelsFromEnvironment({ ...smtpEnvironment(smtp), ...smppEnvironment(smsc) });
+  return {
+    ...configured,
+    devicePush: [
+      new WebPushChannel({ vapidSubject: 'mailto:ops@op.example.com', vapidPublicKey: VAPID.publicKey, vapidPrivateKey: VAPID.privateKey }),
+      new FcmChannel({ projectId: 'test-project', serviceAccount: testServiceAccount() }),
+    ],
+  };
+}
+
+/** The enrolment link in the text part of the next mail to `to` after the first `after` the relay received. */
+export async function enrolLinkMailed(smtp: SmtpPeer, to: string, after: number): Promise<string> {
+  const mail = await awaitRecorded(smtp.received, (m) => smtp.received.indexOf(m) >= after && m.rcptTo.includes(to), `an enrolment email to ${to}`);
+  const link = ENROL_LINK.exec(mailParts(mail.raw).text ?? '')?.[0];
+  if (!link) throw new Error('the enrolment email carries no link');
+  return link;
+}
+
+/** Sends `sub` an enrolment link by email through the provider and reads it out of the relay. */
+export async function emailedEnrolLink(op: TestProvider, smtp: SmtpPeer, sub = 'alice', to = 'alice@example.com'): Promise<string> {
+  const before = smtp.received.length;
+  const sent = await op.app.get(DeviceEnrolment).sendLink(sub, 'email');
+  if (sent.outcome.kind !== 'sent') throw new Error(`the enrolment email was not sent: ${JSON.stringify(sent.outcome)}`);
+  return enrolLinkMailed(smtp, to, before);
+}
+
+/** A browser-like push subscription: a fresh P-256 key and auth secret, a unique https endpoint. */
+export function webPushSubscription(endpoint = `https://push.example.net/send/${randomBytes(12).toString('base64url')}`): WebPushSubscription {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  return { endpoint, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') } };
+}
+
+/**
+ * A real ID token for `sub`, from a whole CIBA poll flow: bc-authorize, the device emulator's
+ * notification, SUCCEED, token request.
+ */
+export async function idTokenFor(op: TestProvider, sub: string): Promise<string> {
+  const message = uniqueMessage('Devices');
+  const { authReqId } = await op.authorize({ login_hint: sub, binding_message: message });
+  const { decisionToken } = await op.notification((body) => body['binding_message'] === message);
+  const decided = await op.decide(decisionToken, 'SUCCEED');
+  if (decided.status !== 200) throw new Error(`the device callback answered ${decided.status}`);
+  const tokens = await op.token(authReqId);
+  if (tokens.status !== 200 || typeof tokens.body['id_token'] !== 'string') throw new Error(`the token endpoint answered ${tokens.status}: ${JSON.stringify(tokens.body)}`);
+  return tokens.body['id_token'];
+}
+
+/** The enrolment page's CSRF pair: the `data-csrf` attribute and the cookie the GET set. */
+export function enrolCsrfOf(html: string, setCookie: string | null): { header: string; cookie: string } {
+  return { header: /data-csrf="([^"]+)"/.exec(html)?.[1] ?? '', cookie: /ciba_enrol_csrf=([^;]*)/.exec(setCookie ?? '')?.[1] ?? '' };
+}

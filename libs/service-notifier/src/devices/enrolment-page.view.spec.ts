@@ -1,0 +1,53 @@
+import { describe, expect, it } from '@jest/globals';
+import { enrolServiceWorkerScript } from './enrolment-assets.js';
+import { enrolmentPageCsp, renderEnrolmentPage } from './enrolment-page.view.js';
+
+const model = { applicationServerKey: 'BPub-Key_123', csrfToken: 'c'.repeat(43), scriptPath: 'assets/enrol.js', nonce: 'n0nce' };
+
+describe('renderEnrolmentPage', () => {
+  it('explains what enrolling does and offers one labelled control and one button', () => {
+    const html = renderEnrolmentPage(model);
+    expect(html).toMatch(/<h1>Get sign-in requests on this device<\/h1>/);
+    expect(html).toContain('approve or deny it');
+    expect(html).toContain('<label for="device-label">Name for this device (optional)</label>');
+    expect(html).toContain('<button type="submit" class="enrol">Turn on sign-in notifications</button>');
+    expect(html).toContain('role="status" aria-live="polite"');
+    expect(html).toContain('<noscript>');
+  });
+
+  it('loads its only script from this origin under the nonce; no inline script or handler', () => {
+    const html = renderEnrolmentPage(model);
+    expect(html.match(/<script/g)).toHaveLength(1);
+    expect(html).toContain('<script nonce="n0nce" src="assets/enrol.js"></script>');
+    expect(html).not.toMatch(/<script[^>]*>[^<]/);
+    expect(html).not.toMatch(/\son[a-z]+=/i);
+    expect(html).toContain('<style nonce="n0nce">');
+  });
+
+  it('hands the VAPID key and the CSRF token to the script as escaped data attributes', () => {
+    const html = renderEnrolmentPage({ ...model, applicationServerKey: '"><x' });
+    expect(html).toContain('data-application-server-key="&quot;&gt;&lt;x"');
+    expect(html).toContain(`data-csrf="${'c'.repeat(43)}"`);
+  });
+});
+
+describe('enrolmentPageCsp', () => {
+  it("is the approval page's policy plus our script by nonce, fetch and a service worker from this origin only", () => {
+    expect(enrolmentPageCsp('N')).toBe(
+      "default-src 'none'; script-src 'nonce-N'; style-src 'nonce-N'; connect-src 'self'; worker-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; img-src 'none'",
+    );
+  });
+});
+
+describe('enrolServiceWorkerScript', () => {
+  it('shows every push with requireInteraction and opens only links on the notifier origin', () => {
+    const sw = enrolServiceWorkerScript('https://op.example.com');
+    expect(sw).toContain('var NOTIFIER_ORIGIN = "https://op.example.com";');
+    expect(sw).toContain('showNotification(title, { body: body, data: { url: url }, requireInteraction: true })');
+    expect(sw).toContain('if (typeof url === \'string\' && isOurs(url)) event.waitUntil(self.clients.openWindow(url));');
+  });
+
+  it('embeds the origin as a JSON string literal that cannot close a script', () => {
+    expect(enrolServiceWorkerScript('https://x"</script>')).toContain('var NOTIFIER_ORIGIN = "https://x\\"\\u003c/script>";');
+  });
+});
