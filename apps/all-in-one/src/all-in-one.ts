@@ -2,7 +2,7 @@ import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ProviderConfig } from '@ciba/config';
 import type { Clock } from '@ciba/domain';
-import type { ConfiguredChannels } from '@ciba/channels';
+import type { ChannelKind, ConfiguredChannels } from '@ciba/channels';
 import { readBootstrapFile } from '@ciba/config';
 import { InProcessServer, InProcessWakeup } from '@ciba/messaging';
 import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
@@ -14,6 +14,7 @@ import { NotifierModule } from '@ciba/service-notifier';
 import { TokenModule } from '@ciba/service-token';
 import { SecretHasher } from '@ciba/tokens';
 import { DevDeviceModule } from './dev-device.module.js';
+import { type DevInbox, DevInboxModule } from './dev-inbox/index.js';
 
 /**
  * Migrations and seeding belong to a release step in production (the Helm hook Job); the all-in-one
@@ -33,13 +34,23 @@ export async function prepareDatabase(config: ProviderConfig): Promise<void> {
   }
 }
 
+export interface AllInOneOptions {
+  /** Mount the development HTTP authentication device at /dev/device. */
+  readonly devDevice: boolean;
+  /** Mount the page of this development inbox at /dev/inbox; `kinds` are the channel kinds it receives. */
+  readonly devInbox?: { readonly inbox: DevInbox; readonly kinds: readonly ChannelKind[] };
+  readonly onShutdown?: () => Promise<void>;
+  readonly clock?: Clock;
+  readonly channels?: ConfiguredChannels;
+}
+
 /**
  * Every service module in one Nest application: the same modules as the distributed services, with
  * the in-process bus (durable work in PostgreSQL) in place of JetStream.
  */
 export async function createAllInOneApp(
   config: ProviderConfig,
-  options: { devDevice: boolean; onShutdown?: () => Promise<void>; clock?: Clock; channels?: ConfiguredChannels },
+  options: AllInOneOptions,
 ): Promise<NestExpressApplication> {
   const wakeup = new InProcessWakeup();
   /** Runs after every module has shut down, e.g. to stop the embedded database last. */
@@ -59,6 +70,7 @@ export async function createAllInOneApp(
       AuditModule,
       CallbackDispatcherModule,
       ...(options.devDevice ? [DevDeviceModule] : []),
+      ...(options.devInbox ? [DevInboxModule.forRoot(options.devInbox.inbox, options.devInbox.kinds)] : []),
     ],
     providers: [FinalShutdown],
   })

@@ -6,7 +6,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@ciba/config';
 import { listen, runService } from '@ciba/platform';
+import type { ChannelKind } from '@ciba/channels';
 import { createAllInOneApp, prepareDatabase } from './all-in-one.js';
+import { DevInbox, allInOneChannels } from './dev-inbox/index.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './embedded-database.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -14,7 +16,8 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /**
  * Every service module in one process on one port: the same code paths as the distributed
  * services, with an embedded PostgreSQL and an in-process bus (durable work in a PostgreSQL table)
- * instead of external servers. Seeds the demo client and users.
+ * instead of external servers. Seeds the demo client and users. Email, SMS and device push go to the
+ * development inbox (/dev/inbox) unless a vendor is configured for them.
  */
 await runService(async () => {
   const env: Record<string, string | undefined> = { ...process.env };
@@ -26,15 +29,21 @@ await runService(async () => {
   }
   env['CIBA_KEY_ENCRYPTION_KEY'] ??= await developmentKey(dataDir);
   env['CIBA_BOOTSTRAP_FILE'] ??= join(repoRoot, 'config/demo-bootstrap.json');
-  const port = env['CIBA_PORT'] ?? '3000';
-  env['CIBA_AUTH_CHANNEL_URI'] ??= `http://127.0.0.1:${port}/dev/device`;
   const config = loadConfig(env, 'all-in-one', ['database', 'keys']);
+  const inbox = new DevInbox();
+  const { channels, inboxKinds } = allInOneChannels(env, inbox);
 
   await prepareDatabase(config);
   const db = embedded;
-  const app = await createAllInOneApp(config, { devDevice: true, onShutdown: db ? () => db.stop() : undefined });
+  // /dev/device stays mounted for anyone who points CIBA_AUTH_CHANNEL_URI at it.
+  const app = await createAllInOneApp(config, {
+    devDevice: true,
+    devInbox: { inbox, kinds: inboxKinds },
+    channels,
+    onShutdown: db ? () => db.stop() : undefined,
+  });
   const url = await listen(app, config);
-  printWelcome(config.issuer);
+  printWelcome(config.issuer, inboxKinds, Boolean(config.authChannel.uri));
   return { app, url };
 });
 
@@ -48,7 +57,8 @@ async function developmentKey(dataDir: string): Promise<string> {
   return key;
 }
 
-function printWelcome(issuer: string): void {
+function printWelcome(issuer: string, inboxKinds: readonly ChannelKind[], httpChannel: boolean): void {
+  const inbox = inboxKinds.length > 0 ? `${inboxKinds.join(', ')} (development only; nothing is sent)` : 'nothing (every kind has a vendor)';
   process.stdout.write(
     [
       '',
@@ -56,11 +66,14 @@ function printWelcome(issuer: string): void {
       `  discovery:     ${issuer}/.well-known/openid-configuration`,
       '  demo client:   demo-client / demo-client-secret-change-me (poll mode)',
       '  demo users:    alice (alice@example.com), bob (bob@example.com)',
+      `  dev inbox:     ${issuer}/dev/inbox receives ${inbox}`,
+      httpChannel
+        ? '  HTTP authentication channel: on (CIBA_AUTH_CHANNEL_URI)'
+        : `  HTTP authentication channel: off (set CIBA_AUTH_CHANNEL_URI=${issuer}/dev/device to play the device at /dev/device)`,
       '',
       'Try a flow:',
       `  curl -s -u demo-client:demo-client-secret-change-me -d scope=openid -d login_hint=alice -d "binding_message=Approve login W4SCT" ${issuer}/bc-authorize`,
-      `  curl -s ${issuer}/dev/device/notifications        # the decision token sent to the device`,
-      `  curl -s -X POST -H "Authorization: Bearer <decisionToken>" -H 'Content-Type: application/json' -d '{"status":"SUCCEED"}' ${issuer}/ext/ciba/auth/callback`,
+      `  open ${issuer}/dev/inbox, follow the approval link, press Approve   (or: curl -s ${issuer}/dev/inbox/messages)`,
       `  curl -s -u demo-client:demo-client-secret-change-me -d grant_type=urn:openid:params:grant-type:ciba -d auth_req_id=<auth_req_id> ${issuer}/token`,
       '',
     ].join('\n'),

@@ -7,7 +7,7 @@ import { ClientReceiver, DeviceEmulator, SettableClock, type TestDatabase, creat
 import { SecretHasher } from '@ciba/tokens';
 import type { ConfiguredChannels } from '@ciba/channels';
 import { channelsFromEnvironment } from '@ciba/service-notifier';
-import { createAllInOneApp } from '../src/all-in-one.js';
+import { type AllInOneOptions, createAllInOneApp } from '../src/all-in-one.js';
 
 export const CIBA = 'urn:openid:params:grant-type:ciba';
 
@@ -40,6 +40,7 @@ export function testBootstrap(receiverOrigin: string): BootstrapData {
       scope: 'openid profile email offline_access',
       backchannel_token_delivery_mode: 'push',
       backchannel_client_notification_endpoint: `${receiverOrigin}/cb`,
+      authorization_details_types: ['payment_initiation'],
     },
     {
       client_id: CLIENTS.basic.id,
@@ -47,6 +48,8 @@ export function testBootstrap(receiverOrigin: string): BootstrapData {
       client_name: 'Console (basic)',
       grant_types: [CIBA, 'refresh_token'],
       scope: 'openid profile email phone offline_access',
+      // RFC 9396 §10: the only test clients that may send authorization_details.
+      authorization_details_types: ['payment_initiation', 'account_information'],
     },
     {
       client_id: CLIENTS.post.id,
@@ -95,6 +98,8 @@ export interface TestProvider {
 export interface TestProviderOptions {
   /** Channel adapters to use instead of the ones `env` configures (`CIBA_EMAIL_VENDOR`, …). */
   readonly channels?: ConfiguredChannels;
+  /** A development inbox whose page to mount at /dev/inbox, as the all-in-one start does. */
+  readonly devInbox?: AllInOneOptions['devInbox'];
 }
 
 /**
@@ -126,7 +131,7 @@ export async function startTestProvider(env: Record<string, string> = {}, option
   const config = loadConfig(fullEnv, 'all-in-one', ['database', 'keys']);
   await loadBootstrap(testBootstrap(receiver.origin), { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher(), signingAlg: config.keys.signingAlg, endpoints: notificationEndpointPolicy(config) });
   const clock = new SettableClock();
-  const app = await createAllInOneApp(config, { devDevice: false, clock, channels: options.channels ?? channelsFromEnvironment(fullEnv) });
+  const app = await createAllInOneApp(config, { devDevice: false, devInbox: options.devInbox, clock, channels: options.channels ?? channelsFromEnvironment(fullEnv) });
   await app.listen(port, '127.0.0.1');
   const url = config.issuer;
 
