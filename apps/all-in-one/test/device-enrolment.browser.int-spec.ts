@@ -45,7 +45,7 @@ describe('device enrolment page in a real browser (phone viewport)', () => {
     op = await startTestProvider({}, { channels: deviceRegistrationChannels(smtp, smsc) });
     origin = new URL(op.url).origin;
     // A fixed subscription, as a browser would hand out: an https endpoint and valid-looking keys.
-    subscription = webPushSubscription(`https://127.0.0.1:${new URL(op.url).port}/push/abc`);
+    subscription = webPushSubscription('https://push.example.net/push/abc');
     profile = mkdtempSync(join(tmpdir(), 'device-enrolment-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: '/usr/bin/chromium',

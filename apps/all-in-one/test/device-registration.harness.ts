@@ -15,6 +15,9 @@ function testServiceAccount() {
 
 export const VAPID = WebPushChannel.generateVapidKeys();
 
+/** The push service of the test subscriptions (`webPushSubscription`). */
+export const TEST_PUSH_SERVICE = 'push.example.net';
+
 /**
  * Email through a real SMTP relay and SMS through a real SMSC (the SMTP and SMPP test peers), as an
  * operator configures them, plus both device-push adapters (Web Push, FCM) enabled.
@@ -24,7 +27,8 @@ export function deviceRegistrationChannels(smtp: SmtpPeer, smsc: SmppPeer): Conf
   return {
     ...configured,
     devicePush: [
-      new WebPushChannel({ vapidSubject: 'mailto:ops@op.example.com', vapidPublicKey: VAPID.publicKey, vapidPrivateKey: VAPID.privateKey }),
+      // The test subscriptions' push service; nothing is sent to it in these tests.
+      new WebPushChannel({ vapidSubject: 'mailto:ops@op.example.com', vapidPublicKey: VAPID.publicKey, vapidPrivateKey: VAPID.privateKey, allowedEndpointHosts: [TEST_PUSH_SERVICE] }),
       new FcmChannel({ projectId: 'test-project', serviceAccount: testServiceAccount() }),
     ],
   };

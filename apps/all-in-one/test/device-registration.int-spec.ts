@@ -324,6 +324,12 @@ describe('device registration for device push', () => {
       const badShape = await api('POST', '/ext/ciba/devices', { bearer: token, body: { kind: 'web-push', subscription: { ...subscription, endpoint: 'http://push.example.net/x' } } });
       expect(badShape.status).toBe(400);
       expect(badShape.json).toEqual({ error: 'invalid_request', error_description: 'subscription.endpoint must be an https URL' });
+      // SSRF: the notifier would POST to the endpoint; only allowed push services are registered.
+      const notAPushService = await api('POST', '/ext/ciba/devices', { bearer: token, body: { kind: 'web-push', subscription: { ...subscription, endpoint: 'https://169.254.169.254/latest/meta-data' } } });
+      expect({ status: notAPushService.status, body: notAPushService.json }).toEqual({
+        status: 400,
+        body: { error: 'invalid_request', error_description: 'subscription.endpoint is not an allowed push service' },
+      });
       const unknownKind = await api('POST', '/ext/ciba/devices', { bearer: token, body: { kind: 'apns', token: 'x' } });
       expect(unknownKind.json['error_description']).toBe('kind must be "fcm" or "web-push"');
       const form = await answer(await fetch(`${op.url}/ext/ciba/devices`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'kind=fcm' }));
@@ -471,7 +477,13 @@ describe('a browser enrolled through the page receives sign-in requests', () => 
     pushService = await WebPushReceiver.start();
     // Trusting the local push service's certificate takes an agent, an adapter option with no variable.
     agent = new Agent({ ca: pushService.ca, keepAlive: false });
-    const webPush = new WebPushChannel({ vapidSubject: 'mailto:ops@op.example.com', vapidPublicKey: VAPID.publicKey, vapidPrivateKey: VAPID.privateKey, agent });
+    const webPush = new WebPushChannel({
+      vapidSubject: 'mailto:ops@op.example.com',
+      vapidPublicKey: VAPID.publicKey,
+      vapidPrivateKey: VAPID.privateKey,
+      agent,
+      allowedEndpointHosts: [new URL(pushService.origin).host],
+    });
     const { email } = channelsFromEnvironment(smtpEnvironment(smtp));
     // No HTTP authentication device: device push is the first channel that reaches alice.
     op = await startTestProvider({ CIBA_AUTH_CHANNEL_URI: '' }, { channels: { email, sms: null, devicePush: [webPush] } });

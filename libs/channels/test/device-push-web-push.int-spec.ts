@@ -24,7 +24,14 @@ describe('WebPushChannel against a local HTTPS push service', () => {
   beforeAll(async () => {
     pushService = await WebPushReceiver.start();
     agent = new Agent({ ca: pushService.ca, keepAlive: false });
-    channel = new WebPushChannel({ vapidSubject: 'mailto:ops@op.example', vapidPublicKey: vapid.publicKey, vapidPrivateKey: vapid.privateKey, agent, timeoutMs: 5000 });
+    channel = new WebPushChannel({
+      vapidSubject: 'mailto:ops@op.example',
+      vapidPublicKey: vapid.publicKey,
+      vapidPrivateKey: vapid.privateKey,
+      agent,
+      timeoutMs: 5000,
+      allowedEndpointHosts: [new URL(pushService.origin).host, '127.0.0.1:1'],
+    });
   });
   afterAll(async () => {
     agent.destroy();
@@ -87,6 +94,14 @@ describe('WebPushChannel against a local HTTPS push service', () => {
       providerMessageId: null,
     });
     expect((await pushService.pushTo(subscription)).request.headers['ttl']).toBe('0');
+  });
+
+  it('refuses a subscription whose endpoint is not an allowed push service, without contacting it (SSRF)', async () => {
+    const elsewhere = { ...pushService.subscribe(), endpoint: 'https://169.254.169.254:443/latest/meta-data' };
+    const before = pushService.received.length;
+    expect(channel.accepts(target(elsewhere))).toBe(false);
+    await expect(channel.send(target(elsewhere), notification)).resolves.toEqual({ kind: 'permanent', reason: 'endpoint_not_allowed' });
+    expect(pushService.received).toHaveLength(before);
   });
 
   it('network failure → retryable network_error', async () => {

@@ -50,6 +50,7 @@ describe('fallback along alice’s channel preference, and the end of the line w
       CIBA_WEB_PUSH_VAPID_SUBJECT: 'mailto:ops@op.example',
       CIBA_WEB_PUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
       CIBA_WEB_PUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
+      CIBA_WEB_PUSH_ALLOWED_HOSTS: new URL(pushService.origin).host,
     };
     const { email, sms } = channelsFromEnvironment(env);
     op = await startTestProvider(env, { channels: { email, sms, devicePush: [WebPushChannel.fromEnv(env, { agent })] } });

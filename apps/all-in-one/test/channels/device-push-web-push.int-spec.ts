@@ -23,6 +23,7 @@ describe('Web Push: bc-authorize → the notifier pushes to alice’s browser �
       CIBA_WEB_PUSH_VAPID_SUBJECT: 'mailto:ops@op.example',
       CIBA_WEB_PUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
       CIBA_WEB_PUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
+      CIBA_WEB_PUSH_ALLOWED_HOSTS: new URL(pushService.origin).host,
     };
     // Push endpoints are the browsers' to choose; trusting the local push service's certificate takes an agent, an adapter option with no variable.
     op = await startTestProvider(env, { channels: { email: null, sms: null, devicePush: [WebPushChannel.fromEnv(env, { agent })] } });

@@ -37,6 +37,13 @@ export class DeviceRegistry {
     return this.channels.devicePush.some((channel) => channel.accepts(target));
   }
 
+  /** Why no adapter can reach `target`: its kind is off, or (Web Push) its endpoint is not an allowed push service. */
+  unreachableBecause(target: DeviceTarget): string {
+    return this.channels.devicePush.some((channel) => channel.vendor === target.kind)
+      ? 'subscription.endpoint is not an allowed push service'
+      : `device push by ${target.kind} is not enabled on this provider`;
+  }
+
   /** Registers the target for `subject`; the same target registered before (by anyone) is replaced. */
   async register(subject: string, target: DeviceTarget, label: string | null): Promise<Device> {
     const device = await this.devices.register({ id: randomUUID(), subject, label, target }, this.clock.now());

@@ -46,7 +46,7 @@ export class DevicesController {
     if (!parsed.ok) throw new OAuthError('invalid_request', parsed.problem);
     const { target, label, idTokenHint } = parsed.value;
     const credential = presentedCredential(bearerToken(req), idTokenHint);
-    if (!this.registry.reachable(target)) throw new OAuthError('invalid_request', `device push by ${target.kind} is not enabled on this provider`);
+    if (!this.registry.reachable(target)) throw new OAuthError('invalid_request', this.registry.unreachableBecause(target));
 
     let subject: string | null;
     if (credential.kind === 'enrolment-token') {

@@ -73,7 +73,9 @@ export class EnrolmentPageController {
     if (this.registry.webPushKey() === null) return sendJson(res, 404, UNAVAILABLE[1]);
     if (!req.is('application/json')) return sendJson(res, 415, 'This browser did not send a push subscription.');
     const parsed = parseEnrolmentSubmission(req.body);
-    if (!parsed.ok) return sendJson(res, 400, 'This browser sent a push subscription this service cannot use. Try another browser.');
+    if (!parsed.ok || !this.registry.reachable(parsed.value.target)) {
+      return sendJson(res, 400, 'This browser sent a push subscription this service cannot use. Try another browser.');
+    }
 
     const subject = await this.enrolment.consume(token);
     if (subject === null) return sendJson(res, 410, GONE[1]);

@@ -21,7 +21,42 @@ export const webPushChannelOptionsSchema = z.object({
   ttlSeconds: z.number().int().min(0).optional(),
   urgency: z.enum(['very-low', 'low', 'normal', 'high']).optional(),
   timeoutMs: z.number().int().positive().optional(),
+  /**
+   * Push services a subscription may point at: `host` (port 443) or `host:port`, `*.` for any
+   * subdomain. A subscription endpoint is a URL the user's browser chose; without this list the
+   * notifier would POST wherever a registration says (SSRF). Default: the browsers' push services.
+   */
+  allowedEndpointHosts: z.array(z.string().regex(/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i, { message: 'must be host, host:port or *.domain' })).min(1).optional(),
 });
+
+/** Chrome/Edge (FCM), Firefox (Mozilla autopush), Safari (Apple), legacy Edge (WNS). */
+export const DEFAULT_PUSH_SERVICE_HOSTS: readonly string[] = [
+  'fcm.googleapis.com',
+  'android.googleapis.com',
+  'updates.push.services.mozilla.com',
+  '*.push.services.mozilla.com',
+  'web.push.apple.com',
+  '*.push.apple.com',
+  '*.notify.windows.com',
+];
+
+/** Whether `endpoint` points at one of `allowed` (see `allowedEndpointHosts`). */
+export function isAllowedPushEndpoint(endpoint: string, allowed: readonly string[]): boolean {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:') return false;
+  const host = url.hostname.toLowerCase();
+  const port = url.port === '' ? '443' : url.port;
+  return allowed.some((entry) => {
+    const [pattern = '', wantedPort = '443'] = entry.toLowerCase().split(':');
+    if (port !== wantedPort) return false;
+    return pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern;
+  });
+}
 
 export type WebPushChannelOptions = z.input<typeof webPushChannelOptionsSchema> & {
   /** Outgoing HTTPS agent (tests: one trusting a self-signed CA). */
@@ -62,15 +97,27 @@ export class WebPushChannel implements DevicePushChannel {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Reads `CIBA_WEB_PUSH_VAPID_SUBJECT`, `CIBA_WEB_PUSH_VAPID_PUBLIC_KEY`, `CIBA_WEB_PUSH_VAPID_PRIVATE_KEY`. */
+  /**
+   * Reads `CIBA_WEB_PUSH_VAPID_SUBJECT`, `CIBA_WEB_PUSH_VAPID_PUBLIC_KEY`, `CIBA_WEB_PUSH_VAPID_PRIVATE_KEY`
+   * and, optionally, `CIBA_WEB_PUSH_ALLOWED_HOSTS` (comma-separated; replaces the default list).
+   */
   static fromEnv(env: Readonly<Record<string, string | undefined>>, extra: Pick<WebPushChannelOptions, 'agent' | 'now'> = {}): WebPushChannel {
-    const names = { vapidSubject: 'CIBA_WEB_PUSH_VAPID_SUBJECT', vapidPublicKey: 'CIBA_WEB_PUSH_VAPID_PUBLIC_KEY', vapidPrivateKey: 'CIBA_WEB_PUSH_VAPID_PRIVATE_KEY' } as const;
-    const missing = Object.values(names).filter((name) => !env[name]);
+    const names = {
+      vapidSubject: 'CIBA_WEB_PUSH_VAPID_SUBJECT',
+      vapidPublicKey: 'CIBA_WEB_PUSH_VAPID_PUBLIC_KEY',
+      vapidPrivateKey: 'CIBA_WEB_PUSH_VAPID_PRIVATE_KEY',
+      allowedEndpointHosts: 'CIBA_WEB_PUSH_ALLOWED_HOSTS',
+    } as const;
+    const missing = [names.vapidSubject, names.vapidPublicKey, names.vapidPrivateKey].filter((name) => !env[name]);
     if (missing.length > 0) throw new Error(`Web Push channel: missing ${missing.join(', ')}`);
     const parsed = webPushChannelOptionsSchema.safeParse({
       vapidSubject: env[names.vapidSubject],
       vapidPublicKey: env[names.vapidPublicKey],
       vapidPrivateKey: env[names.vapidPrivateKey],
+      allowedEndpointHosts: env[names.allowedEndpointHosts]
+        ?.split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
     });
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => `${names[i.path[0] as keyof typeof names] ?? String(i.path[0])}: ${i.message}`).join('; ');
@@ -89,13 +136,19 @@ export class WebPushChannel implements DevicePushChannel {
     return this.options.vapidPublicKey;
   }
 
+  /** Web Push subscriptions whose endpoint is an allowed push service. */
   accepts(target: DeviceTarget): boolean {
-    return target.kind === 'web-push';
+    return target.kind === 'web-push' && this.allowedEndpoint(target.subscription.endpoint);
+  }
+
+  private allowedEndpoint(endpoint: string): boolean {
+    return isAllowedPushEndpoint(endpoint, this.options.allowedEndpointHosts ?? DEFAULT_PUSH_SERVICE_HOSTS);
   }
 
   async send(target: DeviceTarget, notification: ApprovalNotification): Promise<SendOutcome> {
     if (target.kind !== 'web-push') return { kind: 'permanent', reason: 'unsupported_target' };
     if (!isUsableSubscription(target.subscription)) return { kind: 'permanent', reason: 'subscription_invalid' };
+    if (!this.allowedEndpoint(target.subscription.endpoint)) return { kind: 'permanent', reason: 'endpoint_not_allowed' };
 
     const ttl = this.options.ttlSeconds ?? Math.max(0, Math.ceil((notification.expiresAt.getTime() - this.now().getTime()) / 1000));
     try {
