@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { SmtpPeer, type TestDatabase, answerApprovalPage, approvalLinkIn, createTestDatabase, mailParts, selfSignedCert, smtpEnvironment } from '@ciba/testing';
-import { ServiceProcess, admin, deleteBus, servicePorts } from './service-processes.js';
+import { type ServiceProcess, admin, deleteBus, deploymentEnvironment, serviceProcesses, servicePorts, startServices } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-mail-console', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
 const SMTP_CREDENTIALS = { user: 'mailer', pass: `relay-${randomBytes(6).toString('hex')}` };
@@ -31,14 +31,7 @@ describe('email channel across separate service processes', () => {
     const ports = await servicePorts();
     const issuer = `http://127.0.0.1:${ports.authorize}`;
     const env = {
-      CIBA_DATABASE_URL: db.url,
-      CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      CIBA_ISSUER: issuer,
-      CIBA_TOKEN_URL: `http://127.0.0.1:${ports.token}`,
-      CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports.notifier}`,
-      CIBA_NATS_SERVERS: 'nats://127.0.0.1:4222',
-      CIBA_BUS_PREFIX: busPrefix,
-      CIBA_POLL_INTERVAL: '1',
+      ...deploymentEnvironment(db.url, ports, busPrefix),
       CIBA_LOG_LEVEL: 'warn',
       // The email channel only (CIBA_AUTH_CHANNEL_URI unset): STARTTLS with the relay's CA file, and AUTH.
       ...smtpEnvironment(smtp),
@@ -49,14 +42,8 @@ describe('email channel across separate service processes', () => {
     await admin(['migrate'], env);
     await admin(['bootstrap', '--file', file], env);
 
-    services = {
-      authorize: new ServiceProcess('authorize', ports.authorize, env),
-      token: new ServiceProcess('token', ports.token, env),
-      notifier: new ServiceProcess('notifier', ports.notifier, env),
-    };
-    // authorize first: it generates the signing key the others load.
-    await services.authorize.start();
-    await Promise.all([services.token.start(), services.notifier.start()]);
+    services = serviceProcesses(['authorize', 'token', 'notifier'], ports, env);
+    await startServices(services);
     config = await oidc.discovery(new URL(issuer), CLIENT.id, undefined, oidc.ClientSecretBasic(CLIENT.secret), { execute: [oidc.allowInsecureRequests] });
   }, 60_000);
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { ClientReceiver, DeviceEmulator, type TestDatabase, createTestDatabase, waitFor } from '@ciba/testing';
-import { ServiceProcess, admin, deleteBus, servicePorts } from './service-processes.js';
+import { type ServiceProcess, admin, deleteBus, deploymentEnvironment, serviceProcesses, servicePorts, startServices } from './service-processes.js';
 
 const PING = { id: 'e2e-ping', secret: `ping-${randomBytes(6).toString('hex')}` };
 const PUSH = { id: 'e2e-push', secret: `push-${randomBytes(6).toString('hex')}` };
@@ -19,7 +19,7 @@ describe('ping and push across separate service processes', () => {
   let db: TestDatabase;
   let device: DeviceEmulator;
   let receiver: ClientReceiver;
-  let services: Record<'authorize' | 'token' | 'notifier' | 'dispatcher', ServiceProcess>;
+  let services: Record<'authorize' | 'token' | 'notifier' | 'callback-dispatcher', ServiceProcess>;
   let ping: oidc.Configuration;
   let env: Record<string, string>;
   const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
@@ -30,18 +30,12 @@ describe('ping and push across separate service processes', () => {
     receiver = await ClientReceiver.start();
     const ports = await servicePorts();
     env = {
-      CIBA_DATABASE_URL: db.url,
-      CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      CIBA_ISSUER: `http://127.0.0.1:${ports.authorize}`,
-      CIBA_TOKEN_URL: `http://127.0.0.1:${ports.token}`,
-      CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports.notifier}`,
-      CIBA_BUS_PREFIX: busPrefix,
+      ...deploymentEnvironment(db.url, ports, busPrefix),
       CIBA_AUTH_CHANNEL_URI: device.url,
       CIBA_USER_NOTIFICATION_LIMIT: '0',
       CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
       // A dispatcher that dies mid-delivery hands the message on after 2 s.
       CIBA_CALLBACK_ACK_WAIT_MS: '2000',
-      CIBA_POLL_INTERVAL: '1',
       CIBA_CALLBACK_MAX_ATTEMPTS: '2',
     };
     const file = join(await mkdtemp(join(tmpdir(), 'ciba-e2e-')), 'bootstrap.json');
@@ -56,14 +50,8 @@ describe('ping and push across separate service processes', () => {
     await writeFile(file, JSON.stringify({ clients: [client(PING, 'ping'), client(PUSH, 'push')], users: [{ sub: 'dave', email: 'dave@example.com' }] }));
     await admin(['bootstrap', '--file', file], env);
 
-    services = {
-      authorize: new ServiceProcess('authorize', ports.authorize, env),
-      token: new ServiceProcess('token', ports.token, env),
-      notifier: new ServiceProcess('notifier', ports.notifier, env),
-      dispatcher: new ServiceProcess('callback-dispatcher', ports['callback-dispatcher'], env),
-    };
-    await services.authorize.start();
-    await Promise.all([services.token.start(), services.notifier.start(), services.dispatcher.start()]);
+    services = serviceProcesses(['authorize', 'token', 'notifier', 'callback-dispatcher'], ports, env);
+    await startServices(services);
     ping = await oidc.discovery(new URL(env.CIBA_ISSUER), PING.id, undefined, oidc.ClientSecretBasic(PING.secret), { execute: [oidc.allowInsecureRequests] });
   }, 90_000);
 
@@ -127,8 +115,8 @@ describe('ping and push across separate service processes', () => {
     const started = await oidc.initiateBackchannelAuthentication(ping, { scope: 'openid', login_hint: 'dave', binding_message: bindingMessage, client_notification_token: 'crash-bearer' });
     await approve(bindingMessage);
     await receiver.waitFor(started.auth_req_id); // in flight, never answered
-    await services.dispatcher.stop('SIGKILL');
-    await services.dispatcher.start();
+    await services['callback-dispatcher'].stop('SIGKILL');
+    await services['callback-dispatcher'].start();
     const calls = await receiver.waitFor(started.auth_req_id, 2, 20_000);
     expect(calls.map((c) => c.status)).toEqual([0, 204]);
     await waitFor(async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { DeviceEmulator, type TestDatabase, createTestDatabase, waitFor } from '@ciba/testing';
-import { ServiceProcess, admin, deleteBus, servicePorts } from './service-processes.js';
+import { ServiceProcess, admin, deleteBus, deploymentEnvironment, serviceProcesses, servicePorts, startServices } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-console', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
 const BOOTSTRAP = {
@@ -40,16 +40,9 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
     const ports = await servicePorts();
     const issuer = `http://127.0.0.1:${ports.authorize}`;
     env = {
-      CIBA_DATABASE_URL: db.url,
-      CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      CIBA_ISSUER: issuer,
-      CIBA_TOKEN_URL: `http://127.0.0.1:${ports.token}`,
-      CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports.notifier}`,
-      CIBA_NATS_SERVERS: 'nats://127.0.0.1:4222',
-      CIBA_BUS_PREFIX: busPrefix,
+      ...deploymentEnvironment(db.url, ports, busPrefix),
       CIBA_AUTH_CHANNEL_URI: device.url,
       CIBA_USER_NOTIFICATION_LIMIT: '0',
-      CIBA_POLL_INTERVAL: '1',
       CIBA_LOG_LEVEL: 'debug',
     };
     const dir = await mkdtemp(join(tmpdir(), 'ciba-e2e-'));
@@ -59,15 +52,8 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
     expect(await admin(['bootstrap', '--file', file], env)).toContain('clients: 1 written, 0 unchanged; users: 1 written, 0 unchanged');
     expect(await admin(['bootstrap', '--file', file], env)).toContain('clients: 0 written, 1 unchanged; users: 0 written, 1 unchanged');
 
-    services = {
-      authorize: new ServiceProcess('authorize', ports.authorize, env),
-      token: new ServiceProcess('token', ports.token, env),
-      notifier: new ServiceProcess('notifier', ports.notifier, env),
-      audit: new ServiceProcess('audit', ports.audit, env),
-    };
-    // authorize first: it generates the signing key the others load.
-    await services.authorize.start();
-    await Promise.all([services.token.start(), services.notifier.start(), services.audit.start()]);
+    services = serviceProcesses(['authorize', 'token', 'notifier', 'audit'], ports, env);
+    await startServices(services);
 
     config = await oidc.discovery(new URL(issuer), CLIENT.id, undefined, oidc.ClientSecretBasic(CLIENT.secret), {
       execute: [oidc.allowInsecureRequests],

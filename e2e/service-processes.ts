@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -71,6 +72,36 @@ export async function servicePorts(): Promise<Record<ServiceName, number>> {
     audit: await freePort(),
     'callback-dispatcher': await freePort(),
   };
+}
+
+/**
+ * The environment every service of one test deployment shares: its database, a fresh key-encryption
+ * key, the public URLs of authorize (the issuer), token and notifier on `ports`, the local NATS with
+ * the deployment's own `busPrefix` (streams, consumers and KV bucket, so other deployments on the
+ * same NATS never take its work) and a 1 s poll interval. Each test adds its channel and limits.
+ */
+export function deploymentEnvironment(databaseUrl: string, ports: Record<ServiceName, number>, busPrefix: string): Record<string, string> {
+  return {
+    CIBA_DATABASE_URL: databaseUrl,
+    CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    CIBA_ISSUER: `http://127.0.0.1:${ports.authorize}`,
+    CIBA_TOKEN_URL: `http://127.0.0.1:${ports.token}`,
+    CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports.notifier}`,
+    CIBA_NATS_SERVERS: 'nats://127.0.0.1:4222',
+    CIBA_BUS_PREFIX: busPrefix,
+    CIBA_POLL_INTERVAL: '1',
+  };
+}
+
+/** A process for each of `names` on its port in `ports`, all with `env`; none started yet. */
+export function serviceProcesses<N extends ServiceName>(names: readonly N[], ports: Record<ServiceName, number>, env: Record<string, string>): Record<N, ServiceProcess> {
+  return Object.fromEntries(names.map((name) => [name, new ServiceProcess(name, ports[name], env)])) as Record<N, ServiceProcess>;
+}
+
+/** Starts a deployment's services: authorize first (it generates the signing key the others load), then the others together. */
+export async function startServices(services: { readonly authorize: ServiceProcess } & Partial<Record<ServiceName, ServiceProcess>>): Promise<void> {
+  await services.authorize.start();
+  await Promise.all(Object.values(services).filter((s) => s !== services.authorize).map((s) => s.start()));
 }
 
 /** Runs the admin CLI (`apps/admin`) and returns its stdout. */

@@ -1,7 +1,24 @@
 import type { AuthRequest, AuthRequestRepository } from '@ciba/domain';
 import { AUTH_REQUEST_REPOSITORY } from '@ciba/platform';
 import { ApprovalLinks } from '@ciba/service-notifier';
+import { type ApprovalCsrf, approvalCsrfOf } from '@ciba/testing';
 import type { TestProvider } from './provider-harness.js';
+
+/** An HTML answer: the approval page, the development inbox. */
+export interface Page {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly html: string;
+}
+
+export async function readPage(res: Response): Promise<Page> {
+  return { status: res.status, headers: res.headers, html: await res.text() };
+}
+
+/** The CSRF value from the approval page's hidden field and the cookie the GET set. */
+export function csrfOf(get: Page): ApprovalCsrf {
+  return approvalCsrfOf(get.html, get.headers.get('set-cookie'));
+}
 
 /** A bc-authorize request for alice, its stored request and an approval link for it. */
 export async function requestWithLink(op: TestProvider, params: Record<string, string> = {}): Promise<{ authReqId: string; request: AuthRequest; link: string }> {

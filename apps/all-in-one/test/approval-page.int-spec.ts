@@ -2,29 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AuthRequestRepository } from '@ciba/domain';
 import { AUTH_REQUEST_REPOSITORY } from '@ciba/platform';
 import { ApprovalLinks } from '@ciba/service-notifier';
-import { requestWithLink } from './approval-page.harness.js';
+import { postApprovalDecision } from '@ciba/testing';
+import { type Page, csrfOf, readPage, requestWithLink } from './approval-page.harness.js';
 import { type HttpResult, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
-
-interface Page {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly html: string;
-}
-
-async function page(res: Response): Promise<Page> {
-  return { status: res.status, headers: res.headers, html: await res.text() };
-}
 
 function expectTokenError(res: HttpResult, error: string): void {
   expect({ status: res.status, error: res.body['error'] }).toEqual({ status: 400, error });
-}
-
-/** The CSRF value from the page's hidden field and the cookie the GET set. */
-function csrfOf(get: Page): { field: string; cookie: string } {
-  const field = /name="csrf" value="([^"]+)"/.exec(get.html)?.[1] ?? '';
-  const setCookie = get.headers.get('set-cookie') ?? '';
-  const cookie = /ciba_approval_csrf=([^;]*)/.exec(setCookie)?.[1] ?? '';
-  return { field, cookie };
 }
 
 describe('approval page', () => {
@@ -36,13 +19,12 @@ describe('approval page', () => {
     await op.close();
   });
 
-  const get = async (link: string, cookie?: string) => page(await fetch(link, { headers: cookie ? { cookie } : {} }));
+  const get = async (link: string, cookie?: string) => readPage(await fetch(link, { headers: cookie ? { cookie } : {} }));
   const post = async (link: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
-    page(await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields) }));
+    readPage(await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields) }));
   /** GET the page, then POST `decision` with its cookie and field, as a browser would. */
   async function answer(link: string, decision: 'approve' | 'deny'): Promise<Page> {
-    const { field, cookie } = csrfOf(await get(link));
-    return post(link, { csrf: field, decision }, { cookie: `ciba_approval_csrf=${cookie}`, origin: new URL(op.url).origin });
+    return readPage(await postApprovalDecision(link, csrfOf(await get(link)), decision, new URL(op.url).origin));
   }
 
   it('issues a link on the notifier URL that carries neither the auth_req_id nor the request id, the same link when issued again', async () => {

@@ -5,12 +5,11 @@ import { parseBootstrap } from '@ciba/config';
 import type { DeviceRepository } from '@ciba/domain';
 import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
 import { DEVICE_REPOSITORY, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
-import { waitFor } from '@ciba/testing';
+import { postApprovalDecision, waitFor } from '@ciba/testing';
 import { SecretHasher } from '@ciba/tokens';
-import { DevInbox, devInboxChannels } from '../src/dev-inbox/index.js';
-import { CIBA, type HttpResult, type TestClient, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
-
-const ALL_KINDS: readonly ChannelKind[] = ['email', 'sms', 'device-push'];
+import { type Page, csrfOf, readPage } from './approval-page.harness.js';
+import { startWithInbox } from './dev-inbox.harness.js';
+import { CIBA, type HttpResult, type TestClient, type TestProvider, uniqueMessage } from './provider-harness.js';
 
 interface InboxJson {
   readonly id: string;
@@ -23,23 +22,6 @@ interface InboxJson {
   readonly approvalUrl: string | null;
   readonly links: string[];
   readonly htmlUrl: string | null;
-}
-
-interface Page {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly html: string;
-}
-
-async function page(res: Response): Promise<Page> {
-  return { status: res.status, headers: res.headers, html: await res.text() };
-}
-
-/** The all-in-one composition with every channel kind going to a development inbox, the HTTP channel off. */
-async function startWithInbox(env: Record<string, string> = {}): Promise<{ op: TestProvider; inbox: DevInbox }> {
-  const inbox = new DevInbox();
-  const op = await startTestProvider({ CIBA_AUTH_CHANNEL_URI: '', ...env }, { channels: devInboxChannels(inbox), devInbox: { inbox, kinds: ALL_KINDS } });
-  return { op, inbox };
 }
 
 async function inboxMessages(op: TestProvider): Promise<InboxJson[]> {
@@ -63,17 +45,9 @@ async function messagesAbout(op: TestProvider, bindingMessage: string): Promise<
 
 /** Opens the approval page, then submits `decision` with the CSRF cookie and field it set, as a browser does. */
 async function answerLink(op: TestProvider, link: string, decision: 'approve' | 'deny'): Promise<Page> {
-  const shown = await page(await fetch(link));
+  const shown = await readPage(await fetch(link));
   expect(shown.status).toBe(200);
-  const field = /name="csrf" value="([^"]+)"/.exec(shown.html)?.[1] ?? '';
-  const cookie = /ciba_approval_csrf=([^;]*)/.exec(shown.headers.get('set-cookie') ?? '')?.[1] ?? '';
-  return page(
-    await fetch(link, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `ciba_approval_csrf=${cookie}`, origin: new URL(op.url).origin },
-      body: new URLSearchParams({ csrf: field, decision }),
-    }),
-  );
+  return readPage(await postApprovalDecision(link, csrfOf(shown), decision, new URL(op.url).origin));
 }
 
 async function registerWebPushDevice(op: TestProvider, subject: string): Promise<void> {
@@ -115,7 +89,7 @@ describe('development inbox (all-in-one, HTTP channel off)', () => {
     expect(email.text).toContain(email.approvalUrl);
     expect(email.text).not.toContain(authReqId);
 
-    const inboxPage = await page(await fetch(`${op.url}/dev/inbox`));
+    const inboxPage = await readPage(await fetch(`${op.url}/dev/inbox`));
     expect(inboxPage.status).toBe(200);
     expect(inboxPage.html).toContain('Development only.');
     expect(inboxPage.html).toContain(`href="${email.approvalUrl}"`);
@@ -151,7 +125,7 @@ describe('development inbox (all-in-one, HTTP channel off)', () => {
     const message = uniqueMessage('Preview');
     await op.authorize({ binding_message: message });
     const [email] = await messagesAbout(op, message);
-    const shown = await page(await fetch(`${op.url}${email.htmlUrl}`));
+    const shown = await readPage(await fetch(`${op.url}${email.htmlUrl}`));
     expect(shown.status).toBe(200);
     expect(shown.html).toMatch(/<iframe title="The email as sent \(HTML part\)" sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" srcdoc="[^"<>]+"><\/iframe>/);
     expect(shown.html).toContain(`href="${email.approvalUrl}"`);
@@ -159,7 +133,7 @@ describe('development inbox (all-in-one, HTTP channel off)', () => {
     expect(shown.headers.get('x-frame-options')).toBe('DENY');
 
     for (const id of ['AAAAAAAAAAAA', 'not-an-id']) {
-      const missing = await page(await fetch(`${op.url}/dev/inbox/messages/${id}`));
+      const missing = await readPage(await fetch(`${op.url}/dev/inbox/messages/${id}`));
       expect(missing.status).toBe(404);
       expect(missing.html).toContain('Message not found');
       expect(missing.headers.get('content-security-policy')).toContain("default-src 'none'");
@@ -189,12 +163,12 @@ describe('development inbox (all-in-one, HTTP channel off)', () => {
     const [email] = await messagesAbout(op, marker);
     expect(email.subject).toBe(`Approve sign-in request from ${hostileName}`);
 
-    const list = (await page(await fetch(`${op.url}/dev/inbox`))).html;
+    const list = (await readPage(await fetch(`${op.url}/dev/inbox`))).html;
     expect(list).not.toMatch(/<script|<img/i);
     expect(list).toContain('&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;');
     expect(list).toContain('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;');
 
-    const preview = (await page(await fetch(`${op.url}${email.htmlUrl}`))).html;
+    const preview = (await readPage(await fetch(`${op.url}${email.htmlUrl}`))).html;
     expect(preview).not.toMatch(/<script|<img/i);
     // Escaped by the email template, then once more for the srcdoc attribute.
     expect(preview).toContain('&amp;lt;img src=x onerror=alert(1)&amp;gt;');

@@ -1,9 +1,8 @@
 import { createECDH, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { type ConfiguredChannels, type WebPushSubscription, FcmChannel, WebPushChannel } from '@ciba/channels';
-import { type SmppPeer, type SmtpPeer, awaitRecorded, mailParts, smppEnvironment, smtpEnvironment } from '@ciba/testing';
+import { SmppPeer, SmtpPeer, awaitRecorded, mailParts, smppEnvironment, smtpEnvironment } from '@ciba/testing';
 import { DeviceEnrolment, channelsFromEnvironment } from '@ciba/service-notifier';
-import type { TestProvider } from './provider-harness.js';
-import { uniqueMessage } from './provider-harness.js';
+import { type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
 const ENROL_LINK = /https?:\/\/[^\s"<>]+\/enrol\/[A-Za-z0-9_-]{43}/;
 
@@ -31,6 +30,31 @@ export function deviceRegistrationChannels(smtp: SmtpPeer, smsc: SmppPeer): Conf
       new WebPushChannel({ vapidSubject: 'mailto:ops@op.example.com', vapidPublicKey: VAPID.publicKey, vapidPrivateKey: VAPID.privateKey, allowedEndpointHosts: [TEST_PUSH_SERVICE] }),
       new FcmChannel({ projectId: 'test-project', serviceAccount: testServiceAccount() }),
     ],
+  };
+}
+
+/** The provider with `deviceRegistrationChannels` (or what `narrow` leaves of them), and its SMTP relay and SMSC. */
+export interface DeviceRegistrationProvider {
+  readonly op: TestProvider;
+  readonly smtp: SmtpPeer;
+  readonly smsc: SmppPeer;
+  /** Closes the provider, then the SMSC and the relay. */
+  close(): Promise<void>;
+}
+
+export async function startDeviceRegistrationProvider(narrow: (channels: ConfiguredChannels) => ConfiguredChannels = (channels) => channels): Promise<DeviceRegistrationProvider> {
+  const smtp = await SmtpPeer.start();
+  const smsc = await SmppPeer.start({ systemId: 'ciba', password: 's3cret' });
+  const op = await startTestProvider({}, { channels: narrow(deviceRegistrationChannels(smtp, smsc)) });
+  return {
+    op,
+    smtp,
+    smsc,
+    async close() {
+      await op.close();
+      await smsc.close();
+      await smtp.close();
+    },
   };
 }
 
@@ -75,4 +99,13 @@ export async function idTokenFor(op: TestProvider, sub: string): Promise<string>
 /** The enrolment page's CSRF pair: the `data-csrf` attribute and the cookie the GET set. */
 export function enrolCsrfOf(html: string, setCookie: string | null): { header: string; cookie: string } {
   return { header: /data-csrf="([^"]+)"/.exec(html)?.[1] ?? '', cookie: /ciba_enrol_csrf=([^;]*)/.exec(setCookie ?? '')?.[1] ?? '' };
+}
+
+/** POSTs `body` to an enrolment link with the page's CSRF header and cookie, as the page's script does; `headers` adds to them. */
+export function postToEnrolLink(link: string, csrf: { header: string; cookie: string }, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(link, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-csrf-token': csrf.header, cookie: `ciba_enrol_csrf=${csrf.cookie}`, ...headers },
+    body: JSON.stringify(body),
+  });
 }

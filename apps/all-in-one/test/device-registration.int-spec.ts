@@ -6,14 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WebPushChannel, type WebPushSubscription } from '@ciba/channels';
 import { DeviceEnrolment, DeviceRegistry, EnrolmentRefused, channelsFromEnvironment } from '@ciba/service-notifier';
 import { sha256Base64url } from '@ciba/tokens';
-import { SmppPeer, SmtpPeer, WebPushReceiver, mailParts, smtpEnvironment, waitFor } from '@ciba/testing';
+import { type SmppPeer, SmtpPeer, WebPushReceiver, mailParts, smtpEnvironment, waitFor } from '@ciba/testing';
 import {
   VAPID,
-  deviceRegistrationChannels,
   emailedEnrolLink,
   enrolCsrfOf,
   enrolLinkMailed,
   idTokenFor,
+  postToEnrolLink,
+  startDeviceRegistrationProvider,
   webPushSubscription,
 } from './device-registration.harness.js';
 import { type TestProvider, startTestProvider } from './provider-harness.js';
@@ -39,26 +40,20 @@ async function answer(res: Response): Promise<Answer> {
 const FCM_TOKEN = () => `fcm-${Math.random().toString(36).slice(2)}:APA91b${'x'.repeat(140)}`;
 const ENROL_TTL_SECONDS = 900;
 const ID_TOKEN_TTL_SECONDS = 600;
-const SMSC_ACCOUNT = { systemId: 'ciba', password: 's3cret' };
 const ANDROID_CHROME = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 
 describe('device registration for device push', () => {
   let op: TestProvider;
   let smtp: SmtpPeer;
   let smsc: SmppPeer;
+  let close: () => Promise<void>;
   let origin: string;
 
   beforeAll(async () => {
-    smtp = await SmtpPeer.start();
-    smsc = await SmppPeer.start(SMSC_ACCOUNT);
-    op = await startTestProvider({}, { channels: deviceRegistrationChannels(smtp, smsc) });
+    ({ op, smtp, smsc, close } = await startDeviceRegistrationProvider());
     origin = new URL(op.url).origin;
   }, 30_000);
-  afterAll(async () => {
-    await op.close();
-    await smsc.close();
-    await smtp.close();
-  });
+  afterAll(() => close());
 
   const get = async (url: string, headers: Record<string, string> = {}) => answer(await fetch(url, { headers }));
   /** GET the enrolment page, then POST `body` with its CSRF cookie and header, as the page's script does. */
@@ -226,11 +221,7 @@ describe('device registration for device push', () => {
       const link2 = await emailedEnrolLink(op, smtp);
       const page = await get(link2);
       const csrf = enrolCsrfOf(page.text, page.headers.get('set-cookie'));
-      const posted = await fetch(link2, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf.header, cookie: `ciba_enrol_csrf=${csrf.cookie}`, 'user-agent': ANDROID_CHROME },
-        body: JSON.stringify({ subscription: unnamed }),
-      });
+      const posted = await postToEnrolLink(link2, csrf, { subscription: unnamed }, { 'user-agent': ANDROID_CHROME });
       expect(posted.status).toBe(201);
       expect((await listFor('alice')).find((d) => d.target.kind === 'web-push' && d.target.subscription.endpoint === unnamed.endpoint)?.label).toBe('Chrome on Android');
     });
@@ -239,12 +230,7 @@ describe('device registration for device push', () => {
       const link = await emailedEnrolLink(op, smtp);
       const page = await get(link);
       const csrf = enrolCsrfOf(page.text, page.headers.get('set-cookie'));
-      const post = (subscription: WebPushSubscription) =>
-        fetch(link, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-csrf-token': csrf.header, cookie: `ciba_enrol_csrf=${csrf.cookie}` },
-          body: JSON.stringify({ subscription }),
-        });
+      const post = (subscription: WebPushSubscription) => postToEnrolLink(link, csrf, { subscription });
       const [a, b] = [webPushSubscription(), webPushSubscription()];
       const statuses = (await Promise.all([post(a), post(b)])).map((r) => r.status).sort();
       expect(statuses).toEqual([201, 410]);
@@ -258,11 +244,7 @@ describe('device registration for device push', () => {
       const csrf = enrolCsrfOf(page.text, page.headers.get('set-cookie'));
       op.clock.advance(ENROL_TTL_SECONDS + 1);
       const subscription = webPushSubscription();
-      const res = await fetch(link, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf.header, cookie: `ciba_enrol_csrf=${csrf.cookie}` },
-        body: JSON.stringify({ subscription }),
-      });
+      const res = await postToEnrolLink(link, csrf, { subscription });
       expect(res.status).toBe(410);
       expect(await endpointsOf('alice')).not.toContain(subscription.endpoint);
     });
@@ -431,19 +413,12 @@ describe('device registration for device push', () => {
 describe('device registration when a device-push adapter is off', () => {
   let op: TestProvider;
   let smtp: SmtpPeer;
-  let smsc: SmppPeer;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    smtp = await SmtpPeer.start();
-    smsc = await SmppPeer.start(SMSC_ACCOUNT);
-    const channels = deviceRegistrationChannels(smtp, smsc);
     // Email for the links, FCM on, Web Push off.
-    op = await startTestProvider({}, { channels: { ...channels, devicePush: channels.devicePush.filter((c) => c.vendor === 'fcm') } });
+    ({ op, smtp, close } = await startDeviceRegistrationProvider((channels) => ({ ...channels, devicePush: channels.devicePush.filter((c) => c.vendor === 'fcm') })));
   }, 30_000);
-  afterAll(async () => {
-    await op.close();
-    await smsc.close();
-    await smtp.close();
-  });
+  afterAll(() => close());
 
   it('without Web Push the enrolment page says device push is not available, offers no button, and the POST registers nothing', async () => {
     const link = await emailedEnrolLink(op, smtp);
@@ -500,11 +475,7 @@ describe('a browser enrolled through the page receives sign-in requests', () => 
     const subscription = pushService.subscribe(VAPID.publicKey);
     const page = await fetch(link);
     const csrf = enrolCsrfOf(await page.text(), page.headers.get('set-cookie'));
-    const enrolled = await fetch(link, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf.header, cookie: `ciba_enrol_csrf=${csrf.cookie}` },
-      body: JSON.stringify({ subscription, label: 'Phone' }),
-    });
+    const enrolled = await postToEnrolLink(link, csrf, { subscription, label: 'Phone' });
     expect(enrolled.status).toBe(201);
 
     const message = `Enrolled ${Date.now()}`;
@@ -520,17 +491,11 @@ describe('admin CLI: devices (apps/admin, built)', () => {
   // Its own provider: the CLI runs on the system clock, which the tests above have left behind.
   let op: TestProvider;
   let smtp: SmtpPeer;
-  let smsc: SmppPeer;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    smtp = await SmtpPeer.start();
-    smsc = await SmppPeer.start(SMSC_ACCOUNT);
-    op = await startTestProvider({}, { channels: deviceRegistrationChannels(smtp, smsc) });
+    ({ op, smtp, close } = await startDeviceRegistrationProvider());
   }, 30_000);
-  afterAll(async () => {
-    await op.close();
-    await smsc.close();
-    await smtp.close();
-  });
+  afterAll(() => close());
   const get = async (url: string) => answer(await fetch(url));
   const listFor = (sub: string) => op.app.get(DeviceRegistry).listActive(sub);
   const registerFcm = async (registrationToken: string, label: string) =>

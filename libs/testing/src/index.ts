@@ -20,6 +20,6 @@ export { WebPushReceiver } from './peers/web-push-receiver.js';
 export type { BrowserSubscription, PushReply, ReceivedPush, VerifiedVapid } from './peers/web-push-receiver.js';
 export { FcmPeer, fcmError } from './peers/fcm-peer.js';
 export type { FcmPeerOptions, FcmReply, FcmSend, ServiceAccountKey } from './peers/fcm-peer.js';
-export { answerApprovalPage, approvalLinkIn } from './approval-page-visitor.js';
-export type { VisitedPage } from './approval-page-visitor.js';
+export { answerApprovalPage, approvalCsrfOf, approvalLinkIn, postApprovalDecision } from './approval-page-visitor.js';
+export type { ApprovalCsrf, VisitedPage } from './approval-page-visitor.js';
 export { smppEnvironment, smtpEnvironment } from './peers/peer-environment.js';

@@ -6,6 +6,7 @@ import {
   type DeviceTarget,
   type EmailChannel,
   type EnrolmentInvitation,
+  type RenderedEmail,
   type SendOutcome,
   type SmsChannel,
   devicePushPayload,
@@ -15,70 +16,81 @@ import {
   renderSmsText,
 } from '@ciba/channels';
 import { channelsFromEnvironment } from '@ciba/service-notifier';
-import type { DevInbox } from './dev-inbox.js';
+import type { DevInbox, NewInboxMessage } from './dev-inbox.js';
 
 export const DEV_INBOX_VENDOR = 'dev-inbox';
 
 const SENT: SendOutcome = { kind: 'sent', providerMessageId: null };
 
-// Each adapter renders with the real template of its kind, so what the inbox shows is what a user
-// would receive. Rendering failures are `permanent`, as they are for the real adapters.
+/** What an adapter keeps of one message: all but the kind, which the adapter adds. */
+type Kept = Omit<NewInboxMessage, 'channel'>;
 
-export class DevInboxEmailChannel implements EmailChannel {
+/**
+ * What every development-inbox adapter shares. Each renders with the real template of its kind, so
+ * what the inbox shows is what a user would receive. Rendering failures are `permanent`, as they are
+ * for the real adapters.
+ */
+abstract class DevInboxChannel<K extends ChannelKind> {
+  abstract readonly kind: K;
+  readonly vendor = DEV_INBOX_VENDOR;
+
+  constructor(protected readonly inbox: DevInbox) {}
+
+  /** Stores the message `render` makes: `sent`, or `permanent` when rendering fails (and nothing is kept). */
+  protected keep(render: () => Kept): Promise<SendOutcome> {
+    try {
+      this.inbox.add({ channel: this.kind, ...render() });
+      return Promise.resolve(SENT);
+    } catch {
+      return Promise.resolve({ kind: 'permanent', reason: 'invalid_notification' });
+    }
+  }
+
+  protected now(): Date {
+    return this.inbox.clock.now();
+  }
+}
+
+/** The parts of a rendered email the inbox keeps. */
+function emailParts({ subject, text, html }: RenderedEmail): Pick<Kept, 'subject' | 'text' | 'html'> {
+  return { subject, text, html };
+}
+
+export class DevInboxEmailChannel extends DevInboxChannel<'email'> implements EmailChannel {
   readonly kind = 'email';
-  readonly vendor = DEV_INBOX_VENDOR;
-
-  constructor(private readonly inbox: DevInbox) {}
 
   send(to: string, notification: ApprovalNotification): Promise<SendOutcome> {
-    return capture(() => {
-      const email = renderEmail(notification, { now: this.inbox.clock.now() });
-      this.inbox.add({ channel: 'email', about: 'approval', to, subject: email.subject, text: email.text, html: email.html, links: [notification.approvalUrl] });
-    });
+    return this.keep(() => ({ about: 'approval', to, ...emailParts(renderEmail(notification, { now: this.now() })), links: [notification.approvalUrl] }));
   }
 
   sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome> {
-    return capture(() => {
-      const email = renderEnrolmentEmail(invitation, { now: this.inbox.clock.now() });
-      this.inbox.add({ channel: 'email', about: 'enrolment', to, subject: email.subject, text: email.text, html: email.html, links: [invitation.enrolUrl] });
-    });
+    return this.keep(() => ({ about: 'enrolment', to, ...emailParts(renderEnrolmentEmail(invitation, { now: this.now() })), links: [invitation.enrolUrl] }));
   }
 }
 
-export class DevInboxSmsChannel implements SmsChannel {
+export class DevInboxSmsChannel extends DevInboxChannel<'sms'> implements SmsChannel {
   readonly kind = 'sms';
-  readonly vendor = DEV_INBOX_VENDOR;
-
-  constructor(private readonly inbox: DevInbox) {}
 
   send(to: string, notification: ApprovalNotification): Promise<SendOutcome> {
-    return capture(() => {
-      this.inbox.add({ channel: 'sms', about: 'approval', to, subject: null, text: renderSmsText(notification), html: null, links: [notification.approvalUrl] });
-    });
+    return this.keep(() => ({ about: 'approval', to, subject: null, text: renderSmsText(notification), html: null, links: [notification.approvalUrl] }));
   }
 
   sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome> {
-    return capture(() => {
-      const text = renderEnrolmentSmsText(invitation, { now: this.inbox.clock.now() });
-      this.inbox.add({ channel: 'sms', about: 'enrolment', to, subject: null, text, html: null, links: [invitation.enrolUrl] });
-    });
+    return this.keep(() => ({ about: 'enrolment', to, subject: null, text: renderEnrolmentSmsText(invitation, { now: this.now() }), html: null, links: [invitation.enrolUrl] }));
   }
 }
 
-export class DevInboxDevicePushChannel implements DevicePushChannel {
+export class DevInboxDevicePushChannel extends DevInboxChannel<'device-push'> implements DevicePushChannel {
   readonly kind = 'device-push';
-  readonly vendor = DEV_INBOX_VENDOR;
-
-  constructor(private readonly inbox: DevInbox) {}
 
   accepts(target: DeviceTarget): boolean {
     return target.kind === 'web-push' || target.kind === 'fcm';
   }
 
   send(target: DeviceTarget, notification: ApprovalNotification): Promise<SendOutcome> {
-    return capture(() => {
+    return this.keep(() => {
       const payload = devicePushPayload(notification);
-      this.inbox.add({ channel: 'device-push', about: 'approval', to: describeDevice(target), subject: payload.title, text: payload.body, html: null, links: [payload.url] });
+      return { about: 'approval', to: describeDevice(target), subject: payload.title, text: payload.body, html: null, links: [payload.url] };
     });
   }
 }
@@ -97,15 +109,6 @@ export function describeDevice(target: DeviceTarget): string {
     }
     case 'fcm':
       return `FCM registration …${target.registrationToken.slice(-6)}`;
-  }
-}
-
-function capture(store: () => void): Promise<SendOutcome> {
-  try {
-    store();
-    return Promise.resolve(SENT);
-  } catch {
-    return Promise.resolve({ kind: 'permanent', reason: 'invalid_notification' });
   }
 }
 
