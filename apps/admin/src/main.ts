@@ -10,6 +10,7 @@ import {
   TypeOrmClientRepository,
   TypeOrmDeviceRepository,
   TypeOrmEnrolmentTokenRepository,
+  TypeOrmPasskeyRepository,
   TypeOrmSigningKeyRepository,
   TypeOrmUserRepository,
   createDataSource,
@@ -34,8 +35,9 @@ commands:
   callbacks redeliver ID [--bus in-process]
                           reopen a failed callback and hand it to the callback dispatcher again
                           (JetStream by default; --bus in-process for the all-in-one start)
-  devices list SUB        list a user's registered devices for device push (id, kind, label, dates)
-  devices revoke SUB ID   end one of the user's device registrations
+  devices list SUB        list a user's registered devices for device push and passkeys for step-up
+                          (id, kind, label, dates; never a target or credential)
+  devices revoke SUB ID   end one of the user's device registrations, or remove one of their passkeys
   devices enrol-link SUB [--via email|sms] [--print]
                           send the user a one-time device enrolment link to their verified email
                           address (default) or phone number, through the configured channel
@@ -141,23 +143,32 @@ async function main(argv: string[]): Promise<number> {
       case 'devices list': {
         const sub = positionals[2];
         const devices = await deviceRepository(config, dataSource).listActive(sub);
-        if (devices.length === 0) process.stdout.write(`no active devices for ${sub}\n`);
+        const passkeys = await new TypeOrmPasskeyRepository(dataSource).list(sub);
+        if (devices.length === 0 && passkeys.length === 0) process.stdout.write(`no active devices for ${sub}\n`);
         for (const d of devices) {
           process.stdout.write(
             `${d.id}  ${d.target.kind}  ${JSON.stringify(d.label ?? '-')}  created ${d.createdAt.toISOString()}  last used ${d.lastUsedAt?.toISOString() ?? '-'}\n`,
+          );
+        }
+        for (const p of passkeys) {
+          process.stdout.write(
+            `${p.id}  passkey  ${JSON.stringify(p.label ?? '-')}  created ${p.createdAt.toISOString()}  last used ${p.lastUsedAt?.toISOString() ?? '-'}\n`,
           );
         }
         return 0;
       }
       case 'devices revoke': {
         const [, , sub, id] = positionals as [string, string, string, string];
-        const revoked = UUID.test(id) && (await deviceRepository(config, dataSource).revoke(sub, id, 'revoked', systemClock.now()));
-        if (!revoked) {
-          process.stderr.write(`no active device ${id} for ${sub}\n`);
-          return 1;
+        if (UUID.test(id) && (await deviceRepository(config, dataSource).revoke(sub, id, 'revoked', systemClock.now()))) {
+          process.stdout.write(`device ${id} revoked\n`);
+          return 0;
         }
-        process.stdout.write(`device ${id} revoked\n`);
-        return 0;
+        if (UUID.test(id) && (await new TypeOrmPasskeyRepository(dataSource).revoke(sub, id))) {
+          process.stdout.write(`passkey ${id} removed\n`);
+          return 0;
+        }
+        process.stderr.write(`no active device ${id} for ${sub}\n`);
+        return 1;
       }
       case 'devices enrol-link': {
         const sub = positionals[2];

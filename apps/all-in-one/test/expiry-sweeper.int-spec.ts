@@ -52,6 +52,8 @@ describe('notifier sweeper', () => {
       redeemedAt: null,
       notifiedAt: null,
       correlationId: null,
+      acr: null,
+      amr: [],
     });
     const { body } = await op.notification((b) => b['binding_message'] === message);
     expect(body['login_hint']).toBe('bob');

@@ -110,7 +110,8 @@ export async function startTestProvider(env: Record<string, string> = {}, option
   const db = await createTestDatabase();
   const device = await DeviceEmulator.start();
   const receiver = await ClientReceiver.start();
-  const port = await freePort();
+  // A test that needs its URL before the start (a host name, not 127.0.0.1) chooses the port itself.
+  const port = env['CIBA_PORT'] ? Number(env['CIBA_PORT']) : await freePort();
   const fullEnv: Record<string, string> = {
     CIBA_DATABASE_URL: db.url,
     CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),

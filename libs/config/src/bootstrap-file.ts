@@ -24,6 +24,14 @@ const clientSchema = z
       .array(z.string().min(1).max(255))
       .refine((list) => new Set(list).size === list.length, 'authorization_details_types lists a type twice')
       .default([]),
+    /**
+     * OpenID Connect Dynamic Client Registration 1.0 §2: acr values for requests that send none, in
+     * order of preference. A passkey-level value (CIBA_PASSKEY_ACR_VALUES) makes them need a passkey.
+     */
+    default_acr_values: z
+      .array(z.string().regex(/^[\x21-\x7E]{1,255}$/, 'default_acr_values entries are single ACR values (printable, no spaces)'))
+      .refine((list) => new Set(list).size === list.length, 'default_acr_values lists a value twice')
+      .default([]),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig } from './provider-config.js';
+import { ConfigError, loadConfig, webAuthnRelyingParty } from './provider-config.js';
 import { parseBootstrap } from './bootstrap-file.js';
 
 const key = randomBytes(32).toString('base64');
@@ -77,7 +77,36 @@ describe('loadConfig: reaching users', () => {
   });
 });
 
+describe('loadConfig: passkey step-up', () => {
+  it('treats the OpenID EAP values phr and phrh as passkey-level by default; none turns step-up off', () => {
+    expect(loadConfig(base, 'notifier', []).stepUp.passkeyAcrValues).toEqual(['phr', 'phrh']);
+    expect(loadConfig({ ...base, CIBA_PASSKEY_ACR_VALUES: 'phr urn:bank:strong' }, 'notifier', []).stepUp.passkeyAcrValues).toEqual(['phr', 'urn:bank:strong']);
+    expect(loadConfig({ ...base, CIBA_PASSKEY_ACR_VALUES: 'none' }, 'notifier', []).stepUp.passkeyAcrValues).toEqual([]);
+  });
+
+  it('the relying party is the notifier: its host is the RP ID and its origin the only origin', () => {
+    const c = loadConfig({ ...base, CIBA_ISSUER: 'https://op.example.com', CIBA_NOTIFIER_URL: 'https://approve.example.com/' }, 'notifier', []);
+    expect(c.stepUp.relyingParty).toEqual({ id: 'approve.example.com', origin: 'https://approve.example.com' });
+  });
+
+  it('has no relying party where browsers allow no WebAuthn: an IP address, or plain http off localhost', () => {
+    expect(webAuthnRelyingParty('http://127.0.0.1:3000')).toBeNull();
+    expect(webAuthnRelyingParty('https://[::1]:3000')).toBeNull();
+    expect(webAuthnRelyingParty('https://10.0.0.8')).toBeNull();
+    expect(webAuthnRelyingParty('http://op.example.com')).toBeNull();
+    expect(webAuthnRelyingParty('http://localhost:3000')).toEqual({ id: 'localhost', origin: 'http://localhost:3000' });
+    expect(webAuthnRelyingParty('https://op.example.com:8443')).toEqual({ id: 'op.example.com', origin: 'https://op.example.com:8443' });
+  });
+});
+
 describe('parseBootstrap', () => {
+  it('takes default_acr_values (OIDC Registration §2), none by default, and refuses a value twice or with a space', () => {
+    const d = parseBootstrap({ clients: [{ client_id: 'c1', client_secret: 'long-enough-secret', default_acr_values: ['phr'] }, { client_id: 'c2', client_secret: 'long-enough-secret' }] });
+    expect(d.clients.map((c) => c.default_acr_values)).toEqual([['phr'], []]);
+    expect(() => parseBootstrap({ clients: [{ client_id: 'c', client_secret: 'long-enough-secret', default_acr_values: ['phr', 'phr'] }] })).toThrow(/twice/);
+    expect(() => parseBootstrap({ clients: [{ client_id: 'c', client_secret: 'long-enough-secret', default_acr_values: ['phr phrh'] }] })).toThrow(/default_acr_values/);
+  });
+
   it("takes a user's own ordered channel_preference, and refuses unknown or repeated channels", () => {
     const d = parseBootstrap({ users: [{ sub: 'u1', channel_preference: ['sms', 'email'] }] });
     expect(d.users[0]?.channel_preference).toEqual(['sms', 'email']);

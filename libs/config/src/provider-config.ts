@@ -54,6 +54,7 @@ const envSchema = z.object({
   CIBA_USER_NOTIFICATION_LIMIT: int(0, 100000).default(10),
   CIBA_USER_NOTIFICATION_WINDOW_SECONDS: int(1, 86400).default(600),
   CIBA_ENROLMENT_LINK_TTL: int(60, 604800).default(900),
+  CIBA_PASSKEY_ACR_VALUES: z.string().default('phr phrh'),
   CIBA_SWEEP_INTERVAL_MS: int(100, 600000).default(1000),
   CIBA_RENOTIFY_AFTER_MS: int(1000, 3600000).default(30000),
   CIBA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -95,6 +96,16 @@ export interface ProviderConfig {
     /** Lifetime of a one-time device enrolment link, in seconds. */
     readonly enrolmentLinkTtl: number;
   };
+  /** Passkey (WebAuthn) step-up on the approval page. */
+  readonly stepUp: {
+    /** ACR values a passkey satisfies: a request asking for one (or inheriting one) is approved only with a passkey. */
+    readonly passkeyAcrValues: readonly string[];
+    /**
+     * The WebAuthn relying party: the notifier's host name (the RP ID) and origin. Null when its
+     * public URL cannot host WebAuthn: an IP address, or plain http on a host other than localhost.
+     */
+    readonly relyingParty: WebAuthnRelyingParty | null;
+  };
   /** Ping and push callbacks to clients' notification endpoints. */
   readonly callbacks: {
     readonly pingOnExpiry: boolean;
@@ -113,6 +124,13 @@ export interface ProviderConfig {
   readonly sweeper: { readonly intervalMs: number; readonly renotifyAfterMs: number };
   readonly log: { readonly level: string };
   readonly shutdownTimeoutMs: number;
+}
+
+export interface WebAuthnRelyingParty {
+  /** The RP ID: the notifier's host name. */
+  readonly id: string;
+  /** The only origin ceremonies may come from: the notifier's. */
+  readonly origin: string;
 }
 
 export type ConfigSection = 'database' | 'nats' | 'keys';
@@ -178,9 +196,14 @@ export function loadConfig(
   if (badChannels.length > 0 || preference.length === 0 || new Set(preference).size !== preference.length) {
     problems.push(`CIBA_CHANNEL_PREFERENCE: expected distinct channels among ${NOTIFICATION_CHANNELS.join(', ')}`);
   }
+  const passkeyAcrValues = e.CIBA_PASSKEY_ACR_VALUES.trim() === 'none' ? [] : words(e.CIBA_PASSKEY_ACR_VALUES);
+  if (passkeyAcrValues.length === 0 && e.CIBA_PASSKEY_ACR_VALUES.trim() !== 'none') {
+    problems.push('CIBA_PASSKEY_ACR_VALUES: expected space-separated ACR values, or none');
+  }
   const scopes = words(e.CIBA_SCOPES);
   if (!scopes.includes('openid')) problems.push('CIBA_SCOPES: must include openid');
   if (problems.length > 0) throw new ConfigError(problems);
+  const notifierUrl = stripSlash(e.CIBA_NOTIFIER_URL ?? issuer);
 
   return {
     service,
@@ -189,7 +212,7 @@ export function loadConfig(
     publicUrls: {
       authorize: stripSlash(e.CIBA_AUTHORIZE_URL ?? issuer),
       token: stripSlash(e.CIBA_TOKEN_URL ?? issuer),
-      notifier: stripSlash(e.CIBA_NOTIFIER_URL ?? issuer),
+      notifier: notifierUrl,
     },
     database: { url: e.CIBA_DATABASE_URL ?? '', poolSize: e.CIBA_DATABASE_POOL_SIZE },
     nats: { servers: e.CIBA_NATS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean), prefix: e.CIBA_BUS_PREFIX ?? null, concurrency: e.CIBA_BUS_CONCURRENCY },
@@ -212,6 +235,7 @@ export function loadConfig(
       userWindowMs: e.CIBA_USER_NOTIFICATION_WINDOW_SECONDS * 1000,
       enrolmentLinkTtl: e.CIBA_ENROLMENT_LINK_TTL,
     },
+    stepUp: { passkeyAcrValues, relyingParty: webAuthnRelyingParty(notifierUrl) },
     callbacks: {
       pingOnExpiry: e.CIBA_PING_ON_EXPIRY,
       allowHttpLoopback: e.CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK,
@@ -231,6 +255,20 @@ export function loadConfig(
 /** Longest time any token this provider signs stays valid: how long a retired key must stay published. */
 export function maxTokenLifetime(config: ProviderConfig): number {
   return Math.max(config.tokens.accessTokenTtl, config.tokens.idTokenTtl);
+}
+
+/**
+ * WebAuthn needs a secure context (https, or http on localhost) and an RP ID that is a domain name,
+ * never an IP address; the RP ID is the notifier's host, so passkeys work on its pages only.
+ */
+export function webAuthnRelyingParty(notifierUrl: string): WebAuthnRelyingParty | null {
+  const url = new URL(notifierUrl);
+  const host = url.hostname;
+  const isIp = /^[0-9.]+$/.test(host) || host.startsWith('[');
+  const isLocalhost = host === 'localhost' || host.endsWith('.localhost');
+  if (isIp) return null;
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLocalhost)) return null;
+  return { id: host, origin: url.origin };
 }
 
 function words(s: string): string[] {

@@ -2,6 +2,7 @@ export * from './auth-request/auth-request.js';
 export * from './client/client.js';
 export * from './user/user.js';
 export * from './device/device.js';
+export * from './passkey/passkey.js';
 export * from './events/lifecycle-event.js';
 export * from './ports/ports.js';
 export * from './events/lifecycle-events.js';

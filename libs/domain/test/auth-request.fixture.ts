@@ -28,6 +28,8 @@ export function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthReques
     redeemedAt: null,
     notifiedAt: null,
     correlationId: null,
+    acr: null,
+    amr: [],
     ...overrides,
   };
 }

@@ -32,6 +32,8 @@ function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthRequest {
     redeemedAt: null,
     notifiedAt: null,
     correlationId: null,
+    acr: null,
+    amr: [],
     ...overrides,
   };
 }

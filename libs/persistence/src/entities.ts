@@ -11,6 +11,8 @@ import { UserEntity } from './user/user.entity.js';
 import { DeviceEntity } from './device/device.entity.js';
 import { EnrolmentTokenEntity } from './device/enrolment-token.entity.js';
 import { UserNotificationEntity } from './notification/user-notification.entity.js';
+import { PasskeyEntity } from './passkey/passkey.entity.js';
+import { WebAuthnChallengeEntity } from './passkey/webauthn-challenge.entity.js';
 
 /** Every entity, listed explicitly: no globs, so ESM and bundling need no file-system lookups. */
 export const ENTITIES = [
@@ -27,4 +29,6 @@ export const ENTITIES = [
   DeviceEntity,
   EnrolmentTokenEntity,
   UserNotificationEntity,
+  PasskeyEntity,
+  WebAuthnChallengeEntity,
 ] as const;

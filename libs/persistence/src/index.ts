@@ -19,6 +19,8 @@ export { TypeOrmDeviceRepository } from './device/device.repository.js';
 export type { DeviceTargetSealer } from './device/device.repository.js';
 export { TypeOrmEnrolmentTokenRepository } from './device/enrolment-token.repository.js';
 export { PostgresNotificationLimiter } from './notification/notification-limiter.js';
+export { TypeOrmPasskeyRepository } from './passkey/passkey.repository.js';
+export { TypeOrmWebAuthnChallengeRepository } from './passkey/webauthn-challenge.repository.js';
 
 export { ClientEntity } from './client/client.entity.js';
 export { UserEntity } from './user/user.entity.js';
@@ -33,6 +35,8 @@ export { CallbackDeliveryEntity } from './callback-delivery/callback-delivery.en
 export { DeviceEntity } from './device/device.entity.js';
 export { EnrolmentTokenEntity } from './device/enrolment-token.entity.js';
 export { UserNotificationEntity } from './notification/user-notification.entity.js';
+export { PasskeyEntity } from './passkey/passkey.entity.js';
+export { WebAuthnChallengeEntity } from './passkey/webauthn-challenge.entity.js';
 export { InitialSchema1700000000000 } from './migrations/1700000000000-initial-schema.js';
 export { CallbackDeliveries1700000100000 } from './migrations/1700000100000-callback-deliveries.js';
 export { UserChannels1700000200000 } from './migrations/1700000200000-user-channels.js';

@@ -14,6 +14,8 @@ import { TypeOrmSigningKeyRepository } from './signing-key/signing-key.repositor
 import { TypeOrmUserRepository } from './user/user.repository.js';
 import { TypeOrmEnrolmentTokenRepository } from './device/enrolment-token.repository.js';
 import { PostgresNotificationLimiter } from './notification/notification-limiter.js';
+import { TypeOrmPasskeyRepository } from './passkey/passkey.repository.js';
+import { TypeOrmWebAuthnChallengeRepository } from './passkey/webauthn-challenge.repository.js';
 
 export interface PersistenceModuleOptions extends PersistenceOptions {
   /** Register the providers globally (default false: import the module where it is needed). */
@@ -32,6 +34,8 @@ const REPOSITORIES = [
   PostgresDurableQueueStore,
   TypeOrmEnrolmentTokenRepository,
   PostgresNotificationLimiter,
+  TypeOrmPasskeyRepository,
+  TypeOrmWebAuthnChallengeRepository,
 ] as const;
 
 /**

@@ -133,6 +133,7 @@ describe('TypeOrmAuthRequestRepository', () => {
         scope: ['openid', 'offline_access'],
         authTime: at(1),
         acr: null,
+        amr: [],
         expiresAt: at(3600),
         requestId: request.id,
         authorizationDetails: null,
@@ -146,7 +147,7 @@ describe('TypeOrmAuthRequestRepository', () => {
     it('a failing refresh token insert leaves the request approved (both or neither)', async () => {
       const request = await created({ status: 'approved', decidedAt: at(1) });
       const polls = repository.forClient(client);
-      const duplicate = { tokenHash: `rt-dup-${request.id}`, clientId: client.clientId, subject: 'x', scope: ['openid'], authTime: at(1), acr: null, expiresAt: at(3600), requestId: request.id, authorizationDetails: null };
+      const duplicate = { tokenHash: `rt-dup-${request.id}`, clientId: client.clientId, subject: 'x', scope: ['openid'], authTime: at(1), acr: null, amr: [], expiresAt: at(3600), requestId: request.id, authorizationDetails: null };
       await db.dataSource.query(
         'INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, auth_time, expires_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [duplicate.tokenHash, duplicate.clientId, duplicate.subject, duplicate.scope, duplicate.authTime, duplicate.expiresAt, duplicate.requestId],

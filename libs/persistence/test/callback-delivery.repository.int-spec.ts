@@ -46,7 +46,7 @@ describe('TypeOrmCallbackDeliveryRepository', () => {
 
   it('CIBA §10.3 push: redeems the request and stores tokens and delivery together, once under concurrency', async () => {
     const r = await request();
-    const token = (n: number) => ({ tokenHash: `rt-${r.id}-${n}`, clientId, subject: r.subject, scope: ['openid', 'offline_access'], authTime: at(1), acr: null, expiresAt: at(9999), requestId: r.id, authorizationDetails: null });
+    const token = (n: number) => ({ tokenHash: `rt-${r.id}-${n}`, clientId, subject: r.subject, scope: ['openid', 'offline_access'], authTime: at(1), acr: null, amr: [], expiresAt: at(9999), requestId: r.id, authorizationDetails: null });
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, n) => deliveries.ensureRedeemed({ ...delivery(r.id), encryptedMessage: `v1.sealed-${n}` }, at(3), token(n))),
     );

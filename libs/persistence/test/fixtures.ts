@@ -17,6 +17,7 @@ export function aClient(overrides: Partial<Client> = {}): Client {
     backchannelUserCodeParameter: false,
     idTokenSignedResponseAlg: null,
     authorizationDetailsTypes: [],
+    defaultAcrValues: [],
     ...overrides,
   };
 }
@@ -57,6 +58,8 @@ export function anAuthRequest(clientId: string, overrides: Partial<AuthRequest> 
     redeemedAt: null,
     notifiedAt: null,
     correlationId: null,
+    acr: null,
+    amr: [],
     ...overrides,
   };
 }

@@ -160,6 +160,7 @@ describe('TypeOrmRefreshTokenRepository', () => {
     scope: ['openid', 'offline_access'],
     authTime: at(0),
     acr: 'urn:acr:high',
+    amr: ['pop', 'user', 'mfa'],
     expiresAt: at(3600),
     requestId: randomUUID(),
     authorizationDetails: null,

@@ -16,6 +16,8 @@ import {
   TypeOrmDeviceRepository,
   TypeOrmEnrolmentTokenRepository,
   PostgresNotificationLimiter,
+  TypeOrmPasskeyRepository,
+  TypeOrmWebAuthnChallengeRepository,
 } from '@ciba/persistence';
 import { KeyEncryptor, KeyStore, SecretHasher, TokenMinter } from '@ciba/tokens';
 import { CachedClientRepository } from './di/cached-client-repository.js';
@@ -35,6 +37,8 @@ import {
   DEVICE_REPOSITORY,
   ENROLMENT_TOKEN_REPOSITORY,
   NOTIFICATION_LIMITER,
+  PASSKEY_REPOSITORY,
+  WEBAUTHN_CHALLENGE_REPOSITORY,
 } from './di/tokens.js';
 import { HealthController, ReadinessRegistry } from './health/health.js';
 import { ClientAuthenticator } from './http/client-authenticator.js';
@@ -145,6 +149,8 @@ export class CoreModule {
       CALLBACK_DELIVERY_REPOSITORY,
       ENROLMENT_TOKEN_REPOSITORY,
       NOTIFICATION_LIMITER,
+      PASSKEY_REPOSITORY,
+      WEBAUTHN_CHALLENGE_REPOSITORY,
       EVENT_PUBLISHER,
       PENDING_POLL_CACHE,
       SecretHasher,
@@ -168,6 +174,8 @@ export class CoreModule {
         { provide: CALLBACK_DELIVERY_REPOSITORY, useExisting: TypeOrmCallbackDeliveryRepository },
         { provide: ENROLMENT_TOKEN_REPOSITORY, useExisting: TypeOrmEnrolmentTokenRepository },
         { provide: NOTIFICATION_LIMITER, useExisting: PostgresNotificationLimiter },
+        { provide: PASSKEY_REPOSITORY, useExisting: TypeOrmPasskeyRepository },
+        { provide: WEBAUTHN_CHALLENGE_REPOSITORY, useExisting: TypeOrmWebAuthnChallengeRepository },
         { provide: SecretHasher, useFactory: () => new SecretHasher() },
         ClientAuthenticator,
         ReadinessRegistry,

@@ -21,6 +21,7 @@ const pollClient: BackchannelClientView = {
   backchannelTokenDeliveryMode: 'poll',
   backchannelUserCodeParameter: false,
   authorizationDetailsTypes: ['payment_initiation', 'account_information'],
+  defaultAcrValues: [],
 };
 const pingClient: BackchannelClientView = { ...pollClient, backchannelTokenDeliveryMode: 'ping' };
 const pushClient: BackchannelClientView = { ...pollClient, backchannelTokenDeliveryMode: 'push' };
@@ -98,6 +99,14 @@ describe('validateBackchannelRequest', () => {
       clientNotificationToken: 'abc.DEF-_~+/123==',
       userCode: null,
     });
+  });
+
+  it('§7.1 acr_values: the request\'s own, else the client\'s default_acr_values (OIDC Registration §2)', () => {
+    const withDefaults: BackchannelClientView = { ...pollClient, defaultAcrValues: ['phr'] };
+    expect(validate(minimal, withDefaults).acrValues).toEqual(['phr']);
+    expect(validate({ ...minimal, acr_values: '' }, withDefaults).acrValues).toEqual(['phr']);
+    expect(validate({ ...minimal, acr_values: 'urn:acr:pwd' }, withDefaults).acrValues).toEqual(['urn:acr:pwd']);
+    expect(validate({ ...minimal, acr_values: 'phrh phr phrh' }).acrValues).toEqual(['phrh', 'phr']);
   });
 
   it('§7.1 reports the first failing check in pipeline order', () => {

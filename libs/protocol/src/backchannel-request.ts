@@ -4,6 +4,7 @@ import { CIBA_GRANT_TYPE } from './constants.js';
 import type { TokenDeliveryMode } from './constants.js';
 import { OAuthError, invalidRequest } from './errors.js';
 import type { FormParams } from './form-params.js';
+import { effectiveAcrValues } from './acr-values.js';
 import { parseScope, splitSpaceDelimited } from './scope.js';
 
 /** What the checks need to know about the authenticated client. */
@@ -15,6 +16,8 @@ export interface BackchannelClientView {
   readonly backchannelUserCodeParameter: boolean;
   /** RFC 9396 §10 `authorization_details_types`: empty means the client may not send authorization_details. */
   readonly authorizationDetailsTypes: readonly string[];
+  /** OpenID Connect Dynamic Client Registration 1.0 §2 `default_acr_values`: used when a request sends no acr_values. */
+  readonly defaultAcrValues: readonly string[];
 }
 
 /** Operator policy for the backchannel authentication endpoint. Times in seconds. */
@@ -124,10 +127,13 @@ export function checkRequestedExpiry({ params, policy }: BackchannelRequestConte
   return { expiresIn };
 }
 
-/** CIBA §7.1: acr_values are passed through, in order of preference. */
-export function checkAcrValues({ params }: BackchannelRequestContext): Partial<ValidatedBackchannelRequest> {
+/**
+ * CIBA §7.1: acr_values are passed through, in order of preference; a request without any (absent
+ * or empty) inherits the client's registered default_acr_values.
+ */
+export function checkAcrValues({ params, client }: BackchannelRequestContext): Partial<ValidatedBackchannelRequest> {
   const raw = params.get('acr_values');
-  return { acrValues: raw === undefined ? [] : splitSpaceDelimited(raw) };
+  return { acrValues: effectiveAcrValues(raw === undefined ? [] : splitSpaceDelimited(raw), client.defaultAcrValues) };
 }
 
 /** CIBA §7.1 / §13: a binding_message the OP will not display is invalid_binding_message. */

@@ -5,6 +5,7 @@ export * from './scope.js';
 export * from './client-credentials.js';
 export * from './binding-message.js';
 export * from './authorization-details.js';
+export * from './acr-values.js';
 export * from './backchannel-request.js';
 export * from './token-request.js';
 export * from './discovery.js';

@@ -85,6 +85,8 @@ export class BackchannelAuthenticationService {
       redeemedAt: null,
       notifiedAt: null,
       correlationId,
+      acr: null,
+      amr: [],
     };
     await this.requests.create(request);
     await this.announce(request, interval);

@@ -36,7 +36,10 @@ export class DiscoveryController {
       tokenEndpointAuthMethodsSupported: [...CLIENT_AUTH_METHODS],
       // One signing key (and algorithm) per deployment: CIBA_SIGNING_ALG.
       idTokenSigningAlgValuesSupported: [config.keys.signingAlg],
-      claimsSupported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'at_hash', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified'],
+      claimsSupported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'amr', 'at_hash', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified'],
+      // The ACRs this provider can assert: those a passkey step-up satisfies, when the notifier's URL
+      // can host WebAuthn at all. Other requested values are accepted and passed on, never asserted.
+      ...(config.stepUp.relyingParty !== null && config.stepUp.passkeyAcrValues.length > 0 ? { acrValuesSupported: [...config.stepUp.passkeyAcrValues] } : {}),
     });
   }
 

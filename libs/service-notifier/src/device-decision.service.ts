@@ -8,11 +8,13 @@ import {
   type DecisionTokenRepository,
   type EventPublisher,
   type PendingPollCache,
+  type StepUpAuthentication,
   effectiveStatus,
   requestDecided,
 } from '@ciba/domain';
-import { OAuthError } from '@ciba/protocol';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, DECISION_TOKEN_REPOSITORY, EVENT_PUBLISHER, PENDING_POLL_CACHE } from '@ciba/platform';
+import type { ProviderConfig } from '@ciba/config';
+import { OAuthError, passkeyStepUpAcr } from '@ciba/protocol';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, DECISION_TOKEN_REPOSITORY, EVENT_PUBLISHER, PENDING_POLL_CACHE, PROVIDER_CONFIG } from '@ciba/platform';
 import { DecisionTokens } from './decision-tokens.js';
 
 /** The device's answer in the HTTP authentication channel's vocabulary. */
@@ -41,6 +43,7 @@ export class DeviceDecisionService {
     @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PENDING_POLL_CACHE) private readonly pollCache: PendingPollCache,
+    @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
   ) {}
 
   /**
@@ -65,8 +68,12 @@ export class DeviceDecisionService {
     return this.apply(await this.inspect(decisionToken, channel, this.clock.now()), decisionToken, status);
   }
 
-  /** Applies a decision with a token already inspected: single-use consume, pending requests only. */
-  async apply(state: TokenState, decisionToken: string, status: DeviceStatus): Promise<AuthRequest> {
+  /**
+   * Applies a decision with a token already inspected: single-use consume, pending requests only.
+   * A request that needs a passkey is approved only with the passkey step-up the approval page
+   * verified (`stepUp`); any other approval of it is refused before the token is used.
+   */
+  async apply(state: TokenState, decisionToken: string, status: DeviceStatus, stepUp?: StepUpAuthentication): Promise<AuthRequest> {
     switch (state.kind) {
       case 'gone':
         throw invalidToken('the decision token is unknown or was already used');
@@ -78,6 +85,9 @@ export class DeviceDecisionService {
         break;
     }
     const { request } = state;
+    if (status === 'SUCCEED' && stepUp === undefined && passkeyStepUpAcr(request.acrValues, this.config.stepUp.passkeyAcrValues) !== null) {
+      throw new OAuthError('invalid_request', 'this request needs a passkey step-up: it can only be approved on the approval page');
+    }
     const now = this.clock.now();
     // Settle the poll cache before the decision commits, so no token replica keeps answering
     // authorization_pending for a decided request. If this fails nothing has changed yet.
@@ -85,10 +95,10 @@ export class DeviceDecisionService {
     const consumed = await this.decisionTokens.consume(DecisionTokens.hash(decisionToken), now);
     if (!consumed) throw invalidToken('the decision token is unknown or was already used');
 
-    const decision: Decision = status === 'SUCCEED' ? { kind: 'approve' } : { kind: 'deny', reason: status };
+    const decision: Decision = status === 'SUCCEED' ? { kind: 'approve', ...(stepUp ? { stepUp } : {}) } : { kind: 'deny', reason: status };
     const decided = await this.commit(request, decision, now);
     if (!decided) throw notPending();
-    this.logger.log({ requestId: decided.id, decision: decided.status }, 'authentication device decided');
+    this.logger.log({ requestId: decided.id, decision: decided.status, ...(decided.acr ? { acr: decided.acr } : {}) }, 'authentication device decided');
     return decided;
   }
 

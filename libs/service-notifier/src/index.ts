@@ -10,3 +10,5 @@ export { CONFIGURED_CHANNELS } from './notification/configured-channels.js';
 export { DeviceEnrolment, EnrolmentRefused, ENROLMENT_VIAS } from './devices/device-enrolment.service.js';
 export type { EnrolmentVia, SentEnrolmentLink } from './devices/device-enrolment.service.js';
 export { DeviceRegistry } from './devices/device-registry.service.js';
+export { PasskeyCeremonies } from './step-up/passkey-ceremonies.service.js';
+export type { CeremonyRejection, RegistrationOutcome, StepUpOutcome } from './step-up/passkey-ceremonies.service.js';

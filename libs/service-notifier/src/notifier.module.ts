@@ -17,6 +17,7 @@ import { ExpirySweeper } from './expiry-sweeper.service.js';
 import { CONFIGURED_CHANNELS, ChannelsShutdown } from './notification/configured-channels.js';
 import { NotificationHandler } from './notification/notification.handler.js';
 import { AUTHENTICATION_CHANNEL, UserNotifier } from './notification/user-notifier.service.js';
+import { PasskeyCeremonies } from './step-up/passkey-ceremonies.service.js';
 
 export interface NotifierModuleOptions {
   /**
@@ -55,6 +56,7 @@ export class NotifierModule {
         ChannelsShutdown,
         DeviceEnrolment,
         DeviceRegistry,
+        PasskeyCeremonies,
         {
           provide: CONFIGURED_CHANNELS,
           inject: [PROVIDER_CONFIG],
@@ -80,7 +82,7 @@ export class NotifierModule {
           useFactory: (config: ProviderConfig) => (config.authChannel.uri ? new HttpAuthenticationChannel(config.authChannel.uri, config.authChannel.timeoutMs) : null),
         },
       ],
-      exports: [ExpirySweeper, ApprovalLinks, DeviceDecisionService, DeviceEnrolment, DeviceRegistry],
+      exports: [ExpirySweeper, ApprovalLinks, DeviceDecisionService, DeviceEnrolment, DeviceRegistry, PasskeyCeremonies],
     };
   }
 }

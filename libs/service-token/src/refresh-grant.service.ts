@@ -33,6 +33,7 @@ export class RefreshGrantService {
       scope,
       authTime: current.authTime,
       acr: current.acr,
+      amr: current.amr,
       authReqId: null,
       requestId: current.requestId,
       includeRtHash: false,

@@ -129,6 +129,21 @@ describe('TokenMinter', () => {
     expect((await jwtVerify(noRefresh.idToken, jwks, { currentDate: clock.now() })).payload).not.toHaveProperty(RT_HASH_CLAIM);
   });
 
+  it('RFC 8176 amr: in the ID token, the access token and the refresh token record when given; left out when empty', async () => {
+    const { minter, jwks, clock } = await setup();
+    const stepped = await minter.mint(input({ acr: 'phr', amr: ['pop', 'user', 'mfa'] }));
+    expect((await jwtVerify(stepped.idToken, jwks, { currentDate: clock.now() })).payload).toMatchObject({ acr: 'phr', amr: ['pop', 'user', 'mfa'] });
+    expect((await jwtVerify(stepped.accessToken, jwks, { currentDate: clock.now() })).payload).toMatchObject({ acr: 'phr', amr: ['pop', 'user', 'mfa'] });
+    expect(stepped.refreshTokenRecord).toMatchObject({ acr: 'phr', amr: ['pop', 'user', 'mfa'] });
+    for (const amr of [undefined, []]) {
+      const plain = await minter.mint(input({ amr }));
+      expect((await jwtVerify(plain.idToken, jwks, { currentDate: clock.now() })).payload).not.toHaveProperty('amr');
+      expect((await jwtVerify(plain.accessToken, jwks, { currentDate: clock.now() })).payload).not.toHaveProperty('amr');
+    }
+    const forged = await minter.mint(input({ claims: { amr: ['hwk'] } }));
+    expect((await jwtVerify(forged.idToken, jwks, { currentDate: clock.now() })).payload).not.toHaveProperty('amr');
+  });
+
   it('caller claims cannot override the claims the minter owns', async () => {
     const { minter, jwks, clock } = await setup();
     const { idToken } = await minter.mint(
@@ -150,6 +165,7 @@ describe('TokenMinter', () => {
       scope: ['openid', 'email'],
       authTime: AUTH_TIME,
       acr: 'urn:acr:mfa',
+      amr: [],
       expiresAt: new Date(clock.now().getTime() + 86_400_000),
       requestId: 'request-1',
       authorizationDetails: null,

@@ -39,6 +39,7 @@ const RESERVED_ID_TOKEN_CLAIMS = new Set([
   'jti',
   'auth_time',
   'acr',
+  'amr',
   'at_hash',
   'c_hash',
   AUTH_REQ_ID_CLAIM,
@@ -65,6 +66,8 @@ export interface MintInput {
   readonly scope: readonly string[];
   readonly authTime: Date;
   readonly acr?: string | null;
+  /** RFC 8176 authentication methods; omitted from the tokens when empty. */
+  readonly amr?: readonly string[];
   /** CIBA §10.3.1: binds the ID token to the authentication request. */
   readonly authReqId?: string | null;
   readonly requestId: string;
@@ -125,6 +128,7 @@ export class TokenMinter {
     const iat = seconds(now);
     const authTime = seconds(input.authTime);
     const acr = input.acr ?? null;
+    const amr = [...(input.amr ?? [])];
     const scope = input.scope.join(' ');
     const authorizationDetails = input.authorizationDetails ?? null;
     const { kid, alg, key } = this.keyStore.signingKey();
@@ -135,6 +139,7 @@ export class TokenMinter {
       scope,
       auth_time: authTime,
       ...(acr !== null ? { acr } : {}),
+      ...(amr.length > 0 ? { amr } : {}),
       ...(authorizationDetails !== null ? { authorization_details: authorizationDetails } : {}),
     })
       .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
@@ -157,6 +162,7 @@ export class TokenMinter {
             scope: [...input.scope],
             authTime: input.authTime,
             acr,
+            amr,
             expiresAt: new Date(now.getTime() + this.refreshTokenTtl * 1000),
             requestId: input.requestId,
             authorizationDetails,
@@ -170,6 +176,7 @@ export class TokenMinter {
       auth_time: authTime,
       at_hash: halfHash(accessToken, alg),
       ...(acr !== null ? { acr } : {}),
+      ...(amr.length > 0 ? { amr } : {}),
       ...(input.authReqId ? { [AUTH_REQ_ID_CLAIM]: input.authReqId } : {}),
       ...(refreshToken !== null && input.includeRtHash === true ? { [RT_HASH_CLAIM]: halfHash(refreshToken, alg) } : {}),
     })

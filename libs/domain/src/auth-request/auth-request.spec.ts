@@ -7,7 +7,7 @@ const pending = pendingRequest;
 describe('authentication request state machine', () => {
   it('pending → approved records the decision time (the ID token auth_time)', () => {
     const approved = decide(pending(), { kind: 'approve' }, at(10));
-    expect(approved).toMatchObject({ status: 'approved', decidedAt: at(10), denialReason: null });
+    expect(approved).toMatchObject({ status: 'approved', decidedAt: at(10), denialReason: null, acr: null, amr: [] });
   });
 
   it('pending → denied keeps the device reason', () => {
@@ -25,6 +25,11 @@ describe('authentication request state machine', () => {
   it('a decided request cannot be decided again', () => {
     const approved = decide(pending(), { kind: 'approve' }, at(1));
     expect(() => decide(approved, { kind: 'deny', reason: 'UNAUTHORIZED' }, at(2))).toThrow(IllegalTransition);
+  });
+
+  it('an approval with a passkey step-up records the satisfied acr and the amr', () => {
+    const approved = decide(pending(), { kind: 'approve', stepUp: { acr: 'phr', amr: ['pop', 'user', 'mfa'] } }, at(10));
+    expect(approved).toMatchObject({ status: 'approved', acr: 'phr', amr: ['pop', 'user', 'mfa'] });
   });
 
   it('only an approved request can be redeemed, once', () => {

@@ -49,9 +49,24 @@ export interface AuthRequest {
   /** When the authentication device accepted the notification. */
   readonly notifiedAt: Date | null;
   readonly correlationId: string | null;
+  /**
+   * The authentication context class the approval satisfied (the ID token's `acr`): set only when
+   * the user confirmed with a passkey step-up; null otherwise.
+   */
+  readonly acr: string | null;
+  /** RFC 8176 methods of that step-up (the ID token's `amr`); empty without one. */
+  readonly amr: readonly string[];
 }
 
-export type Decision = { readonly kind: 'approve' } | { readonly kind: 'deny'; readonly reason: DenialReason };
+/** How the user authenticated when approving beyond opening the link: a passkey step-up. */
+export interface StepUpAuthentication {
+  readonly acr: string;
+  readonly amr: readonly string[];
+}
+
+export type Decision =
+  | { readonly kind: 'approve'; readonly stepUp?: StepUpAuthentication }
+  | { readonly kind: 'deny'; readonly reason: DenialReason };
 
 export class IllegalTransition extends Error {
   constructor(
@@ -73,7 +88,7 @@ export function decide(req: AuthRequest, decision: Decision, now: Date): AuthReq
   const status = effectiveStatus(req, now);
   if (status !== 'pending') throw new IllegalTransition(status, decision.kind);
   return decision.kind === 'approve'
-    ? { ...req, status: 'approved', decidedAt: now, denialReason: null }
+    ? { ...req, status: 'approved', decidedAt: now, denialReason: null, acr: decision.stepUp?.acr ?? null, amr: [...(decision.stepUp?.amr ?? [])] }
     : { ...req, status: 'denied', decidedAt: now, denialReason: decision.reason };
 }
 

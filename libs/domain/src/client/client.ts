@@ -15,6 +15,11 @@ export interface Client {
   readonly idTokenSignedResponseAlg: SigningAlg | null;
   /** RFC 9396 §10: the authorization_details types this client may request; empty means none. */
   readonly authorizationDetailsTypes: readonly string[];
+  /**
+   * OpenID Connect Dynamic Client Registration 1.0 §2: the acr values a request without
+   * `acr_values` asks for (a passkey-level value there makes every such request need a passkey).
+   */
+  readonly defaultAcrValues: readonly string[];
 }
 
 declare const authenticated: unique symbol;

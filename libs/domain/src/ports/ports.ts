@@ -4,6 +4,7 @@ import type { AuthenticatedClient, Client } from '../client/client.js';
 import type { LifecycleEvent } from '../events/lifecycle-event.js';
 import type { User } from '../user/user.js';
 import type { Device, DeviceRevocationReason, DeviceTarget } from '../device/device.js';
+import type { NewPasskey, Passkey, WebAuthnCeremony, WebAuthnChallengeRecord } from '../passkey/passkey.js';
 
 /** Ports: every side effect the domain needs, implemented by adapters in persistence / messaging / tokens. */
 
@@ -87,6 +88,8 @@ export interface RefreshTokenRecord {
   readonly scope: readonly string[];
   readonly authTime: Date;
   readonly acr: string | null;
+  /** RFC 8176 methods of the original authentication, kept for every refreshed ID token. */
+  readonly amr: readonly string[];
   readonly expiresAt: Date;
   readonly requestId: string;
   /** RFC 9396: the authorization details granted with the request, carried into every refreshed access token. */
@@ -218,6 +221,16 @@ export interface DeviceRepository {
   markUsed(id: string, now: Date): Promise<void>;
 }
 
+/**
+ * What an unexpired enrolment link can still do: register one device for device push (the link's
+ * main use, `consume`) and add one passkey, independently.
+ */
+export interface EnrolmentLinkState {
+  readonly subject: string;
+  readonly deviceOpen: boolean;
+  readonly passkeyOpen: boolean;
+}
+
 /** One-time device enrolment links; only the hash is stored. */
 export interface EnrolmentTokenRepository {
   save(record: { readonly tokenHash: string; readonly subject: string; readonly sentVia: string; readonly expiresAt: Date }): Promise<void>;
@@ -225,6 +238,47 @@ export interface EnrolmentTokenRepository {
   peek(tokenHash: string, now: Date): Promise<string | null>;
   /** Uses the token: the subject for exactly one caller, else null (unknown, used or expired). */
   consume(tokenHash: string, now: Date): Promise<string | null>;
+  /** Both uses of an unexpired link, without using either; null when unknown, expired, or both are used. */
+  inspect(tokenHash: string, now: Date): Promise<EnrolmentLinkState | null>;
+}
+
+/** The user's passkeys (WebAuthn credentials) for step-up on the approval page. */
+export interface PasskeyRepository {
+  /**
+   * Stores a passkey registered through an enrolment link, and uses up that link's passkey
+   * allowance, in one transaction. `link_used` when the link is unknown, expired, someone else's or
+   * already added a passkey; `duplicate` when the credential is already registered (to anyone).
+   */
+  registerWithEnrolmentLink(
+    passkey: NewPasskey,
+    enrolmentTokenHash: string,
+    now: Date,
+  ): Promise<{ readonly kind: 'registered'; readonly passkey: Passkey } | { readonly kind: 'link_used' } | { readonly kind: 'duplicate' }>;
+  /** The user's passkeys, oldest first. */
+  list(subject: string): Promise<Passkey[]>;
+  /** The user's passkey with this credential id; null when unknown or someone else's. */
+  find(subject: string, credentialId: string): Promise<Passkey | null>;
+  /**
+   * Records a verified use: stores `signCount` and the time, only if the stored counter is still
+   * `expectedSignCount` (a concurrent use of the same passkey loses); true when recorded.
+   */
+  recordUse(id: string, expectedSignCount: number, signCount: number, now: Date): Promise<boolean>;
+  /** Removes one of the user's passkeys; false when unknown or someone else's. */
+  revoke(subject: string, id: string): Promise<boolean>;
+}
+
+/** Outstanding WebAuthn challenges; a challenge is deleted as it is used. */
+export interface WebAuthnChallengeRepository {
+  /**
+   * Stores a challenge, dropping expired ones and keeping at most `maxPerBinding` outstanding per
+   * binding (the oldest go first: a page opened many times cannot grow the table).
+   */
+  issue(record: WebAuthnChallengeRecord, maxPerBinding: number): Promise<void>;
+  /**
+   * Uses a challenge: the subject it was issued for, for exactly one caller, when it exists for this
+   * ceremony and binding and has not expired; else null.
+   */
+  consume(challengeHash: string, ceremony: WebAuthnCeremony, bindingHash: string, now: Date): Promise<string | null>;
 }
 
 /** The per-user notification limit: how many requests may reach one user within a window. */

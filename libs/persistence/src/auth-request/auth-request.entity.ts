@@ -83,4 +83,12 @@ export class AuthRequestEntity {
 
   @Column({ name: 'correlation_id', type: 'text', nullable: true })
   correlationId!: string | null;
+
+  /** The ACR a passkey step-up satisfied at approval; null without one. */
+  @Column({ name: 'acr', type: 'text', nullable: true })
+  acr!: string | null;
+
+  /** RFC 8176 methods of that step-up. */
+  @Column({ name: 'amr', type: 'text', array: true, default: () => "'{}'" })
+  amr!: string[];
 }

@@ -24,11 +24,18 @@ const request: AuthRequest = {
   redeemedAt: null,
   notifiedAt: new Date('2030-01-01T00:00:01Z'),
   correlationId: null,
+  acr: null,
+  amr: [],
 };
 
 describe('auth request mapper', () => {
   it('round-trips a request', () => {
     expect(toAuthRequest(fromAuthRequest(request))).toEqual(request);
+  });
+
+  it('round-trips the acr and amr of a passkey step-up', () => {
+    const approved: AuthRequest = { ...request, status: 'approved', denialReason: null, acr: 'phr', amr: ['pop', 'user', 'mfa'] };
+    expect(toAuthRequest(fromAuthRequest(approved))).toEqual(approved);
   });
 
   it('refuses an unknown status, hint type or denial reason', () => {

@@ -29,6 +29,8 @@ export function toAuthRequest(entity: AuthRequestEntity): AuthRequest {
     redeemedAt: entity.redeemedAt,
     notifiedAt: entity.notifiedAt,
     correlationId: entity.correlationId,
+    acr: entity.acr,
+    amr: [...entity.amr],
   };
 }
 
@@ -55,5 +57,7 @@ export function fromAuthRequest(request: AuthRequest): Omit<AuthRequestEntity, '
     redeemedAt: request.redeemedAt,
     notifiedAt: request.notifiedAt,
     correlationId: request.correlationId,
+    acr: request.acr,
+    amr: [...request.amr],
   };
 }

@@ -26,8 +26,8 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
       this.dataSource,
       `INSERT INTO auth_requests (id, auth_req_id, client_id, subject, scope, acr_values, binding_message, hint_type, delivery_mode,
                                   client_notification_token, status, created_at, expires_at, "interval", last_polled_at, decided_at,
-                                  denial_reason, redeemed_at, notified_at, correlation_id, authorization_details)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+                                  denial_reason, redeemed_at, notified_at, correlation_id, authorization_details, acr, amr)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
       [
         row.id,
         row.authReqId,
@@ -51,6 +51,8 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
         row.correlationId,
         // pg would send a JS array as a Postgres array; jsonb wants the JSON text.
         row.authorizationDetails === null ? null : JSON.stringify(row.authorizationDetails),
+        row.acr,
+        row.amr,
       ],
     );
   }
@@ -61,12 +63,13 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
 
   async decide(id: string, decision: Decision, now: Date): Promise<AuthRequest | null> {
     const [status, denialReason] = decision.kind === 'approve' ? ['approved', null] : ['denied', decision.reason];
+    const stepUp = decision.kind === 'approve' ? (decision.stepUp ?? null) : null;
     const rows = await queryRows(
       this.dataSource,
-      `UPDATE auth_requests SET status = $2, decided_at = $3, denial_reason = $4
+      `UPDATE auth_requests SET status = $2, decided_at = $3, denial_reason = $4, acr = $5, amr = $6
         WHERE id = $1 AND status = 'pending' AND expires_at > $3
         RETURNING *`,
-      [id, status, now, denialReason],
+      [id, status, now, denialReason, stepUp?.acr ?? null, [...(stepUp?.amr ?? [])]],
     );
     return this.first(rows);
   }

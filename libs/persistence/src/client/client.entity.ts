@@ -38,6 +38,10 @@ export class ClientEntity {
   @Column({ name: 'authorization_details_types', type: 'text', array: true, default: () => "'{}'" })
   authorizationDetailsTypes!: string[];
 
+  /** OpenID Connect Dynamic Client Registration 1.0 §2 client metadata. */
+  @Column({ name: 'default_acr_values', type: 'text', array: true, default: () => "'{}'" })
+  defaultAcrValues!: string[];
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -14,6 +14,7 @@ const client: Client = {
   backchannelClientNotificationEndpoint: 'https://rp.example/cb',
   backchannelUserCodeParameter: false,
   idTokenSignedResponseAlg: 'PS256',
+  defaultAcrValues: ['phr'],
   authorizationDetailsTypes: ['payment_initiation'],
 };
 

@@ -19,6 +19,7 @@ export function toClient(entity: ClientEntity): Client {
         ? null
         : oneOf(entity.idTokenSignedResponseAlg, SIGNING_ALGS, 'clients.id_token_signed_response_alg'),
     authorizationDetailsTypes: [...entity.authorizationDetailsTypes],
+    defaultAcrValues: [...entity.defaultAcrValues],
   };
 }
 
@@ -36,5 +37,6 @@ export function fromClient(client: Client): Omit<ClientEntity, 'createdAt' | 'up
     backchannelUserCodeParameter: client.backchannelUserCodeParameter,
     idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
     authorizationDetailsTypes: [...client.authorizationDetailsTypes],
+    defaultAcrValues: [...client.defaultAcrValues],
   };
 }

@@ -31,8 +31,9 @@ export class TypeOrmClientRepository implements ClientRepository {
     await this.dataSource.query(
       `INSERT INTO clients (client_id, client_name, client_secret_hash, token_endpoint_auth_method, grant_types, scope,
                             backchannel_token_delivery_mode, backchannel_client_notification_endpoint,
-                            backchannel_user_code_parameter, id_token_signed_response_alg, authorization_details_types)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                            backchannel_user_code_parameter, id_token_signed_response_alg, authorization_details_types,
+                            default_acr_values)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (client_id) DO UPDATE SET
          client_name = EXCLUDED.client_name,
          client_secret_hash = EXCLUDED.client_secret_hash,
@@ -44,6 +45,7 @@ export class TypeOrmClientRepository implements ClientRepository {
          backchannel_user_code_parameter = EXCLUDED.backchannel_user_code_parameter,
          id_token_signed_response_alg = EXCLUDED.id_token_signed_response_alg,
          authorization_details_types = EXCLUDED.authorization_details_types,
+         default_acr_values = EXCLUDED.default_acr_values,
          updated_at = now()`,
       [
         row.clientId,
@@ -57,6 +59,7 @@ export class TypeOrmClientRepository implements ClientRepository {
         row.backchannelUserCodeParameter,
         row.idTokenSignedResponseAlg,
         row.authorizationDetailsTypes,
+        row.defaultAcrValues,
       ],
     );
   }

@@ -22,6 +22,11 @@ export class EnrolmentTokenEntity {
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
 
+  /** When the link registered a device: its main use. */
   @Column({ name: 'used_at', type: 'timestamptz', nullable: true })
   usedAt!: Date | null;
+
+  /** When the link added a passkey: each link may add one, whether or not it registered a device. */
+  @Column({ name: 'passkey_registered_at', type: 'timestamptz', nullable: true })
+  passkeyRegisteredAt!: Date | null;
 }

@@ -1,4 +1,4 @@
-import type { EnrolmentTokenRepository } from '@ciba/domain';
+import type { EnrolmentLinkState, EnrolmentTokenRepository } from '@ciba/domain';
 import type { DataSource } from 'typeorm';
 import { queryRows } from '../sql.js';
 
@@ -30,5 +30,17 @@ export class TypeOrmEnrolmentTokenRepository implements EnrolmentTokenRepository
       [tokenHash, now],
     );
     return rows[0]?.subject ?? null;
+  }
+
+  async inspect(tokenHash: string, now: Date): Promise<EnrolmentLinkState | null> {
+    const rows = await queryRows<{ subject: string; device_open: boolean; passkey_open: boolean }>(
+      this.dataSource,
+      `SELECT subject, used_at IS NULL AS device_open, passkey_registered_at IS NULL AS passkey_open
+         FROM enrolment_tokens WHERE token_hash = $1 AND expires_at > $2`,
+      [tokenHash, now],
+    );
+    const row = rows[0];
+    if (!row || (!row.device_open && !row.passkey_open)) return null;
+    return { subject: row.subject, deviceOpen: row.device_open, passkeyOpen: row.passkey_open };
   }
 }

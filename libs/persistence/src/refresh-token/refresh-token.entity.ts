@@ -22,6 +22,10 @@ export class RefreshTokenEntity {
   @Column({ name: 'acr', type: 'text', nullable: true })
   acr!: string | null;
 
+  /** RFC 8176 methods of the original authentication. */
+  @Column({ name: 'amr', type: 'text', array: true, default: () => "'{}'" })
+  amr!: string[];
+
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
 

@@ -9,6 +9,7 @@ export function toRefreshToken(entity: RefreshTokenEntity): RefreshTokenRecord {
     scope: [...entity.scope],
     authTime: entity.authTime,
     acr: entity.acr,
+    amr: [...entity.amr],
     expiresAt: entity.expiresAt,
     requestId: entity.requestId,
     authorizationDetails: entity.authorizationDetails,

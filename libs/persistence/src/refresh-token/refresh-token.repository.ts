@@ -72,9 +72,10 @@ export function refreshTokenInsert(record: RefreshTokenRecord, first: number): {
     record.requestId,
     // pg would turn a JS array into a PostgreSQL array: jsonb takes the JSON text.
     record.authorizationDetails === null ? null : JSON.stringify(record.authorizationDetails),
+    [...record.amr],
   ];
   return {
-    columns: 'token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id, authorization_details',
+    columns: 'token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id, authorization_details, amr',
     placeholders: parameters.map((_, i) => `$${first + i}`).join(', '),
     parameters,
   };

@@ -58,6 +58,7 @@ export async function loadBootstrap(
       backchannelUserCodeParameter: c.backchannel_user_code_parameter,
       idTokenSignedResponseAlg: c.id_token_signed_response_alg ?? null,
       authorizationDetailsTypes: c.authorization_details_types,
+      defaultAcrValues: c.default_acr_values,
     };
     if (existing && sameJson(existing, client)) {
       clientsUnchanged++;

@@ -13,3 +13,5 @@ export const CALLBACK_DELIVERY_REPOSITORY = Symbol('CallbackDeliveryRepository')
 export const DEVICE_REPOSITORY = Symbol('DeviceRepository');
 export const ENROLMENT_TOKEN_REPOSITORY = Symbol('EnrolmentTokenRepository');
 export const NOTIFICATION_LIMITER = Symbol('NotificationLimiter');
+export const PASSKEY_REPOSITORY = Symbol('PasskeyRepository');
+export const WEBAUTHN_CHALLENGE_REPOSITORY = Symbol('WebAuthnChallengeRepository');

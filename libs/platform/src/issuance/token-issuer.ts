@@ -58,7 +58,9 @@ export class TokenIssuer {
       subject: request.subject,
       scope: request.scope,
       authTime: request.decidedAt ?? this.clock.now(),
-      acr: null,
+      // Only a passkey step-up sets them: an approval by opening a link asserts no ACR.
+      acr: request.acr,
+      amr: request.amr,
       authReqId: request.authReqId,
       requestId: request.id,
       includeRtHash: options.includeRtHash ?? false,
@@ -73,6 +75,8 @@ export class TokenIssuer {
       scope: readonly string[];
       authTime: Date;
       acr: string | null;
+      /** RFC 8176; empty leaves the claim out. */
+      amr: readonly string[];
       authReqId: string | null;
       requestId: string;
       includeRtHash: boolean;
@@ -88,6 +92,7 @@ export class TokenIssuer {
       scope: [...input.scope],
       authTime: input.authTime,
       acr: input.acr,
+      amr: input.amr,
       authReqId: input.authReqId,
       requestId: input.requestId,
       includeRefreshToken: this.mayRefresh(client, input.scope),

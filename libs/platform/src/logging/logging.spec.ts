@@ -7,10 +7,12 @@ describe('request logging', () => {
     expect(loggablePath(`/approve/${token}`)).toBe('/approve/[redacted]');
     expect(loggablePath(`/enrol/${token}?x=1`)).toBe('/enrol/[redacted]');
     expect(loggablePath('/token?auth_req_id=secret')).toBe('/token');
+    expect(loggablePath(`/enrol/${token}/passkey`)).toBe('/enrol/[redacted]/passkey');
   });
 
   it('keeps paths that hold no secret', () => {
     expect(loggablePath('/enrol/sw.js')).toBe('/enrol/sw.js');
+    expect(loggablePath('/approve/assets/step-up.js')).toBe('/approve/assets/step-up.js');
     expect(loggablePath('/bc-authorize')).toBe('/bc-authorize');
   });
 

@@ -39,6 +39,11 @@ export const REDACT_PATHS = [
   '*.registration_token',
   '*.registrationToken',
   '*.enrolUrl',
+  // Passkey step-up: WebAuthn challenges, credentials (their ids identify the user's authenticator) and assertions.
+  '*.challenge',
+  '*.credential',
+  '*.credentialId',
+  '*.assertion',
 ];
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;

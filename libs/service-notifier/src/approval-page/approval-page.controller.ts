@@ -1,21 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { Controller, Get, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ProviderConfig } from '@ciba/config';
-import { type ClientRepository, type Clock, secondsUntilExpiry } from '@ciba/domain';
+import { type AuthRequest, type ClientRepository, type Clock, type StepUpAuthentication, secondsUntilExpiry } from '@ciba/domain';
 import { OAuthError } from '@ciba/protocol';
 import { CLIENT_REPOSITORY, CLOCK, PROVIDER_CONFIG } from '@ciba/platform';
+import { DecisionTokens } from '../decision-tokens.js';
 import { DeviceDecisionService, type TokenState } from '../device-decision.service.js';
+import { PasskeyCeremonies } from '../step-up/passkey-ceremonies.service.js';
+import { STEP_UP_SCRIPT } from '../step-up/webauthn-assets.js';
 import { APPROVAL_LINK_CHANNEL } from './approval-links.js';
-import { ApprovalPageExceptionFilter, CSRF_COOKIE, passesCsrfChecks, readCookie, sendMessage, sendPage } from './approval-page.http.js';
-import { renderDecisionPage } from './approval-page.view.js';
+import { ApprovalPageExceptionFilter, CSRF_COOKIE, passesCsrfChecks, readCookie, sendMessage, sendPage, sendScript } from './approval-page.http.js';
+import { type StepUpModel, approvalPageCsp, renderDecisionPage, stepUpPageCsp } from './approval-page.view.js';
 
 /** A decision token is a base64url HMAC-SHA256: 43 characters. Anything else is not worth a lookup. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-
+/** Where the step-up page's script is served, relative to `/approve/<token>`. */
+const STEP_UP_SCRIPT_PATH = 'assets/step-up.js';
 
 const GONE = ['Link no longer valid', 'This link is no longer valid. It was already used, or the request was answered.'] as const;
 const EXPIRED = ['Request expired', 'This request has expired. Start the sign-in again if you still need it.'] as const;
+const PASSKEY_NEEDED = ['Passkey needed', 'This request can only be approved with your passkey, and it was not confirmed. Open the link again to retry, or deny the request.'] as const;
 
 /**
  * The approval page behind links in email, SMS and device-push messages. It lives in the notifier
@@ -23,10 +28,16 @@ const EXPIRED = ['Request expired', 'This request has expired. Start the sign-in
  * callback already do: one service decides requests, through one code path.
  *
  * GET only looks (link scanners and previews must not burn the link); POST consumes the token.
+ *
+ * A request whose acr values ask for a passkey-level ACR (`CIBA_PASSKEY_ACR_VALUES`) is approved
+ * only with a passkey: GET then issues WebAuthn options bound to the link and adds the ceremony's
+ * script, and an Approve POST must carry an assertion that verifies, or it is refused (403) without
+ * using the link. Deny never needs a passkey.
  */
 @Controller('approve')
 @UseFilters(ApprovalPageExceptionFilter)
 export class ApprovalPageController {
+  private readonly logger = new Logger(ApprovalPageController.name);
   private readonly publicOrigin: string;
   private readonly secureCookie: boolean;
 
@@ -35,10 +46,17 @@ export class ApprovalPageController {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PROVIDER_CONFIG) config: ProviderConfig,
     private readonly decisions: DeviceDecisionService,
+    private readonly ceremonies: PasskeyCeremonies,
   ) {
     const url = new URL(config.publicUrls.notifier);
     this.publicOrigin = url.origin;
     this.secureCookie = url.protocol === 'https:';
+  }
+
+  // Declared before `:token` (which never matches a path with a slash anyway).
+  @Get(STEP_UP_SCRIPT_PATH)
+  script(@Res() res: Response): void {
+    sendScript(res, STEP_UP_SCRIPT);
   }
 
   @Get(':token')
@@ -56,18 +74,24 @@ export class ApprovalPageController {
       'Set-Cookie',
       `${CSRF_COOKIE}=${csrfToken}; HttpOnly; SameSite=Strict; Path=/approve; Max-Age=${secondsLeft}${this.secureCookie ? '; Secure' : ''}`,
     );
-    sendPage(res, 200, (nonce) =>
-      renderDecisionPage({
-        clientName: client?.clientName || request.clientId,
-        bindingMessage: request.bindingMessage,
-        scope: request.scope,
-        authorizationDetails: request.authorizationDetails,
-        expiresAt: request.expiresAt,
-        now,
-        actionPath: `/approve/${token}`,
-        csrfToken,
-        nonce,
-      }),
+    const stepUp = await this.stepUpModel(token, request);
+    sendPage(
+      res,
+      200,
+      (nonce) =>
+        renderDecisionPage({
+          clientName: client?.clientName || request.clientId,
+          bindingMessage: request.bindingMessage,
+          scope: request.scope,
+          authorizationDetails: request.authorizationDetails,
+          expiresAt: request.expiresAt,
+          now,
+          actionPath: `/approve/${token}`,
+          csrfToken,
+          nonce,
+          ...(stepUp ? { stepUp } : {}),
+        }),
+      stepUp?.kind === 'ceremony' ? stepUpPageCsp : approvalPageCsp,
     );
   }
 
@@ -84,9 +108,18 @@ export class ApprovalPageController {
     }
     const client = await this.clients.findById(state.request.clientId);
     const clientName = client?.clientName || state.request.clientId;
+    let stepUp: StepUpAuthentication | undefined;
+    if (decision === 'approve' && this.ceremonies.stepUpAcr(state.request) !== null) {
+      const verified = await this.ceremonies.verifyStepUp(DecisionTokens.hash(token), state.request, parseAssertion(formField(req, 'assertion')));
+      if (verified.kind === 'rejected') {
+        this.logger.warn({ requestId: state.request.id, reason: verified.reason }, 'approval refused: passkey step-up not verified');
+        return sendMessage(res, 403, ...PASSKEY_NEEDED);
+      }
+      stepUp = verified.stepUp;
+    }
     try {
       // The same path as the device callback: atomic single-use consume, pending requests only.
-      await this.decisions.apply(state, token, decision === 'approve' ? 'SUCCEED' : 'UNAUTHORIZED');
+      await this.decisions.apply(state, token, decision === 'approve' ? 'SUCCEED' : 'UNAUTHORIZED', stepUp);
     } catch (err) {
       if (err instanceof OAuthError && err.error === 'expired_token') return this.sendUnusable(res, 'expired');
       if (err instanceof OAuthError && err.error === 'invalid_token') return this.sendUnusable(res, 'gone');
@@ -95,6 +128,13 @@ export class ApprovalPageController {
     res.setHeader('Set-Cookie', `${CSRF_COOKIE}=; HttpOnly; SameSite=Strict; Path=/approve; Max-Age=0${this.secureCookie ? '; Secure' : ''}`);
     if (decision === 'approve') sendMessage(res, 200, 'Approved', `Approved — you can return to ${clientName}.`);
     else sendMessage(res, 200, 'Denied', `Denied — ${clientName} will not be signed in.`);
+  }
+
+  /** Undefined for a request that needs no passkey; else the ceremony's options, or no-passkey. */
+  private async stepUpModel(token: string, request: AuthRequest): Promise<StepUpModel | undefined> {
+    if (this.ceremonies.stepUpAcr(request) === null) return undefined;
+    const options = await this.ceremonies.authenticationOptions(DecisionTokens.hash(token), request);
+    return options === null ? { kind: 'no-passkey' } : { kind: 'ceremony', options, scriptPath: STEP_UP_SCRIPT_PATH };
   }
 
   private async linkState(token: string, now: Date): Promise<TokenState> {
@@ -111,6 +151,16 @@ export class ApprovalPageController {
   private sendUnusable(res: Response, kind: 'gone' | 'expired' | 'settled'): void {
     const [title, message] = kind === 'expired' ? EXPIRED : GONE;
     sendMessage(res, 410, title, message);
+  }
+}
+
+/** The `assertion` field: the JSON the step-up script put there; anything else is null. */
+function parseAssertion(field: string | null): unknown {
+  if (field === null || field === '') return null;
+  try {
+    return JSON.parse(field) as unknown;
+  } catch {
+    return null;
   }
 }
 

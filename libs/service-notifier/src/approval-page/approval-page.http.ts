@@ -22,6 +22,17 @@ export function sendPage(res: Response, status: number, render: (nonce: string) 
   res.send(render(nonce));
 }
 
+/** A page script of ours: revalidated every time (a stale script would keep old rules), loading nothing itself. */
+export function sendScript(res: Response, source: string): void {
+  res.status(200);
+  res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-cache');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  // A script's own policy (it matters for the service worker, which is a document of its own): nothing.
+  res.setHeader('Content-Security-Policy', "default-src 'none'");
+  res.send(source);
+}
+
 export function sendMessage(res: Response, status: number, title: string, message: string): void {
   sendPage(res, status, (nonce) => renderMessagePage({ title, message, nonce }));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { type DecisionPageModel, approvalPageCsp, renderDecisionPage, renderMessagePage } from './approval-page.view.js';
+import { type DecisionPageModel, approvalPageCsp, renderDecisionPage, renderMessagePage, stepUpPageCsp } from './approval-page.view.js';
 
 const now = new Date('2030-01-01T12:00:00Z');
 const model = (over: Partial<DecisionPageModel> = {}): DecisionPageModel => ({
@@ -74,5 +74,39 @@ describe('approval page view', () => {
 
   it('builds a strict CSP around the nonce', () => {
     expect(approvalPageCsp('abc')).toBe("default-src 'none'; style-src 'nonce-abc'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; img-src 'none'");
+  });
+});
+
+describe('approval page view: passkey step-up', () => {
+  const options = { challenge: 'Y2g', rpId: 'op.example', allowCredentials: [{ id: 'Y3JlZA', type: 'public-key' }], userVerification: 'required', note: '"></form><script>' };
+
+  it('runs the ceremony from our script under the nonce; the options are an escaped attribute, the assertion a hidden field', () => {
+    const html = renderDecisionPage(model({ stepUp: { kind: 'ceremony', options, scriptPath: 'assets/step-up.js' } }));
+    expect(html.match(/<script/g)).toHaveLength(1);
+    expect(html).toContain('<script nonce="n0nce" src="assets/step-up.js"></script>');
+    expect(html).not.toMatch(/<script[^>]*>[^<]/);
+    expect(html).not.toMatch(/\son[a-z]+=/i);
+    expect(html).toContain('data-step-up-options="{&quot;challenge&quot;:&quot;Y2g&quot;');
+    expect(html).not.toContain('"></form><script>');
+    expect(html).toContain('<input type="hidden" id="assertion" name="assertion" value="">');
+    expect(html).toContain('This request needs your passkey.');
+    expect(html).toContain('value="approve"');
+    expect(html).toContain('value="deny"');
+    expect(html).toContain('<p id="step-up-status" class="status" role="status" aria-live="polite"></p>');
+    expect(html).toContain('<noscript>');
+  });
+
+  it('without a usable passkey offers only Deny and says why, with no script', () => {
+    const html = renderDecisionPage(model({ stepUp: { kind: 'no-passkey' } }));
+    expect(html).toContain('This request needs a passkey.');
+    expect(html).not.toContain('value="approve"');
+    expect(html).toContain('<button type="submit" name="decision" value="deny" class="deny">Deny</button>');
+    expect(html).not.toMatch(/<script/i);
+  });
+
+  it("the step-up page's CSP adds only our nonce'd script and this origin for connections", () => {
+    expect(stepUpPageCsp('abc')).toBe(
+      "default-src 'none'; script-src 'nonce-abc'; style-src 'nonce-abc'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; img-src 'none'",
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfiguredChannels, EmailChannel, SendOutcome, SmsChannel } from '@ciba/channels';
 import type { ProviderConfig } from '@ciba/config';
-import type { Clock, EnrolmentTokenRepository, User, UserRepository } from '@ciba/domain';
+import type { Clock, EnrolmentLinkState, EnrolmentTokenRepository, User, UserRepository } from '@ciba/domain';
 import { CLOCK, ENROLMENT_TOKEN_REPOSITORY, PROVIDER_CONFIG, USER_REPOSITORY } from '@ciba/platform';
 import { randomToken, sha256Base64url } from '@ciba/tokens';
 import { CONFIGURED_CHANNELS } from '../notification/configured-channels.js';
@@ -68,6 +68,12 @@ export class DeviceEnrolment {
   async peek(token: string): Promise<string | null> {
     if (!TOKEN_SHAPE.test(token)) return null;
     return this.tokens.peek(sha256Base64url(token), this.clock.now());
+  }
+
+  /** What the link can still do (register a device, add a passkey), without using it; null when it can do neither. */
+  async inspect(token: string): Promise<EnrolmentLinkState | null> {
+    if (!TOKEN_SHAPE.test(token)) return null;
+    return this.tokens.inspect(sha256Base64url(token), this.clock.now());
   }
 
   /** Uses the link up: of concurrent callers exactly one gets the subject; null when unusable. */

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Controller, Get, Inject, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ProviderConfig } from '@ciba/config';
 import { PROVIDER_CONFIG } from '@ciba/platform';
-import { ApprovalPageExceptionFilter, passesCsrfChecks, readCookie, sendMessage, sendPage } from '../approval-page/approval-page.http.js';
+import { sha256Base64url } from '@ciba/tokens';
+import { ApprovalPageExceptionFilter, passesCsrfChecks, readCookie, sendMessage, sendPage, sendScript } from '../approval-page/approval-page.http.js';
+import { PasskeyCeremonies } from '../step-up/passkey-ceremonies.service.js';
+import { PASSKEY_REGISTRATION_SCRIPT } from '../step-up/webauthn-assets.js';
 import { DeviceEnrolment } from './device-enrolment.service.js';
 import { labelFromUserAgent } from './device-label.js';
 import { DeviceRegistry } from './device-registry.service.js';
@@ -16,6 +19,9 @@ const CSRF_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 const GONE = ['Link no longer valid', 'This link is no longer valid. It was already used or has expired. Ask for a new one if you still want to set up a device.'] as const;
 const UNAVAILABLE = ['Device notifications are not available', 'This service does not send sign-in requests to browsers. You will receive them another way.'] as const;
+const PASSKEY_SCRIPT_PATH = 'assets/passkey.js';
+const PASSKEY_ADDED = 'Done. Your passkey is added: sign-in requests that ask for one can now be approved with it. You can close this page.';
+const PASSKEY_REFUSED = 'The passkey could not be added. Open the link again and retry.';
 
 /**
  * The page behind device enrolment links: a browser on the user's phone or computer subscribes to
@@ -24,10 +30,15 @@ const UNAVAILABLE = ['Device notifications are not available', 'This service doe
  * GET only looks (link scanners and previews must not use the link up); POST (from the page's own
  * script, JSON, CSRF double-submit) uses it and registers the subscription. Answers to the POST are
  * `{message}` for the page to show.
+ *
+ * The same link can also add one passkey for step-up (`POST /enrol/<token>/passkey`, WebAuthn
+ * registration), independently of the device: adding a passkey does not use the link up for
+ * notifications, nor the other way round. The page stays available until both are done or it expires.
  */
 @Controller('enrol')
 @UseFilters(ApprovalPageExceptionFilter)
 export class EnrolmentPageController {
+  private readonly logger = new Logger(EnrolmentPageController.name);
   private readonly publicOrigin: string;
   private readonly secureCookie: boolean;
 
@@ -35,6 +46,7 @@ export class EnrolmentPageController {
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
     private readonly enrolment: DeviceEnrolment,
     private readonly registry: DeviceRegistry,
+    private readonly ceremonies: PasskeyCeremonies,
   ) {
     const url = new URL(config.publicUrls.notifier);
     this.publicOrigin = url.origin;
@@ -47,6 +59,11 @@ export class EnrolmentPageController {
     sendScript(res, ENROL_PAGE_SCRIPT);
   }
 
+  @Get(PASSKEY_SCRIPT_PATH)
+  passkeyScript(@Res() res: Response): void {
+    sendScript(res, PASSKEY_REGISTRATION_SCRIPT);
+  }
+
   @Get('sw.js')
   serviceWorker(@Res() res: Response): void {
     sendScript(res, enrolServiceWorkerScript(this.publicOrigin));
@@ -54,14 +71,56 @@ export class EnrolmentPageController {
 
   @Get(':token')
   async show(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    if ((await this.enrolment.peek(token)) === null) return sendMessage(res, 410, ...GONE);
-    const applicationServerKey = this.registry.webPushKey();
-    if (applicationServerKey === null) return sendMessage(res, 200, ...UNAVAILABLE);
+    const link = await this.enrolment.inspect(token);
+    if (link === null) return sendMessage(res, 410, ...GONE);
+    const webPushKey = this.registry.webPushKey();
+    const applicationServerKey = link.deviceOpen ? webPushKey : null;
+    const passkeyOpen = link.passkeyOpen && this.ceremonies.relyingParty !== null;
+    if (applicationServerKey === null && !passkeyOpen) return link.deviceOpen ? sendMessage(res, 200, ...UNAVAILABLE) : sendMessage(res, 410, ...GONE);
+    const passkeyOptions = passkeyOpen ? await this.ceremonies.registrationOptions(sha256Base64url(token), link.subject) : null;
     // Reusing a well-formed cookie keeps two open tabs from invalidating each other.
     const existing = readCookie(req.headers.cookie, ENROL_CSRF_COOKIE);
     const csrfToken = existing && CSRF_SHAPE.test(existing) ? existing : randomBytes(32).toString('base64url');
     res.setHeader('Set-Cookie', this.csrfCookie(csrfToken, this.config.notifications.enrolmentLinkTtl));
-    sendPage(res, 200, (nonce) => renderEnrolmentPage({ applicationServerKey, csrfToken, scriptPath: 'assets/enrol.js', nonce }), enrolmentPageCsp);
+    sendPage(
+      res,
+      200,
+      (nonce) =>
+        renderEnrolmentPage({
+          applicationServerKey,
+          csrfToken,
+          scriptPath: 'assets/enrol.js',
+          nonce,
+          ...(passkeyOptions ? { passkey: { options: passkeyOptions, scriptPath: PASSKEY_SCRIPT_PATH } } : {}),
+        }),
+      enrolmentPageCsp,
+    );
+  }
+
+  /** The passkey's registration: the page's script posts `{credential}` (the JSON form of the new PublicKeyCredential). */
+  @Post(':token/passkey')
+  async addPasskey(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const link = await this.enrolment.inspect(token);
+    if (link === null || !link.passkeyOpen) return sendJson(res, 410, GONE[1]);
+    if (!passesCsrfChecks(req, ENROL_CSRF_COOKIE, headerValue(req.headers['x-csrf-token']), this.publicOrigin)) {
+      return sendJson(res, 403, 'This page could not confirm the request came from you. Open the link again and retry.');
+    }
+    if (this.ceremonies.relyingParty === null) return sendJson(res, 404, 'Passkeys are not available on this service.');
+    if (!req.is('application/json')) return sendJson(res, 415, 'This browser did not send a passkey.');
+    const body: unknown = req.body;
+    const credential = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['credential'] : undefined;
+    const outcome = await this.ceremonies.register(sha256Base64url(token), link.subject, credential, labelFromUserAgent(req.headers['user-agent']));
+    switch (outcome.kind) {
+      case 'registered':
+        return sendJson(res, 201, PASSKEY_ADDED);
+      case 'link_used':
+        return sendJson(res, 410, GONE[1]);
+      case 'duplicate':
+        return sendJson(res, 409, 'This passkey is already registered. You can close this page.');
+      case 'rejected':
+        this.logger.warn({ reason: outcome.reason }, 'passkey registration refused');
+        return sendJson(res, 400, PASSKEY_REFUSED);
+    }
   }
 
   @Post(':token')
@@ -88,17 +147,6 @@ export class EnrolmentPageController {
   private csrfCookie(value: string, maxAgeSeconds: number): string {
     return `${ENROL_CSRF_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/enrol; Max-Age=${maxAgeSeconds}${this.secureCookie ? '; Secure' : ''}`;
   }
-}
-
-function sendScript(res: Response, source: string): void {
-  res.status(200);
-  res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
-  // Revalidate every time: a stale service worker would keep old click rules.
-  res.setHeader('Cache-Control', 'no-cache');
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  // The service worker's own policy: it loads and fetches nothing.
-  res.setHeader('Content-Security-Policy', "default-src 'none'");
-  res.send(source);
 }
 
 function sendJson(res: Response, status: number, message: string): void {

@@ -31,6 +31,32 @@ describe('renderEnrolmentPage', () => {
   });
 });
 
+describe('renderEnrolmentPage: passkeys', () => {
+  const passkey = { options: { challenge: 'Y2g', rp: { id: 'op.example' }, user: { id: 'dQ', name: '"><b>' } }, scriptPath: 'assets/passkey.js' };
+
+  it('adds "Add a passkey" below the device section, with its own script, status region and escaped options', () => {
+    const html = renderEnrolmentPage({ ...model, passkey });
+    expect(html).toMatch(/<h1>Get sign-in requests on this device<\/h1>/);
+    expect(html).toContain('<h2>Add a passkey</h2>');
+    expect(html).toContain('<button type="submit" class="enrol">Add a passkey</button>');
+    expect(html).toContain('<p id="passkey-status" class="status" role="status" aria-live="polite"></p>');
+    expect(html).toContain('data-passkey-options="{&quot;challenge&quot;:&quot;Y2g&quot;');
+    expect(html).not.toContain('"><b>');
+    expect(html.match(/<script/g)).toHaveLength(2);
+    expect(html).toContain('<script nonce="n0nce" src="assets/passkey.js"></script>');
+    expect(html).toContain('works once for each');
+  });
+
+  it('offers only the passkey when the link cannot register a device', () => {
+    const html = renderEnrolmentPage({ ...model, applicationServerKey: null, passkey });
+    expect(html).toContain('<h1>Add a passkey</h1>');
+    expect(html).toContain('<title>Add a passkey</title>');
+    expect(html).not.toContain('enrol-form');
+    expect(html).not.toContain('assets/enrol.js');
+    expect(html.match(/<script/g)).toHaveLength(1);
+  });
+});
+
 describe('enrolmentPageCsp', () => {
   it("is the approval page's policy plus our script by nonce, fetch and a service worker from this origin only", () => {
     expect(enrolmentPageCsp('N')).toBe(

@@ -2,14 +2,22 @@ import { escapeHtml } from '@ciba/channels';
 import { layout } from '../approval-page/approval-page.view.js';
 
 export interface EnrolmentPageModel {
-  /** The VAPID public key, base64url: the script subscribes with it. */
-  readonly applicationServerKey: string;
-  /** Double-submit CSRF token; the script sends it back in `X-CSRF-Token`. */
+  /**
+   * The VAPID public key, base64url: the script subscribes with it. Null when this link cannot
+   * register a device (already used for one, or Web Push is off): the page offers only a passkey.
+   */
+  readonly applicationServerKey: string | null;
+  /** Double-submit CSRF token; the scripts send it back in `X-CSRF-Token`. */
   readonly csrfToken: string;
-  /** Where the page's script is served (a path on this origin). */
+  /** Where the device-enrolment script is served (a path on this origin). */
   readonly scriptPath: string;
-  /** The CSP nonce of the style block and the script element. */
+  /** The CSP nonce of the style block and the script elements. */
   readonly nonce: string;
+  /**
+   * "Add a passkey": the WebAuthn registration options and where its script is served. Absent when
+   * this link cannot add one (already did, or the notifier's URL cannot host WebAuthn).
+   */
+  readonly passkey?: { readonly options: unknown; readonly scriptPath: string };
 }
 
 /**
@@ -33,15 +41,29 @@ button:disabled{opacity:.6;cursor:default}
 .status.done{color:#0b6e2f}
 `;
 
-/** What enrolling does, an optional device name, and the one button; the script does the rest. */
+/**
+ * What enrolling does, an optional device name, and the button; then, when the link can still add
+ * one, "Add a passkey". The scripts do the rest.
+ */
 export function renderEnrolmentPage(m: EnrolmentPageModel): string {
+  const device = m.applicationServerKey === null ? [] : deviceSection(m, m.applicationServerKey);
+  const passkey = m.passkey ? passkeySection(m, m.passkey, device.length === 0) : [];
+  const title = device.length > 0 ? 'Get sign-in requests on this device' : 'Add a passkey';
+  const note =
+    device.length > 0 && passkey.length > 0
+      ? '<p class="note">This link works once for each: notifications on one device, and one passkey. If you did not ask for it, close this page: nothing changes unless you use it.</p>'
+      : '<p class="note">This link works once. If you did not ask for it, close this page: nothing changes unless you use it.</p>';
+  return layout(title, m.nonce, [...device, ...passkey, note].join('\n'), ENROLMENT_STYLES);
+}
+
+function deviceSection(m: EnrolmentPageModel, applicationServerKey: string): string[] {
   const e = escapeHtml;
-  const body = [
+  return [
     '<h1>Get sign-in requests on this device</h1>',
     '<p>When a service asks you to approve a sign-in, this device will show a notification. Open it to review the request, then approve or deny it.</p>',
     '<p>Your browser will ask whether this site may show notifications: choose <strong>Allow</strong>. You can remove this device at any time.</p>',
     '<noscript><p class="status error">This page needs JavaScript to turn on notifications.</p></noscript>',
-    `<form id="enrol-form" data-application-server-key="${e(m.applicationServerKey)}" data-csrf="${e(m.csrfToken)}">`,
+    `<form id="enrol-form" data-application-server-key="${e(applicationServerKey)}" data-csrf="${e(m.csrfToken)}">`,
     '<label for="device-label">Name for this device (optional)</label>',
     `<input id="device-label" name="label" type="text" maxlength="64" autocomplete="off" aria-describedby="device-label-hint">`,
     '<p id="device-label-hint" class="hint">For example “Work phone”, so you can tell your devices apart.</p>',
@@ -50,8 +72,23 @@ export function renderEnrolmentPage(m: EnrolmentPageModel): string {
     '</div>',
     '</form>',
     '<p id="enrol-status" class="status" role="status" aria-live="polite"></p>',
-    '<p class="note">This link works once. If you did not ask for it, close this page: nothing changes unless you turn notifications on.</p>',
     `<script nonce="${e(m.nonce)}" src="${e(m.scriptPath)}"></script>`,
-  ].join('\n');
-  return layout('Get sign-in requests on this device', m.nonce, body, ENROLMENT_STYLES);
+  ];
+}
+
+/** A passkey lets the user confirm sign-in requests that ask for more than a tap (passkey step-up). */
+function passkeySection(m: EnrolmentPageModel, passkey: NonNullable<EnrolmentPageModel['passkey']>, alone: boolean): string[] {
+  const e = escapeHtml;
+  return [
+    alone ? '<h1>Add a passkey</h1>' : '<h2>Add a passkey</h2>',
+    '<p>Some sign-in requests ask you to confirm with a passkey: your fingerprint, face or screen lock on this device, or a security key. A passkey only works on this site, so it cannot be phished.</p>',
+    '<noscript><p class="status error">This page needs JavaScript to add a passkey.</p></noscript>',
+    `<form id="passkey-form" data-passkey-options="${e(JSON.stringify(passkey.options))}" data-csrf="${e(m.csrfToken)}">`,
+    '<div class="actions">',
+    '<button type="submit" class="enrol">Add a passkey</button>',
+    '</div>',
+    '</form>',
+    '<p id="passkey-status" class="status" role="status" aria-live="polite"></p>',
+    `<script nonce="${e(m.nonce)}" src="${e(passkey.scriptPath)}"></script>`,
+  ];
 }

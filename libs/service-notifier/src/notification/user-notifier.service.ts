@@ -17,6 +17,7 @@ import {
   deviceNotified,
   effectiveStatus,
 } from '@ciba/domain';
+import { passkeyStepUpAcr } from '@ciba/protocol';
 import { PermanentError, RetryableError } from '@ciba/messaging';
 import {
   AUTH_REQUEST_REPOSITORY,
@@ -80,7 +81,10 @@ export class UserNotifier {
     if (!request || request.notifiedAt !== null || effectiveStatus(request, now) !== 'pending') return;
 
     const user = await this.users.findBySub(request.subject);
-    const plan = user ? channelPlan(user, this.config.notifications.preference, (channel) => this.enabled(channel)) : [];
+    // A request that needs a passkey is answered on the approval page only: the HTTP authentication
+    // channel's device decides on its own and cannot show the passkey ceremony, so it is left out.
+    const needsPasskey = passkeyStepUpAcr(request.acrValues, this.config.stepUp.passkeyAcrValues) !== null;
+    const plan = user ? channelPlan(user, this.config.notifications.preference, (channel) => this.enabled(channel) && !(needsPasskey && channel === 'http')) : [];
     if (!user || plan.length === 0) {
       await this.decisions.refuse(request, 'UNREACHABLE');
       throw new PermanentError('no enabled channel reaches the user');
