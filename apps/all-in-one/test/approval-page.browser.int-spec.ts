@@ -75,4 +75,8 @@ describe('approval page in a real browser (phone viewport)', () => {
     await phone.screenshot(page, 'expired');
     await page.close();
   }, 30_000);
+
+  it('no page above broke its Content Security Policy', () => {
+    expect(phone.cspViolations).toEqual([]);
+  });
 });
