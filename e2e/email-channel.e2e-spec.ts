@@ -32,7 +32,7 @@ describe('email channel across separate service processes', () => {
     const issuer = `http://127.0.0.1:${ports.authorize}`;
     const env = {
       ...deploymentEnvironment(db.url, ports, busPrefix),
-      CIBA_LOG_LEVEL: 'warn',
+      CIBA_LOG_LEVEL: 'info',
       // The email channel only (CIBA_AUTH_CHANNEL_URI unset): STARTTLS with the relay's CA file, and AUTH.
       ...smtpEnvironment(smtp),
     };
@@ -67,5 +67,12 @@ describe('email channel across separate service processes', () => {
 
     const tokens = await oidc.pollBackchannelAuthenticationGrant(config, started);
     expect(tokens.claims()).toMatchObject({ sub: 'dave', email: 'dave@example.com' });
+
+    // The approval link is a bearer credential: no service logs it, nor the address it went to.
+    const approvalToken = new URL(link).pathname.split('/').pop() ?? '';
+    expect(approvalToken.length).toBeGreaterThan(20);
+    const logs = Object.values(services).map((s) => s.output).join('\n');
+    expect(logs).toContain('/approve/[redacted]');
+    for (const secret of [approvalToken, 'dave@example.com', bindingMessage]) expect(logs).not.toContain(secret);
   }, 30_000);
 });
