@@ -46,6 +46,12 @@ describe('HTTP authentication channel (Keycloak-compatible)', () => {
       });
     });
 
+    it('RFC 9396: forwards the authorization_details the user is asked to approve, as the client sent them', async () => {
+      const details = [{ type: 'payment_initiation', instructedAmount: { currency: 'EUR', amount: '12.00' }, creditorName: 'Merchant A' }];
+      const { notification } = await notified({ login_hint: 'alice', authorization_details: JSON.stringify(details) });
+      expect(notification.body['authorization_details']).toEqual(details);
+    });
+
     it('leaves acr_values out when the client sent none', async () => {
       const { notification } = await notified({ login_hint: 'bob' });
       expect(Object.keys(notification.body).sort()).toEqual(['binding_message', 'client_id', 'is_consent_required', 'login_hint', 'scope']);

@@ -11,6 +11,8 @@ export interface AuthenticationChannelRequest {
   readonly scope: readonly string[];
   readonly acrValues: readonly string[];
   readonly clientId: string;
+  /** RFC 9396 details the user is asked to approve; sent only when the client sent them. */
+  readonly authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
 }
 
 export type ChannelOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -34,6 +36,8 @@ export class HttpAuthenticationChannel {
       scope: request.scope.join(' '),
       acr_values: request.acrValues.length > 0 ? request.acrValues.join(' ') : undefined,
       client_id: request.clientId,
+      // An addition to Keycloak's body: devices that do not know it ignore it, and it is absent unless the client sent details.
+      authorization_details: request.authorizationDetails ?? undefined,
     };
     try {
       const res = await fetch(this.uri, {

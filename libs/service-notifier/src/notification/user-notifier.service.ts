@@ -195,6 +195,7 @@ export class UserNotifier {
       scope: request.scope,
       acrValues: request.acrValues,
       clientId: request.clientId,
+      authorizationDetails: request.authorizationDetails,
     });
     return outcome.ok ? { kind: 'sent', providerMessageId: null } : { kind: 'retryable', reason: outcome.reason, retryAfterMs: null };
   }
