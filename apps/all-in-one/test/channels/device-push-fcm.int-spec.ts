@@ -1,25 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { FcmChannel } from '@ciba/channels';
 import type { DeviceRepository } from '@ciba/domain';
 import { DEVICE_REPOSITORY } from '@ciba/platform';
-import { FcmPeer } from '@ciba/testing';
+import { FcmPeer, temporaryFile } from '@ciba/testing';
 import { type TestProvider, startTestProvider, uniqueMessage } from '../provider-harness.js';
 import { ALICE, approvalLinkIn, approveOnPage, expectTokensForAlice } from './channel-harness.js';
 
 describe('FCM: bc-authorize → the notifier sends an FCM v1 message to alice’s phone → approval page → tokens', () => {
   let fcm: FcmPeer;
   let op: TestProvider;
+  let caFile: ReturnType<typeof temporaryFile>;
 
   beforeAll(async () => {
     fcm = await FcmPeer.start({ projectId: 'demo-project' });
-    // The key file's token_uri already points at the peer; the API origin and the peer's CA are adapter options with no variable.
-    const env = { CIBA_AUTH_CHANNEL_URI: '', CIBA_DEVICE_PUSH_VENDORS: 'fcm', CIBA_FCM_PROJECT_ID: 'demo-project', CIBA_FCM_SERVICE_ACCOUNT_FILE: fcm.serviceAccountFile };
-    op = await startTestProvider(env, { channels: { email: null, sms: null, devicePush: [FcmChannel.fromEnv(env, { apiBaseUrl: fcm.origin, ca: fcm.ca })] } });
+    caFile = temporaryFile('fcm-ca.pem', fcm.ca);
+    // Configured by the environment alone; the key file's token_uri already points at the peer.
+    op = await startTestProvider({
+      CIBA_AUTH_CHANNEL_URI: '',
+      CIBA_DEVICE_PUSH_VENDORS: 'fcm',
+      CIBA_FCM_PROJECT_ID: 'demo-project',
+      CIBA_FCM_SERVICE_ACCOUNT_FILE: fcm.serviceAccountFile,
+      CIBA_FCM_API_BASE_URL: fcm.origin,
+      CIBA_FCM_CA_FILE: caFile.path,
+    });
   });
   afterAll(async () => {
     await op?.close();
     await fcm?.close();
+    caFile?.remove();
   });
 
   it('gets an access token with the service account’s JWT assertion and posts messages:send with the approval link; following it returns tokens (CIBA §11)', async () => {

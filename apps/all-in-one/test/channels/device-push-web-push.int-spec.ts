@@ -1,37 +1,36 @@
 import { randomUUID } from 'node:crypto';
-import { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WebPushChannel } from '@ciba/channels';
 import type { DeviceRepository } from '@ciba/domain';
 import { DEVICE_REPOSITORY } from '@ciba/platform';
-import { WebPushReceiver, waitFor } from '@ciba/testing';
+import { WebPushReceiver, temporaryFile, waitFor } from '@ciba/testing';
 import { type TestProvider, startTestProvider, uniqueMessage } from '../provider-harness.js';
 import { ALICE, approvalLinkIn, approveOnPage, expectTokensForAlice } from './channel-harness.js';
 
 describe('Web Push: bc-authorize → the notifier pushes to alice’s browser → approval page → tokens', () => {
   const vapid = WebPushChannel.generateVapidKeys();
   let pushService: WebPushReceiver;
-  let agent: Agent;
+  let caFile: ReturnType<typeof temporaryFile>;
   let op: TestProvider;
 
   beforeAll(async () => {
     pushService = await WebPushReceiver.start();
-    agent = new Agent({ ca: pushService.ca, keepAlive: false });
-    const env = {
+    caFile = temporaryFile('push-service-ca.pem', pushService.ca);
+    // Configured by the environment alone: the local push service allowed, and its CA trusted.
+    op = await startTestProvider({
       CIBA_AUTH_CHANNEL_URI: '',
       CIBA_DEVICE_PUSH_VENDORS: 'web-push',
       CIBA_WEB_PUSH_VAPID_SUBJECT: 'mailto:ops@op.example',
       CIBA_WEB_PUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
       CIBA_WEB_PUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
       CIBA_WEB_PUSH_ALLOWED_HOSTS: new URL(pushService.origin).host,
-    };
-    // Push endpoints are the browsers' to choose; trusting the local push service's certificate takes an agent, an adapter option with no variable.
-    op = await startTestProvider(env, { channels: { email: null, sms: null, devicePush: [WebPushChannel.fromEnv(env, { agent })] } });
+      CIBA_WEB_PUSH_CA_FILE: caFile.path,
+    });
   });
   afterAll(async () => {
     await op?.close();
-    agent?.destroy();
     await pushService?.close();
+    caFile?.remove();
   });
 
   it('posts an aes128gcm message with a VAPID JWT the push service verifies; the browser decrypts the approval link, and following it returns tokens (CIBA §11)', async () => {

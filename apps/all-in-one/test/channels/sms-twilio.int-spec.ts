@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TwilioSmsChannel, twilioSmsOptionsFromEnv } from '@ciba/channels';
-import { TwilioPeer } from '@ciba/testing';
+import { TwilioPeer, temporaryFile } from '@ciba/testing';
 import { type TestProvider, startTestProvider, uniqueMessage } from '../provider-harness.js';
 import { ALICE, approvalLinkIn, approveOnPage, expectTokensForAlice } from './channel-harness.js';
 
@@ -10,17 +9,26 @@ const AUTH_TOKEN = 'twilio-auth-token-for-tests';
 describe('SMS over the Twilio API: bc-authorize → the notifier posts a message for alice → approval page → tokens', () => {
   let twilioApi: TwilioPeer;
   let op: TestProvider;
+  let caFile: ReturnType<typeof temporaryFile>;
 
   beforeAll(async () => {
     twilioApi = await TwilioPeer.start({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
-    const env = { CIBA_AUTH_CHANNEL_URI: '', CIBA_SMS_VENDOR: 'twilio', CIBA_TWILIO_ACCOUNT_SID: ACCOUNT_SID, CIBA_TWILIO_AUTH_TOKEN: AUTH_TOKEN, CIBA_TWILIO_FROM: '+15005550006' };
-    // The API origin and the peer's CA are adapter options with no variable: the adapter as the environment configures it, plus those two.
-    const sms = new TwilioSmsChannel({ ...twilioSmsOptionsFromEnv(env), apiBaseUrl: twilioApi.origin, ca: twilioApi.ca });
-    op = await startTestProvider(env, { channels: { email: null, sms, devicePush: [] } });
+    caFile = temporaryFile('twilio-ca.pem', twilioApi.ca);
+    // Configured as an operator would, by the environment alone: the API origin as a gateway in front of Twilio.
+    op = await startTestProvider({
+      CIBA_AUTH_CHANNEL_URI: '',
+      CIBA_SMS_VENDOR: 'twilio',
+      CIBA_TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      CIBA_TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      CIBA_TWILIO_FROM: '+15005550006',
+      CIBA_TWILIO_API_BASE_URL: twilioApi.origin,
+      CIBA_TWILIO_CA_FILE: caFile.path,
+    });
   });
   afterAll(async () => {
     await op?.close();
     await twilioApi?.close();
+    caFile?.remove();
   });
 
   it('POSTs Messages.json with Basic auth, To in E.164 and a Body with the binding message and the approval link; following it returns tokens (CIBA §11)', async () => {

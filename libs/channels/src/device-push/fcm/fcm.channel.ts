@@ -3,6 +3,7 @@ import { importPKCS8, SignJWT } from 'jose';
 import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { ApprovalNotification, DevicePushChannel, DeviceTarget, SendOutcome } from '../../channel.js';
+import { readCaFile } from '../../ca-file.js';
 import { devicePushPayload } from '../push-payload.js';
 import { retryAfterMs as parseRetryAfter } from '../../retry-after.js';
 
@@ -92,7 +93,11 @@ export class FcmChannel implements DevicePushChannel {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Reads `CIBA_FCM_PROJECT_ID` and the service-account JSON at `CIBA_FCM_SERVICE_ACCOUNT_FILE`. */
+  /**
+   * Reads `CIBA_FCM_PROJECT_ID` and the service-account JSON at `CIBA_FCM_SERVICE_ACCOUNT_FILE`; optionally
+   * `CIBA_FCM_API_BASE_URL` (an egress gateway instead of https://fcm.googleapis.com) and
+   * `CIBA_FCM_CA_FILE` (extra trusted CAs, PEM, for the API and the token endpoint).
+   */
   static fromEnv(env: Readonly<Record<string, string | undefined>>, extra: Omit<FcmChannelOptions, 'projectId' | 'serviceAccount'> = {}): FcmChannel {
     const missing = ['CIBA_FCM_PROJECT_ID', 'CIBA_FCM_SERVICE_ACCOUNT_FILE'].filter((name) => !env[name]);
     if (missing.length > 0) throw new Error(`FCM channel: missing ${missing.join(', ')}`);
@@ -105,7 +110,16 @@ export class FcmChannel implements DevicePushChannel {
     }
     const account = fcmServiceAccountSchema.safeParse(json);
     if (!account.success) throw new Error(`FCM channel: CIBA_FCM_SERVICE_ACCOUNT_FILE: ${describeIssues(account.error)}`);
-    return new FcmChannel({ ...extra, projectId: env['CIBA_FCM_PROJECT_ID'] as string, serviceAccount: account.data });
+    const apiBaseUrl = env['CIBA_FCM_API_BASE_URL'];
+    if (apiBaseUrl && !z.url({ protocol: /^https$/ }).safeParse(apiBaseUrl).success) throw new Error('FCM channel: CIBA_FCM_API_BASE_URL must be an https URL');
+    const ca = readCaFile(env, 'CIBA_FCM_CA_FILE');
+    return new FcmChannel({
+      ...(apiBaseUrl ? { apiBaseUrl } : {}),
+      ...(ca ? { ca } : {}),
+      ...extra,
+      projectId: env['CIBA_FCM_PROJECT_ID'] as string,
+      serviceAccount: account.data,
+    });
   }
 
   accepts(target: DeviceTarget): boolean {

@@ -1,10 +1,11 @@
-import type { Agent } from 'node:https';
+import { Agent } from 'node:https';
 import webpush from 'web-push';
 import { z } from 'zod';
 import type { ApprovalNotification, DevicePushChannel, DeviceTarget, SendOutcome, WebPushSubscription } from '../../channel.js';
 import { devicePushPayload } from '../push-payload.js';
 import { retryAfterMs as parseRetryAfter } from '../../retry-after.js';
 import { parseWebPushSubscription } from './web-push-subscription.js';
+import { readCaFile } from '../../ca-file.js';
 
 const base64UrlBytes = (bytes: number) => (value: string) => /^[A-Za-z0-9_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64url').length === bytes;
 
@@ -99,7 +100,8 @@ export class WebPushChannel implements DevicePushChannel {
 
   /**
    * Reads `CIBA_WEB_PUSH_VAPID_SUBJECT`, `CIBA_WEB_PUSH_VAPID_PUBLIC_KEY`, `CIBA_WEB_PUSH_VAPID_PRIVATE_KEY`
-   * and, optionally, `CIBA_WEB_PUSH_ALLOWED_HOSTS` (comma-separated; replaces the default list).
+   * and, optionally, `CIBA_WEB_PUSH_ALLOWED_HOSTS` (comma-separated; replaces the default list) and
+   * `CIBA_WEB_PUSH_CA_FILE` (extra trusted CAs, PEM, e.g. a TLS-inspecting egress proxy).
    */
   static fromEnv(env: Readonly<Record<string, string | undefined>>, extra: Pick<WebPushChannelOptions, 'agent' | 'now'> = {}): WebPushChannel {
     const names = {
@@ -123,7 +125,8 @@ export class WebPushChannel implements DevicePushChannel {
       const detail = parsed.error.issues.map((i) => `${names[i.path[0] as keyof typeof names] ?? String(i.path[0])}: ${i.message}`).join('; ');
       throw new Error(`Web Push channel: ${detail}`);
     }
-    return new WebPushChannel({ ...parsed.data, ...extra });
+    const ca = readCaFile(env, 'CIBA_WEB_PUSH_CA_FILE');
+    return new WebPushChannel({ ...parsed.data, ...(ca ? { agent: new Agent({ ca }) } : {}), ...extra });
   }
 
   /** A fresh VAPID key pair (base64url), for provisioning. */

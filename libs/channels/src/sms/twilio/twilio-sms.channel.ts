@@ -3,6 +3,7 @@ import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 
 import { z } from 'zod';
+import { readCaFile } from '../../ca-file.js';
 import { parseChannelOptions } from '../../channel-options.js';
 import type { ApprovalNotification, EnrolmentInvitation, SendOutcome, SmsChannel } from '../../channel.js';
 import { retryAfterMs as parseRetryAfter } from '../../retry-after.js';
@@ -28,19 +29,31 @@ export const twilioSmsOptionsSchema = z
 
 export type TwilioSmsOptions = z.input<typeof twilioSmsOptionsSchema>;
 
-const ENV_VARIABLES = { accountSid: 'CIBA_TWILIO_ACCOUNT_SID', authToken: 'CIBA_TWILIO_AUTH_TOKEN', from: 'CIBA_TWILIO_FROM', messagingServiceSid: 'CIBA_TWILIO_MESSAGING_SERVICE_SID' };
+const ENV_VARIABLES = {
+  accountSid: 'CIBA_TWILIO_ACCOUNT_SID',
+  authToken: 'CIBA_TWILIO_AUTH_TOKEN',
+  from: 'CIBA_TWILIO_FROM',
+  messagingServiceSid: 'CIBA_TWILIO_MESSAGING_SERVICE_SID',
+  apiBaseUrl: 'CIBA_TWILIO_API_BASE_URL',
+};
 
 function parseOptions(input: unknown, variables: Readonly<Record<string, string>> = {}): z.output<typeof twilioSmsOptionsSchema> {
   return parseChannelOptions(twilioSmsOptionsSchema, input, 'Invalid Twilio SMS configuration', variables);
 }
 
-/** Reads `CIBA_TWILIO_*`; fails fast naming the missing or malformed variables. */
+/**
+ * Reads `CIBA_TWILIO_*` — plus, optionally, `CIBA_TWILIO_API_BASE_URL` (a regional edge or an egress
+ * gateway instead of https://api.twilio.com) and `CIBA_TWILIO_CA_FILE` (extra trusted CAs, PEM);
+ * fails fast naming the missing or malformed variables.
+ */
 export function twilioSmsOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): z.output<typeof twilioSmsOptionsSchema> {
   return parseOptions({
     accountSid: env.CIBA_TWILIO_ACCOUNT_SID,
     authToken: env.CIBA_TWILIO_AUTH_TOKEN,
     from: env.CIBA_TWILIO_FROM,
     messagingServiceSid: env.CIBA_TWILIO_MESSAGING_SERVICE_SID,
+    apiBaseUrl: env.CIBA_TWILIO_API_BASE_URL || undefined,
+    ca: readCaFile(env, 'CIBA_TWILIO_CA_FILE'),
   }, ENV_VARIABLES);
 }
 
