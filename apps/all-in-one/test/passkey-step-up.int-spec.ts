@@ -8,7 +8,7 @@ import type { AuthRequestRepository, DecisionTokenRepository } from '@ciba/domai
 import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
 import { AUTH_REQUEST_REPOSITORY, DECISION_TOKEN_REPOSITORY, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { DecisionTokens, HTTP_CHANNEL } from '@ciba/service-notifier';
-import { SmtpPeer, approvalCsrfOf, approvalLinkIn, freePort, mailParts, smtpEnvironment } from '@ciba/testing';
+import { SmtpPeer, approvalCsrfOf, approvalLinkIn, freePort, mailParts, smtpEnvironment, waitFor } from '@ciba/testing';
 import { SecretHasher } from '@ciba/tokens';
 import { requestWithLink } from './approval-page.harness.js';
 import { emailedEnrolLink, enrolCsrfOf, postToEnrolLink } from './device-registration.harness.js';
@@ -263,8 +263,19 @@ describe('passkey step-up (acr_values, default_acr_values) on the approval page'
       const claims = await idTokenClaims(authReqId);
       expect(claims['acr']).toBe('phr');
       expect(claims['amr']).toEqual(PASSKEY_AMR);
-      const [row] = await op.db.dataSource.query<{ acr: string; amr: string[] }[]>('SELECT acr, amr FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
-      expect(row).toEqual({ acr: 'phr', amr: PASSKEY_AMR });
+      const [row] = await op.db.dataSource.query<{ id: string; acr: string; amr: string[] }[]>('SELECT id, acr, amr FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+      expect({ acr: row?.acr, amr: row?.amr }).toEqual({ acr: 'phr', amr: PASSKEY_AMR });
+      // The audit trail records which authentication the approval rests on.
+      let approval: Record<string, unknown> | undefined;
+      await waitFor(async () => {
+        const rows = await op.db.dataSource.query<{ payload: Record<string, unknown> }[]>(
+          `SELECT payload FROM audit_records WHERE request_id = $1 AND type = 'auth_request.approved'`,
+          [row?.id],
+        );
+        approval = rows[0]?.payload;
+        return approval !== undefined;
+      });
+      expect(approval).toMatchObject({ acr: 'phr', amr: PASSKEY_AMR });
     });
 
     it('a challenge is bound to its link and single use: a failed attempt takes it along', async () => {

@@ -40,6 +40,7 @@ describe('parseLifecycleEvent', () => {
       { ...created, authorizationDetailsTypes: ['payment_initiation'] },
       { ...base, type: 'auth_request.device_notified', channel: 'device-push' } as unknown as LifecycleEvent,
       { ...base, type: 'auth_request.approved' } as unknown as LifecycleEvent,
+      { ...base, type: 'auth_request.approved', acr: 'phr', amr: ['pop', 'user', 'mfa'] } as unknown as LifecycleEvent,
       { ...base, type: 'auth_request.denied', reason: 'UNAUTHORIZED' } as unknown as LifecycleEvent,
       { ...base, type: 'auth_request.expired' } as unknown as LifecycleEvent,
       { ...base, type: 'auth_request.redeemed', tokens: ['access_token', 'id_token'] } as unknown as LifecycleEvent,
@@ -80,6 +81,12 @@ describe('callback outcome events', () => {
     occurredAt: '2026-01-01T00:00:00.000Z',
     correlationId: null,
   };
+
+  it('an approval after step-up carries acr as a string and amr as strings', () => {
+    const base = { ...created, type: 'auth_request.approved' } as Record<string, unknown>;
+    expect(malformed({ ...base, acr: 7 })).toMatch(/acr/);
+    expect(malformed({ ...base, acr: 'phr', amr: 'pop' })).toMatch(/amr/);
+  });
 
   it('accepts a well-formed client_notification_failed event and requires its reason', () => {
     const event = { ...base, type: 'auth_request.client_notification_failed', mode: 'push', trigger: 'approved', attempts: 1, reason: 'unauthorized/401' };

@@ -65,6 +65,10 @@ export function parseLifecycleEvent(json: unknown): LifecycleEvent {
       if (event['type'] === 'auth_request.client_notification_failed') requireString(event, 'reason');
       break;
     case 'auth_request.approved':
+      // Optional within version 1: present only after a step-up.
+      require(event, 'acr', event['acr'] === undefined || (typeof event['acr'] === 'string' && event['acr'] !== ''), 'a string when present');
+      require(event, 'amr', event['amr'] === undefined || isStringArray(event['amr']), 'an array of strings when present');
+      break;
     case 'auth_request.expired':
       break;
   }

@@ -43,7 +43,12 @@ export interface AuthRequestCreated extends EventBase<'auth_request.created'> {
   readonly authorizationDetailsTypes?: readonly string[];
 }
 export type AuthRequestDeviceNotified = EventBase<'auth_request.device_notified'> & { readonly channel: string };
-export type AuthRequestApproved = EventBase<'auth_request.approved'>;
+/**
+ * `acr` and `amr` say how the user proved it was them when the approval needed more than a tap on the
+ * link (passkey step-up): the audit trail then shows which authentication the approval rests on.
+ * Absent otherwise, and from events published before step-up support.
+ */
+export type AuthRequestApproved = EventBase<'auth_request.approved'> & { readonly acr?: string; readonly amr?: readonly string[] };
 export type AuthRequestDenied = EventBase<'auth_request.denied'> & { readonly reason: DenialReason };
 export type AuthRequestExpired = EventBase<'auth_request.expired'>;
 export type AuthRequestRedeemed = EventBase<'auth_request.redeemed'> & { readonly tokens: readonly string[] };

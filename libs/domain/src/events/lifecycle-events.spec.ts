@@ -39,6 +39,9 @@ describe('lifecycle events', () => {
   it('a decision event follows the request status and refuses an undecided request', () => {
     const at = new Date('2026-01-01T00:01:00Z');
     expect(requestDecided({ ...request, status: 'approved', decidedAt: at })).toMatchObject({ type: 'auth_request.approved', occurredAt: at.toISOString() });
+    expect(requestDecided({ ...request, status: 'approved', decidedAt: at })).not.toHaveProperty('acr');
+    // After a passkey step-up the audit trail shows which authentication the approval rests on.
+    expect(requestDecided({ ...request, status: 'approved', decidedAt: at, acr: 'phr', amr: ['pop', 'user', 'mfa'] })).toMatchObject({ acr: 'phr', amr: ['pop', 'user', 'mfa'] });
     expect(requestDecided({ ...request, status: 'denied', decidedAt: at, denialReason: 'CANCELLED' })).toMatchObject({ type: 'auth_request.denied', reason: 'CANCELLED' });
     expect(() => requestDecided(request)).toThrow(/not decided/);
   });

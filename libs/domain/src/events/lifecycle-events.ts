@@ -53,7 +53,10 @@ export function deviceNotified(request: AuthRequest, channel: string, at: Date):
 /** The event for a request the device just decided (approved or denied). */
 export function requestDecided(request: AuthRequest): AuthRequestApproved | AuthRequestDenied {
   const at = request.decidedAt ?? request.createdAt;
-  if (request.status === 'approved') return base(request, 'auth_request.approved', at);
+  if (request.status === 'approved') {
+    const approved = base(request, 'auth_request.approved', at);
+    return request.acr === null ? approved : { ...approved, acr: request.acr, amr: [...request.amr] };
+  }
   if (request.status === 'denied') return { ...base(request, 'auth_request.denied', at), reason: request.denialReason ?? 'UNAUTHORIZED' };
   throw new Error(`request ${request.id} is ${request.status}, not decided`);
 }
