@@ -6,7 +6,6 @@ export type { PersistenceModuleOptions } from './persistence.module.js';
 
 export { TypeOrmClientRepository } from './client/client.repository.js';
 export { TypeOrmUserRepository } from './user/user.repository.js';
-export { normalisePhoneNumber } from './user/user.mapper.js';
 export { TypeOrmAuthRequestRepository } from './auth-request/auth-request.repository.js';
 export { TypeOrmDecisionTokenRepository } from './decision-token/decision-token.repository.js';
 export { TypeOrmRefreshTokenRepository } from './refresh-token/refresh-token.repository.js';

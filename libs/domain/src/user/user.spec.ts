@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { type NotificationChannel, type User, channelPlan } from './user.js';
+import { type NotificationChannel, type User, channelPlan, normalisePhoneNumber } from './user.js';
 
 const alice = (overrides: Partial<User> = {}): User => ({
   sub: 'alice',
@@ -40,5 +40,27 @@ describe('channel plan: where a message about a request may go', () => {
 
   it('lists a channel once even if a preference repeats it', () => {
     expect(channelPlan(alice({ channelPreference: ['email', 'email', 'sms'] }), DEPLOYMENT, everything)).toEqual(['email', 'sms']);
+  });
+});
+
+describe('normalisePhoneNumber', () => {
+  it.each([
+    ['+1 555-0100', '+15550100'],
+    ['+44 (20) 7946.0000', '+442079460000'],
+    ['\t+33 1 23 45 67 89 ', '+33123456789'],
+    ['alice@example.com', 'alice@examplecom'],
+    [' - ', ''],
+  ])('%j → %j', (input, expected) => {
+    expect(normalisePhoneNumber(input)).toBe(expected);
+  });
+
+  it('gives SMS gateways E.164: the separators people type (spaces, dashes, dots, parentheses) are removed', () => {
+    expect(normalisePhoneNumber('+1 555 555 0100')).toBe('+15555550100');
+    expect(normalisePhoneNumber('+1 (555) 555-0100')).toBe('+15555550100');
+    expect(normalisePhoneNumber('+49 151.1234 5678')).toBe('+4915112345678');
+  });
+
+  it('leaves an E.164 number as it is', () => {
+    expect(normalisePhoneNumber('+15555550100')).toBe('+15555550100');
   });
 });

@@ -6,6 +6,15 @@
 export const NOTIFICATION_CHANNELS = ['device-push', 'email', 'sms', 'http'] as const;
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
 
+/**
+ * A phone number without the separators people type (spaces, dashes, dots, parentheses): how a
+ * login_hint is matched against stored numbers, and the E.164 form SMS gateways take
+ * (`+1 555 555 0100` → `+15555550100`). The persistence index on phone numbers uses the same rule.
+ */
+export function normalisePhoneNumber(value: string): string {
+  return value.replace(/[\s().-]/g, '');
+}
+
 /** An end-user, with OpenID Connect standard claim names. */
 export interface User {
   readonly sub: string;

@@ -15,12 +15,7 @@ export function toUser(entity: UserEntity): User {
 }
 
 /**
- * A phone number without the separators people type: spaces, dashes, dots and parentheses.
- * Must match the expression of the `ix_users_phone_number_normalised` index (PHONE_SEPARATORS_SQL).
+ * The separator class of the domain's `normalisePhoneNumber` in POSIX regex syntax, for
+ * `regexp_replace` in SQL: the expression of the `ix_users_phone_number_normalised` index.
  */
-export function normalisePhoneNumber(value: string): string {
-  return value.replace(/[\s().-]/g, '');
-}
-
-/** The same separator class in POSIX regex syntax, for `regexp_replace` in SQL. */
 export const PHONE_SEPARATORS_SQL = '[[:space:]().-]';

@@ -1,8 +1,8 @@
-import type { User, UserRepository } from '@ciba/domain';
+import { type User, type UserRepository, normalisePhoneNumber } from '@ciba/domain';
 import type { DataSource } from 'typeorm';
 import { hydrate, queryRows } from '../sql.js';
 import { UserEntity } from './user.entity.js';
-import { normalisePhoneNumber, PHONE_SEPARATORS_SQL, toUser } from './user.mapper.js';
+import { PHONE_SEPARATORS_SQL, toUser } from './user.mapper.js';
 
 export class TypeOrmUserRepository implements UserRepository {
   constructor(private readonly dataSource: DataSource) {}

@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfiguredChannels, EmailChannel, SendOutcome, SmsChannel } from '@ciba/channels';
 import type { ProviderConfig } from '@ciba/config';
-import type { Clock, EnrolmentLinkState, EnrolmentTokenRepository, User, UserRepository } from '@ciba/domain';
+import { type Clock, type EnrolmentLinkState, type EnrolmentTokenRepository, type User, type UserRepository, normalisePhoneNumber } from '@ciba/domain';
 import { CLOCK, ENROLMENT_TOKEN_REPOSITORY, PROVIDER_CONFIG, USER_REPOSITORY } from '@ciba/platform';
 import { randomToken, sha256Base64url } from '@ciba/tokens';
 import { CONFIGURED_CHANNELS } from '../notification/configured-channels.js';
-import { e164 } from '../notification/user-notifier.service.js';
 
 export const ENROLMENT_VIAS = ['email', 'sms'] as const;
 export type EnrolmentVia = (typeof ENROLMENT_VIAS)[number];
@@ -92,7 +91,7 @@ export class DeviceEnrolment {
       case 'sms': {
         if (!user.phoneNumber || !user.phoneNumberVerified) throw new EnrolmentRefused('no_verified_address', 'the user has no verified phone number');
         if (!this.channels.sms) throw new EnrolmentRefused('channel_not_configured', 'no SMS channel is configured (CIBA_SMS_VENDOR)');
-        return { channel: this.channels.sms, to: e164(user.phoneNumber) };
+        return { channel: this.channels.sms, to: normalisePhoneNumber(user.phoneNumber) };
       }
     }
   }

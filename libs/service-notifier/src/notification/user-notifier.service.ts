@@ -16,6 +16,7 @@ import {
   channelPlan,
   deviceNotified,
   effectiveStatus,
+  normalisePhoneNumber,
 } from '@ciba/domain';
 import { passkeyStepUpAcr } from '@ciba/protocol';
 import { PermanentError, RetryableError } from '@ciba/messaging';
@@ -155,7 +156,8 @@ export class UserNotifier {
       case 'email':
         return this.channels.email!.send(user.email!, notification);
       case 'sms':
-        return this.channels.sms!.send(e164(user.phoneNumber!), notification);
+        // SMS gateways take E.164; a stored number may carry the separators people type.
+        return this.channels.sms!.send(normalisePhoneNumber(user.phoneNumber!), notification);
       case 'device-push':
         return this.sendToDevices(user, notification);
     }
@@ -199,14 +201,6 @@ export class UserNotifier {
     });
     return outcome.ok ? { kind: 'sent', providerMessageId: null } : { kind: 'retryable', reason: outcome.reason, retryAfterMs: null };
   }
-}
-
-/**
- * SMS adapters take E.164 (`+15555550100`); a stored number may carry the separators people type
- * (`+1 555 555 0100`), which an SMSC rejects as an invalid destination.
- */
-export function e164(phoneNumber: string): string {
-  return phoneNumber.replace(/[\s().-]/g, '');
 }
 
 /** Several devices' outcomes as one: sent if any was, else retryable if any may later, else permanent. */
