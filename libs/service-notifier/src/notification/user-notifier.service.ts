@@ -42,7 +42,7 @@ export const AUTHENTICATION_CHANNEL = Symbol('AuthenticationChannel');
 /** Push services' answers meaning the registration is dead: the device is removed, never retried. */
 const GONE_REASONS = new Set(['subscription_gone', 'registration_token_invalid']);
 
-type Attempt = { readonly channel: NotificationChannel; readonly outcome: SendOutcome };
+type Attempt = { readonly channel: NotificationChannel; readonly outcome: Exclude<SendOutcome, { kind: 'sent' }> };
 
 /**
  * Takes each new request off the bus and reaches the user: the user's ordered channel preference
@@ -114,12 +114,10 @@ export class UserNotifier {
       attempts.push({ channel, outcome });
     }
 
-    const summary = attempts.map((a) => `${a.channel}: ${a.outcome.kind === 'sent' ? 'sent' : a.outcome.reason}`).join(', ');
-    const retryable = attempts.flatMap((a) => (a.outcome.kind === 'retryable' ? [a.outcome] : []));
-    if (retryable.length > 0) {
-      const delays = retryable.map((o) => o.retryAfterMs).filter((d): d is number => d !== null);
-      throw new RetryableError(`no channel delivered yet (${summary})`, delays.length > 0 ? Math.min(...delays) : undefined);
-    }
+    const summary = attempts.map((a) => `${a.channel}: ${a.outcome.reason}`).join(', ');
+    // Channels fail together as devices do: retryable if any may deliver later, after the shortest wait asked for.
+    const overall = combineOutcomes(attempts.map((a) => a.outcome));
+    if (overall.kind === 'retryable') throw new RetryableError(`no channel delivered yet (${summary})`, overall.retryAfterMs ?? undefined);
     await this.decisions.refuse(request, 'UNREACHABLE');
     throw new PermanentError(`every channel failed (${summary})`);
   }
@@ -203,7 +201,7 @@ export class UserNotifier {
   }
 }
 
-/** Several devices' outcomes as one: sent if any was, else retryable if any may later, else permanent. */
+/** Several outcomes (devices of one user, or channels of one plan) as one: sent if any was, else retryable if any may later, else permanent. */
 export function combineOutcomes(outcomes: readonly SendOutcome[]): SendOutcome {
   const sent = outcomes.find((o) => o.kind === 'sent');
   if (sent) return sent;
