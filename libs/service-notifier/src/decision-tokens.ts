@@ -1,5 +1,5 @@
-import { createHmac, hkdfSync } from 'node:crypto';
-import { sha256Base64url } from '@ciba/tokens';
+import { createHmac } from 'node:crypto';
+import { derivedKey, sha256Base64url } from '@ciba/tokens';
 
 /**
  * Decision tokens authorize an authentication device to answer one request. They are derived —
@@ -11,8 +11,7 @@ export class DecisionTokens {
   private readonly key: Buffer;
 
   constructor(keyEncryptionKey: string) {
-    const ikm = Buffer.from(keyEncryptionKey.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    this.key = Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), 'ciba decision tokens v1', 32));
+    this.key = derivedKey(keyEncryptionKey, 'ciba decision tokens v1');
   }
 
   tokenFor(requestId: string, channel: string): string {

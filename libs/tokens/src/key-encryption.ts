@@ -25,6 +25,20 @@ function decodeKey(encoded: string): Buffer {
   return key;
 }
 
+/** A 32-byte key derived from a key-encryption key for one purpose (HKDF-SHA256, `info` names it). */
+function hkdfSubkey(key: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32));
+}
+
+/**
+ * A MAC key derived from the key-encryption key (`CIBA_KEY_ENCRYPTION_KEY`, base64 or base64url)
+ * for one purpose, so derived values (decision tokens, WebAuthn user handles) need no secret of
+ * their own. `info` must be distinct per purpose and versioned, e.g. `ciba decision tokens v1`.
+ */
+export function derivedKey(encodedKeyEncryptionKey: string, info: string): Buffer {
+  return hkdfSubkey(decodeKey(encodedKeyEncryptionKey), info);
+}
+
 /**
  * Encrypts private signing JWKs at rest with AES-256-GCM under a key from config.
  * Output: `v1.<iv>.<tag>.<ciphertext>`, each part base64url. The caller's associated data (the
@@ -52,8 +66,7 @@ export class KeyEncryptor {
    * column be looked up by a secret value without storing anything that confirms a guess.
    */
   fingerprint(value: string, purpose: string): string {
-    const subkey = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `ciba fingerprint ${purpose} v1`, 32));
-    return createHmac('sha256', subkey).update(value, 'utf8').digest('base64url');
+    return createHmac('sha256', hkdfSubkey(this.key, `ciba fingerprint ${purpose} v1`)).update(value, 'utf8').digest('base64url');
   }
 
   /** Throws `KeyDecryptionError` when the value is malformed, was tampered with, or the key or kid is wrong. */

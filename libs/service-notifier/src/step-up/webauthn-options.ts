@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { derivedKey } from '@ciba/tokens';
 import type { WebAuthnRelyingParty } from '@ciba/config';
 import type { Passkey } from '@ciba/domain';
 import {
@@ -34,8 +35,7 @@ export class WebAuthnUserHandles {
   private readonly key: Buffer;
 
   constructor(keyEncryptionKey: string) {
-    const ikm = Buffer.from(keyEncryptionKey.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    this.key = Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), 'ciba webauthn user handles v1', 32));
+    this.key = derivedKey(keyEncryptionKey, 'ciba webauthn user handles v1');
   }
 
   handleFor(sub: string): Uint8Array<ArrayBuffer> {
