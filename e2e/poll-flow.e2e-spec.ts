@@ -191,7 +191,7 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
     await expect(silent.start()).rejects.toThrow(/exited with 78[\s\S]*no way to reach users/);
     const unknown = new ServiceProcess('notifier', ports.notifier, { ...env, CIBA_SMS_VENDOR: 'carrier-pigeon' });
     await expect(unknown.start()).rejects.toThrow(/exited with 78[\s\S]*CIBA_SMS_VENDOR: unknown vendor "carrier-pigeon"/);
-  });
+  }, 60_000);
 
   it('no secret, token, hint or decision token appears in any service log line', () => {
     const logs = Object.values(services).map((s) => s.output).join('\n');
