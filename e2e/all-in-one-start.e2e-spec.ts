@@ -167,6 +167,12 @@ describe('the all-in-one start (npm start)', () => {
           expect({ path, forwarded, status: (await request(start.loopbackUrl, method, path, forwarded)).status }).toEqual({ path, forwarded, status: 404 });
         }
       }
+      // Spellings the router also serves (it is case-insensitive and ignores a trailing slash) are guarded too.
+      for (const path of ['/DEV/INBOX/MESSAGES', '/dev/inbox/messages/', '/Dev/Device/Notifications']) {
+        expect({ path, status: (await request(start.loopbackUrl, 'GET', path)).status }).toEqual({ path, status: 200 });
+        expect({ path, status: (await request(remote, 'GET', path)).status }).toEqual({ path, status: 404 });
+      }
+      expect((await fetch(`${remote}/dev/inbox/messages`, { method: 'HEAD' })).status).toBe(404);
     });
 
     it('dev tools: /dev/inbox and /dev/device answer with the start secret', async () => {
