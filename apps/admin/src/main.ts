@@ -28,9 +28,11 @@ const USAGE = `usage: ciba-admin <command>
 commands:
   migrate                 apply pending database migrations
   bootstrap [--file F]    load clients and users from the bootstrap file (CIBA_BOOTSTRAP_FILE); idempotent
-  keys rotate             generate a new signing key; the old public key stays published until the
-                          tokens it signed have expired (CIBA_ACCESS_TOKEN_TTL / CIBA_ID_TOKEN_TTL)
-  keys list               list published signing keys (kid, alg, created, retired, unpublish after)
+  keys rotate             generate a new signing key for every algorithm in CIBA_SIGNING_ALGS; the old
+                          public keys stay published until the tokens they signed have expired
+                          (CIBA_ACCESS_TOKEN_TTL / CIBA_ID_TOKEN_TTL)
+  keys list               list published signing keys of every algorithm (kid, alg, created, retired,
+                          unpublish after); creates a missing algorithm's first key
   callbacks failed        list ping/push callbacks given up (dead letters): id, client, attempts, reason
   callbacks redeliver ID [--bus in-process]
                           reopen a failed callback and hand it to the callback dispatcher again
@@ -81,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
           clients: new TypeOrmClientRepository(dataSource),
           users: new TypeOrmUserRepository(dataSource),
           hasher: new SecretHasher(),
-          signingAlg: config.keys.signingAlg,
+          signingAlgs: config.keys.signingAlgs,
           endpoints: notificationEndpointPolicy(config),
         });
         process.stdout.write(
@@ -96,17 +98,17 @@ async function main(argv: string[]): Promise<number> {
           repository,
           encryptor: new KeyEncryptor(config.keys.encryptionKey),
           clock: systemClock,
-          alg: config.keys.signingAlg,
+          algs: config.keys.signingAlgs,
           activationDelayMs: KEY_ACTIVATION_DELAY_MS,
         });
         await keyStore.init();
         if (command === 'keys rotate') {
           // A replica may keep signing with the old key until its next key refresh after activation.
           const lifetime = maxTokenLifetime(config) + KEY_REFRESH_INTERVAL_MS / 1000;
-          const key = await keyStore.rotate(lifetime);
-          process.stdout.write(
-            `new signing key ${key.kid} (${key.alg}), published now, signing from ${key.activatesAt.toISOString()}; previous keys stay published until the tokens they signed have expired\n`,
-          );
+          for (const key of await keyStore.rotate(lifetime)) {
+            process.stdout.write(`new signing key ${key.kid} (${key.alg}), published now, signing from ${key.activatesAt.toISOString()}\n`);
+          }
+          process.stdout.write('previous keys stay published until the tokens they signed have expired\n');
         }
         for (const k of await repository.listPublished(new Date())) {
           process.stdout.write(

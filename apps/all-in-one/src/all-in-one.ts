@@ -14,6 +14,7 @@ import { NotifierModule } from '@ciba/service-notifier';
 import { TokenModule } from '@ciba/service-token';
 import { SecretHasher } from '@ciba/tokens';
 import { DevDeviceModule } from './dev-device.module.js';
+import { DevToolsAccess } from './dev-tools/dev-tools-access.js';
 import { type DevInbox, DevInboxModule } from './dev-inbox/index.js';
 
 /**
@@ -27,7 +28,7 @@ export async function prepareDatabase(config: ProviderConfig): Promise<void> {
     await runMigrations(dataSource);
     if (config.bootstrapFile) {
       const data = await readBootstrapFile(config.bootstrapFile);
-      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher(), signingAlg: config.keys.signingAlg, endpoints: notificationEndpointPolicy(config) });
+      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher(), signingAlgs: config.keys.signingAlgs, endpoints: notificationEndpointPolicy(config) });
     }
   } finally {
     await dataSource.destroy();
@@ -39,6 +40,11 @@ export interface AllInOneOptions {
   readonly devDevice: boolean;
   /** Mount the page of this development inbox at /dev/inbox; `kinds` are the channel kinds it receives. */
   readonly devInbox?: { readonly inbox: DevInbox; readonly kinds: readonly ChannelKind[] };
+  /**
+   * Who may use /dev/device and /dev/inbox besides callers on this machine: holders of this key.
+   * Without one, a fresh key nobody knows (this machine only).
+   */
+  readonly devToolsAccess?: DevToolsAccess;
   readonly onShutdown?: () => Promise<void>;
   readonly clock?: Clock;
   readonly channels?: ConfiguredChannels;
@@ -53,6 +59,7 @@ export async function createAllInOneApp(
   options: AllInOneOptions,
 ): Promise<NestExpressApplication> {
   const wakeup = new InProcessWakeup();
+  const devToolsAccess = options.devToolsAccess ?? DevToolsAccess.generate();
   /** Runs after every module has shut down, e.g. to stop the embedded database last. */
   @Injectable()
   class FinalShutdown implements OnApplicationShutdown {
@@ -69,8 +76,8 @@ export async function createAllInOneApp(
       NotifierModule.forRoot({ channels: options.channels }),
       AuditModule,
       CallbackDispatcherModule,
-      ...(options.devDevice ? [DevDeviceModule] : []),
-      ...(options.devInbox ? [DevInboxModule.forRoot(options.devInbox.inbox, options.devInbox.kinds)] : []),
+      ...(options.devDevice ? [DevDeviceModule.forRoot(devToolsAccess)] : []),
+      ...(options.devInbox ? [DevInboxModule.forRoot(options.devInbox.inbox, options.devInbox.kinds, devToolsAccess)] : []),
     ],
     providers: [FinalShutdown],
   })

@@ -1,4 +1,6 @@
-import { Body, Controller, Get, Headers, HttpCode, Module, Post } from '@nestjs/common';
+import { Body, Controller, type DynamicModule, Get, Headers, HttpCode, type MiddlewareConsumer, Module, type NestModule, Post } from '@nestjs/common';
+import { DevToolsAccess } from './dev-tools/dev-tools-access.js';
+import { DevToolsGate } from './dev-tools/dev-tools.gate.js';
 
 interface ReceivedNotification {
   readonly receivedAt: string;
@@ -7,9 +9,11 @@ interface ReceivedNotification {
 }
 
 /**
- * Development only, mounted by the all-in-one start: an HTTP authentication channel endpoint that
- * keeps the last notifications in memory so a newcomer can see the decision token and answer the
- * callback by hand. Never part of the distributed services.
+ * Development only, mounted by the all-in-one start when CIBA_AUTH_CHANNEL_URI points at it: an
+ * HTTP authentication channel endpoint that keeps the last notifications in memory so a newcomer can
+ * see the decision token and answer the callback by hand. Never part of the distributed services.
+ * Its notifications are live decision tokens: `DevToolsGate` answers 404 to anyone but this machine
+ * (the notifier posts from loopback) or a holder of the start's key.
  */
 @Controller('dev/device')
 class DevDeviceController {
@@ -29,5 +33,13 @@ class DevDeviceController {
   }
 }
 
-@Module({ controllers: [DevDeviceController] })
-export class DevDeviceModule {}
+@Module({})
+export class DevDeviceModule implements NestModule {
+  static forRoot(access: DevToolsAccess): DynamicModule {
+    return { module: DevDeviceModule, controllers: [DevDeviceController], providers: [{ provide: DevToolsAccess, useValue: access }, DevToolsGate] };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(DevToolsGate).forRoutes(DevDeviceController);
+  }
+}

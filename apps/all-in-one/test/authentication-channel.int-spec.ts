@@ -31,7 +31,7 @@ describe('HTTP authentication channel (Keycloak-compatible)', () => {
   }
 
   describe('notification to the authentication device', () => {
-    it('POSTs JSON with a Bearer decision token and exactly login_hint (the sub), binding_message, is_consent_required, scope, acr_values, client_id', async () => {
+    it('POSTs JSON with a Bearer decision token and exactly login_hint (the sub), binding_message, is_consent_required, scope, acr_values, client_id, authorization_details', async () => {
       const { message, notification } = await notified({ login_hint: 'alice@example.com', scope: 'openid profile', acr_values: 'urn:acr:mfa urn:acr:pwd' });
       expect(notification.headers.authorization).toMatch(/^Bearer [A-Za-z0-9\-._~+/]+=*$/);
       expect(notification.decisionToken).toBeTruthy();
@@ -43,6 +43,7 @@ describe('HTTP authentication channel (Keycloak-compatible)', () => {
         scope: 'openid profile',
         acr_values: 'urn:acr:mfa urn:acr:pwd',
         client_id: 'console-basic',
+        authorization_details: null,
       });
     });
 
@@ -52,10 +53,26 @@ describe('HTTP authentication channel (Keycloak-compatible)', () => {
       expect(notification.body['authorization_details']).toEqual(details);
     });
 
-    it('leaves acr_values out when the client sent none', async () => {
+    it('the authentication-channel body carries acr_values: null when absent', async () => {
       const { notification } = await notified({ login_hint: 'bob' });
-      expect(Object.keys(notification.body).sort()).toEqual(['binding_message', 'client_id', 'is_consent_required', 'login_hint', 'scope']);
-      expect(notification.body['login_hint']).toBe('bob');
+      // Every documented field is present; the ones the request has no value for are null, never left out.
+      expect(notification.body).toEqual({
+        login_hint: 'bob',
+        binding_message: notification.body['binding_message'],
+        is_consent_required: true,
+        scope: 'openid',
+        acr_values: null,
+        client_id: 'console-basic',
+        authorization_details: null,
+      });
+      expect(notification.body).toHaveProperty('acr_values', null);
+    });
+
+    it('a request without a binding message is sent with binding_message: null', async () => {
+      const { authReqId } = await op.authorize({ login_hint: 'bob', scope: 'openid profile' });
+      expect(authReqId).toBeTruthy();
+      const notification = await op.device.notificationFor((n) => n.body['login_hint'] === 'bob' && n.body['scope'] === 'openid profile' && n.body['binding_message'] === null);
+      expect(Object.keys(notification.body).sort()).toEqual(['acr_values', 'authorization_details', 'binding_message', 'client_id', 'is_consent_required', 'login_hint', 'scope']);
     });
 
     it('each request gets its own decision token', async () => {

@@ -152,7 +152,7 @@ describe('development inbox (all-in-one, HTTP channel off)', () => {
         clients: new TypeOrmClientRepository(op.db.dataSource),
         users: new TypeOrmUserRepository(op.db.dataSource),
         hasher: new SecretHasher(),
-        signingAlg: op.config.keys.signingAlg,
+        signingAlgs: op.config.keys.signingAlgs,
         endpoints: notificationEndpointPolicy(op.config),
       },
     );

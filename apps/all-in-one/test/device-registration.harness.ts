@@ -101,11 +101,11 @@ export function enrolCsrfOf(html: string, setCookie: string | null): { header: s
   return { header: /data-csrf="([^"]+)"/.exec(html)?.[1] ?? '', cookie: /ciba_enrol_csrf=([^;]*)/.exec(setCookie ?? '')?.[1] ?? '' };
 }
 
-/** POSTs `body` to an enrolment link with the page's CSRF header and cookie, as the page's script does; `headers` adds to them. */
+/** POSTs `body` to an enrolment link with the page's CSRF header and cookie, from its origin, as the page's script does; `headers` adds to them. */
 export function postToEnrolLink(link: string, csrf: { header: string; cookie: string }, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(link, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-csrf-token': csrf.header, cookie: `ciba_enrol_csrf=${csrf.cookie}`, ...headers },
+    headers: { 'content-type': 'application/json', 'x-csrf-token': csrf.header, cookie: `ciba_enrol_csrf=${csrf.cookie}`, origin: new URL(link).origin, ...headers },
     body: JSON.stringify(body),
   });
 }

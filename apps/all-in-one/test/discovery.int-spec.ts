@@ -26,28 +26,32 @@ describe('discovery and keys', () => {
     expect(doc['backchannel_user_code_parameter_supported']).toBe(false);
     expect(doc['grant_types_supported']).toEqual(expect.arrayContaining(['urn:openid:params:grant-type:ciba', 'refresh_token']));
     expect(doc['token_endpoint_auth_methods_supported']).toEqual(['client_secret_basic', 'client_secret_post']);
-    expect(doc['id_token_signing_alg_values_supported']).toEqual(['ES256']);
+    expect(doc['id_token_signing_alg_values_supported']).toEqual(['ES256', 'RS256']);
     expect(doc['scopes_supported']).toContain('openid');
     expect(doc['claims_supported']).toEqual(expect.arrayContaining(['sub', 'auth_time']));
   });
 
-  it('publishes the signing key generated on first start, public members only, private key encrypted at rest', async () => {
+  it('publishes the signing keys generated on first start (ES256 and RS256), public members only, private keys encrypted at rest', async () => {
     const jwks = (await (await fetch(`${op.url}/jwks`)).json()) as { keys: Record<string, unknown>[] };
-    expect(jwks.keys).toHaveLength(1);
-    const [key] = jwks.keys;
-    expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
-    expect(key).not.toHaveProperty('d');
+    expect(jwks.keys).toHaveLength(2);
+    expect(jwks.keys.find((key) => key['alg'] === 'ES256')).toMatchObject({ kty: 'EC', crv: 'P-256', use: 'sig' });
+    expect(jwks.keys.find((key) => key['alg'] === 'RS256')).toMatchObject({ kty: 'RSA', e: 'AQAB', use: 'sig' });
+    for (const key of jwks.keys) for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(member);
     const rows: { encrypted_private_jwk: string }[] = await op.db.dataSource.query('SELECT encrypted_private_jwk FROM signing_keys');
-    expect(rows).toHaveLength(1);
-    expect(rows[0].encrypted_private_jwk).toMatch(/^v1\./);
-    expect(rows[0].encrypted_private_jwk).not.toContain('"d"');
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.encrypted_private_jwk).toMatch(/^v1\./);
+      expect(row.encrypted_private_jwk).not.toContain('"d"');
+    }
   });
 
   it('refuses to register a client for an ID token algorithm the provider does not sign with', async () => {
-    const data = parseBootstrap({ clients: [{ client_id: 'rs-client', client_secret: 'rs-client-secret', id_token_signed_response_alg: 'RS256' }] });
+    const data = parseBootstrap({ clients: [{ client_id: 'ps-client', client_secret: 'ps-client-secret', id_token_signed_response_alg: 'PS256' }] });
     const deps = { clients: new TypeOrmClientRepository(op.db.dataSource), users: new TypeOrmUserRepository(op.db.dataSource), hasher: new SecretHasher() };
-    await expect(loadBootstrap(data, { ...deps, signingAlg: 'ES256', endpoints: notificationEndpointPolicy(op.config) })).rejects.toThrow(/rs-client .*ES256/);
-    await expect(deps.clients.findById('rs-client')).resolves.toBeNull();
+    await expect(loadBootstrap(data, { ...deps, signingAlgs: op.config.keys.signingAlgs, endpoints: notificationEndpointPolicy(op.config) })).rejects.toThrow(
+      /ps-client .*CIBA_SIGNING_ALGS: ES256 RS256/,
+    );
+    await expect(deps.clients.findById('ps-client')).resolves.toBeNull();
   });
 
   it('answers /healthz and /readyz', async () => {

@@ -57,7 +57,7 @@ describe('passkey step-up (acr_values, default_acr_values) on the approval page'
       clients: new TypeOrmClientRepository(op.db.dataSource),
       users: new TypeOrmUserRepository(op.db.dataSource),
       hasher: new SecretHasher(),
-      signingAlg: op.config.keys.signingAlg,
+      signingAlgs: op.config.keys.signingAlgs,
       endpoints: notificationEndpointPolicy(op.config),
     });
   }, 60_000);

@@ -188,7 +188,7 @@ describe('ping and push token delivery (CIBA §10.2, §10.3, §12)', () => {
         clients: new TypeOrmClientRepository(op.db.dataSource),
         users: new TypeOrmUserRepository(op.db.dataSource),
         hasher: new SecretHasher(),
-        signingAlg: 'ES256',
+        signingAlgs: ['ES256', 'RS256'],
         endpoints: notificationEndpointPolicy(loadConfig({ CIBA_DATABASE_URL: op.db.url, ...env }, 'admin', [])),
       });
 

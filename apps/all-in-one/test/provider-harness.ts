@@ -130,7 +130,7 @@ export async function startTestProvider(env: Record<string, string> = {}, option
     ...env,
   };
   const config = loadConfig(fullEnv, 'all-in-one', ['database', 'keys']);
-  await loadBootstrap(testBootstrap(receiver.origin), { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher(), signingAlg: config.keys.signingAlg, endpoints: notificationEndpointPolicy(config) });
+  await loadBootstrap(testBootstrap(receiver.origin), { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher(), signingAlgs: config.keys.signingAlgs, endpoints: notificationEndpointPolicy(config) });
   const clock = new SettableClock();
   const app = await createAllInOneApp(config, { devDevice: false, devInbox: options.devInbox, clock, channels: options.channels ?? channelsFromEnvironment(fullEnv) });
   await app.listen(port, '127.0.0.1');

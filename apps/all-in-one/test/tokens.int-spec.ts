@@ -217,14 +217,19 @@ describe('signing key rotation', () => {
     const before = await issue(op, 'openid');
     const oldIdToken = String(before.tokens['id_token']);
     const oldKid = decodeProtectedHeader(oldIdToken).kid;
-    expect((await fetchJwks(op)).keys.map((k) => k.kid)).toEqual([oldKid]);
+    const published = (await fetchJwks(op)).keys;
+    expect(published.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    expect(published.find((k) => k.alg === 'ES256')?.kid).toBe(oldKid);
 
-    const rotated = await op.app.get(KeyStore).rotate(600);
+    // Every enabled algorithm gets its new key; the client's tokens are ES256 (the default).
+    const rotatedKeys = await op.app.get(KeyStore).rotate(600);
+    expect(rotatedKeys.map((k) => k.alg)).toEqual(['ES256', 'RS256']);
+    const rotated = rotatedKeys.find((k) => k.alg === 'ES256')!;
     expect(rotated.kid).not.toBe(oldKid);
 
     const jwks = await fetchJwks(op);
-    expect(jwks.keys).toHaveLength(2);
-    expect(jwks.keys.map((k) => k.kid).sort()).toEqual([oldKid, rotated.kid].sort());
+    expect(jwks.keys).toHaveLength(4);
+    expect(jwks.keys.map((k) => k.kid).sort()).toEqual([...published.map((k) => k.kid), ...rotatedKeys.map((k) => k.kid)].sort());
     for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
 
     // Publish before use: until the activation delay has passed, the old key keeps signing.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
 import { NOTIFICATION_CHANNELS, type NotificationChannel } from '@ciba/domain';
+import { parseSigningAlgs } from './signing-algs.js';
 
 /**
  * The provider's configuration, parsed once at boot from the environment (`CIBA_*`). Every service
@@ -27,7 +28,8 @@ const envSchema = z.object({
   CIBA_BUS_CONCURRENCY: int(1, 1024).default(32),
   CIBA_BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1–32 characters of A-Z a-z 0-9 _ -').optional(),
   CIBA_KEY_ENCRYPTION_KEY: z.string().optional(),
-  CIBA_SIGNING_ALG: z.enum(SIGNING_ALGS).default('ES256'),
+  CIBA_SIGNING_ALG: z.enum(SIGNING_ALGS).optional(),
+  CIBA_SIGNING_ALGS: z.string().optional(),
   CIBA_BOOTSTRAP_FILE: z.string().optional(),
   CIBA_DELIVERY_MODES: z.string().default('poll ping push'),
   CIBA_PING_ON_EXPIRY: bool.default(true),
@@ -73,7 +75,13 @@ export interface ProviderConfig {
   readonly database: { readonly url: string; readonly poolSize: number };
   /** `prefix` namespaces streams, subjects, consumers and the KV bucket, for several deployments on one NATS. */
   readonly nats: { readonly servers: readonly string[]; readonly prefix: string | null; readonly concurrency: number };
-  readonly keys: { readonly encryptionKey: string; readonly signingAlg: (typeof SIGNING_ALGS)[number] };
+  readonly keys: {
+    readonly encryptionKey: string;
+    /** The default algorithm: access tokens, and ID tokens of clients that registered none. The first of `signingAlgs`. */
+    readonly signingAlg: (typeof SIGNING_ALGS)[number];
+    /** Every algorithm with an active key, the default first; RS256 always among them. */
+    readonly signingAlgs: readonly (typeof SIGNING_ALGS)[number][];
+  };
   readonly bootstrapFile: string | null;
   readonly ciba: {
     readonly deliveryModes: readonly (typeof TOKEN_DELIVERY_MODES)[number][];
@@ -200,6 +208,7 @@ export function loadConfig(
   if (passkeyAcrValues.length === 0 && e.CIBA_PASSKEY_ACR_VALUES.trim() !== 'none') {
     problems.push('CIBA_PASSKEY_ACR_VALUES: expected space-separated ACR values, or none');
   }
+  const signingAlgs = parseSigningAlgs(e.CIBA_SIGNING_ALGS, e.CIBA_SIGNING_ALG, problems);
   const scopes = words(e.CIBA_SCOPES);
   if (!scopes.includes('openid')) problems.push('CIBA_SCOPES: must include openid');
   if (problems.length > 0) throw new ConfigError(problems);
@@ -216,7 +225,7 @@ export function loadConfig(
     },
     database: { url: e.CIBA_DATABASE_URL ?? '', poolSize: e.CIBA_DATABASE_POOL_SIZE },
     nats: { servers: e.CIBA_NATS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean), prefix: e.CIBA_BUS_PREFIX ?? null, concurrency: e.CIBA_BUS_CONCURRENCY },
-    keys: { encryptionKey: e.CIBA_KEY_ENCRYPTION_KEY ?? '', signingAlg: e.CIBA_SIGNING_ALG },
+    keys: { encryptionKey: e.CIBA_KEY_ENCRYPTION_KEY ?? '', signingAlg: signingAlgs[0], signingAlgs },
     bootstrapFile: e.CIBA_BOOTSTRAP_FILE ?? null,
     ciba: {
       deliveryModes: modes as ProviderConfig['ciba']['deliveryModes'],

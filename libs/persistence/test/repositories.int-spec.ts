@@ -255,14 +255,19 @@ describe('TypeOrmSigningKeyRepository', () => {
     await expect(repository.listPublished(at(200))).resolves.toEqual([key('k2', at(100)), key('k1', at(0))]);
 
     await repository.insert(key('k3', at(200)));
-    await expect(repository.retireOthers('k3', at(200), at(300))).resolves.toBe(2);
-    await expect(repository.retireOthers('k3', at(201), at(301))).resolves.toBe(0);
+    await expect(repository.retireOthers(['k3'], at(200), at(300))).resolves.toBe(2);
+    await expect(repository.retireOthers(['k3'], at(201), at(301))).resolves.toBe(0);
 
     const published = await repository.listPublished(at(250));
     expect(published.map((k) => k.kid)).toEqual(['k3', 'k2', 'k1']);
     expect(published[1]).toMatchObject({ retiredAt: at(200), unpublishAfter: at(300) });
     await expect(repository.listPublished(at(300))).resolves.toEqual([key('k3', at(200))]);
     await expect(repository.insert(key('k3', at(400)))).rejects.toThrow();
+    // A rotation of every algorithm keeps each new key active.
+    await repository.insert(key('k4', at(400)));
+    await repository.insert(key('k5', at(400)));
+    await expect(repository.retireOthers(['k4', 'k5'], at(400), at(500))).resolves.toBe(1);
+    expect((await repository.listPublished(at(450))).filter((k) => k.retiredAt === null).map((k) => k.kid).sort()).toEqual(['k4', 'k5']);
   });
 
   it('advisory lock serializes two concurrent withLock calls', async () => {

@@ -115,7 +115,7 @@ export class CoreModule {
             provide: KeyStore,
             inject: [TypeOrmSigningKeyRepository, KeyEncryptor],
             useFactory: async (repository: TypeOrmSigningKeyRepository, encryptor: KeyEncryptor) => {
-              const keyStore = new KeyStore({ repository, encryptor, clock, alg: config.keys.signingAlg, activationDelayMs: KEY_ACTIVATION_DELAY_MS });
+              const keyStore = new KeyStore({ repository, encryptor, clock, algs: config.keys.signingAlgs, activationDelayMs: KEY_ACTIVATION_DELAY_MS });
               await keyStore.init();
               return keyStore;
             },

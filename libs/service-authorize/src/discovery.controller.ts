@@ -34,8 +34,8 @@ export class DiscoveryController {
       backchannelTokenDeliveryModesSupported: [...config.ciba.deliveryModes],
       backchannelUserCodeParameterSupported: false,
       tokenEndpointAuthMethodsSupported: [...CLIENT_AUTH_METHODS],
-      // One signing key (and algorithm) per deployment: CIBA_SIGNING_ALG.
-      idTokenSigningAlgValuesSupported: [config.keys.signingAlg],
+      // OpenID Connect Discovery 1.0 §3: every algorithm with an active key (CIBA_SIGNING_ALGS), RS256 always among them.
+      idTokenSigningAlgValuesSupported: [...config.keys.signingAlgs],
       claimsSupported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'amr', 'at_hash', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified'],
       // The ACRs this provider can assert: those a passkey step-up satisfies, when the notifier's URL
       // can host WebAuthn at all. Other requested values are accepted and passed on, never asserted.

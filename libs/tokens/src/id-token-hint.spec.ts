@@ -10,7 +10,7 @@ import { TokenMinter } from './token-minter.js';
 const ISSUER = 'https://op.example.com';
 
 async function provider(issuer = ISSUER, clock = new TestClock()) {
-  const keyStore = new KeyStore({ repository: new InMemorySigningKeyRepository(), encryptor: new KeyEncryptor(TEST_ENCRYPTION_KEY), clock, alg: 'ES256' });
+  const keyStore = new KeyStore({ repository: new InMemorySigningKeyRepository(), encryptor: new KeyEncryptor(TEST_ENCRYPTION_KEY), clock, algs: ['ES256'] });
   await keyStore.init();
   const minter = new TokenMinter({ keyStore, issuer, clock, accessTokenTtl: 600, idTokenTtl: 300, refreshTokenTtl: 3600 });
   const mint = (clientId = 'client-1') =>
@@ -42,6 +42,16 @@ describe('verifyIdTokenHint', () => {
     const { idToken } = await mint();
     await keyStore.rotate(600);
     await expect(verifyIdTokenHint(idToken, { keyStore, issuer: ISSUER, clientId: 'client-1' })).resolves.toEqual({ sub: 'user-42' });
+  });
+
+  it('accepts an ID token signed by any published key: an RS256 one beside the ES256 default', async () => {
+    const clock = new TestClock();
+    const keyStore = new KeyStore({ repository: new InMemorySigningKeyRepository(), encryptor: new KeyEncryptor(TEST_ENCRYPTION_KEY), clock, algs: ['ES256', 'RS256'] });
+    await keyStore.init();
+    const minter = new TokenMinter({ keyStore, issuer: ISSUER, clock, accessTokenTtl: 600, idTokenTtl: 300, refreshTokenTtl: 3600 });
+    const { idToken } = await minter.mint({ clientId: 'client-1', subject: 'user-42', scope: ['openid'], authTime: clock.now(), requestId: 'r1', includeRefreshToken: false, idTokenAlg: 'RS256' });
+    await expect(verifyIdTokenHint(idToken, { keyStore, issuer: ISSUER, clientId: 'client-1' })).resolves.toEqual({ sub: 'user-42' });
+    await expect(verifyIdToken(idToken, { keyStore, issuer: ISSUER, now: clock.now() })).resolves.toEqual({ sub: 'user-42' });
   });
 
   it('rejects a token from another issuer', async () => {

@@ -11,7 +11,7 @@ function setup(alg: SigningAlg = 'ES256') {
   const repository = new InMemorySigningKeyRepository();
   const clock = new TestClock();
   const encryptor = new KeyEncryptor(TEST_ENCRYPTION_KEY);
-  const newStore = (): KeyStore => new KeyStore({ repository, encryptor, clock, alg });
+  const newStore = (): KeyStore => new KeyStore({ repository, encryptor, clock, algs: [alg] });
   return { repository, clock, encryptor, store: newStore(), newStore };
 }
 
@@ -61,8 +61,8 @@ describe('KeyStore', () => {
 
   it('generates a key for a newly configured alg next to the existing one', async () => {
     const { repository, clock, encryptor } = setup();
-    await new KeyStore({ repository, encryptor, clock, alg: 'ES256' }).init();
-    const eddsa = new KeyStore({ repository, encryptor, clock, alg: 'EdDSA' });
+    await new KeyStore({ repository, encryptor, clock, algs: ['ES256'] }).init();
+    const eddsa = new KeyStore({ repository, encryptor, clock, algs: ['EdDSA'] });
     await eddsa.init();
     expect(eddsa.signingKey().alg).toBe('EdDSA');
     expect(eddsa.jwks().keys.map((k) => k.alg).sort()).toEqual(['ES256', 'EdDSA']);
@@ -102,10 +102,10 @@ describe('KeyStore', () => {
 
   it('publish before use: after rotation the new key is published at once but signs only after the activation delay', async () => {
     const { repository, clock } = setup();
-    const store = new KeyStore({ repository, clock, alg: 'ES256', encryptor: new KeyEncryptor(Buffer.alloc(32, 1).toString('base64')), activationDelayMs: 120_000 });
+    const store = new KeyStore({ repository, clock, algs: ['ES256'], encryptor: new KeyEncryptor(Buffer.alloc(32, 1).toString('base64')), activationDelayMs: 120_000 });
     await store.init();
     const oldKid = store.signingKey().kid;
-    const rotated = await store.rotate(600);
+    const [rotated] = await store.rotate(600);
     expect(rotated.activatesAt).toEqual(new Date(clock.now().getTime() + 120_000));
     expect(store.jwks().keys.map((k) => k.kid).sort()).toEqual([oldKid, rotated.kid].sort());
     expect(store.signingKey().kid).toBe(oldKid);
@@ -149,7 +149,7 @@ describe('KeyStore', () => {
   it('fails clearly when the encryption key is wrong', async () => {
     const { repository, clock, store } = setup();
     await store.init();
-    const other = new KeyStore({ repository, clock, alg: 'ES256', encryptor: new KeyEncryptor(Buffer.alloc(32, 9).toString('base64')) });
+    const other = new KeyStore({ repository, clock, algs: ['ES256'], encryptor: new KeyEncryptor(Buffer.alloc(32, 9).toString('base64')) });
     await expect(other.refresh()).rejects.toThrow(/wrong encryption key/);
   });
 
@@ -157,6 +157,54 @@ describe('KeyStore', () => {
     const { store } = setup();
     await store.init();
     await expect(store.rotate(-1)).rejects.toThrow(RangeError);
+  });
+
+  describe('several algorithms', () => {
+    const several = () => {
+      const { repository, clock, encryptor } = setup();
+      return { repository, clock, store: new KeyStore({ repository, encryptor, clock, algs: ['ES256', 'RS256'] }) };
+    };
+
+    it('keeps an active key per enabled algorithm; the first is the default', async () => {
+      const { store, repository } = several();
+      await store.init();
+      expect(repository.records.map((r) => r.alg).sort()).toEqual(['ES256', 'RS256']);
+      expect(store.defaultAlg).toBe('ES256');
+      expect(store.signingKey().alg).toBe('ES256');
+      expect(store.signingKey('RS256')).toMatchObject({ alg: 'RS256', kid: repository.records.find((r) => r.alg === 'RS256')!.kid });
+      expect(() => store.signingKey('PS256')).toThrow(/no PS256 signing key: the enabled algorithms are ES256, RS256/);
+      expect(store.jwks().keys.map((k) => k.kty).sort()).toEqual(['EC', 'RSA']);
+    });
+
+    it('verifies tokens signed by any published key, whatever its algorithm', async () => {
+      const { store, clock } = several();
+      await store.init();
+      for (const alg of ['ES256', 'RS256'] as const) {
+        const { kid, key } = store.signingKey(alg);
+        const token = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg, kid }).setIssuedAt().setExpirationTime('5m').sign(key);
+        await expect(jwtVerify(token, store.verificationKeySet(), { currentDate: clock.now() })).resolves.toMatchObject({ protectedHeader: { alg, kid } });
+      }
+    });
+
+    it('rotation renews every algorithm and retires every older key, including those of an algorithm no longer enabled', async () => {
+      const { repository, clock, encryptor } = setup();
+      await new KeyStore({ repository, encryptor, clock, algs: ['EdDSA'] }).init();
+      const store = new KeyStore({ repository, encryptor, clock, algs: ['ES256', 'RS256'] });
+      await store.init();
+      const before = repository.records.map((r) => r.kid);
+      const rotated = await store.rotate(600);
+      expect(rotated.map((k) => k.alg)).toEqual(['ES256', 'RS256']);
+      expect(rotated.map((k) => k.kid)).toEqual([store.signingKey('ES256').kid, store.signingKey('RS256').kid]);
+      for (const kid of before) expect(repository.records.find((r) => r.kid === kid)!.retiredAt).toEqual(clock.now());
+      expect(repository.records.filter((r) => r.retiredAt === null).map((r) => r.alg).sort()).toEqual(['ES256', 'RS256']);
+      expect(store.jwks().keys).toHaveLength(5);
+    });
+
+    it('refuses no algorithm or one named twice', () => {
+      const { repository, clock, encryptor } = setup();
+      expect(() => new KeyStore({ repository, encryptor, clock, algs: [] })).toThrow(RangeError);
+      expect(() => new KeyStore({ repository, encryptor, clock, algs: ['RS256', 'RS256'] })).toThrow(RangeError);
+    });
   });
 
   it.each(SIGNING_ALGS)('%s keys have the expected shape and sign verifiable JWTs', async (alg) => {

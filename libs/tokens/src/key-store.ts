@@ -24,7 +24,11 @@ export interface KeyStoreOptions {
   readonly repository: SigningKeyRepository;
   readonly encryptor: KeyEncryptor;
   readonly clock: Clock;
-  readonly alg: SigningAlg;
+  /**
+   * The algorithms with an active key, none repeated. The first is the default: it signs access
+   * tokens, and the ID tokens of clients that registered no `id_token_signed_response_alg`.
+   */
+  readonly algs: readonly SigningAlg[];
   /**
    * When a token names a kid we do not know, reload from the repository (another process may have
    * rotated) at most this often. Defaults to 30 s.
@@ -80,8 +84,8 @@ function isPublished(record: SigningKeyRecord, now: Date): boolean {
 }
 
 /**
- * The provider's signing keys: one active key per algorithm signs, older keys stay published until
- * the tokens they signed have expired. Private JWKs are stored encrypted by `KeyEncryptor`.
+ * The provider's signing keys: one active key per enabled algorithm signs, older keys stay published
+ * until the tokens they signed have expired. Private JWKs are stored encrypted by `KeyEncryptor`.
  *
  * Other processes learn about a rotation on `refresh()` (call it periodically) or when they see a
  * token with an unknown kid. A process that has not refreshed yet keeps signing with the retired key,
@@ -91,12 +95,16 @@ export class KeyStore {
   private readonly repository: SigningKeyRepository;
   private readonly encryptor: KeyEncryptor;
   private readonly clock: Clock;
-  private readonly alg: SigningAlg;
+  /** Enabled algorithms, the default first. */
+  readonly algs: readonly SigningAlg[];
+  /** The algorithm of access tokens and of ID tokens for clients that registered none. */
+  readonly defaultAlg: SigningAlg;
   private readonly unknownKidRefreshIntervalMs: number;
   private readonly activationDelayMs: number;
 
   private records: readonly SigningKeyRecord[] = [];
-  private current: SigningKey | null = null;
+  /** The key that signs, per enabled algorithm. */
+  private current = new Map<SigningAlg, SigningKey>();
   /** Imported private keys by kid, so a refresh does not decrypt and import again. */
   private readonly privateKeys = new Map<string, CryptoKey>();
   private keySet: { kids: string; set: LocalJWKSet } | null = null;
@@ -104,41 +112,58 @@ export class KeyStore {
   private loading: Promise<void> | null = null;
 
   constructor(options: KeyStoreOptions) {
+    const [defaultAlg] = options.algs;
+    if (defaultAlg === undefined || new Set(options.algs).size !== options.algs.length) {
+      throw new RangeError(`algs must name at least one algorithm, none twice; got [${options.algs.join(', ')}]`);
+    }
+    this.defaultAlg = defaultAlg;
     this.repository = options.repository;
     this.encryptor = options.encryptor;
     this.clock = options.clock;
-    this.alg = options.alg;
+    this.algs = [...options.algs];
     this.unknownKidRefreshIntervalMs = options.unknownKidRefreshIntervalMs ?? 30_000;
     this.activationDelayMs = options.activationDelayMs ?? 0;
   }
 
-  /** Ensures an active key for the configured alg exists (generating the first one under a cluster lock) and loads the keys. */
+  /** Ensures an active key for every enabled alg exists (generating missing ones under a cluster lock) and loads the keys. */
   async init(): Promise<void> {
     await this.repository.withLock(SIGNING_KEY_LOCK, async () => {
       const now = this.clock.now();
       const published = await this.repository.listPublished(now);
-      const hasActive = published.some((record) => record.alg === this.alg && record.retiredAt === null && isPublished(record, now));
-      if (!hasActive) await this.repository.insert(await this.generate(now));
+      for (const alg of this.algs) {
+        const hasActive = published.some((record) => record.alg === alg && record.retiredAt === null && isPublished(record, now));
+        if (!hasActive) await this.repository.insert(await this.generate(alg, now));
+      }
     });
     await this.refresh();
   }
 
   /**
-   * Generates a new signing key and retires the others, which stay published for
-   * `maxTokenLifetimeSeconds` so that tokens they signed still verify.
+   * Generates a new signing key for every enabled alg and retires all the others (including keys of
+   * algorithms no longer enabled), which stay published for `maxTokenLifetimeSeconds` so that tokens
+   * they signed still verify.
    */
-  async rotate(maxTokenLifetimeSeconds: number): Promise<RotatedKey> {
+  async rotate(maxTokenLifetimeSeconds: number): Promise<RotatedKey[]> {
     if (!Number.isFinite(maxTokenLifetimeSeconds) || maxTokenLifetimeSeconds < 0) {
       throw new RangeError(`maxTokenLifetimeSeconds must be a non-negative number, got ${maxTokenLifetimeSeconds}`);
     }
     const rotated = await this.repository.withLock(SIGNING_KEY_LOCK, async () => {
       const now = this.clock.now();
-      const record = await this.generate(now);
-      await this.repository.insert(record);
+      const activatesAt = new Date(now.getTime() + this.activationDelayMs);
+      const fresh: RotatedKey[] = [];
+      for (const alg of this.algs) {
+        const record = await this.generate(alg, now);
+        await this.repository.insert(record);
+        fresh.push({ kid: record.kid, alg, activatesAt });
+      }
       // The retired keys may still sign during the activation delay, so they stay published that much longer.
       const unpublishAfter = new Date(now.getTime() + this.activationDelayMs + maxTokenLifetimeSeconds * 1000);
-      await this.repository.retireOthers(record.kid, now, unpublishAfter);
-      return { kid: record.kid, alg: this.alg, activatesAt: new Date(now.getTime() + this.activationDelayMs) };
+      await this.repository.retireOthers(
+        fresh.map((key) => key.kid),
+        now,
+        unpublishAfter,
+      );
+      return fresh;
     });
     await this.refresh();
     return rotated;
@@ -154,10 +179,12 @@ export class KeyStore {
     return this.loading;
   }
 
-  /** The key that signs new tokens. */
-  signingKey(): SigningKey {
-    if (this.current === null) throw new Error('KeyStore is not initialised: call init() first');
-    return this.current;
+  /** The key that signs new tokens with `alg` (by default the default alg). */
+  signingKey(alg: SigningAlg = this.defaultAlg): SigningKey {
+    if (this.current.size === 0) throw new Error('KeyStore is not initialised: call init() first');
+    const key = this.current.get(alg);
+    if (key === undefined) throw new Error(`no ${alg} signing key: the enabled algorithms are ${this.algs.join(', ')}`);
+    return key;
   }
 
   /** Public JWKs of every published key (active and retired-but-still-published), for the jwks_uri. */
@@ -166,8 +193,9 @@ export class KeyStore {
   }
 
   /**
-   * A jose key resolver over the published keys, for verifying tokens this provider issued. A token
-   * whose kid is unknown triggers (rate-limited) one reload, in case another process rotated.
+   * A jose key resolver over the published keys (of every algorithm), for verifying tokens this
+   * provider issued. A token whose kid is unknown triggers (rate-limited) one reload, in case another
+   * process rotated.
    */
   verificationKeySet(): JWTVerifyGetKey {
     return async (header, token) => {
@@ -201,27 +229,36 @@ export class KeyStore {
   private async load(): Promise<void> {
     const now = this.clock.now();
     const records = (await this.repository.listPublished(now)).filter((record) => isPublished(record, now));
+    const current = new Map<SigningAlg, SigningKey>();
+    for (const alg of this.algs) {
+      const active = this.signerOf(records, alg, now);
+      current.set(alg, { kid: active.kid, alg, key: await this.privateKey(active) });
+    }
+    this.records = records;
+    this.current = current;
+    const signing = new Set([...current.values()].map((key) => key.kid));
+    for (const kid of this.privateKeys.keys()) {
+      if (!signing.has(kid)) this.privateKeys.delete(kid);
+    }
+    this.lastLoadedAt = now.getTime();
+  }
+
+  /** Of the published keys of `alg`, the one that signs now. */
+  private signerOf(records: readonly SigningKeyRecord[], alg: SigningAlg, now: Date): SigningKeyRecord {
     // The repository returns newest first; sort anyway so the choice of signing key does not depend on it.
     // Newest first; of keys created in the same instant, the active one first.
     const ofAlg = records
-      .filter((record) => record.alg === this.alg)
+      .filter((record) => record.alg === alg)
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || Number(a.retiredAt !== null) - Number(b.retiredAt !== null));
     const newestActive = ofAlg.find((record) => record.retiredAt === null);
     if (newestActive === undefined) {
-      throw new Error(`no active ${this.alg} signing key is published: run KeyStore.init()`);
+      throw new Error(`no active ${alg} signing key is published: run KeyStore.init()`);
     }
     // Publish before use: the newest key whose activation delay has passed signs. When none has
     // (a rotation soon after the first start) the oldest keeps signing; a deployment's very first
     // key is the only one and signs at once.
     const activeSince = now.getTime() - this.activationDelayMs;
-    const active = ofAlg.find((record) => record.createdAt.getTime() <= activeSince) ?? ofAlg[ofAlg.length - 1] ?? newestActive;
-    const key = await this.privateKey(active);
-    this.records = records;
-    this.current = { kid: active.kid, alg: this.alg, key };
-    for (const kid of this.privateKeys.keys()) {
-      if (kid !== active.kid) this.privateKeys.delete(kid);
-    }
-    this.lastLoadedAt = now.getTime();
+    return ofAlg.find((record) => record.createdAt.getTime() <= activeSince) ?? ofAlg[ofAlg.length - 1] ?? newestActive;
   }
 
   private async privateKey(record: SigningKeyRecord): Promise<CryptoKey> {
@@ -235,16 +272,16 @@ export class KeyStore {
     return key;
   }
 
-  private async generate(now: Date): Promise<SigningKeyRecord> {
-    const { publicKey, privateKey } = await generateKeyPair(this.alg, generationOptions(this.alg));
+  private async generate(alg: SigningAlg, now: Date): Promise<SigningKeyRecord> {
+    const { publicKey, privateKey } = await generateKeyPair(alg, generationOptions(alg));
     const publicJwk = await exportJWK(publicKey);
     // RFC 7638 thumbprint: stable, derived from the key itself, so every process agrees on the kid.
     const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: this.alg, use: 'sig' };
+    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
     return {
       kid,
-      alg: this.alg,
-      publicJwk: { ...publicJwk, kid, alg: this.alg, use: 'sig' },
+      alg,
+      publicJwk: { ...publicJwk, kid, alg, use: 'sig' },
       encryptedPrivateJwk: this.encryptor.encrypt(JSON.stringify(privateJwk), kid),
       createdAt: now,
       retiredAt: null,

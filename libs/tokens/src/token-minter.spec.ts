@@ -13,7 +13,7 @@ const AUTH_TIME = new Date('2024-12-31T23:59:00Z');
 
 async function setup(alg: SigningAlg = 'ES256', overrides: Partial<TokenMinterOptions> = {}) {
   const clock = new TestClock();
-  const keyStore = new KeyStore({ repository: new InMemorySigningKeyRepository(), encryptor: new KeyEncryptor(TEST_ENCRYPTION_KEY), clock, alg });
+  const keyStore = new KeyStore({ repository: new InMemorySigningKeyRepository(), encryptor: new KeyEncryptor(TEST_ENCRYPTION_KEY), clock, algs: [alg] });
   await keyStore.init();
   const minter = new TokenMinter({ keyStore, issuer: ISSUER, clock, accessTokenTtl: 600, idTokenTtl: 300, refreshTokenTtl: 86_400, ...overrides });
   // Verify against the published document, as a relying party would.
@@ -226,6 +226,36 @@ describe('TokenMinter', () => {
     const digest = alg === 'EdDSA' ? 'sha512' : 'sha256';
     expect(id.payload.at_hash).toBe(expectedHalfHash(tokens.accessToken, digest));
     expect(id.payload[RT_HASH_CLAIM]).toBe(expectedHalfHash(tokens.refreshToken!, digest));
+  });
+});
+
+describe('TokenMinter with several algorithms', () => {
+  async function severalSetup() {
+    const clock = new TestClock();
+    const keyStore = new KeyStore({ repository: new InMemorySigningKeyRepository(), encryptor: new KeyEncryptor(TEST_ENCRYPTION_KEY), clock, algs: ['ES256', 'RS256'] });
+    await keyStore.init();
+    const minter = new TokenMinter({ keyStore, issuer: ISSUER, clock, accessTokenTtl: 600, idTokenTtl: 300, refreshTokenTtl: 86_400 });
+    return { clock, keyStore, minter, jwks: createLocalJWKSet(keyStore.jwks()) };
+  }
+
+  it("OIDC DCR §2: the ID token uses the client's id_token_signed_response_alg, its hashes that alg's digest; the access token keeps the default", async () => {
+    const { minter, keyStore, jwks, clock } = await severalSetup();
+    const tokens = await minter.mint(input({ idTokenAlg: 'RS256', includeRtHash: true }));
+    const id = await jwtVerify(tokens.idToken, jwks, { audience: 'client-1', algorithms: ['RS256'], currentDate: clock.now() });
+    expect(id.protectedHeader).toEqual({ alg: 'RS256', kid: keyStore.signingKey('RS256').kid, typ: 'JWT' });
+    expect(id.payload.at_hash).toBe(expectedHalfHash(tokens.accessToken, 'sha256'));
+    expect(id.payload[RT_HASH_CLAIM]).toBe(expectedHalfHash(tokens.refreshToken!, 'sha256'));
+    expect(decodeProtectedHeader(tokens.accessToken)).toMatchObject({ alg: 'ES256', kid: keyStore.signingKey().kid });
+  });
+
+  it('without a registered alg (null) the ID token uses the default', async () => {
+    const { minter } = await severalSetup();
+    expect(decodeProtectedHeader((await minter.mint(input({ idTokenAlg: null }))).idToken).alg).toBe('ES256');
+  });
+
+  it('refuses an algorithm without an active key rather than sign with another', async () => {
+    const { minter } = await severalSetup();
+    await expect(minter.mint(input({ idTokenAlg: 'PS256' }))).rejects.toThrow(/no PS256 signing key/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Clock, RefreshTokenRecord } from '@ciba/domain';
-import { AUTH_REQ_ID_CLAIM, RT_HASH_CLAIM } from '@ciba/protocol';
+import { AUTH_REQ_ID_CLAIM, RT_HASH_CLAIM, type SigningAlg } from '@ciba/protocol';
 import type { KeyStore } from './key-store.js';
 import { randomToken, sha256Base64url } from './random.js';
 
@@ -81,6 +81,12 @@ export interface MintInput {
    * `authorization_details` claim (§9.1), kept on the refresh token for the tokens refreshed from it.
    */
   readonly authorizationDetails?: readonly Readonly<Record<string, unknown>>[] | null;
+  /**
+   * The client's `id_token_signed_response_alg` (OpenID Connect Dynamic Client Registration 1.0 §2):
+   * the ID token's algorithm; null or absent for the key store's default. Access tokens always use
+   * the default.
+   */
+  readonly idTokenAlg?: SigningAlg | null;
 }
 
 export interface MintedTokens {
@@ -132,6 +138,7 @@ export class TokenMinter {
     const scope = input.scope.join(' ');
     const authorizationDetails = input.authorizationDetails ?? null;
     const { kid, alg, key } = this.keyStore.signingKey();
+    const idTokenKey = this.keyStore.signingKey(input.idTokenAlg ?? undefined);
 
     // RFC 9068 §2.2: JWT access token claims; RFC 9396 §9.1: authorization_details as granted.
     const accessToken = await new SignJWT({
@@ -174,19 +181,20 @@ export class TokenMinter {
     const idToken = await new SignJWT({
       ...extraClaims,
       auth_time: authTime,
-      at_hash: halfHash(accessToken, alg),
+      // OIDC Core §3.1.3.6: the hashes use the ID token's own algorithm, whatever signed the access token.
+      at_hash: halfHash(accessToken, idTokenKey.alg),
       ...(acr !== null ? { acr } : {}),
       ...(amr.length > 0 ? { amr } : {}),
       ...(input.authReqId ? { [AUTH_REQ_ID_CLAIM]: input.authReqId } : {}),
-      ...(refreshToken !== null && input.includeRtHash === true ? { [RT_HASH_CLAIM]: halfHash(refreshToken, alg) } : {}),
+      ...(refreshToken !== null && input.includeRtHash === true ? { [RT_HASH_CLAIM]: halfHash(refreshToken, idTokenKey.alg) } : {}),
     })
-      .setProtectedHeader({ alg, kid, typ: 'JWT' })
+      .setProtectedHeader({ alg: idTokenKey.alg, kid: idTokenKey.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
       .setSubject(input.subject)
       .setAudience(input.clientId)
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.idTokenTtl)
-      .sign(key);
+      .sign(idTokenKey.key);
 
     return { accessToken, idToken, refreshToken, refreshTokenRecord, expiresIn: this.accessTokenTtl, tokenType: 'Bearer', scope };
   }

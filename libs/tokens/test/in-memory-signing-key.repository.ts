@@ -19,10 +19,10 @@ export class InMemorySigningKeyRepository implements SigningKeyRepository {
     this.records.push(record);
   }
 
-  retireOthers(exceptKid: string, retiredAt: Date, unpublishAfter: Date): Promise<number> {
+  retireOthers(exceptKids: readonly string[], retiredAt: Date, unpublishAfter: Date): Promise<number> {
     let changed = 0;
     this.records.forEach((r, i) => {
-      if (r.kid !== exceptKid && r.retiredAt === null) {
+      if (!exceptKids.includes(r.kid) && r.retiredAt === null) {
         this.records[i] = { ...r, retiredAt, unpublishAfter };
         changed += 1;
       }

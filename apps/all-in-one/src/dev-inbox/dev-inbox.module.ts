@@ -1,7 +1,9 @@
-import { Controller, type DynamicModule, Get, Header, Inject, Module, Param, Res } from '@nestjs/common';
+import { Controller, type DynamicModule, Get, Header, Inject, type MiddlewareConsumer, Module, type NestModule, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { ChannelKind } from '@ciba/channels';
 import { sendPage } from '@ciba/service-notifier';
+import { DevToolsAccess } from '../dev-tools/dev-tools-access.js';
+import { DevToolsGate } from '../dev-tools/dev-tools.gate.js';
 import type { DevInbox, InboxMessage, InboxMessageAbout } from './dev-inbox.js';
 import { emailPreviewCsp, renderInboxPage, renderMessagePage, renderNotFoundPage } from './dev-inbox.view.js';
 
@@ -46,7 +48,8 @@ function toJson(m: InboxMessage): MessageJson {
 /**
  * Development only, mounted by the all-in-one start (never by the distributed services): the page
  * and JSON that show what the development inbox captured. It holds addresses, numbers and live
- * approval links, so it must never be exposed beyond a developer's own machine.
+ * approval links, so it must never be exposed beyond a developer's own machine: `DevToolsGate`
+ * answers 404 to anyone but this machine or a holder of the start's key.
  */
 @Controller('dev/inbox')
 class DevInboxController {
@@ -75,16 +78,22 @@ class DevInboxController {
 }
 
 @Module({})
-export class DevInboxModule {
-  /** `kinds`: which channel kinds this inbox receives, shown on the page. */
-  static forRoot(inbox: DevInbox, kinds: readonly ChannelKind[]): DynamicModule {
+export class DevInboxModule implements NestModule {
+  /** `kinds`: which channel kinds this inbox receives, shown on the page; `access`: who may see it. */
+  static forRoot(inbox: DevInbox, kinds: readonly ChannelKind[], access: DevToolsAccess): DynamicModule {
     return {
       module: DevInboxModule,
       controllers: [DevInboxController],
       providers: [
         { provide: DEV_INBOX, useValue: inbox },
         { provide: DEV_INBOX_KINDS, useValue: kinds },
+        { provide: DevToolsAccess, useValue: access },
+        DevToolsGate,
       ],
     };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(DevToolsGate).forRoutes(DevInboxController);
   }
 }

@@ -154,8 +154,8 @@ export interface SigningKeyRepository {
   /** Every key still published (unpublishAfter null or in the future), newest first. */
   listPublished(now: Date): Promise<SigningKeyRecord[]>;
   insert(record: SigningKeyRecord): Promise<void>;
-  /** Retire every active key (retiredAt null) except `exceptKid`, keeping it published until `unpublishAfter`. */
-  retireOthers(exceptKid: string, retiredAt: Date, unpublishAfter: Date): Promise<number>;
+  /** Retire every active key (retiredAt null) except `exceptKids`, keeping them published until `unpublishAfter`. */
+  retireOthers(exceptKids: readonly string[], retiredAt: Date, unpublishAfter: Date): Promise<number>;
   /**
    * Runs `work` while holding a cluster-wide lock named `name` (a Postgres advisory lock), so that
    * two processes starting together generate one first key.

@@ -27,13 +27,13 @@ export class TypeOrmSigningKeyRepository implements SigningKeyRepository {
     );
   }
 
-  async retireOthers(exceptKid: string, retiredAt: Date, unpublishAfter: Date): Promise<number> {
+  async retireOthers(exceptKids: readonly string[], retiredAt: Date, unpublishAfter: Date): Promise<number> {
     const rows = await queryRows(
       this.dataSource,
       `UPDATE signing_keys SET retired_at = $2, unpublish_after = $3
-        WHERE retired_at IS NULL AND kid <> $1
+        WHERE retired_at IS NULL AND NOT (kid = ANY($1::text[]))
         RETURNING kid`,
-      [exceptKid, retiredAt, unpublishAfter],
+      [[...exceptKids], retiredAt, unpublishAfter],
     );
     return rows.length;
   }

@@ -17,14 +17,15 @@ export interface BootstrapResult {
  */
 export async function loadBootstrap(
   data: BootstrapData,
-  deps: { clients: TypeOrmClientRepository; users: TypeOrmUserRepository; hasher: SecretHasher; signingAlg: SigningAlg; endpoints: EndpointPolicy },
+  deps: { clients: TypeOrmClientRepository; users: TypeOrmUserRepository; hasher: SecretHasher; signingAlgs: readonly SigningAlg[]; endpoints: EndpointPolicy },
 ): Promise<BootstrapResult> {
-  // Every token is signed with the deployment's one key: a client asking for another algorithm
-  // would receive tokens it rejects, so say so now rather than at its first token.
-  const mismatched = data.clients.filter((c) => c.id_token_signed_response_alg !== undefined && c.id_token_signed_response_alg !== deps.signingAlg);
+  // A client's ID tokens are signed with the algorithm it registered, which needs an active key: a
+  // client asking for one the provider does not sign with would receive no tokens, so say so now
+  // rather than at its first token.
+  const mismatched = data.clients.filter((c) => c.id_token_signed_response_alg !== undefined && !deps.signingAlgs.includes(c.id_token_signed_response_alg));
   if (mismatched.length > 0) {
     throw new Error(
-      `bootstrap: ${mismatched.map((c) => c.client_id).join(', ')} ask for id_token_signed_response_alg other than this provider's ${deps.signingAlg} (CIBA_SIGNING_ALG)`,
+      `bootstrap: ${mismatched.map((c) => c.client_id).join(', ')} ask for an id_token_signed_response_alg this provider does not sign with (CIBA_SIGNING_ALGS: ${deps.signingAlgs.join(' ')})`,
     );
   }
   // CIBA §4: ping and push clients register an HTTPS notification endpoint. The same SSRF policy as

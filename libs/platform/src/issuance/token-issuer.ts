@@ -99,6 +99,8 @@ export class TokenIssuer {
       includeRtHash: input.includeRtHash,
       claims: claimsForScope(user, input.scope),
       authorizationDetails: input.authorizationDetails,
+      // Every ID token of the client (poll, ping, push, refresh) in the algorithm it registered.
+      idTokenAlg: client.idTokenSignedResponseAlg,
     });
     const response: TokenResponse = {
       access_token: minted.accessToken,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Controller, Get, Inject, Logger, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ProviderConfig } from '@ciba/config';
@@ -10,7 +9,7 @@ import { DeviceDecisionService, type TokenState } from '../device-decision.servi
 import { PasskeyCeremonies } from '../step-up/passkey-ceremonies.service.js';
 import { STEP_UP_SCRIPT } from '../step-up/webauthn-assets.js';
 import { APPROVAL_LINK_CHANNEL } from './approval-links.js';
-import { ApprovalPageExceptionFilter, CSRF_COOKIE, passesCsrfChecks, readCookie, sendMessage, sendPage, sendScript } from './approval-page.http.js';
+import { ApprovalPageExceptionFilter, CSRF_COOKIE, csrfFieldFor, csrfSecret, passesCsrfChecks, sendMessage, sendPage, sendScript } from './approval-page.http.js';
 import { type StepUpModel, approvalPageCsp, renderDecisionPage, stepUpPageCsp } from './approval-page.view.js';
 
 /** A decision token is a base64url HMAC-SHA256: 43 characters. Anything else is not worth a lookup. */
@@ -67,13 +66,13 @@ export class ApprovalPageController {
     const { request } = state;
     const client = await this.clients.findById(request.clientId);
     const secondsLeft = Math.max(1, secondsUntilExpiry(request, now));
-    // Reusing a well-formed cookie keeps two open approval tabs from invalidating each other.
-    const existing = readCookie(req.headers.cookie, CSRF_COOKIE);
-    const csrfToken = existing && TOKEN_SHAPE.test(existing) ? existing : randomBytes(32).toString('base64url');
+    // The cookie holds a secret; the form field is bound to this link, so it never approves another.
+    const secret = csrfSecret(req, CSRF_COOKIE);
     res.setHeader(
       'Set-Cookie',
-      `${CSRF_COOKIE}=${csrfToken}; HttpOnly; SameSite=Strict; Path=/approve; Max-Age=${secondsLeft}${this.secureCookie ? '; Secure' : ''}`,
+      `${CSRF_COOKIE}=${secret}; HttpOnly; SameSite=Strict; Path=/approve; Max-Age=${secondsLeft}${this.secureCookie ? '; Secure' : ''}`,
     );
+    const csrfToken = csrfFieldFor(secret, DecisionTokens.hash(token));
     const stepUp = await this.stepUpModel(token, request);
     sendPage(
       res,
@@ -99,7 +98,7 @@ export class ApprovalPageController {
   async decide(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const state = await this.linkState(token, this.clock.now());
     if (state.kind !== 'usable') return this.sendUnusable(res, state.kind);
-    if (!this.passesCsrfChecks(req)) {
+    if (!passesCsrfChecks(req, CSRF_COOKIE, formField(req, 'csrf'), DecisionTokens.hash(token), this.publicOrigin)) {
       return sendMessage(res, 403, 'Request not accepted', 'This page could not confirm the request came from you. Open the link again and retry.');
     }
     const decision = formField(req, 'decision');
@@ -143,10 +142,6 @@ export class ApprovalPageController {
     return this.decisions.inspect(token, APPROVAL_LINK_CHANNEL, now);
   }
 
-
-  private passesCsrfChecks(req: Request): boolean {
-    return passesCsrfChecks(req, CSRF_COOKIE, formField(req, 'csrf'), this.publicOrigin);
-  }
 
   private sendUnusable(res: Response, kind: 'gone' | 'expired' | 'settled'): void {
     const [title, message] = kind === 'expired' ? EXPIRED : GONE;

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { approvalPageCsp, renderMessagePage } from './approval-page.view.js';
@@ -48,18 +48,43 @@ export function readCookie(header: string | undefined, name: string): string | n
   return null;
 }
 
+/** A CSRF cookie secret: 32 random bytes, base64url (43 characters). */
+const CSRF_SECRET_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
 /**
- * Double-submit cookie plus origin check for the notifier's pages. Under `Referrer-Policy:
- * no-referrer` browsers send `Origin: null` on form posts and fetches, so a null origin is accepted
- * only with `Sec-Fetch-Site: same-origin`. `submitted` is the form field or header the page sent.
+ * The CSRF cookie's secret: the well-formed one the browser already holds (so two open tabs do not
+ * invalidate each other), or a new random one.
  */
-export function passesCsrfChecks(req: Request, cookieName: string, submitted: string | null, publicOrigin: string): boolean {
-  const cookie = readCookie(req.headers.cookie, cookieName);
-  if (!cookie || !submitted || !sameSecret(cookie, submitted)) return false;
+export function csrfSecret(req: Request, cookieName: string): string {
+  const existing = readCookie(req.headers.cookie, cookieName);
+  return existing !== null && CSRF_SECRET_SHAPE.test(existing) ? existing : randomBytes(32).toString('base64url');
+}
+
+/**
+ * The value a page puts in its form field (or header): an HMAC of the cookie's secret and the hash of
+ * the link the page was served for, so a value minted for one link never passes on another, even
+ * with the same cookie.
+ */
+export function csrfFieldFor(secret: string, linkHash: string): string {
+  return createHmac('sha256', secret).update(`csrf:${linkHash}`).digest('base64url');
+}
+
+/**
+ * Signed double-submit cookie bound to the link (`linkHash`), plus an origin check for the
+ * notifier's pages. `submitted` is the form field or header the page sent.
+ *
+ * The request must say where it comes from: `Origin` equal to the notifier's public origin, or —
+ * when `Origin` is absent or `null` (under `Referrer-Policy: no-referrer` browsers send `Origin:
+ * null` on form posts) — `Sec-Fetch-Site: same-origin`. A request with neither is refused: it is
+ * not from a current browser on our page.
+ */
+export function passesCsrfChecks(req: Request, cookieName: string, submitted: string | null, linkHash: string, publicOrigin: string): boolean {
+  const secret = readCookie(req.headers.cookie, cookieName);
+  if (secret === null || !CSRF_SECRET_SHAPE.test(secret) || submitted === null) return false;
+  if (!sameSecret(csrfFieldFor(secret, linkHash), submitted)) return false;
   const origin = req.headers.origin;
-  if (origin === undefined) return true;
-  if (origin === 'null') return req.headers['sec-fetch-site'] === 'same-origin';
-  return origin === publicOrigin;
+  if (origin !== undefined && origin !== 'null') return origin === publicOrigin;
+  return req.headers['sec-fetch-site'] === 'same-origin';
 }
 
 export function sameSecret(a: string, b: string): boolean {

@@ -11,8 +11,19 @@ export interface AuthenticationChannelRequest {
   readonly scope: readonly string[];
   readonly acrValues: readonly string[];
   readonly clientId: string;
-  /** RFC 9396 details the user is asked to approve; sent only when the client sent them. */
+  /** RFC 9396 details the user is asked to approve; null when the client sent none. */
   readonly authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
+}
+
+/** The JSON body POSTed to the channel (README "The HTTP authentication channel"). */
+export interface AuthenticationChannelBody {
+  readonly login_hint: string;
+  readonly binding_message: string | null;
+  readonly is_consent_required: true;
+  readonly scope: string;
+  readonly acr_values: string | null;
+  readonly client_id: string;
+  readonly authorization_details: readonly Readonly<Record<string, unknown>>[] | null;
 }
 
 export type ChannelOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -29,15 +40,18 @@ export class HttpAuthenticationChannel {
   ) {}
 
   async send(request: AuthenticationChannelRequest): Promise<ChannelOutcome> {
-    const body = {
+    // Every documented field is always present, null when the request has no value for it: a device
+    // can tell "not sent" from a field its parser dropped, and never mistakes an absent acr_values
+    // for a default.
+    const body: AuthenticationChannelBody = {
       login_hint: request.loginHint,
-      binding_message: request.bindingMessage ?? undefined,
+      binding_message: request.bindingMessage,
       is_consent_required: true,
       scope: request.scope.join(' '),
-      acr_values: request.acrValues.length > 0 ? request.acrValues.join(' ') : undefined,
+      acr_values: request.acrValues.length > 0 ? request.acrValues.join(' ') : null,
       client_id: request.clientId,
-      // An addition to Keycloak's body: devices that do not know it ignore it, and it is absent unless the client sent details.
-      authorization_details: request.authorizationDetails ?? undefined,
+      // An addition to Keycloak's body: devices that do not know it ignore it.
+      authorization_details: request.authorizationDetails,
     };
     try {
       const res = await fetch(this.uri, {

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { Controller, Get, Inject, Logger, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ProviderConfig } from '@ciba/config';
 import { PROVIDER_CONFIG } from '@ciba/platform';
 import { sha256Base64url } from '@ciba/tokens';
-import { ApprovalPageExceptionFilter, passesCsrfChecks, readCookie, sendMessage, sendPage, sendScript } from '../approval-page/approval-page.http.js';
+import { ApprovalPageExceptionFilter, csrfFieldFor, csrfSecret, passesCsrfChecks, sendMessage, sendPage, sendScript } from '../approval-page/approval-page.http.js';
 import { PasskeyCeremonies } from '../step-up/passkey-ceremonies.service.js';
 import { PASSKEY_REGISTRATION_SCRIPT } from '../step-up/webauthn-assets.js';
 import { DeviceEnrolment } from './device-enrolment.service.js';
@@ -15,7 +14,6 @@ import { ENROL_PAGE_SCRIPT, enrolServiceWorkerScript } from './enrolment-assets.
 import { enrolmentPageCsp, renderEnrolmentPage } from './enrolment-page.view.js';
 
 export const ENROL_CSRF_COOKIE = 'ciba_enrol_csrf';
-const CSRF_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 const GONE = ['Link no longer valid', 'This link is no longer valid. It was already used or has expired. Ask for a new one if you still want to set up a device.'] as const;
 const UNAVAILABLE = ['Device notifications are not available', 'This service does not send sign-in requests to browsers. You will receive them another way.'] as const;
@@ -78,10 +76,10 @@ export class EnrolmentPageController {
     const passkeyOpen = link.passkeyOpen && this.ceremonies.relyingParty !== null;
     if (applicationServerKey === null && !passkeyOpen) return link.deviceOpen ? sendMessage(res, 200, ...UNAVAILABLE) : sendMessage(res, 410, ...GONE);
     const passkeyOptions = passkeyOpen ? await this.ceremonies.registrationOptions(sha256Base64url(token), link.subject) : null;
-    // Reusing a well-formed cookie keeps two open tabs from invalidating each other.
-    const existing = readCookie(req.headers.cookie, ENROL_CSRF_COOKIE);
-    const csrfToken = existing && CSRF_SHAPE.test(existing) ? existing : randomBytes(32).toString('base64url');
-    res.setHeader('Set-Cookie', this.csrfCookie(csrfToken, this.config.notifications.enrolmentLinkTtl));
+    // The cookie holds a secret; the page's header value is bound to this link.
+    const secret = csrfSecret(req, ENROL_CSRF_COOKIE);
+    res.setHeader('Set-Cookie', this.csrfCookie(secret, this.config.notifications.enrolmentLinkTtl));
+    const csrfToken = csrfFieldFor(secret, sha256Base64url(token));
     sendPage(
       res,
       200,
@@ -102,7 +100,7 @@ export class EnrolmentPageController {
   async addPasskey(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const link = await this.enrolment.inspect(token);
     if (link === null || !link.passkeyOpen) return sendJson(res, 410, GONE[1]);
-    if (!passesCsrfChecks(req, ENROL_CSRF_COOKIE, headerValue(req.headers['x-csrf-token']), this.publicOrigin)) {
+    if (!passesCsrfChecks(req, ENROL_CSRF_COOKIE, headerValue(req.headers['x-csrf-token']), sha256Base64url(token), this.publicOrigin)) {
       return sendJson(res, 403, 'This page could not confirm the request came from you. Open the link again and retry.');
     }
     if (this.ceremonies.relyingParty === null) return sendJson(res, 404, 'Passkeys are not available on this service.');
@@ -126,7 +124,7 @@ export class EnrolmentPageController {
   @Post(':token')
   async submit(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     if ((await this.enrolment.peek(token)) === null) return sendJson(res, 410, GONE[1]);
-    if (!passesCsrfChecks(req, ENROL_CSRF_COOKIE, headerValue(req.headers['x-csrf-token']), this.publicOrigin)) {
+    if (!passesCsrfChecks(req, ENROL_CSRF_COOKIE, headerValue(req.headers['x-csrf-token']), sha256Base64url(token), this.publicOrigin)) {
       return sendJson(res, 403, 'This page could not confirm the request came from you. Open the link again and retry.');
     }
     if (this.registry.webPushKey() === null) return sendJson(res, 404, UNAVAILABLE[1]);
