@@ -42,6 +42,7 @@ import {
 } from './di/tokens.js';
 import { HealthController, ReadinessRegistry } from './health/health.js';
 import { ClientAuthenticator } from './http/client-authenticator.js';
+import { HtmlErrorPages } from './http/oauth-exception.filter.js';
 import { TokenIssuer } from './issuance/token-issuer.js';
 import { pinoParams } from './logging/logging.js';
 
@@ -156,6 +157,7 @@ export class CoreModule {
       SecretHasher,
       ClientAuthenticator,
       ReadinessRegistry,
+      HtmlErrorPages,
       ...(options.keys ? [KeyEncryptor, DEVICE_REPOSITORY, KeyStore, TokenMinter, TokenIssuer] : []),
     ];
     return {
@@ -179,6 +181,7 @@ export class CoreModule {
         { provide: SecretHasher, useFactory: () => new SecretHasher() },
         ClientAuthenticator,
         ReadinessRegistry,
+        HtmlErrorPages,
         DatabaseReadiness,
         ...options.bus,
         ...keyProviders,

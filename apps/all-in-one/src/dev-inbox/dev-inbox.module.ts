@@ -1,7 +1,8 @@
 import { Controller, type DynamicModule, Get, Header, Inject, Module, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { ChannelKind } from '@ciba/channels';
-import { sendPage } from '@ciba/service-notifier';
+import { HtmlErrorPages } from '@ciba/platform';
+import { ApprovalPageExceptionFilter, sendPage } from '@ciba/service-notifier';
 import type { DevInbox, InboxMessage, InboxMessageAbout } from './dev-inbox.js';
 import { emailPreviewCsp, renderInboxPage, renderMessagePage, renderNotFoundPage } from './dev-inbox.view.js';
 
@@ -76,6 +77,10 @@ class DevInboxController {
 
 @Module({})
 export class DevInboxModule {
+  constructor(pages: HtmlErrorPages) {
+    pages.register('/dev/inbox', new ApprovalPageExceptionFilter());
+  }
+
   /** `kinds`: which channel kinds this inbox receives, shown on the page. */
   static forRoot(inbox: DevInbox, kinds: readonly ChannelKind[]): DynamicModule {
     return {
