@@ -1,5 +1,6 @@
 import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { DestinationStream } from 'pino';
 import type { ProviderConfig } from '@ciba/config';
 import type { Clock } from '@ciba/domain';
 import type { ChannelKind, ConfiguredChannels } from '@ciba/channels';
@@ -48,6 +49,8 @@ export interface AllInOneOptions {
   readonly onShutdown?: () => Promise<void>;
   readonly clock?: Clock;
   readonly channels?: ConfiguredChannels;
+  /** Where log lines go instead of stdout. */
+  readonly logDestination?: DestinationStream;
 }
 
 /**
@@ -70,7 +73,7 @@ export async function createAllInOneApp(
 
   @Module({
     imports: [
-      CoreModule.forRoot(config, { keys: true, bus: inProcessBus(wakeup, busTopology(config)), clock: options.clock }),
+      CoreModule.forRoot(config, { keys: true, bus: inProcessBus(wakeup, busTopology(config)), clock: options.clock, logDestination: options.logDestination }),
       AuthorizeModule,
       TokenModule,
       NotifierModule.forRoot({ channels: options.channels }),

@@ -100,6 +100,8 @@ export interface TestProviderOptions {
   readonly channels?: ConfiguredChannels;
   /** A development inbox whose page to mount at /dev/inbox, as the all-in-one start does. */
   readonly devInbox?: AllInOneOptions['devInbox'];
+  /** Where the provider's log lines go (they are off unless `CIBA_LOG_LEVEL` is set in `env`). */
+  readonly logDestination?: AllInOneOptions['logDestination'];
 }
 
 /**
@@ -132,7 +134,7 @@ export async function startTestProvider(env: Record<string, string> = {}, option
   const config = loadConfig(fullEnv, 'all-in-one', ['database', 'keys']);
   await loadBootstrap(testBootstrap(receiver.origin), { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher(), signingAlgs: config.keys.signingAlgs, endpoints: notificationEndpointPolicy(config) });
   const clock = new SettableClock();
-  const app = await createAllInOneApp(config, { devDevice: false, devInbox: options.devInbox, clock, channels: options.channels ?? channelsFromEnvironment(fullEnv) });
+  const app = await createAllInOneApp(config, { devDevice: false, devInbox: options.devInbox, logDestination: options.logDestination, clock, channels: options.channels ?? channelsFromEnvironment(fullEnv) });
   await app.listen(port, '127.0.0.1');
   const url = config.issuer;
 

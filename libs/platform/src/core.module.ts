@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit, type Provider } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { DataSource } from 'typeorm';
 import type { ProviderConfig } from '@ciba/config';
 import { type Clock, systemClock } from '@ciba/domain';
@@ -42,6 +43,7 @@ import {
 } from './di/tokens.js';
 import { HealthController, ReadinessRegistry } from './health/health.js';
 import { ClientAuthenticator } from './http/client-authenticator.js';
+import { HtmlErrorPages } from './http/oauth-exception.filter.js';
 import { TokenIssuer } from './issuance/token-issuer.js';
 import { pinoParams } from './logging/logging.js';
 
@@ -53,6 +55,8 @@ export interface CoreModuleOptions {
   /** Services that sign or verify tokens load the key store; the audit service does not. */
   readonly keys: boolean;
   readonly extraProviders?: readonly Provider[];
+  /** Where log lines go instead of stdout (a test that reads the logs). */
+  readonly logDestination?: DestinationStream;
 }
 
 /** How often every replica reloads the signing keys. */
@@ -156,11 +160,12 @@ export class CoreModule {
       SecretHasher,
       ClientAuthenticator,
       ReadinessRegistry,
+      HtmlErrorPages,
       ...(options.keys ? [KeyEncryptor, DEVICE_REPOSITORY, KeyStore, TokenMinter, TokenIssuer] : []),
     ];
     return {
       module: CoreModule,
-      imports: [LoggerModule.forRoot(pinoParams(config.service, config.log.level)), PersistenceModule.forRoot({ url: config.database.url, poolSize: config.database.poolSize })],
+      imports: [LoggerModule.forRoot(pinoParams(config.service, config.log.level, options.logDestination)), PersistenceModule.forRoot({ url: config.database.url, poolSize: config.database.poolSize })],
       controllers: [HealthController],
       providers: [
         { provide: PROVIDER_CONFIG, useValue: config },
@@ -179,6 +184,7 @@ export class CoreModule {
         { provide: SecretHasher, useFactory: () => new SecretHasher() },
         ClientAuthenticator,
         ReadinessRegistry,
+        HtmlErrorPages,
         DatabaseReadiness,
         ...options.bus,
         ...keyProviders,

@@ -114,6 +114,22 @@ describe('parseAuthorizationDetails', () => {
     expect(failure(entries(AUTHORIZATION_DETAILS_MAX_ENTRIES + 1))).toBe(`authorization_details must have at most ${AUTHORIZATION_DETAILS_MAX_ENTRIES} entries`);
   });
 
+  it.each([
+    ['a NUL escape', '"\\u0000"', 'authorization_details contains a control character'],
+    ['an escape sequence control character', '"\\u001b[31m"', 'authorization_details contains a control character'],
+    ['an unpaired surrogate escape', '"\\ud800"', 'authorization_details contains an unpaired surrogate'],
+  ])('refuses %s in a value or member name (PostgreSQL jsonb cannot store it)', (_case, json, description) => {
+    expect(failure(`[{"type":"payment_initiation","creditorName":${json}}]`)).toBe(description);
+    expect(failure(`[{"type":"payment_initiation",${json}:1}]`)).toBe(description);
+  });
+
+  it('accepts tabs and line breaks in values, and nesting up to 32 levels but not deeper', () => {
+    expect(parse([{ type: 'payment_initiation', remittance: 'line one\nline two\tend' }])).toHaveLength(1);
+    const nested = (depth: number) => `[{"type":"payment_initiation","x":${'['.repeat(depth)}${']'.repeat(depth)}}]`;
+    expect(parse(nested(29))).toHaveLength(1);
+    expect(failure(nested(40))).toBe('authorization_details is nested deeper than 32 levels');
+  });
+
   it('reports the first failure in rule order', () => {
     // Not registered for anything beats malformed JSON; size beats JSON; the first bad entry wins.
     expect(failure('[', [])).toContain('not registered for any');

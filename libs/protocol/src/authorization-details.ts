@@ -1,4 +1,5 @@
 import { OAuthError } from './errors.js';
+import { jsonValueProblem } from './untrusted-text.js';
 
 /**
  * RFC 9396 §2: one authorization details object. `type` is REQUIRED; every other field is defined
@@ -28,7 +29,8 @@ const invalid = (description: string): OAuthError => new OAuthError('invalid_aut
  *
  * 1. the client registered no type at all;
  * 2. the parameter is larger than {@link AUTHORIZATION_DETAILS_MAX_BYTES} (checked before parsing);
- * 3. it is not JSON; 4. not an array; 5. an empty array; 6. more than
+ * 3. it is not JSON, or holds a string with a control character other than tab and line breaks,
+ *    an unpaired surrogate, or nesting deeper than 32 levels; 4. not an array; 5. an empty array; 6. more than
  *    {@link AUTHORIZATION_DETAILS_MAX_ENTRIES} entries;
  * 7. per entry: not an object; no string `type`; a `type` the client did not register; a §2.2
  *    common field of the wrong shape.
@@ -47,6 +49,9 @@ export function parseAuthorizationDetails(raw: string, registeredTypes: readonly
   } catch {
     throw invalid('authorization_details must be valid JSON');
   }
+  // Escapes such as \u0000 parse, but PostgreSQL's jsonb refuses them (and the user would be shown them).
+  const problem = jsonValueProblem(parsed);
+  if (problem !== null) throw invalid(`authorization_details ${problem}`);
   if (!Array.isArray(parsed)) throw invalid('authorization_details must be a JSON array of objects');
   if (parsed.length === 0) throw invalid('authorization_details must not be an empty array');
   if (parsed.length > AUTHORIZATION_DETAILS_MAX_ENTRIES) {

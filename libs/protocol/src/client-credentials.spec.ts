@@ -79,6 +79,13 @@ describe('extractClientCredentials', () => {
     ['empty client_id', basic(':secret')],
     ['empty secret', basic('client:')],
     ['bad percent-encoding', basic('c%zz:s')],
+    ['a percent-encoded NUL in the client id', basic('con%00sole:s')],
+    ['a raw NUL in the client id', basic('con\u0000sole:s')],
+    ['a control character in the secret', basic('c:se%1Bcret')],
+    ['invalid UTF-8 in the decoded credentials', `Basic ${Buffer.from([0x63, 0xff, 0x3a, 0x73]).toString('base64')}`],
+    ['invalid UTF-8 percent-encoded in the client id', basic('c%C3%28:s')],
+    ['an oversized client id', basic(`${'c'.repeat(256)}:s`)],
+    ['an oversized secret', basic(`c:${'s'.repeat(513)}`)],
   ])('RFC 6749 §5.2 answers malformed Basic (%s) with invalid_client and WWW-Authenticate', (_case, header) => {
     const err = errorOf(() => extractClientCredentials(header, form()));
     expect(err.error).toBe('invalid_client');

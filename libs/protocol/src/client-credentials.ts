@@ -1,6 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import type { ClientAuthMethod } from './constants.js';
 import { invalidClient, invalidRequest } from './errors.js';
-import type { FormParams } from './form-params.js';
+import { type FormParams, PARAMETER_MAX_LENGTH } from './form-params.js';
+import { hasControlCharacter } from './untrusted-text.js';
 
 export interface ClientCredentials {
   readonly method: ClientAuthMethod;
@@ -53,7 +55,10 @@ export function clientIdFromRequest(authorizationHeader: string | undefined, par
 function decodeBasic(header: string): { clientId: string; clientSecret: string } {
   const match = BASIC.exec(header);
   if (!match) throw invalidClient('the Authorization header must use the Basic scheme with base64 credentials', 'Basic');
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const bytes = Buffer.from(match[1], 'base64');
+  // toString would turn invalid UTF-8 into U+FFFD without a word.
+  if (!isUtf8(bytes)) throw invalidClient('malformed Basic credentials', 'Basic');
+  const decoded = bytes.toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw invalidClient('malformed Basic credentials', 'Basic');
   const clientId = formUrlDecode(decoded.slice(0, colon));
@@ -61,7 +66,15 @@ function decodeBasic(header: string): { clientId: string; clientSecret: string }
   if (clientId === undefined || clientSecret === undefined) throw invalidClient('malformed Basic credentials', 'Basic');
   if (clientId === '') throw invalidClient('client_id is missing from the Basic credentials', 'Basic');
   if (clientSecret === '') throw invalidClient('client_secret is missing from the Basic credentials', 'Basic');
+  // The same bounds as the form parameters, checked before the client is looked up.
+  if (unusable(clientId, PARAMETER_MAX_LENGTH['client_id']) || unusable(clientSecret, PARAMETER_MAX_LENGTH['client_secret'])) {
+    throw invalidClient('malformed Basic credentials', 'Basic');
+  }
   return { clientId, clientSecret };
+}
+
+function unusable(value: string, maxLength: number | null | undefined): boolean {
+  return hasControlCharacter(value) || (typeof maxLength === 'number' && value.length > maxLength);
 }
 
 /** RFC 6749 §2.3.1 / Appendix B: both halves are application/x-www-form-urlencoded. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'node:querystring';
-import { parseFormParams } from './form-params.js';
+import { DEFAULT_PARAMETER_MAX_LENGTH, PARAMETER_MAX_LENGTH, parseFormParams } from './form-params.js';
 import { errorOf } from '../test/error-of.js';
 
 describe('parseFormParams', () => {
@@ -52,5 +52,39 @@ describe('parseFormParams', () => {
     const params = parseFormParams(parse('__proto__=x&scope=openid'));
     expect(params.get('__proto__')).toBe('x');
     expect(params.get('scope')).toBe('openid');
+  });
+
+  it.each(['client_id', 'login_hint', 'acr_values', 'auth_req_id', 'refresh_token', 'scope', 'id_token_hint', 'user_code', 'client_notification_token', 'x_unknown'])(
+    'refuses a NUL byte or another control character in %s with invalid_request, naming only the parameter',
+    (name) => {
+      for (const value of ['a\u0000b', 'a\u0007b', 'a\u007fb', 'a\u0085b', 'a\tb', 'a\nb']) {
+        const err = errorOf(() => parseFormParams({ [name]: value }));
+        expect(err.error).toBe('invalid_request');
+        expect(err.description).toBe(`parameter ${name} contains a control character`);
+      }
+    },
+  );
+
+  it('lets JSON text (authorization_details) hold tabs and line breaks, but no other control character', () => {
+    expect(parseFormParams({ authorization_details: '[\n\t{"type": "x"}\r\n]' }).get('authorization_details')).toContain('\n');
+    expect(errorOf(() => parseFormParams({ authorization_details: '[{"type":"x\u0000"}]' })).description).toBe('parameter authorization_details contains a control character');
+  });
+
+  it('leaves binding_message to its own rule (CIBA §13 invalid_binding_message)', () => {
+    expect(parseFormParams({ binding_message: 'Approve\u0000' }).get('binding_message')).toBe('Approve\u0000');
+  });
+
+  it('bounds every parameter: its own length, or the default for the others', () => {
+    expect(errorOf(() => parseFormParams({ login_hint: 'a'.repeat(PARAMETER_MAX_LENGTH['login_hint']! + 1) })).description).toBe(
+      `parameter login_hint must be at most ${PARAMETER_MAX_LENGTH['login_hint']} characters`,
+    );
+    expect(parseFormParams({ login_hint: 'a'.repeat(PARAMETER_MAX_LENGTH['login_hint']!) }).has('login_hint')).toBe(true);
+    expect(errorOf(() => parseFormParams({ x_ext: 'a'.repeat(DEFAULT_PARAMETER_MAX_LENGTH + 1) })).error).toBe('invalid_request');
+    // CIBA §7.1: client_notification_token of at most 1024 characters
+    expect(PARAMETER_MAX_LENGTH['client_notification_token']).toBe(1024);
+  });
+
+  it('refuses a control character in a parameter name', () => {
+    expect(errorOf(() => parseFormParams({ 'login\u0000hint': 'alice' })).description).toBe('a parameter name contains a control character');
   });
 });

@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './constants.js';
 export * from './form-params.js';
+export * from './untrusted-text.js';
 export * from './scope.js';
 export * from './client-credentials.js';
 export * from './binding-message.js';

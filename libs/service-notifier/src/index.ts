@@ -4,7 +4,7 @@ export * from './expiry-sweeper.service.js';
 export * from './channels/http-authentication.channel.js';
 export * from './approval-page/approval-links.js';
 export * from './approval-page/approval-page.view.js';
-export { readCookie, sendPage } from './approval-page/approval-page.http.js';
+export { ApprovalPageExceptionFilter, readCookie, sendPage } from './approval-page/approval-page.http.js';
 export { UserNotifier, combineOutcomes } from './notification/user-notifier.service.js';
 export { CONFIGURED_CHANNELS } from './notification/configured-channels.js';
 export { DeviceEnrolment, EnrolmentRefused, ENROLMENT_VIAS } from './devices/device-enrolment.service.js';

@@ -2,8 +2,9 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ChannelConfigError, type ConfiguredChannels, channelsFromEnv } from '@ciba/channels';
 import type { ProviderConfig } from '@ciba/config';
 import { ConfigError } from '@ciba/config';
-import { PROVIDER_CONFIG } from '@ciba/platform';
+import { HtmlErrorPages, PROVIDER_CONFIG } from '@ciba/platform';
 import { ApprovalPageController } from './approval-page/approval-page.controller.js';
+import { ApprovalPageExceptionFilter } from './approval-page/approval-page.http.js';
 import { ApprovalLinks } from './approval-page/approval-links.js';
 import { AuthCallbackController } from './auth-callback.controller.js';
 import { HttpAuthenticationChannel } from './channels/http-authentication.channel.js';
@@ -44,6 +45,13 @@ export function channelsFromEnvironment(env: Readonly<Record<string, string | un
 /** The notifier service: needs `CoreModule` (with keys) in the app and a bus server for its handlers. */
 @Module({})
 export class NotifierModule {
+  constructor(pages: HtmlErrorPages) {
+    // People read these pages: an unmatched path or an unreadable body below them is an HTML page too.
+    const filter = new ApprovalPageExceptionFilter();
+    pages.register('/approve', filter);
+    pages.register('/enrol', filter);
+  }
+
   static forRoot(options: NotifierModuleOptions = {}): DynamicModule {
     return {
       module: NotifierModule,

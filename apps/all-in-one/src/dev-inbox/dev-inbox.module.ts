@@ -78,6 +78,8 @@ class DevInboxController {
 }
 
 @Module({})
+// Not registered with HtmlErrorPages: a caller the gate turns away must get exactly the answer of a
+// path where nothing is mounted (OAuth JSON 404), or the page's HTML 404 would reveal the inbox.
 export class DevInboxModule implements NestModule {
   /** `kinds`: which channel kinds this inbox receives, shown on the page; `access`: who may see it. */
   static forRoot(inbox: DevInbox, kinds: readonly ChannelKind[], access: DevToolsAccess): DynamicModule {

@@ -1,11 +1,19 @@
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request } from 'express';
 import { Logger } from 'nestjs-pino';
 import type { ProviderConfig } from '@ciba/config';
 import { ReadinessRegistry } from '../health/health.js';
+import { FallbackExceptionFilter, HtmlErrorPages } from './oauth-exception.filter.js';
+import { useRequestBodyParsers } from './request-bodies.js';
 
-/** Express with the body parsers protocol endpoints need, pino logs, and graceful shutdown. */
+/**
+ * Express with the body parsers protocol endpoints need (refusing bodies that are not UTF-8 text),
+ * errors outside controllers in the OAuth format (or a page's own, see `HtmlErrorPages`), pino
+ * logs, and graceful shutdown.
+ */
 export async function createHttpApp(rootModule: unknown, config: ProviderConfig): Promise<NestExpressApplication> {
   // abortOnError: false lets a start-up error reach runService (a configuration error exits 78).
   const app = await NestFactory.create<NestExpressApplication>(rootModule as never, { bufferLogs: true, bodyParser: false, abortOnError: false });
@@ -14,9 +22,9 @@ export async function createHttpApp(rootModule: unknown, config: ProviderConfig)
   // Protocol responses are never cached (no-store); hashing every body for an ETag is wasted work.
   app.set('etag', false);
   if (config.http.trustProxy) app.set('trust proxy', true);
-  // extended: false keeps repeated parameters as arrays, so duplicates can be rejected (CIBA §7.1).
-  app.useBodyParser('urlencoded', { extended: false, limit: '64kb', parameterLimit: 100 });
-  app.useBodyParser('json', { limit: '64kb' });
+  useRequestBodyParsers(app);
+  app.useGlobalFilters(new FallbackExceptionFilter(app.get(HtmlErrorPages)));
+  answerUnparsableRequests(app.getHttpServer());
   return app;
 }
 
@@ -51,6 +59,26 @@ export async function listen(app: NestExpressApplication, config: ProviderConfig
   process.once('SIGINT', shutdown);
   await app.listen(config.http.port, config.http.host);
   return app.getUrl();
+}
+
+/**
+ * Requests Node's HTTP parser refuses (a control character in a header, headers too large) never
+ * reach Express; they too are answered in the OAuth error format rather than a bare status line.
+ */
+function answerUnparsableRequests(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, description] =
+      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'request headers too large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request timeout'] : [400, 'the request could not be parsed'];
+    const body = JSON.stringify({ error: 'invalid_request', error_description: description });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }
 
 /** The correlation id pino-http assigned to this request. */

@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { type ArgumentsHost, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import { type ArgumentsHost, type ExceptionFilter, HttpException, NotFoundException, PayloadTooLargeException, ServiceUnavailableException } from '@nestjs/common';
+import { lastValueFrom } from 'rxjs';
 import { OAuthError } from '@ciba/protocol';
-import { OAuthExceptionFilter } from './oauth-exception.filter.js';
+import { FallbackExceptionFilter, HtmlErrorPages, OAuthExceptionFilter } from './oauth-exception.filter.js';
 
-function capture(exception: unknown) {
+function capture(exception: unknown, filter: ExceptionFilter = new OAuthExceptionFilter(), path = '/token') {
   const sent: { status?: number; headers: Record<string, string>; body?: unknown } = { headers: {} };
   const res = {
     headersSent: false,
@@ -18,8 +19,8 @@ function capture(exception: unknown) {
       sent.body = body;
     },
   };
-  const host = { switchToHttp: () => ({ getResponse: () => res }) } as unknown as ArgumentsHost;
-  new OAuthExceptionFilter().catch(exception, host);
+  const host = { getType: () => 'http', switchToHttp: () => ({ getResponse: () => res, getRequest: () => ({ path }) }) } as unknown as ArgumentsHost;
+  filter.catch(exception, host);
   return sent;
 }
 
@@ -44,5 +45,55 @@ describe('OAuthExceptionFilter', () => {
     expect(capture(new NotFoundException())).toMatchObject({ status: 404, body: { error: 'invalid_request' } });
     const bodyParserError = Object.assign(new Error('Unexpected token'), { type: 'entity.parse.failed', status: 400 });
     expect(capture(bodyParserError)).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+  });
+});
+
+describe('FallbackExceptionFilter', () => {
+  const pageFilter: ExceptionFilter & { caught: unknown[] } = {
+    caught: [],
+    catch(exception: unknown) {
+      this.caught.push(exception);
+    },
+  };
+  const pages = new HtmlErrorPages();
+  pages.register('/approve', pageFilter);
+  const fallback = new FallbackExceptionFilter(pages);
+
+  it('answers unmatched routes and body-parser failures in the OAuth error format, not cacheable', () => {
+    expect(capture(new NotFoundException('Cannot GET /nothing'), fallback, '/nothing')).toMatchObject({
+      status: 404,
+      body: { error: 'invalid_request', error_description: 'not found' },
+      headers: { 'cache-control': 'no-store' },
+    });
+    expect(capture(new HttpException('unsupported charset "KOI8-R"', 415), fallback, '/token')).toMatchObject({ status: 415, body: { error: 'invalid_request' } });
+  });
+
+  it('answers the OAuthError a body verify hook raised, even wrapped by Nest', () => {
+    const refused = new OAuthError('invalid_request', 'the request body is not valid UTF-8');
+    expect(capture(new HttpException(refused.message, 400, { cause: refused }), fallback, '/bc-authorize')).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'the request body is not valid UTF-8' },
+    });
+  });
+
+  it('hands errors under a registered page path (and only there) to the page\'s own filter', () => {
+    const notFound = new NotFoundException();
+    expect(capture(notFound, fallback, '/approve/a/b').status).toBeUndefined();
+    expect(capture(notFound, fallback, '/approve').status).toBeUndefined();
+    expect(pageFilter.caught).toEqual([notFound, notFound]);
+    expect(capture(notFound, fallback, '/approvex').status).toBe(404);
+  });
+
+  it('keeps a deliberate 5xx answer with its own body (readiness: 503 not_ready)', () => {
+    expect(capture(new ServiceUnavailableException({ status: 'not_ready', checks: { database: 'down' } }), fallback, '/readyz')).toMatchObject({
+      status: 503,
+      body: { status: 'not_ready', checks: { database: 'down' } },
+    });
+  });
+
+  it('leaves bus handler errors to Nest\'s RPC handling', async () => {
+    const host = { getType: () => 'rpc' } as unknown as ArgumentsHost;
+    const result = fallback.catch(new Error('handler failed'), host) as Parameters<typeof lastValueFrom>[0];
+    await expect(lastValueFrom(result)).rejects.toEqual({ status: 'error', message: 'Internal server error' });
   });
 });

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import type { Options } from 'pino-http';
+import { serializeError } from './error-serializer.js';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
 
@@ -66,28 +69,30 @@ export function correlationIdFrom(header: string | string[] | undefined): string
   return value && CORRELATION_ID.test(value) ? value : randomUUID();
 }
 
-export function pinoParams(service: string, level: string): Params {
-  return {
-    pinoHttp: {
-      level,
-      base: { service },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      genReqId: (req: IncomingMessage, res: ServerResponse) => {
-        const id = correlationIdFrom(req.headers[CORRELATION_HEADER]);
-        res.setHeader(CORRELATION_HEADER, id);
-        return id;
-      },
-      customAttributeKeys: { reqId: 'correlationId' },
-      serializers: {
-        // Only what an operator needs; never headers, bodies or query strings.
-        req: (req: { method: string; url: string; remoteAddress?: string }) => ({
-          method: req.method,
-          path: loggablePath(req.url),
-          remoteAddress: req.remoteAddress,
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/readyz' },
+/** `destination`: where the JSON lines go (stdout by default). */
+export function pinoParams(service: string, level: string, destination?: DestinationStream): Params {
+  const options: Options = {
+    level,
+    base: { service },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    genReqId: (req: IncomingMessage, res: ServerResponse) => {
+      const id = correlationIdFrom(req.headers[CORRELATION_HEADER]);
+      res.setHeader(CORRELATION_HEADER, id);
+      return id;
     },
+    customAttributeKeys: { reqId: 'correlationId' },
+    serializers: {
+      // Only what an operator needs; never headers, bodies or query strings.
+      req: (req: { method: string; url: string; remoteAddress?: string }) => ({
+        method: req.method,
+        path: loggablePath(req.url),
+        remoteAddress: req.remoteAddress,
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      // Never an error's bound SQL parameters, raw body or input-quoting message.
+      err: serializeError,
+    },
+    autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/readyz' },
   };
+  return { pinoHttp: destination ? [options, destination] : options };
 }
