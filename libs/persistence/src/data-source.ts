@@ -7,12 +7,7 @@ import { UserChannels1700000200000 } from './migrations/1700000200000-user-chann
 import { AtomicDecisions1700000400000 } from './migrations/1700000400000-atomic-decisions.js';
 
 /** Every migration in order, listed explicitly (no globs). */
-export const MIGRATIONS = [
-  InitialSchema1700000000000,
-  CallbackDeliveries1700000100000,
-  UserChannels1700000200000,
-  AtomicDecisions1700000400000,
-] as const;
+export const MIGRATIONS = [InitialSchema1700000000000, CallbackDeliveries1700000100000, UserChannels1700000200000, AtomicDecisions1700000400000] as const;
 
 export interface PersistenceOptions {
   /** `postgres://user:password@host:port/database` */
