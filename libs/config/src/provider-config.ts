@@ -59,6 +59,7 @@ const envSchema = z.object({
   CIBA_PASSKEY_ACR_VALUES: z.string().default('phr phrh'),
   CIBA_SWEEP_INTERVAL_MS: int(100, 600000).default(1000),
   CIBA_RENOTIFY_AFTER_MS: int(1000, 3600000).default(30000),
+  CIBA_REPUBLISH_AFTER_MS: int(100, 3600000).default(5000),
   CIBA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CIBA_TRUST_PROXY: bool.default(false),
   CIBA_SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
@@ -129,7 +130,12 @@ export interface ProviderConfig {
     /** Extra CA certificates (PEM file) trusted for notification endpoints. */
     readonly caFile: string | null;
   };
-  readonly sweeper: { readonly intervalMs: number; readonly renotifyAfterMs: number };
+  readonly sweeper: {
+    readonly intervalMs: number;
+    readonly renotifyAfterMs: number;
+    /** Republish the outcome event of a request decided or expired this long ago whose publication was not confirmed. */
+    readonly republishAfterMs: number;
+  };
   readonly log: { readonly level: string };
   readonly shutdownTimeoutMs: number;
 }
@@ -255,7 +261,7 @@ export function loadConfig(
       ackWaitMs: e.CIBA_CALLBACK_ACK_WAIT_MS,
       caFile: e.CIBA_CALLBACK_CA_FILE ?? null,
     },
-    sweeper: { intervalMs: e.CIBA_SWEEP_INTERVAL_MS, renotifyAfterMs: e.CIBA_RENOTIFY_AFTER_MS },
+    sweeper: { intervalMs: e.CIBA_SWEEP_INTERVAL_MS, renotifyAfterMs: e.CIBA_RENOTIFY_AFTER_MS, republishAfterMs: e.CIBA_REPUBLISH_AFTER_MS },
     log: { level: e.CIBA_LOG_LEVEL },
     shutdownTimeoutMs: e.CIBA_SHUTDOWN_TIMEOUT_MS,
   };

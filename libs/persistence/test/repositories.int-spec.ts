@@ -129,26 +129,10 @@ describe('TypeOrmDecisionTokenRepository', () => {
   it('saves idempotently (the first record wins) and finds by hash', async () => {
     await repository.save({ tokenHash: 'h-1', requestId, channel: 'email', expiresAt: at(60) });
     await repository.save({ tokenHash: 'h-1', requestId, channel: 'sms', expiresAt: at(999) });
-    await expect(repository.find('h-1')).resolves.toEqual({ tokenHash: 'h-1', requestId, channel: 'email', expiresAt: at(60), usedAt: null });
+    await expect(repository.find('h-1')).resolves.toEqual({ tokenHash: 'h-1', requestId, channel: 'email', expiresAt: at(60), usedAt: null, decision: null });
     await expect(repository.find('unknown')).resolves.toBeNull();
   });
-
-  it('consumes once; refuses unknown and expired tokens', async () => {
-    await repository.save({ tokenHash: 'h-2', requestId, channel: 'email', expiresAt: at(60) });
-    await expect(repository.consume('h-2', at(10))).resolves.toMatchObject({ tokenHash: 'h-2', usedAt: at(10) });
-    await expect(repository.consume('h-2', at(11))).resolves.toBeNull();
-    await expect(repository.consume('unknown', at(10))).resolves.toBeNull();
-
-    await repository.save({ tokenHash: 'h-3', requestId, channel: 'email', expiresAt: at(60) });
-    await expect(repository.consume('h-3', at(60))).resolves.toBeNull();
-    await expect(repository.find('h-3')).resolves.toMatchObject({ usedAt: null });
-  });
-
-  it('is single use under concurrency: 30 concurrent consume → one record', async () => {
-    await repository.save({ tokenHash: 'h-4', requestId, channel: 'device-push', expiresAt: at(60) });
-    const results = await Promise.all(Array.from({ length: 30 }, () => repository.consume('h-4', at(5))));
-    expect(results.filter((result) => result !== null)).toHaveLength(1);
-  });
+  // Using a token (with the decision, in one statement): decision-tokens.repository.int-spec.ts.
 });
 
 describe('TypeOrmRefreshTokenRepository', () => {

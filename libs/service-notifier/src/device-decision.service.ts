@@ -4,13 +4,17 @@ import {
   type AuthRequestRepository,
   type Clock,
   type Decision,
-  type DenialReason,
   type DecisionTokenRepository,
+  type DecisionTokenState,
+  type DenialReason,
   type EventPublisher,
   type PendingPollCache,
   type StepUpAuthentication,
-  effectiveStatus,
-  requestDecided,
+  type TokenDecision,
+  decisionTokenState,
+  settledEvent,
+  standingDecision,
+  tokenDecisionOf,
 } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
 import { OAuthError, passkeyStepUpAcr } from '@ciba/protocol';
@@ -21,18 +25,27 @@ import { DecisionTokens } from './decision-tokens.js';
 export const DEVICE_STATUSES = ['SUCCEED', 'UNAUTHORIZED', 'CANCELLED'] as const;
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
 
-export type TokenState =
-  | { readonly kind: 'usable'; readonly request: AuthRequest }
-  | { readonly kind: 'gone' }
-  | { readonly kind: 'expired' }
-  | { readonly kind: 'settled' };
+export type TokenState = DecisionTokenState;
 
-const notPending = () => new OAuthError('expired_token', 'the authentication request is no longer pending');
+/** HTTP status of `alreadyDecided`: the request's state conflicts with the decision asked for. */
+export const DECISION_CONFLICT_STATUS = 409;
 
 const invalidToken = (description: string) =>
   new OAuthError('invalid_token', description, { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
 
-/** Applies an authentication device's decision: single-use token, pending requests only. */
+/** A decision arrived for a request that already has another one; nothing was changed. */
+const alreadyDecided = (standing: TokenDecision | null) =>
+  new OAuthError('invalid_request', `a decision was already recorded for this request${standing ? ` (${standing})` : ''}; this one was not applied`, {
+    status: DECISION_CONFLICT_STATUS,
+  });
+
+/**
+ * Applies an authentication device's decision: single-use token, pending requests only. Using the
+ * token and deciding the request are one statement, and the outcome event's publication is
+ * confirmed on the request (the sweeper republishes it otherwise), so a crash at any point loses no
+ * decision and applies none twice: the device's retry with the same token and decision is answered
+ * as the first success was.
+ */
 @Injectable()
 export class DeviceDecisionService {
   private readonly logger = new Logger(DeviceDecisionService.name);
@@ -47,59 +60,43 @@ export class DeviceDecisionService {
   ) {}
 
   /**
-   * What a decision token can still do, without using it: `gone` when unknown, used or issued for
-   * another channel (a token answers only where it was sent); `expired`; `settled` when its request
-   * is no longer pending; else `usable` with the request. The approval page shows a link this way.
+   * What a decision token can still do, without using it (see `DecisionTokenState`); one round trip.
+   * A token issued for another channel is `gone`: a token answers only where it was sent.
    */
   async inspect(decisionToken: string, channel: string, now: Date): Promise<TokenState> {
-    const known = await this.decisionTokens.find(DecisionTokens.hash(decisionToken));
-    if (!known || known.usedAt !== null || known.channel !== channel) return { kind: 'gone' };
-    if (known.expiresAt.getTime() <= now.getTime()) return { kind: 'expired' };
-    const request = await this.requests.findById(known.requestId);
-    if (!request) return { kind: 'settled' };
-    const status = effectiveStatus(request, now);
-    if (status === 'expired') return { kind: 'expired' };
-    return status === 'pending' ? { kind: 'usable', request } : { kind: 'settled' };
+    return decisionTokenState(await this.decisionTokens.findWithRequest(DecisionTokens.hash(decisionToken), channel), now);
   }
 
   /** Inspects the token, then applies the decision (the device callback's path). */
   async decide(decisionToken: string | null, status: DeviceStatus, channel: string): Promise<AuthRequest> {
     if (!decisionToken) throw invalidToken('a bearer decision token is required');
-    return this.apply(await this.inspect(decisionToken, channel, this.clock.now()), decisionToken, status);
+    return this.apply(await this.inspect(decisionToken, channel, this.clock.now()), decisionToken, channel, status);
   }
 
   /**
-   * Applies a decision with a token already inspected: single-use consume, pending requests only.
+   * Applies a decision with a token already inspected. Returns the request once the decision stands:
+   * applied now, or applied earlier by this token (a retry: the same decision, whatever denial
+   * status, is a success again and republishes the outcome event). Throws when the token is unknown
+   * (401), the request expired (400 expired_token), or another decision stands (409).
    * A request that needs a passkey is approved only with the passkey step-up the approval page
    * verified (`stepUp`); any other approval of it is refused before the token is used.
    */
-  async apply(state: TokenState, decisionToken: string, status: DeviceStatus, stepUp?: StepUpAuthentication): Promise<AuthRequest> {
-    switch (state.kind) {
-      case 'gone':
-        throw invalidToken('the decision token is unknown or was already used');
-      case 'expired':
-        throw new OAuthError('expired_token', 'the authentication request has expired');
-      case 'settled':
-        throw notPending();
-      case 'usable':
-        break;
-    }
+  async apply(state: TokenState, decisionToken: string, channel: string, status: DeviceStatus, stepUp?: StepUpAuthentication): Promise<AuthRequest> {
+    const decision: Decision = status === 'SUCCEED' ? { kind: 'approve', ...(stepUp ? { stepUp } : {}) } : { kind: 'deny', reason: status };
+    if (state.kind !== 'usable') return this.standing(state, decision);
     const { request } = state;
-    if (status === 'SUCCEED' && stepUp === undefined && passkeyStepUpAcr(request.acrValues, this.config.stepUp.passkeyAcrValues) !== null) {
+    if (decision.kind === 'approve' && stepUp === undefined && passkeyStepUpAcr(request.acrValues, this.config.stepUp.passkeyAcrValues) !== null) {
       throw new OAuthError('invalid_request', 'this request needs a passkey step-up: it can only be approved on the approval page');
     }
     const now = this.clock.now();
     // Settle the poll cache before the decision commits, so no token replica keeps answering
     // authorization_pending for a decided request. If this fails nothing has changed yet.
     await this.pollCache.settle(request.authReqId, request.expiresAt);
-    const consumed = await this.decisionTokens.consume(DecisionTokens.hash(decisionToken), now);
-    if (!consumed) throw invalidToken('the decision token is unknown or was already used');
-
-    const decision: Decision = status === 'SUCCEED' ? { kind: 'approve', ...(stepUp ? { stepUp } : {}) } : { kind: 'deny', reason: status };
-    const decided = await this.commit(request, decision, now);
-    if (!decided) throw notPending();
-    this.logger.log({ requestId: decided.id, decision: decided.status, ...(decided.acr ? { acr: decided.acr } : {}) }, 'authentication device decided');
-    return decided;
+    const result = await this.decisionTokens.decide(DecisionTokens.hash(decisionToken), channel, decision, now);
+    if (!result?.applied) return this.standing(decisionTokenState(result, now), decision);
+    await this.announce(result.request, now);
+    this.logger.log({ requestId: result.request.id, decision: result.request.status, ...(result.request.acr ? { acr: result.request.acr } : {}) }, 'authentication device decided');
+    return result.request;
   }
 
   /**
@@ -109,14 +106,44 @@ export class DeviceDecisionService {
    */
   async refuse(request: AuthRequest, reason: Extract<DenialReason, 'RATE_LIMITED' | 'UNREACHABLE'>): Promise<AuthRequest | null> {
     await this.pollCache.settle(request.authReqId, request.expiresAt);
-    const decided = await this.commit(request, { kind: 'deny', reason }, this.clock.now());
-    if (decided) this.logger.warn({ requestId: decided.id, reason }, 'request refused without the user');
+    const now = this.clock.now();
+    const decided = await this.requests.decide(request.id, { kind: 'deny', reason }, now);
+    if (!decided) return null;
+    await this.announce(decided, now);
+    this.logger.warn({ requestId: decided.id, reason }, 'request refused without the user');
     return decided;
   }
 
-  private async commit(request: AuthRequest, decision: Decision, now: Date): Promise<AuthRequest | null> {
-    const decided = await this.requests.decide(request.id, decision, now);
-    if (decided) await this.events.publish(requestDecided(decided));
-    return decided;
+  /** The answer when this call did not apply the decision: what stands instead. */
+  private async standing(state: TokenState, decision: Decision): Promise<AuthRequest> {
+    switch (state.kind) {
+      case 'gone':
+        throw invalidToken('the decision token is unknown');
+      case 'expired':
+        throw new OAuthError('expired_token', 'the authentication request has expired');
+      case 'settled':
+        throw alreadyDecided(standingDecision(state.request));
+      case 'usable':
+        // Only after a decide that did not apply, and then the token cannot still be usable.
+        throw new Error('the decision was neither applied nor refused');
+      case 'used':
+        break;
+    }
+    if (state.decision !== tokenDecisionOf(decision)) throw alreadyDecided(state.decision);
+    // A retry after a crash may find the event never published: publish it (again: same event id).
+    await this.announce(state.request, this.clock.now());
+    this.logger.log({ requestId: state.request.id, decision: state.decision }, 'decision retried: it already stands');
+    return state.request;
+  }
+
+  /**
+   * Publishes the outcome event, then confirms it on the request. A crash or bus failure in between
+   * leaves the request unconfirmed, and the sweeper republishes it.
+   */
+  private async announce(request: AuthRequest, now: Date): Promise<void> {
+    const event = settledEvent(request);
+    if (!event) return;
+    await this.events.publish(event);
+    await this.requests.markOutcomePublished([request.id], now);
   }
 }

@@ -1,14 +1,16 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { type AuthRequestRepository, type Clock, type EventPublisher, requestCreated, requestExpired } from '@ciba/domain';
+import { type AuthRequest, type AuthRequestRepository, type Clock, type EventPublisher, type LifecycleEvent, requestCreated, requestExpired, settledEvent } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PROVIDER_CONFIG } from '@ciba/platform';
 
 const BATCH = 200;
 
 /**
- * Moves pending requests past their lifetime to `expired` (announcing each), and republishes
- * requests whose device was never notified — the recovery path when the bus was unreachable at
- * bc-authorize time. Rows are claimed with SKIP LOCKED, so replicas can all run it.
+ * Moves pending requests past their lifetime to `expired` (announcing each), and republishes what a
+ * crash or an unreachable bus left unannounced: the outcome event (approved, denied, expired) of
+ * requests settled `CIBA_REPUBLISH_AFTER_MS` ago whose publication was never confirmed, and the
+ * created event of requests whose device was never notified. Expiry claims rows with SKIP LOCKED,
+ * so replicas can all run it; a republish by two replicas is harmless (same event ids).
  */
 @Injectable()
 export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -42,13 +44,28 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
     await this.running;
   }
 
-  async sweep(): Promise<{ expired: number; republished: number }> {
+  async sweep(): Promise<{ expired: number; republished: number; outcomesRepublished: number }> {
     const now = this.clock.now();
     const expired = await this.requests.expireDue(now, BATCH);
-    for (const request of expired) await this.events.publish(requestExpired(request, now));
+    await this.announce(expired, (request) => requestExpired(request, now), now);
+    const unannounced = await this.requests.findUnpublishedOutcomes(new Date(now.getTime() - this.config.sweeper.republishAfterMs), BATCH);
+    await this.announce(unannounced, settledEvent, now);
     const stale = await this.requests.findUnnotified(new Date(now.getTime() - this.config.sweeper.renotifyAfterMs), BATCH);
     for (const request of stale) await this.events.publish(requestCreated(request, this.config.ciba.interval));
-    if (expired.length + stale.length > 0) this.logger.log({ expired: expired.length, republished: stale.length }, 'sweep');
-    return { expired: expired.length, republished: stale.length };
+    const counts = { expired: expired.length, republished: stale.length, outcomesRepublished: unannounced.length };
+    if (expired.length + stale.length + unannounced.length > 0) this.logger.log(counts, 'sweep');
+    return counts;
+  }
+
+  /** Publishes each request's outcome event, then confirms them all in one statement (the outbox marker). */
+  private async announce(requests: readonly AuthRequest[], eventOf: (request: AuthRequest) => LifecycleEvent | null, now: Date): Promise<void> {
+    for (const request of requests) {
+      const event = eventOf(request);
+      if (event) await this.events.publish(event);
+    }
+    await this.requests.markOutcomePublished(
+      requests.map((request) => request.id),
+      now,
+    );
   }
 }

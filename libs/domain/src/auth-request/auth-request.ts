@@ -68,6 +68,16 @@ export type Decision =
   | { readonly kind: 'approve'; readonly stepUp?: StepUpAuthentication }
   | { readonly kind: 'deny'; readonly reason: DenialReason };
 
+/**
+ * A decision in the terms of its outcome, as a decision token records it: a device that answered
+ * UNAUTHORIZED and then CANCELLED denied both times.
+ */
+export type TokenDecision = 'approved' | 'denied';
+
+export function tokenDecisionOf(decision: Decision): TokenDecision {
+  return decision.kind === 'approve' ? 'approved' : 'denied';
+}
+
 export class IllegalTransition extends Error {
   constructor(
     readonly from: AuthRequestStatus,

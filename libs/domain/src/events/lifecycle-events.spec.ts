@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { pendingRequest } from '../../test/auth-request.fixture.js';
-import { requestCreated, requestDecided, requestExpired } from './lifecycle-events.js';
+import { requestCreated, requestDecided, requestExpired, settledEvent } from './lifecycle-events.js';
 
 const request = pendingRequest({ bindingMessage: 'Approve 42', clientNotificationToken: 'cnt', correlationId: 'corr-1' });
 
@@ -44,5 +44,17 @@ describe('lifecycle events', () => {
     expect(requestDecided({ ...request, status: 'approved', decidedAt: at, acr: 'phr', amr: ['pop', 'user', 'mfa'] })).toMatchObject({ acr: 'phr', amr: ['pop', 'user', 'mfa'] });
     expect(requestDecided({ ...request, status: 'denied', decidedAt: at, denialReason: 'CANCELLED' })).toMatchObject({ type: 'auth_request.denied', reason: 'CANCELLED' });
     expect(() => requestDecided(request)).toThrow(/not decided/);
+  });
+
+  it('lost approvals: the outcome event of a settled request can be rebuilt, with the id of the one first published', () => {
+    const at = new Date('2026-01-01T00:01:00Z');
+    const approved = { ...request, status: 'approved' as const, decidedAt: at, acr: 'phr', amr: ['pop', 'user', 'mfa'] };
+    expect(settledEvent(approved)).toEqual(requestDecided(approved));
+    // Redeemed before the approval was announced: still announced as the approval it was.
+    expect(settledEvent({ ...approved, status: 'redeemed', redeemedAt: at })).toEqual(requestDecided(approved));
+    const denied = { ...request, status: 'denied' as const, decidedAt: at, denialReason: 'CANCELLED' as const };
+    expect(settledEvent(denied)).toEqual(requestDecided(denied));
+    expect(settledEvent({ ...request, status: 'expired' })).toMatchObject({ type: 'auth_request.expired', eventId: requestExpired(request, at).eventId });
+    expect(settledEvent(request)).toBeNull();
   });
 });

@@ -65,6 +65,25 @@ export function requestExpired(request: AuthRequest, at: Date): AuthRequestExpir
   return base(request, 'auth_request.expired', at);
 }
 
+/**
+ * The outcome event of a settled request (approved, denied or expired), rebuilt from the request to
+ * republish one whose publication was never confirmed. A redeemed request was approved; the same
+ * event id makes a repeat harmless. Null while the request is pending.
+ */
+export function settledEvent(request: AuthRequest): AuthRequestApproved | AuthRequestDenied | AuthRequestExpired | null {
+  switch (request.status) {
+    case 'pending':
+      return null;
+    case 'approved':
+    case 'denied':
+      return requestDecided(request);
+    case 'redeemed':
+      return requestDecided({ ...request, status: 'approved' });
+    case 'expired':
+      return requestExpired(request, request.expiresAt);
+  }
+}
+
 export function requestRedeemed(request: AuthRequest, tokens: readonly string[], at: Date): AuthRequestRedeemed {
   return { ...base(request, 'auth_request.redeemed', at), tokens };
 }

@@ -1,4 +1,4 @@
-import type { AuthRequest, Decision } from '../auth-request/auth-request.js';
+import type { AuthRequest, Decision, TokenDecision } from '../auth-request/auth-request.js';
 import type { CallbackDelivery, NewCallbackDelivery } from '../callback/callback-delivery.js';
 import type { AuthenticatedClient, Client } from '../client/client.js';
 import type { LifecycleEvent } from '../events/lifecycle-event.js';
@@ -57,6 +57,17 @@ export interface AuthRequestRepository {
   /** pending requests past expiry → expired, at most `limit`; returns those it changed. */
   expireDue(now: Date, limit: number): Promise<AuthRequest[]>;
   /**
+   * The outbox marker: the outcome event (approved, denied or expired) of these requests is on the
+   * bus. Set only after the publish succeeded, so a crash in between leaves the request listed by
+   * `findUnpublishedOutcomes`.
+   */
+  markOutcomePublished(ids: readonly string[], now: Date): Promise<void>;
+  /**
+   * Requests decided or expired before `settledBefore` whose outcome event was never confirmed
+   * published (a crash or a bus failure between the commit and the publish), oldest first.
+   */
+  findUnpublishedOutcomes(settledBefore: Date, limit: number): Promise<AuthRequest[]>;
+  /**
    * Pending requests created before `createdBefore` that no notifier ever took up (no decision token
    * was issued for them): their `created` event was lost. Requests a notifier is still retrying are
    * not listed, so republishing never starts a second delivery.
@@ -71,14 +82,35 @@ export interface DecisionTokenRecord {
   readonly channel: string;
   readonly expiresAt: Date;
   readonly usedAt: Date | null;
+  /** The decision this token recorded on its request, set together with `usedAt`; null while unused. */
+  readonly decision: TokenDecision | null;
+}
+
+/** A decision token and its request, as they stand. */
+export interface DecisionTokenWithRequest {
+  readonly token: DecisionTokenRecord;
+  readonly request: AuthRequest;
+}
+
+/** What `DecisionTokenRepository.decide` did: `applied` when this call used the token and decided the request. */
+export interface TokenDecisionResult extends DecisionTokenWithRequest {
+  readonly applied: boolean;
 }
 
 export interface DecisionTokenRepository {
   /** Idempotent: storing the same hash twice keeps the first record. */
-  save(record: Omit<DecisionTokenRecord, 'usedAt'>): Promise<void>;
-  /** Marks the token used and returns it, or null when unknown, already used or expired. */
-  consume(tokenHash: string, now: Date): Promise<DecisionTokenRecord | null>;
+  save(record: Omit<DecisionTokenRecord, 'usedAt' | 'decision'>): Promise<void>;
   find(tokenHash: string): Promise<DecisionTokenRecord | null>;
+  /** The token issued for `channel`, with its request; null when unknown or issued for another channel. */
+  findWithRequest(tokenHash: string, channel: string): Promise<DecisionTokenWithRequest | null>;
+  /**
+   * Atomically: when the token is unused and unexpired and its request pending and unexpired, record
+   * `decision` on the request and mark the token used with it — both or neither, whatever crashes.
+   * Of concurrent callers for one request exactly one applies; the others get the token and the
+   * request as the winner left them, and a token whose request is no longer pending stays unused.
+   * Null when the token is unknown or issued for another channel.
+   */
+  decide(tokenHash: string, channel: string, decision: Decision, now: Date): Promise<TokenDecisionResult | null>;
 }
 
 export interface RefreshTokenRecord {

@@ -10,6 +10,8 @@ import { ClientEntity } from '../client/client.entity.js';
 @Index('ix_auth_requests_status_expires_at', ['status', 'expiresAt'])
 // The re-notifier: pending requests whose device was never notified.
 @Index('ix_auth_requests_status_notified_at_created_at', ['status', 'notifiedAt', 'createdAt'])
+// The outbox scan: settled requests whose outcome event is not confirmed published (migration-defined partial index).
+@Index('ix_auth_requests_outcome_unpublished', { synchronize: false })
 @Check('ck_auth_requests_status', `status IN ('pending', 'approved', 'denied', 'expired', 'redeemed')`)
 @Check('ck_auth_requests_delivery_mode', `delivery_mode IN ('poll', 'ping', 'push')`)
 @Check('ck_auth_requests_hint_type', `hint_type IN ('login_hint', 'id_token_hint', 'login_hint_token')`)
@@ -91,4 +93,11 @@ export class AuthRequestEntity {
   /** RFC 8176 methods of that step-up. */
   @Column({ name: 'amr', type: 'text', array: true, default: () => "'{}'" })
   amr!: string[];
+
+  /**
+   * When the outcome event (approved, denied or expired) was confirmed on the bus; null until then.
+   * Optional: persistence bookkeeping (the outbox marker), not part of the domain's request.
+   */
+  @Column({ name: 'outcome_published_at', type: 'timestamptz', nullable: true })
+  outcomePublishedAt?: Date | null;
 }

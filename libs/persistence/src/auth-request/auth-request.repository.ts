@@ -103,6 +103,28 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
     return this.all(rows);
   }
 
+  async markOutcomePublished(ids: readonly string[], now: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await queryRows(
+      this.dataSource,
+      `UPDATE auth_requests SET outcome_published_at = $2 WHERE id = ANY($1::uuid[]) AND outcome_published_at IS NULL`,
+      [[...ids], now],
+    );
+  }
+
+  /** The predicate matches the partial index `ix_auth_requests_outcome_unpublished`, which holds only these rows. */
+  async findUnpublishedOutcomes(settledBefore: Date, limit: number): Promise<AuthRequest[]> {
+    const rows = await queryRows(
+      this.dataSource,
+      `SELECT * FROM auth_requests
+        WHERE status <> 'pending' AND outcome_published_at IS NULL AND COALESCE(decided_at, expires_at) < $1
+        ORDER BY COALESCE(decided_at, expires_at)
+        LIMIT $2`,
+      [settledBefore, limit],
+    );
+    return this.all(rows);
+  }
+
   async findUnnotified(createdBefore: Date, limit: number): Promise<AuthRequest[]> {
     const rows = await queryRows(
       this.dataSource,

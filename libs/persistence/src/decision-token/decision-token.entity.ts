@@ -1,10 +1,13 @@
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import type { Relation } from 'typeorm';
 import { AuthRequestEntity } from '../auth-request/auth-request.entity.js';
 
 /** Single-use token handed to an authentication device; only its hash is stored. */
 @Entity({ name: 'decision_tokens' })
 @Index('ix_decision_tokens_request_id', ['requestId'])
+@Check('ck_decision_tokens_decision', `"decision" IN ('approved', 'denied')`)
+// A token is used exactly when it recorded a decision: the two are written by one statement.
+@Check('ck_decision_tokens_used_with_decision', `("used_at" IS NULL) = ("decision" IS NULL)`)
 export class DecisionTokenEntity {
   @PrimaryColumn({ name: 'token_hash', type: 'text', primaryKeyConstraintName: 'pk_decision_tokens' })
   tokenHash!: string;
@@ -24,4 +27,8 @@ export class DecisionTokenEntity {
 
   @Column({ name: 'used_at', type: 'timestamptz', nullable: true })
   usedAt!: Date | null;
+
+  /** The decision this token recorded on its request (`approved` or `denied`); null while unused. */
+  @Column({ name: 'decision', type: 'text', nullable: true })
+  decision!: string | null;
 }

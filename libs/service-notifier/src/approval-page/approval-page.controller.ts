@@ -5,7 +5,7 @@ import { type AuthRequest, type ClientRepository, type Clock, type StepUpAuthent
 import { OAuthError } from '@ciba/protocol';
 import { CLIENT_REPOSITORY, CLOCK, PROVIDER_CONFIG } from '@ciba/platform';
 import { DecisionTokens } from '../decision-tokens.js';
-import { DeviceDecisionService, type TokenState } from '../device-decision.service.js';
+import { DECISION_CONFLICT_STATUS, DeviceDecisionService, type TokenState } from '../device-decision.service.js';
 import { PasskeyCeremonies } from '../step-up/passkey-ceremonies.service.js';
 import { STEP_UP_SCRIPT } from '../step-up/webauthn-assets.js';
 import { APPROVAL_LINK_CHANNEL } from './approval-links.js';
@@ -94,10 +94,16 @@ export class ApprovalPageController {
     );
   }
 
+  /**
+   * A POST with a link that already recorded a decision is a retry (the answer was lost to a crash,
+   * or the user resubmitted): the same decision gets the same result page and changes nothing, so it
+   * does not need the passkey again (the CSRF checks still apply); a different one is told the link
+   * is used.
+   */
   @Post(':token')
   async decide(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const state = await this.linkState(token, this.clock.now());
-    if (state.kind !== 'usable') return this.sendUnusable(res, state.kind);
+    if (state.kind !== 'usable' && state.kind !== 'used') return this.sendUnusable(res, state.kind);
     if (!passesCsrfChecks(req, CSRF_COOKIE, formField(req, 'csrf'), DecisionTokens.hash(token), this.publicOrigin)) {
       return sendMessage(res, 403, 'Request not accepted', 'This page could not confirm the request came from you. Open the link again and retry.');
     }
@@ -108,7 +114,7 @@ export class ApprovalPageController {
     const client = await this.clients.findById(state.request.clientId);
     const clientName = client?.clientName || state.request.clientId;
     let stepUp: StepUpAuthentication | undefined;
-    if (decision === 'approve' && this.ceremonies.stepUpAcr(state.request) !== null) {
+    if (state.kind === 'usable' && decision === 'approve' && this.ceremonies.stepUpAcr(state.request) !== null) {
       const verified = await this.ceremonies.verifyStepUp(DecisionTokens.hash(token), state.request, parseAssertion(formField(req, 'assertion')));
       if (verified.kind === 'rejected') {
         this.logger.warn({ requestId: state.request.id, reason: verified.reason }, 'approval refused: passkey step-up not verified');
@@ -117,11 +123,11 @@ export class ApprovalPageController {
       stepUp = verified.stepUp;
     }
     try {
-      // The same path as the device callback: atomic single-use consume, pending requests only.
-      await this.decisions.apply(state, token, decision === 'approve' ? 'SUCCEED' : 'UNAUTHORIZED', stepUp);
+      // The same path as the device callback: the token is used and the request decided atomically.
+      await this.decisions.apply(state, token, APPROVAL_LINK_CHANNEL, decision === 'approve' ? 'SUCCEED' : 'UNAUTHORIZED', stepUp);
     } catch (err) {
       if (err instanceof OAuthError && err.error === 'expired_token') return this.sendUnusable(res, 'expired');
-      if (err instanceof OAuthError && err.error === 'invalid_token') return this.sendUnusable(res, 'gone');
+      if (err instanceof OAuthError && (err.error === 'invalid_token' || err.status === DECISION_CONFLICT_STATUS)) return this.sendUnusable(res, 'gone');
       throw err;
     }
     res.setHeader('Set-Cookie', `${CSRF_COOKIE}=; HttpOnly; SameSite=Strict; Path=/approve; Max-Age=0${this.secureCookie ? '; Secure' : ''}`);
@@ -143,7 +149,8 @@ export class ApprovalPageController {
   }
 
 
-  private sendUnusable(res: Response, kind: 'gone' | 'expired' | 'settled'): void {
+  /** A used link shows as no longer valid when only opened: whether it approved or denied is not shown. */
+  private sendUnusable(res: Response, kind: Exclude<TokenState['kind'], 'usable'>): void {
     const [title, message] = kind === 'expired' ? EXPIRED : GONE;
     sendMessage(res, 410, title, message);
   }
