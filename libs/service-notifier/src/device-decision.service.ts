@@ -91,7 +91,7 @@ export class DeviceDecisionService {
     const now = this.clock.now();
     // Settle the poll cache before the decision commits, so no token replica keeps answering
     // authorization_pending for a decided request. If this fails nothing has changed yet.
-    await this.pollCache.settle(request.authReqId, request.expiresAt);
+    await this.pollCache.settle(request.id, request.expiresAt);
     const consumed = await this.decisionTokens.consume(DecisionTokens.hash(decisionToken), now);
     if (!consumed) throw invalidToken('the decision token is unknown or was already used');
 
@@ -108,7 +108,7 @@ export class DeviceDecisionService {
    * polling until expiry. Null when the request was no longer pending.
    */
   async refuse(request: AuthRequest, reason: Extract<DenialReason, 'RATE_LIMITED' | 'UNREACHABLE'>): Promise<AuthRequest | null> {
-    await this.pollCache.settle(request.authReqId, request.expiresAt);
+    await this.pollCache.settle(request.id, request.expiresAt);
     const decided = await this.commit(request, { kind: 'deny', reason }, this.clock.now());
     if (decided) this.logger.warn({ requestId: decided.id, reason }, 'request refused without the user');
     return decided;

@@ -31,20 +31,23 @@ export interface PollRecord {
   readonly tooSoon: boolean;
 }
 
-/** Lookups by auth_req_id, always within the authenticated client. */
+/**
+ * Lookups of the request an auth_req_id refers to (the id its MAC vouches for), always within the
+ * authenticated client.
+ */
 export interface ClientAuthRequests {
-  find(authReqId: string): Promise<AuthRequest | null>;
+  find(requestId: string): Promise<AuthRequest | null>;
   /**
    * Atomically record a token-endpoint poll: when the previous poll was at least `interval` seconds
    * ago (or there was none) store `now`; otherwise increase the interval by `slowDownIncrement` and
    * report `tooSoon`. Concurrent polls see a single winner.
    */
-  recordPoll(authReqId: string, now: Date, slowDownIncrement: number): Promise<PollRecord | null>;
+  recordPoll(requestId: string, now: Date, slowDownIncrement: number): Promise<PollRecord | null>;
   /**
    * approved → redeemed for exactly one caller, storing the refresh token issued with it in the same
    * transaction: either both happen or neither.
    */
-  redeem(authReqId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null>;
+  redeem(requestId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null>;
 }
 
 export interface AuthRequestRepository {
