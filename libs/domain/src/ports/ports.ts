@@ -99,17 +99,38 @@ export interface RefreshTokenRecord {
   readonly authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
 }
 
+/**
+ * A presented refresh token: `active` (usable), `used` (already rotated or consumed: presenting it
+ * again is a replay, RFC 9700 §4.14.2), or `invalid` (unknown, another client's, expired or revoked).
+ */
+export type RefreshTokenLookup =
+  | { readonly kind: 'active'; readonly record: RefreshTokenRecord }
+  | { readonly kind: 'used'; readonly requestId: string }
+  | { readonly kind: 'invalid' };
+
+export type RefreshTokenRotation =
+  | { readonly kind: 'rotated'; readonly previous: RefreshTokenRecord }
+  | { readonly kind: 'used'; readonly requestId: string }
+  | { readonly kind: 'invalid' };
+
 export interface RefreshTokenRepository {
   save(record: RefreshTokenRecord): Promise<void>;
-  /** The record for `tokenHash` when it belongs to `clientId`, is unused and unexpired. */
-  find(clientId: string, tokenHash: string, now: Date): Promise<RefreshTokenRecord | null>;
+  /** What `tokenHash` is for `clientId`: another client's token is `invalid`, never `used`. */
+  find(clientId: string, tokenHash: string, now: Date): Promise<RefreshTokenLookup>;
   /** Marks the token used without a successor; true when this call consumed it. */
   revoke(clientId: string, tokenHash: string, now: Date): Promise<boolean>;
   /**
-   * Atomically replace `oldHash` (which must belong to `clientId`, be unused and unexpired) with
-   * `next`; returns the old record, or null when the rotation is not allowed.
+   * Atomically replace `oldHash` (which must belong to `clientId`, be active and of the grant
+   * `next.requestId`) with `next`. A caller that loses a concurrent rotation of the same token sees
+   * `used`: to the provider it is a replay like any other.
    */
-  rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date): Promise<RefreshTokenRecord | null>;
+  rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date): Promise<RefreshTokenRotation>;
+  /**
+   * RFC 9700 §4.14.2: revokes every refresh token of the grant `requestId` (the tokens issued with
+   * the request and rotated from them), atomically and serialised with rotations of that grant, so a
+   * successor stored by a concurrent rotation is revoked too. Returns how many were still active.
+   */
+  revokeFamily(clientId: string, requestId: string, now: Date): Promise<number>;
 }
 
 export interface PublishOptions {

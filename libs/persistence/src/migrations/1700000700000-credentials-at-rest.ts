@@ -5,7 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * the request id (nothing stored), and the client notification token is stored sealed. Requests
  * pending now were issued handles that are no longer accepted, and their plaintext tokens cannot be
  * sealed here (the key is not the database's): they are ended, so the expiry sweeper expires them
- * instead of users approving requests nobody can redeem.
+ * instead of users approving requests nobody can redeem. Refresh tokens gain `revoked_at` for
+ * RFC 9700 §4.14.2 family revocation.
  */
 export class CredentialsAtRest1700000700000 implements MigrationInterface {
   name = 'CredentialsAtRest1700000700000';
@@ -16,10 +17,12 @@ export class CredentialsAtRest1700000700000 implements MigrationInterface {
     await queryRunner.query(`ALTER TABLE "auth_requests" DROP COLUMN "auth_req_id"`);
     await queryRunner.query(`ALTER TABLE "auth_requests" DROP COLUMN "client_notification_token"`);
     await queryRunner.query(`ALTER TABLE "auth_requests" ADD "sealed_client_notification_token" text`);
+    await queryRunner.query(`ALTER TABLE "refresh_tokens" ADD "revoked_at" timestamptz`);
   }
 
   /** Sealed tokens cannot be unsealed here and the old handles are gone: restored rows get fresh random handles nobody holds. */
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE "refresh_tokens" DROP COLUMN "revoked_at"`);
     await queryRunner.query(`ALTER TABLE "auth_requests" DROP COLUMN "sealed_client_notification_token"`);
     await queryRunner.query(`ALTER TABLE "auth_requests" ADD "client_notification_token" text`);
     await queryRunner.query(`ALTER TABLE "auth_requests" ADD "auth_req_id" text`);
