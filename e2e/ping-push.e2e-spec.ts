@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { ClientReceiver, DeviceEmulator, type TestDatabase, createTestDatabase, waitFor } from '@ciba/testing';
+import { ClientReceiver, DeviceEmulator, type TestDatabase, createTestDatabase, waitFor, requestIdIn } from '@ciba/testing';
 import { type ServiceProcess, admin, deleteBus, deploymentEnvironment, serviceProcesses, servicePorts, startServices } from './service-processes.js';
 
 const PING = { id: 'e2e-ping', secret: `ping-${randomBytes(6).toString('hex')}` };
@@ -121,8 +121,8 @@ describe('ping and push across separate service processes', () => {
     expect(calls.map((c) => c.status)).toEqual([0, 204]);
     await waitFor(async () => {
       const rows = await db.dataSource.query<{ status: string }[]>(
-        'SELECT d.status FROM callback_deliveries d JOIN auth_requests r ON r.id = d.request_id WHERE r.auth_req_id = $1',
-        [started.auth_req_id],
+        'SELECT d.status FROM callback_deliveries d JOIN auth_requests r ON r.id = d.request_id WHERE r.id = $1',
+        [requestIdIn(started.auth_req_id)],
       );
       return rows[0]?.status === 'delivered';
     });

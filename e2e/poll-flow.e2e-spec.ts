@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { DeviceEmulator, type TestDatabase, createTestDatabase, waitFor } from '@ciba/testing';
+import { DeviceEmulator, type TestDatabase, createTestDatabase, waitFor, requestIdIn } from '@ciba/testing';
 import { ServiceProcess, admin, deleteBus, deploymentEnvironment, serviceProcesses, servicePorts, startServices } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-console', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
@@ -122,7 +122,7 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
     const started = await oidc.initiateBackchannelAuthentication(config, { scope: 'openid', login_hint: 'carol', binding_message: bindingMessage });
     await approveOnDevice(bindingMessage, 'SUCCEED');
     await oidc.pollBackchannelAuthenticationGrant(config, started);
-    const [{ id }] = await db.dataSource.query<{ id: string }[]>('SELECT id FROM auth_requests WHERE auth_req_id = $1', [started.auth_req_id]);
+    const id = requestIdIn(started.auth_req_id);
     const expected = ['auth_request.approved', 'auth_request.created', 'auth_request.device_notified', 'auth_request.redeemed'];
     let types: string[] = [];
     await waitFor(async () => {

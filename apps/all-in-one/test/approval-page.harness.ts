@@ -1,7 +1,7 @@
 import type { AuthRequest, AuthRequestRepository } from '@ciba/domain';
 import { AUTH_REQUEST_REPOSITORY } from '@ciba/platform';
 import { ApprovalLinks } from '@ciba/service-notifier';
-import { type ApprovalCsrf, approvalCsrfOf } from '@ciba/testing';
+import { type ApprovalCsrf, approvalCsrfOf, requestIdIn } from '@ciba/testing';
 import type { TestProvider } from './provider-harness.js';
 
 /** An HTML answer: the approval page, the development inbox. */
@@ -23,9 +23,9 @@ export function csrfOf(get: Page): ApprovalCsrf {
 /** A bc-authorize request for alice, its stored request and an approval link for it. */
 export async function requestWithLink(op: TestProvider, params: Record<string, string> = {}): Promise<{ authReqId: string; request: AuthRequest; link: string }> {
   const { authReqId } = await op.authorize(params);
-  const [row] = await op.db.dataSource.query<{ id: string }[]>('SELECT id FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
-  const request = await op.app.get<symbol, AuthRequestRepository>(AUTH_REQUEST_REPOSITORY).findById(row.id);
-  if (!request) throw new Error(`request ${row.id} not found`);
+  const requestId = requestIdIn(authReqId);
+  const request = await op.app.get<symbol, AuthRequestRepository>(AUTH_REQUEST_REPOSITORY).findById(requestId);
+  if (!request) throw new Error(`request ${requestId} not found`);
   const link = await op.app.get(ApprovalLinks).issue(request);
   return { authReqId, request, link };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { waitFor } from '@ciba/testing';
+import { waitFor, requestIdIn } from '@ciba/testing';
 import { type HttpResult, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
 
@@ -159,12 +159,12 @@ describe('HTTP authentication channel (Keycloak-compatible)', () => {
       expect((await op.decide(decisionToken, 'SUCCEED')).status).toBe(200);
       expect((await op.token(authReqId)).status).toBe(200);
 
-      const [request] = await op.db.dataSource.query<{ id: string }[]>('SELECT id FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+      const requestId = requestIdIn(authReqId);
       const expected = ['auth_request.approved', 'auth_request.created', 'auth_request.device_notified', 'auth_request.redeemed'];
       let records: Record<string, unknown>[] = [];
       await waitFor(
         async () => {
-          records = await op.db.dataSource.query('SELECT * FROM audit_records WHERE request_id = $1', [request.id]);
+          records = await op.db.dataSource.query('SELECT * FROM audit_records WHERE request_id = $1', [requestId]);
           return expected.every((type) => records.some((r) => r['type'] === type));
         },
         { description: 'audit records of the whole flow' },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type JSONWebKeySet, createLocalJWKSet, jwtVerify } from 'jose';
-import { waitFor } from '@ciba/testing';
+import { waitFor, requestIdIn } from '@ciba/testing';
 import { requestWithLink } from './approval-page.harness.js';
 import { CLIENTS, type HttpResult, type TestClient, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
@@ -33,8 +33,8 @@ describe('RFC 9396 rich authorization requests in CIBA', () => {
 
   const accessTokenClaims = async (token: unknown) => (await jwtVerify(String(token), jwks, { issuer: op.url, typ: 'at+jwt' })).payload;
   const storedDetails = async (authReqId: string) => {
-    const rows = await op.db.dataSource.query<{ authorization_details: unknown }[]>('SELECT authorization_details FROM auth_requests WHERE auth_req_id = $1', [
-      authReqId,
+    const rows = await op.db.dataSource.query<{ authorization_details: unknown }[]>('SELECT authorization_details FROM auth_requests WHERE id = $1', [
+      requestIdIn(authReqId),
     ]);
     return rows.map((row) => row.authorization_details);
   };
@@ -105,7 +105,7 @@ describe('RFC 9396 rich authorization requests in CIBA', () => {
 
     it('RFC 9396 §13 the audit keeps the types of the created request, never the details', async () => {
       const { authReqId } = await op.authorize({ authorization_details: JSON.stringify([PAYMENT]) });
-      const [{ id }] = await op.db.dataSource.query<{ id: string }[]>('SELECT id FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+      const id = requestIdIn(authReqId);
       let payload: Record<string, unknown> = {};
       await waitFor(
         async () => {

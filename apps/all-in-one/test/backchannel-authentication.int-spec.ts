@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { requestIdIn } from '@ciba/testing';
 import { CLIENTS, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
 describe('backchannel authentication endpoint', () => {
@@ -190,8 +191,8 @@ describe('backchannel authentication endpoint', () => {
     it('§7.3 an accepted request is durable and pending in PostgreSQL before the response', async () => {
       const { authReqId } = await op.authorize({ requested_expiry: '60' });
       const rows: { status: string; client_id: string; subject: string }[] = await op.db.dataSource.query(
-        'SELECT status, client_id, subject FROM auth_requests WHERE auth_req_id = $1',
-        [authReqId],
+        'SELECT status, client_id, subject FROM auth_requests WHERE id = $1',
+        [requestIdIn(authReqId)],
       );
       expect(rows).toEqual([{ status: 'pending', client_id: CLIENTS.basic.id, subject: 'alice' }]);
     });

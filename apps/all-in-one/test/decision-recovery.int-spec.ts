@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { waitFor } from '@ciba/testing';
+import { requestIdIn, waitFor } from '@ciba/testing';
 import { csrfOf, readPage, requestWithLink } from './approval-page.harness.js';
 import { CLIENTS, type TestClient, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
@@ -26,7 +26,7 @@ describe('lost approvals: decisions survive failures between their steps', () =>
     const extra: Record<string, string> = client === CLIENTS.ping ? { client_notification_token: `cnt-${message.replace(' ', '-')}` } : {};
     const { authReqId } = await op.authorize({ binding_message: message, ...extra }, client);
     const { decisionToken } = await op.notification((body) => body['binding_message'] === message);
-    const [{ id }] = await sql<{ id: string }[]>('SELECT id FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+    const id = requestIdIn(authReqId);
     return { authReqId, id, decisionToken };
   }
 
@@ -170,7 +170,7 @@ describe('lost approvals: decisions survive failures between their steps', () =>
     }
 
     const { authReqId: expiringId } = await op.authorize({ binding_message: uniqueMessage('expiring'), requested_expiry: '5' });
-    const [{ id: expiring }] = await sql<{ id: string }[]>('SELECT id FROM auth_requests WHERE auth_req_id = $1', [expiringId]);
+    const expiring = requestIdIn(expiringId);
     const healExpired = await inject('fail_expired_publish', 'queued_messages', `NEW.message_id = '${expiring}:auth_request.expired'`);
     try {
       op.clock.advance(6);

@@ -5,7 +5,7 @@ import { parseBootstrap } from '@ciba/config';
 import type { DeviceRepository } from '@ciba/domain';
 import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
 import { DEVICE_REPOSITORY, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
-import { postApprovalDecision, waitFor } from '@ciba/testing';
+import { postApprovalDecision, waitFor, requestIdIn } from '@ciba/testing';
 import { SecretHasher } from '@ciba/tokens';
 import { type Page, csrfOf, readPage } from './approval-page.harness.js';
 import { startWithInbox } from './dev-inbox.harness.js';
@@ -58,7 +58,7 @@ async function registerWebPushDevice(op: TestProvider, subject: string): Promise
 }
 
 async function requestStatus(op: TestProvider, authReqId: string): Promise<string | undefined> {
-  const rows = await op.db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+  const rows = await op.db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE id = $1', [requestIdIn(authReqId)]);
   return rows[0]?.status;
 }
 

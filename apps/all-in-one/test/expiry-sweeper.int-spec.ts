@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TypeOrmAuthRequestRepository } from '@ciba/persistence';
-import { waitFor } from '@ciba/testing';
+import { waitFor, requestIdIn } from '@ciba/testing';
 import { CLIENTS, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
 describe('notifier sweeper', () => {
@@ -18,7 +18,7 @@ describe('notifier sweeper', () => {
 
   it('§11 moves a pending request past its lifetime to expired and announces it', async () => {
     const { authReqId } = await op.authorize({ binding_message: uniqueMessage('expire'), requested_expiry: '5' });
-    const [{ id }] = await op.db.dataSource.query<{ id: string }[]>('SELECT id FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+    const id = requestIdIn(authReqId);
     op.clock.advance(6);
     await waitFor(async () => (await auditTypes(id)).includes('auth_request.expired'), { description: 'expired event audited' });
     const [{ status }] = await op.db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE id = $1', [id]);
@@ -32,7 +32,6 @@ describe('notifier sweeper', () => {
     // Written as bc-authorize writes it, but with no event on the bus (as if the bus had been down).
     await new TypeOrmAuthRequestRepository(op.db.dataSource).create({
       id: randomUUID(),
-      authReqId: `lost-${randomUUID()}`,
       clientId: CLIENTS.basic.id,
       subject: 'bob',
       scope: ['openid'],
@@ -41,7 +40,7 @@ describe('notifier sweeper', () => {
       authorizationDetails: null,
       hintType: 'login_hint',
       deliveryMode: 'poll',
-      clientNotificationToken: null,
+      sealedClientNotificationToken: null,
       status: 'pending',
       createdAt: new Date(now.getTime() - 5_000),
       expiresAt: new Date(now.getTime() + 120_000),

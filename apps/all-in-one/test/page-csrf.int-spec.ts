@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { SmtpPeer } from '@ciba/testing';
+import { type SmtpPeer, requestIdIn } from '@ciba/testing';
 import { csrfOf, readPage, requestWithLink } from './approval-page.harness.js';
 import { emailedEnrolLink, enrolCsrfOf, startDeviceRegistrationProvider, webPushSubscription } from './device-registration.harness.js';
 import type { TestProvider } from './provider-harness.js';
@@ -23,7 +23,7 @@ describe('CSRF on the approval and enrolment pages', () => {
 
   /** The stored request's status (polling the token endpoint twice would meet slow_down). */
   async function requestStatus(authReqId: string): Promise<string | undefined> {
-    const rows = await op.db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+    const rows = await op.db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE id = $1', [requestIdIn(authReqId)]);
     return rows[0]?.status;
   }
   /** GET an approval page (with `cookie` when given): its cookie secret and form field. */

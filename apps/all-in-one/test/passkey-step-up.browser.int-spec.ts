@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import type { CDPSession, Page } from 'playwright-core';
-import { SmtpPeer, approvalLinkIn, freePort, mailParts, smtpEnvironment } from '@ciba/testing';
+import { SmtpPeer, approvalLinkIn, freePort, mailParts, smtpEnvironment, requestIdIn } from '@ciba/testing';
 import { type PhoneBrowser, fitsThePhone, launchPhoneBrowser } from './browser.js';
 import { emailedEnrolLink } from './device-registration.harness.js';
 import { type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
@@ -96,7 +96,7 @@ describe('passkey step-up in a real browser (Chromium virtual authenticator)', (
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.locator('#step-up-status').getByText('Press Approve to try again, or Deny').waitFor();
     await phone.screenshot(page, 'not-verified');
-    const [row] = await op.db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+    const [row] = await op.db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE id = $1', [requestIdIn(authReqId)]);
     expect(row.status).toBe('pending');
     // Deny needs no passkey.
     await page.getByRole('button', { name: 'Deny' }).click();

@@ -8,7 +8,7 @@ import type { AuthRequestRepository, DecisionTokenRepository } from '@ciba/domai
 import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
 import { AUTH_REQUEST_REPOSITORY, DECISION_TOKEN_REPOSITORY, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { DecisionTokens, HTTP_CHANNEL } from '@ciba/service-notifier';
-import { SmtpPeer, approvalCsrfOf, approvalLinkIn, freePort, mailParts, smtpEnvironment, waitFor } from '@ciba/testing';
+import { SmtpPeer, approvalCsrfOf, approvalLinkIn, freePort, mailParts, smtpEnvironment, waitFor, requestIdIn } from '@ciba/testing';
 import { SecretHasher } from '@ciba/tokens';
 import { requestWithLink } from './approval-page.harness.js';
 import { emailedEnrolLink, enrolCsrfOf, postToEnrolLink } from './device-registration.harness.js';
@@ -104,7 +104,7 @@ describe('passkey step-up (acr_values, default_acr_values) on the approval page'
   }
 
   async function status(authReqId: string): Promise<string> {
-    const [row] = await op.db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+    const [row] = await op.db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE id = $1', [requestIdIn(authReqId)]);
     return row.status;
   }
 
@@ -156,11 +156,11 @@ describe('passkey step-up (acr_values, default_acr_values) on the approval page'
 
     it('the device callback cannot approve a request that needs a passkey, and its token stays unused', async () => {
       const { authReqId } = await requestByEmail({ acr_values: 'phrh' });
-      const [row] = await op.db.dataSource.query<{ id: string }[]>('SELECT id FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+      const requestId = requestIdIn(authReqId);
       // As if the request had gone to the HTTP authentication channel before step-up existed.
-      const token = op.app.get(DecisionTokens).tokenFor(row.id, HTTP_CHANNEL);
-      const request = await op.app.get<symbol, AuthRequestRepository>(AUTH_REQUEST_REPOSITORY).findById(row.id);
-      await op.app.get<symbol, DecisionTokenRepository>(DECISION_TOKEN_REPOSITORY).save({ tokenHash: DecisionTokens.hash(token), requestId: row.id, channel: HTTP_CHANNEL, expiresAt: request!.expiresAt });
+      const token = op.app.get(DecisionTokens).tokenFor(requestId, HTTP_CHANNEL);
+      const request = await op.app.get<symbol, AuthRequestRepository>(AUTH_REQUEST_REPOSITORY).findById(requestId);
+      await op.app.get<symbol, DecisionTokenRepository>(DECISION_TOKEN_REPOSITORY).save({ tokenHash: DecisionTokens.hash(token), requestId: requestId, channel: HTTP_CHANNEL, expiresAt: request!.expiresAt });
       const refused = await op.decide(token, 'SUCCEED');
       expect({ status: refused.status, error: refused.body['error'] }).toEqual({ status: 400, error: 'invalid_request' });
       expect(await status(authReqId)).toBe('pending');
@@ -263,7 +263,7 @@ describe('passkey step-up (acr_values, default_acr_values) on the approval page'
       const claims = await idTokenClaims(authReqId);
       expect(claims['acr']).toBe('phr');
       expect(claims['amr']).toEqual(PASSKEY_AMR);
-      const [row] = await op.db.dataSource.query<{ id: string; acr: string; amr: string[] }[]>('SELECT id, acr, amr FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+      const [row] = await op.db.dataSource.query<{ id: string; acr: string; amr: string[] }[]>('SELECT id, acr, amr FROM auth_requests WHERE id = $1', [requestIdIn(authReqId)]);
       expect({ acr: row?.acr, amr: row?.amr }).toEqual({ acr: 'phr', amr: PASSKEY_AMR });
       // The audit trail records which authentication the approval rests on.
       let approval: Record<string, unknown> | undefined;

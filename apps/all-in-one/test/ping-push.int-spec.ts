@@ -4,7 +4,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { loadConfig, parseBootstrap } from '@ciba/config';
 import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
 import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
-import { waitFor } from '@ciba/testing';
+import { waitFor, requestIdIn } from '@ciba/testing';
 import { SecretHasher } from '@ciba/tokens';
 import { CIBA, CLIENTS, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
@@ -33,8 +33,8 @@ describe('ping and push token delivery (CIBA §10.2, §10.3, §12)', () => {
 
   const auditTypes = async (authReqId: string) => {
     const rows = await op.db.dataSource.query<{ type: string }[]>(
-      'SELECT a.type FROM audit_records a JOIN auth_requests r ON r.id::text = a.request_id WHERE r.auth_req_id = $1',
-      [authReqId],
+      'SELECT a.type FROM audit_records a JOIN auth_requests r ON r.id::text = a.request_id WHERE r.id = $1',
+      [requestIdIn(authReqId)],
     );
     return rows.map((r) => r.type);
   };
@@ -135,8 +135,8 @@ describe('ping and push token delivery (CIBA §10.2, §10.3, §12)', () => {
       // Settled: nothing more arrives for it.
       expect(op.receiver.for(authReqId)).toHaveLength(2);
       const [row] = await op.db.dataSource.query<{ status: string; attempts: number }[]>(
-        `SELECT d.status, d.attempts FROM callback_deliveries d JOIN auth_requests r ON r.id = d.request_id WHERE r.auth_req_id = $1`,
-        [authReqId],
+        `SELECT d.status, d.attempts FROM callback_deliveries d JOIN auth_requests r ON r.id = d.request_id WHERE r.id = $1`,
+        [requestIdIn(authReqId)],
       );
       expect(row).toEqual({ status: 'delivered', attempts: 2 });
     });
@@ -148,8 +148,8 @@ describe('ping and push token delivery (CIBA §10.2, §10.3, §12)', () => {
       await waitFor(async () => (await auditTypes(authReqId)).includes('auth_request.client_notification_failed'));
       expect(op.receiver.for(authReqId)).toHaveLength(1);
       const [audit] = await op.db.dataSource.query<{ payload: { reason: string; attempts: number } }[]>(
-        `SELECT a.payload FROM audit_records a JOIN auth_requests r ON r.id::text = a.request_id WHERE r.auth_req_id = $1 AND a.type = 'auth_request.client_notification_failed'`,
-        [authReqId],
+        `SELECT a.payload FROM audit_records a JOIN auth_requests r ON r.id::text = a.request_id WHERE r.id = $1 AND a.type = 'auth_request.client_notification_failed'`,
+        [requestIdIn(authReqId)],
       );
       expect(audit.payload).toMatchObject({ reason: 'unauthorized/401', attempts: 1 });
     });
@@ -169,8 +169,8 @@ describe('ping and push token delivery (CIBA §10.2, §10.3, §12)', () => {
       await op.receiver.waitFor(authReqId, 3, 15_000);
       await waitFor(async () => (await auditTypes(authReqId)).includes('auth_request.client_notification_failed'), { timeoutMs: 15_000 });
       const [row] = await op.db.dataSource.query<{ status: string; last_error: string }[]>(
-        `SELECT d.status, d.last_error FROM callback_deliveries d JOIN auth_requests r ON r.id = d.request_id WHERE r.auth_req_id = $1`,
-        [authReqId],
+        `SELECT d.status, d.last_error FROM callback_deliveries d JOIN auth_requests r ON r.id = d.request_id WHERE r.id = $1`,
+        [requestIdIn(authReqId)],
       );
       expect(row).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/attempts_exhausted/) });
       const dead = await op.db.dataSource.query<{ reason: string }[]>(`SELECT reason FROM dead_letters WHERE consumer = 'callback-dispatcher'`);

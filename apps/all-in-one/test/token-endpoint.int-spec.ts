@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { requestIdIn } from '@ciba/testing';
 import { CIBA, CLIENTS, type HttpResult, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
 /** The poll interval this provider hands out (seconds). */
@@ -148,7 +149,7 @@ describe('token endpoint (CIBA §10.1, §11; RFC 6749 §3.2, §5)', () => {
         expect(res.status).toBe(400);
         expect(['invalid_grant', 'slow_down']).toContain(res.body['error']);
       }
-      const rows: { status: string }[] = await op.db.dataSource.query('SELECT status FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+      const rows: { status: string }[] = await op.db.dataSource.query('SELECT status FROM auth_requests WHERE id = $1', [requestIdIn(authReqId)]);
       expect(rows[0].status).toBe('redeemed');
     });
   });

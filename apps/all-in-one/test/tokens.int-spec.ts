@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type JSONWebKeySet, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { KeyStore } from '@ciba/tokens';
+import { requestIdIn } from '@ciba/testing';
 import { CLIENTS, type HttpResult, type TestClient, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
 const AUTH_REQ_ID_CLAIM = 'urn:openid:params:jwt:claim:auth_req_id';
@@ -85,8 +86,8 @@ describe('tokens issued by the token endpoint', () => {
       const { decisionToken } = await op.notification((body) => body['binding_message'] === message);
       expect((await op.decide(decisionToken, 'SUCCEED')).status).toBe(200);
       // As if the user had decided two minutes before the client redeemed.
-      await op.db.dataSource.query(`UPDATE auth_requests SET decided_at = decided_at - interval '120 seconds' WHERE auth_req_id = $1`, [authReqId]);
-      const rows: { decided_at: Date }[] = await op.db.dataSource.query('SELECT decided_at FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+      await op.db.dataSource.query(`UPDATE auth_requests SET decided_at = decided_at - interval '120 seconds' WHERE id = $1`, [requestIdIn(authReqId)]);
+      const rows: { decided_at: Date }[] = await op.db.dataSource.query('SELECT decided_at FROM auth_requests WHERE id = $1', [requestIdIn(authReqId)]);
       const res = await op.token(authReqId);
       expect(res.status).toBe(200);
       const { payload } = await jwtVerify(String(res.body['id_token']), createLocalJWKSet(await fetchJwks(op)), { issuer: op.url, audience: CLIENTS.basic.id });
@@ -176,11 +177,12 @@ describe('tokens issued by the token endpoint', () => {
       const original = await jwtVerify(String(tokens['id_token']), jwks, { issuer: op.url, audience: CLIENTS.basic.id });
       expect(payload['auth_time']).toBe(original.payload['auth_time']);
 
-      expectError(await refresh(op, first), 400, 'invalid_grant');
-      // The successor works and rotates in turn.
+      // The successor works and rotates in turn; the old one is then invalid_grant (replaying it
+      // also revokes the grant's refresh tokens: refresh-token-reuse.int-spec.ts).
       const third = await refresh(op, second);
       expect(third.status).toBe(200);
       expect(third.body['refresh_token']).not.toBe(second);
+      expectError(await refresh(op, first), 400, 'invalid_grant');
     });
 
     it('§6 a scope wider than the original grant is invalid_scope, and does not use up the refresh token', async () => {

@@ -8,7 +8,6 @@ export const at = (seconds: number): Date => new Date(T0.getTime() + seconds * 1
 export function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthRequest {
   return {
     id: '0b9f6c3e-1111-4a4a-9999-000000000001',
-    authReqId: 'secret-handle',
     clientId: 'c1',
     subject: 'alice',
     scope: ['openid'],
@@ -17,7 +16,7 @@ export function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthReques
     authorizationDetails: null,
     hintType: 'login_hint',
     deliveryMode: 'poll',
-    clientNotificationToken: null,
+    sealedClientNotificationToken: null,
     status: 'pending',
     createdAt: T0,
     expiresAt: at(60),

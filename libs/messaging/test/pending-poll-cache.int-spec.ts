@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Kvm } from '@nats-io/kv';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
@@ -11,8 +11,7 @@ const at = (seconds: number) => new Date(t0 + seconds * 1000);
 
 function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthRequest {
   return {
-    id: randomBytes(8).toString('hex'),
-    authReqId: randomBytes(32).toString('base64url'),
+    id: randomUUID(),
     clientId: 'client-a',
     subject: 'alice',
     scope: ['openid'],
@@ -21,7 +20,7 @@ function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthRequest {
     authorizationDetails: null,
     hintType: 'login_hint',
     deliveryMode: 'poll',
-    clientNotificationToken: null,
+    sealedClientNotificationToken: null,
     status: 'pending',
     createdAt: at(0),
     expiresAt: at(60),
@@ -66,15 +65,15 @@ describe.each([
   it('§11 answers pending polls of a remembered request: on time → pending, too soon → slow_down with +5', async () => {
     const request = pendingRequest();
     await cache.rememberPending(request);
-    expect(await cache.recordPoll('client-a', request.authReqId, at(5), 5)).toEqual({ tooSoon: false, interval: 5 });
-    expect(await cache.recordPoll('client-a', request.authReqId, at(6), 5)).toEqual({ tooSoon: true, interval: 10 });
-    expect(await cache.recordPoll('client-a', request.authReqId, at(15), 5)).toEqual({ tooSoon: false, interval: 10 });
+    expect(await cache.recordPoll('client-a', request.id, at(5), 5)).toEqual({ tooSoon: false, interval: 5 });
+    expect(await cache.recordPoll('client-a', request.id, at(6), 5)).toEqual({ tooSoon: true, interval: 10 });
+    expect(await cache.recordPoll('client-a', request.id, at(15), 5)).toEqual({ tooSoon: false, interval: 10 });
   });
 
   it('§11 slow_down is atomic: of 20 concurrent polls exactly one is on time', async () => {
     const request = pendingRequest();
     await cache.rememberPending(request);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => cache.recordPoll('client-a', request.authReqId, at(10), 5)));
+    const answers = await Promise.all(Array.from({ length: 20 }, () => cache.recordPoll('client-a', request.id, at(10), 5)));
     expect(answers.every((a) => a !== null)).toBe(true);
     expect(answers.filter((a) => a !== null && !a.tooSoon)).toHaveLength(1);
   });
@@ -82,29 +81,29 @@ describe.each([
   it('§11 never answers for another client', async () => {
     const request = pendingRequest();
     await cache.rememberPending(request);
-    expect(await cache.recordPoll('client-b', request.authReqId, at(10), 5)).toBeNull();
+    expect(await cache.recordPoll('client-b', request.id, at(10), 5)).toBeNull();
   });
 
   it('§11 stops answering once the request has expired', async () => {
     const request = pendingRequest({ expiresAt: at(3) });
     await cache.rememberPending(request);
-    expect(await cache.recordPoll('client-a', request.authReqId, at(3), 5)).toBeNull();
+    expect(await cache.recordPoll('client-a', request.id, at(3), 5)).toBeNull();
   });
 
   it('a settled request is never answered again, even if remembered afterwards', async () => {
     const request = pendingRequest();
     await cache.rememberPending(request);
-    await cache.settle(request.authReqId, request.expiresAt);
-    expect(await cache.recordPoll('client-a', request.authReqId, at(10), 5)).toBeNull();
+    await cache.settle(request.id, request.expiresAt);
+    expect(await cache.recordPoll('client-a', request.id, at(10), 5)).toBeNull();
     await cache.rememberPending(request);
-    expect(await cache.recordPoll('client-a', request.authReqId, at(20), 5)).toBeNull();
+    expect(await cache.recordPoll('client-a', request.id, at(20), 5)).toBeNull();
   });
 
   it('remembering twice keeps the first entry (and its poll history)', async () => {
     const request = pendingRequest();
     await cache.rememberPending(request);
-    await cache.recordPoll('client-a', request.authReqId, at(5), 5);
+    await cache.recordPoll('client-a', request.id, at(5), 5);
     await cache.rememberPending({ ...request, lastPolledAt: null });
-    expect(await cache.recordPoll('client-a', request.authReqId, at(6), 5)).toEqual({ tooSoon: true, interval: 10 });
+    expect(await cache.recordPoll('client-a', request.id, at(6), 5)).toEqual({ tooSoon: true, interval: 10 });
   });
 });

@@ -5,9 +5,16 @@ import { InitialSchema1700000000000 } from './migrations/1700000000000-initial-s
 import { CallbackDeliveries1700000100000 } from './migrations/1700000100000-callback-deliveries.js';
 import { UserChannels1700000200000 } from './migrations/1700000200000-user-channels.js';
 import { AtomicDecisions1700000400000 } from './migrations/1700000400000-atomic-decisions.js';
+import { CredentialsAtRest1700000700000 } from './migrations/1700000700000-credentials-at-rest.js';
 
 /** Every migration in order, listed explicitly (no globs). */
-export const MIGRATIONS = [InitialSchema1700000000000, CallbackDeliveries1700000100000, UserChannels1700000200000, AtomicDecisions1700000400000] as const;
+export const MIGRATIONS = [
+  InitialSchema1700000000000,
+  CallbackDeliveries1700000100000,
+  UserChannels1700000200000,
+  AtomicDecisions1700000400000,
+  CredentialsAtRest1700000700000,
+] as const;
 
 export interface PersistenceOptions {
   /** `postgres://user:password@host:port/database` */

@@ -35,7 +35,7 @@ describe('TypeOrmAuthRequestRepository', () => {
         bindingMessage: 'W4SCT',
         hintType: 'id_token_hint',
         deliveryMode: 'ping',
-        clientNotificationToken: 'cnt-1',
+        sealedClientNotificationToken: 'v1.iv.tag.sealed-cnt-1',
         correlationId: 'corr-1',
       });
       await expect(repository.findById(request.id)).resolves.toEqual(request);
@@ -45,24 +45,24 @@ describe('TypeOrmAuthRequestRepository', () => {
       await expect(repository.findById('00000000-0000-4000-8000-000000000000')).resolves.toBeNull();
     });
 
-    it('refuses a second request with the same auth_req_id', async () => {
+    it('refuses a second request with the same id (the id every auth_req_id refers to)', async () => {
       const request = await created();
-      await expect(repository.create({ ...anAuthRequest(client.clientId), authReqId: request.authReqId })).rejects.toThrow();
+      await expect(repository.create({ ...anAuthRequest(client.clientId), id: request.id })).rejects.toThrow();
     });
   });
 
   describe('forClient (every lookup scoped to the authenticated client)', () => {
-    it('finds the client’s own request by auth_req_id', async () => {
+    it('finds the client’s own request by the id its auth_req_id refers to', async () => {
       const request = await created();
-      await expect(repository.forClient(client).find(request.authReqId)).resolves.toEqual(request);
+      await expect(repository.forClient(client).find(request.id)).resolves.toEqual(request);
     });
 
     it('CIBA §11 invalid_grant for another client’s auth_req_id: find, recordPoll and redeem see nothing', async () => {
       const request = await created({ status: 'approved', decidedAt: at(1) });
       const other = repository.forClient(otherClient);
-      await expect(other.find(request.authReqId)).resolves.toBeNull();
-      await expect(other.recordPoll(request.authReqId, at(2), 5)).resolves.toBeNull();
-      await expect(other.redeem(request.authReqId, at(2), null)).resolves.toBeNull();
+      await expect(other.find(request.id)).resolves.toBeNull();
+      await expect(other.recordPoll(request.id, at(2), 5)).resolves.toBeNull();
+      await expect(other.redeem(request.id, at(2), null)).resolves.toBeNull();
       const untouched = await repository.findById(request.id);
       expect(untouched).toEqual(request);
     });
@@ -73,14 +73,14 @@ describe('TypeOrmAuthRequestRepository', () => {
       const request = await created({ interval: 5 });
       const polls = repository.forClient(client);
 
-      const first = await polls.recordPoll(request.authReqId, at(10), 5);
+      const first = await polls.recordPoll(request.id, at(10), 5);
       expect(first).toMatchObject({ tooSoon: false, request: { lastPolledAt: at(10), interval: 5 } });
 
-      const tooSoon = await polls.recordPoll(request.authReqId, at(14), 5);
+      const tooSoon = await polls.recordPoll(request.id, at(14), 5);
       expect(tooSoon).toMatchObject({ tooSoon: true, request: { lastPolledAt: at(10), interval: 10 } });
 
       // 10 s after the last accepted poll: exactly the (grown) interval, so allowed.
-      const next = await polls.recordPoll(request.authReqId, at(20), 5);
+      const next = await polls.recordPoll(request.id, at(20), 5);
       expect(next).toMatchObject({ tooSoon: false, request: { lastPolledAt: at(20), interval: 10 } });
     });
 
@@ -88,7 +88,7 @@ describe('TypeOrmAuthRequestRepository', () => {
       const request = await created({ interval: 5 });
       const polls = repository.forClient(client);
 
-      const results = await Promise.all(Array.from({ length: 20 }, () => polls.recordPoll(request.authReqId, at(30), 5)));
+      const results = await Promise.all(Array.from({ length: 20 }, () => polls.recordPoll(request.id, at(30), 5)));
 
       expect(results.filter((result) => result?.tooSoon === false)).toHaveLength(1);
       const slowDownIntervals = results.filter((result) => result?.tooSoon).map((result) => result?.request.interval);
@@ -99,12 +99,12 @@ describe('TypeOrmAuthRequestRepository', () => {
     it('counts no polls once the request is decided: tooSoon false, nothing changed', async () => {
       const request = await created({ status: 'approved', decidedAt: at(1), lastPolledAt: at(9), interval: 5 });
       const polls = repository.forClient(client);
-      const record = await polls.recordPoll(request.authReqId, at(10), 5);
+      const record = await polls.recordPoll(request.id, at(10), 5);
       expect(record).toEqual({ tooSoon: false, request });
     });
 
-    it('returns null for an unknown auth_req_id', async () => {
-      await expect(repository.forClient(client).recordPoll('no-such-id', at(1), 5)).resolves.toBeNull();
+    it('returns null for an unknown request', async () => {
+      await expect(repository.forClient(client).recordPoll('00000000-0000-4000-8000-000000000000', at(1), 5)).resolves.toBeNull();
     });
   });
 
@@ -112,15 +112,15 @@ describe('TypeOrmAuthRequestRepository', () => {
     it('moves approved → redeemed once', async () => {
       const request = await created({ status: 'approved', decidedAt: at(1) });
       const polls = repository.forClient(client);
-      await expect(polls.redeem(request.authReqId, at(2), null)).resolves.toEqual({ ...request, status: 'redeemed', redeemedAt: at(2) });
-      await expect(polls.redeem(request.authReqId, at(3), null)).resolves.toBeNull();
+      await expect(polls.redeem(request.id, at(2), null)).resolves.toEqual({ ...request, status: 'redeemed', redeemedAt: at(2) });
+      await expect(polls.redeem(request.id, at(3), null)).resolves.toBeNull();
     });
 
     it('refuses a request that is not approved', async () => {
       const pending = await created();
       const denied = await created({ status: 'denied', decidedAt: at(1), denialReason: 'CANCELLED' });
-      await expect(repository.forClient(client).redeem(pending.authReqId, at(2), null)).resolves.toBeNull();
-      await expect(repository.forClient(client).redeem(denied.authReqId, at(2), null)).resolves.toBeNull();
+      await expect(repository.forClient(client).redeem(pending.id, at(2), null)).resolves.toBeNull();
+      await expect(repository.forClient(client).redeem(denied.id, at(2), null)).resolves.toBeNull();
     });
 
     it('stores the refresh token in the same transaction, only for the winner', async () => {
@@ -138,8 +138,8 @@ describe('TypeOrmAuthRequestRepository', () => {
         requestId: request.id,
         authorizationDetails: null,
       });
-      await expect(polls.redeem(request.authReqId, at(2), token(`rt-win-${request.id}`))).resolves.not.toBeNull();
-      await expect(polls.redeem(request.authReqId, at(3), token(`rt-lose-${request.id}`))).resolves.toBeNull();
+      await expect(polls.redeem(request.id, at(2), token(`rt-win-${request.id}`))).resolves.not.toBeNull();
+      await expect(polls.redeem(request.id, at(3), token(`rt-lose-${request.id}`))).resolves.toBeNull();
       const stored = await db.dataSource.query<{ token_hash: string }[]>('SELECT token_hash FROM refresh_tokens WHERE request_id = $1', [request.id]);
       expect(stored.map((r) => r.token_hash)).toEqual([`rt-win-${request.id}`]);
     });
@@ -152,7 +152,7 @@ describe('TypeOrmAuthRequestRepository', () => {
         'INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, auth_time, expires_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [duplicate.tokenHash, duplicate.clientId, duplicate.subject, duplicate.scope, duplicate.authTime, duplicate.expiresAt, duplicate.requestId],
       );
-      await expect(polls.redeem(request.authReqId, at(2), duplicate)).rejects.toThrow();
+      await expect(polls.redeem(request.id, at(2), duplicate)).rejects.toThrow();
       const [{ status }] = await db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE id = $1', [request.id]);
       expect(status).toBe('approved');
     });
@@ -160,7 +160,7 @@ describe('TypeOrmAuthRequestRepository', () => {
     it('CIBA §11 tokens issued once: 50 concurrent redeem → one non-null', async () => {
       const request = await created({ status: 'approved', decidedAt: at(1) });
       const polls = repository.forClient(client);
-      const results = await Promise.all(Array.from({ length: 50 }, () => polls.redeem(request.authReqId, at(2), null)));
+      const results = await Promise.all(Array.from({ length: 50 }, () => polls.redeem(request.id, at(2), null)));
       expect(results.filter((result) => result !== null)).toHaveLength(1);
     });
   });

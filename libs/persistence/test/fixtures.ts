@@ -38,7 +38,6 @@ export function at(secondsAfterT0: number): Date {
 export function anAuthRequest(clientId: string, overrides: Partial<AuthRequest> = {}): AuthRequest {
   return {
     id: randomUUID(),
-    authReqId: `arid-${randomUUID()}`,
     clientId,
     subject: 'user-1',
     scope: ['openid'],
@@ -47,7 +46,7 @@ export function anAuthRequest(clientId: string, overrides: Partial<AuthRequest> 
     authorizationDetails: null,
     hintType: 'login_hint',
     deliveryMode: 'poll',
-    clientNotificationToken: null,
+    sealedClientNotificationToken: null,
     status: 'pending',
     createdAt: T0,
     expiresAt: at(120),

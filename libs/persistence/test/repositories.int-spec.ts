@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { AuditRecord, RefreshTokenRecord, SigningKeyRecord, User } from '@ciba/domain';
+import type { AuditRecord, SigningKeyRecord, User } from '@ciba/domain';
 import {
   TypeOrmAuditRepository,
   TypeOrmAuthRequestRepository,
   TypeOrmClientRepository,
   TypeOrmDecisionTokenRepository,
-  TypeOrmRefreshTokenRepository,
   TypeOrmSigningKeyRepository,
   TypeOrmUserRepository,
 } from '../src/index.js';
@@ -133,88 +132,6 @@ describe('TypeOrmDecisionTokenRepository', () => {
     await expect(repository.find('unknown')).resolves.toBeNull();
   });
   // Using a token (with the decision, in one statement): decision-tokens.repository.int-spec.ts.
-});
-
-describe('TypeOrmRefreshTokenRepository', () => {
-  let repository: TypeOrmRefreshTokenRepository;
-  const token = (overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord => ({
-    tokenHash: `rt-${randomUUID()}`,
-    clientId: 'rp-1',
-    subject: 'alice',
-    scope: ['openid', 'offline_access'],
-    authTime: at(0),
-    acr: 'urn:acr:high',
-    amr: ['pop', 'user', 'mfa'],
-    expiresAt: at(3600),
-    requestId: randomUUID(),
-    authorizationDetails: null,
-    ...overrides,
-  });
-
-  beforeAll(() => {
-    repository = new TypeOrmRefreshTokenRepository(db.dataSource);
-  });
-
-  it('finds an unused, unexpired token of the client only', async () => {
-    const saved = token({ acr: null });
-    await repository.save(saved);
-    await expect(repository.find('rp-1', saved.tokenHash, at(10))).resolves.toEqual(saved);
-    await expect(repository.find('rp-2', saved.tokenHash, at(10))).resolves.toBeNull();
-    await expect(repository.find('rp-1', saved.tokenHash, at(3600))).resolves.toBeNull();
-  });
-
-  it('rotates: returns the old record, stores the next, and the old one cannot be used again', async () => {
-    const old = token();
-    const next = token({ requestId: old.requestId });
-    await repository.save(old);
-    await expect(repository.rotate('rp-1', old.tokenHash, next, at(10))).resolves.toEqual(old);
-    await expect(repository.find('rp-1', next.tokenHash, at(10))).resolves.toEqual(next);
-    await expect(repository.find('rp-1', old.tokenHash, at(10))).resolves.toBeNull();
-    await expect(repository.rotate('rp-1', old.tokenHash, token(), at(11))).resolves.toBeNull();
-    const [row] = await db.dataSource.query('SELECT used_at, replaced_by FROM refresh_tokens WHERE token_hash = $1', [old.tokenHash]);
-    expect(row).toEqual({ used_at: at(10), replaced_by: next.tokenHash });
-  });
-
-  it('RFC 9396 stores the authorization details with the token and its successor', async () => {
-    const authorizationDetails = [{ type: 'payment_initiation', actions: ['initiate'], instructedAmount: { currency: 'EUR', amount: '12.00' } }];
-    const old = token({ authorizationDetails });
-    const next = token({ requestId: old.requestId, authorizationDetails });
-    await repository.save(old);
-    await expect(repository.find('rp-1', old.tokenHash, at(10))).resolves.toEqual(old);
-    await expect(repository.rotate('rp-1', old.tokenHash, next, at(10))).resolves.toEqual(old);
-    await expect(repository.find('rp-1', next.tokenHash, at(10))).resolves.toMatchObject({ authorizationDetails });
-  });
-
-  it('refuses to rotate another client’s, an expired or an unknown token, storing nothing', async () => {
-    const old = token({ expiresAt: at(100) });
-    await repository.save(old);
-    const next = token();
-    await expect(repository.rotate('rp-2', old.tokenHash, next, at(10))).resolves.toBeNull();
-    await expect(repository.rotate('rp-1', old.tokenHash, next, at(100))).resolves.toBeNull();
-    await expect(repository.rotate('rp-1', 'unknown', next, at(10))).resolves.toBeNull();
-    await expect(repository.find('rp-1', next.tokenHash, at(10))).resolves.toBeNull();
-  });
-
-  it('is single use under concurrency: 20 concurrent rotations → one successor stored', async () => {
-    const old = token();
-    await repository.save(old);
-    const successors = Array.from({ length: 20 }, () => token());
-    const results = await Promise.all(successors.map((next) => repository.rotate('rp-1', old.tokenHash, next, at(10))));
-    expect(results.filter((result) => result !== null)).toHaveLength(1);
-    const stored: unknown[] = await db.dataSource.query('SELECT token_hash FROM refresh_tokens WHERE token_hash = ANY($1)', [
-      successors.map((s) => s.tokenHash),
-    ]);
-    expect(stored).toHaveLength(1);
-  });
-
-  it('revokes once', async () => {
-    const saved = token();
-    await repository.save(saved);
-    await expect(repository.revoke('rp-2', saved.tokenHash, at(10))).resolves.toBe(false);
-    const results = await Promise.all([1, 2, 3].map(() => repository.revoke('rp-1', saved.tokenHash, at(10))));
-    expect(results.filter(Boolean)).toHaveLength(1);
-    await expect(repository.find('rp-1', saved.tokenHash, at(10))).resolves.toBeNull();
-  });
 });
 
 describe('TypeOrmSigningKeyRepository', () => {

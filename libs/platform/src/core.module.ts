@@ -20,8 +20,9 @@ import {
   TypeOrmPasskeyRepository,
   TypeOrmWebAuthnChallengeRepository,
 } from '@ciba/persistence';
-import { KeyEncryptor, KeyStore, SecretHasher, TokenMinter } from '@ciba/tokens';
+import { AuthReqIds, KeyEncryptor, KeyStore, SecretHasher, TokenMinter } from '@ciba/tokens';
 import { CachedClientRepository } from './di/cached-client-repository.js';
+import { ClientNotificationTokenSealer } from './di/client-notification-token-sealer.js';
 import { deviceTargetSealer } from './di/device-target-sealer.js';
 import {
   AUDIT_REPOSITORY,
@@ -110,6 +111,8 @@ export class CoreModule {
     const keyProviders: Provider[] = options.keys
       ? [
           { provide: KeyEncryptor, useFactory: () => new KeyEncryptor(config.keys.encryptionKey) },
+          { provide: AuthReqIds, useFactory: () => new AuthReqIds(config.keys.encryptionKey) },
+          ClientNotificationTokenSealer,
           {
             provide: DEVICE_REPOSITORY,
             inject: [DataSource, KeyEncryptor],
@@ -162,6 +165,7 @@ export class CoreModule {
       ReadinessRegistry,
       HtmlErrorPages,
       ...(options.keys ? [KeyEncryptor, DEVICE_REPOSITORY, KeyStore, TokenMinter, TokenIssuer] : []),
+      ...(options.keys ? [AuthReqIds, ClientNotificationTokenSealer] : []),
     ];
     return {
       module: CoreModule,

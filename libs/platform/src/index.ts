@@ -2,6 +2,7 @@ export * from './core.module.js';
 export * from './di/tokens.js';
 export * from './di/cached-client-repository.js';
 export * from './di/device-target-sealer.js';
+export * from './di/client-notification-token-sealer.js';
 export * from './health/health.js';
 export * from './http/client-authenticator.js';
 export * from './http/http-app.js';

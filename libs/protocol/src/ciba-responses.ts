@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { OAuthErrorCode } from './errors.js';
 
 /** CIBA §7.3 successful authentication request acknowledgement. */
@@ -36,12 +35,4 @@ export function pushErrorBody(
   description: string,
 ): { error: PushErrorCode; error_description: string; auth_req_id: string } {
   return { error, error_description: description, auth_req_id: authReqId };
-}
-
-/**
- * CIBA §7.3: auth_req_id needs enough entropy to defeat guessing (at least 128 bits, 160 recommended).
- * 256 random bits, base64url: 43 URL-safe characters.
- */
-export function generateAuthReqId(): string {
-  return randomBytes(32).toString('base64url');
 }

@@ -18,12 +18,11 @@ import {
   type ValidatedBackchannelRequest,
   backchannelResponse,
   defaultBindingMessageRule,
-  generateAuthReqId,
   patternBindingMessageRule,
   validateBackchannelRequest,
 } from '@ciba/protocol';
-import { KeyStore, verifyIdTokenHint } from '@ciba/tokens';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PROVIDER_CONFIG, USER_REPOSITORY } from '@ciba/platform';
+import { AuthReqIds, KeyStore, verifyIdTokenHint } from '@ciba/tokens';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, ClientNotificationTokenSealer, EVENT_PUBLISHER, PROVIDER_CONFIG, USER_REPOSITORY } from '@ciba/platform';
 
 /**
  * CIBA §7: validate the authentication request, resolve the user, persist the request as pending and
@@ -41,6 +40,8 @@ export class BackchannelAuthenticationService {
     @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly keyStore: KeyStore,
+    private readonly authReqIds: AuthReqIds,
+    private readonly notificationTokens: ClientNotificationTokenSealer,
   ) {
     const { bindingMessage } = config.ciba;
     this.policy = {
@@ -63,9 +64,10 @@ export class BackchannelAuthenticationService {
     const user = await this.resolveUser(client, validated);
     const now = this.clock.now();
     const interval = client.backchannelTokenDeliveryMode === 'push' ? null : this.config.ciba.interval;
+    const id = randomUUID();
+    const { clientNotificationToken } = validated;
     const request: AuthRequest = {
-      id: randomUUID(),
-      authReqId: generateAuthReqId(),
+      id,
       clientId: client.clientId,
       subject: user.sub,
       scope: validated.scope,
@@ -74,7 +76,7 @@ export class BackchannelAuthenticationService {
       authorizationDetails: validated.authorizationDetails,
       hintType: validated.hint.type,
       deliveryMode: client.backchannelTokenDeliveryMode,
-      clientNotificationToken: validated.clientNotificationToken,
+      sealedClientNotificationToken: clientNotificationToken === null ? null : this.notificationTokens.seal(clientNotificationToken, id),
       status: 'pending',
       createdAt: now,
       expiresAt: new Date(now.getTime() + validated.expiresIn * 1000),
@@ -91,7 +93,7 @@ export class BackchannelAuthenticationService {
     await this.requests.create(request);
     await this.announce(request, interval);
     return backchannelResponse({
-      authReqId: request.authReqId,
+      authReqId: this.authReqIds.issue(request.id, request.clientId),
       expiresIn: validated.expiresIn,
       interval,
     });

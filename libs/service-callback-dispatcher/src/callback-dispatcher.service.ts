@@ -24,12 +24,13 @@ import {
   CALLBACK_DELIVERY_REPOSITORY,
   CLIENT_REPOSITORY,
   CLOCK,
+  ClientNotificationTokenSealer,
   EVENT_PUBLISHER,
   PROVIDER_CONFIG,
   TokenIssuer,
 } from '@ciba/platform';
 import { pingCallbackBody, pushErrorBody } from '@ciba/protocol';
-import { KeyEncryptor } from '@ciba/tokens';
+import { AuthReqIds, KeyEncryptor } from '@ciba/tokens';
 import { CallbackMetrics } from './callback-metrics.js';
 
 /**
@@ -55,6 +56,8 @@ export class CallbackDispatcher {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly issuer: TokenIssuer,
     private readonly encryptor: KeyEncryptor,
+    private readonly authReqIds: AuthReqIds,
+    private readonly notificationTokens: ClientNotificationTokenSealer,
     private readonly sender: CallbackSender,
     private readonly metrics: CallbackMetrics,
   ) {}
@@ -109,11 +112,13 @@ export class CallbackDispatcher {
   private async create(request: AuthRequest, trigger: CallbackTrigger): Promise<CallbackDelivery | null> {
     const client = await this.clients.findById(request.clientId);
     const endpoint = client?.backchannelClientNotificationEndpoint;
-    const bearerToken = request.clientNotificationToken;
+    const bearerToken = this.openNotificationToken(request);
     if (!client || !endpoint || !bearerToken) {
       this.logger.error({ requestId: request.id, clientId: request.clientId }, 'no notification endpoint or client notification token for a ping/push request');
       throw new PermanentError('no_notification_endpoint');
     }
+    // The handle the client holds, re-derived from the request (it is never stored).
+    const authReqId = this.authReqIds.issue(request.id, request.clientId);
     const base = { requestId: request.id, clientId: request.clientId, trigger, endpoint, createdAt: this.clock.now() };
     const seal = (id: string, body: Record<string, unknown>) =>
       this.encryptor.encrypt(JSON.stringify({ body, bearerToken } satisfies CallbackMessage), id);
@@ -121,14 +126,14 @@ export class CallbackDispatcher {
 
     if (request.deliveryMode === 'ping') {
       // CIBA §10.2: only the auth_req_id; the client fetches the result from the token endpoint.
-      return this.deliveries.ensure({ ...base, id, kind: 'ping', encryptedMessage: seal(id, pingCallbackBody(request.authReqId)) });
+      return this.deliveries.ensure({ ...base, id, kind: 'ping', encryptedMessage: seal(id, pingCallbackBody(authReqId)) });
     }
-    if (trigger === 'approved') return this.createPushTokens(request, client, { ...base, id, kind: 'push_tokens' }, seal);
+    if (trigger === 'approved') return this.createPushTokens(request, authReqId, client, { ...base, id, kind: 'push_tokens' }, seal);
     // CIBA §12: the error payload with the auth_req_id.
     const body =
       trigger === 'denied'
-        ? pushErrorBody(request.authReqId, 'access_denied', 'the end-user denied the authorization request')
-        : pushErrorBody(request.authReqId, 'expired_token', 'the authentication request expired before the end-user decided');
+        ? pushErrorBody(authReqId, 'access_denied', 'the end-user denied the authorization request')
+        : pushErrorBody(authReqId, 'expired_token', 'the authentication request expired before the end-user decided');
     return this.deliveries.ensure({ ...base, id, kind: 'push_error', encryptedMessage: seal(id, body) });
   }
 
@@ -139,6 +144,7 @@ export class CallbackDispatcher {
    */
   private async createPushTokens(
     request: AuthRequest,
+    authReqId: string,
     client: Client,
     delivery: Omit<NewCallbackDelivery, 'encryptedMessage'>,
     seal: (id: string, body: Record<string, unknown>) => string,
@@ -148,10 +154,10 @@ export class CallbackDispatcher {
       prepared = await this.issuer.prepare(client, request, { includeRtHash: true });
     } catch (err) {
       this.logger.error({ err, requestId: request.id }, 'could not mint push tokens');
-      const body = pushErrorBody(request.authReqId, 'transaction_failed', 'the provider could not issue tokens for this request');
+      const body = pushErrorBody(authReqId, 'transaction_failed', 'the provider could not issue tokens for this request');
       return this.deliveries.ensure({ ...delivery, kind: 'push_error', encryptedMessage: seal(delivery.id, body) });
     }
-    const body = { ...prepared.response, auth_req_id: request.authReqId };
+    const body = { ...prepared.response, auth_req_id: authReqId };
     const now = this.clock.now();
     const stored = await this.deliveries.ensureRedeemed({ ...delivery, encryptedMessage: seal(delivery.id, body) }, now, prepared.refreshTokenRecord);
     // Republishing after a crash is harmless: the event id is deterministic.
@@ -160,5 +166,20 @@ export class CallbackDispatcher {
       await this.events.publish(requestRedeemed(request, issued, now)).catch((err: unknown) => this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.redeemed'));
     }
     return stored;
+  }
+
+  /**
+   * The bearer for this request's callbacks, opened from its sealed form only to be sealed again
+   * into the stored callback. Null when there is none or it cannot be opened (a request accepted
+   * before tokens were sealed, or another key-encryption key).
+   */
+  private openNotificationToken(request: AuthRequest): string | null {
+    if (request.sealedClientNotificationToken === null) return null;
+    try {
+      return this.notificationTokens.open(request.sealedClientNotificationToken, request.id);
+    } catch {
+      this.logger.error({ requestId: request.id }, 'cannot open the sealed client notification token: another key-encryption key, or the stored value was altered');
+      return null;
+    }
   }
 }

@@ -91,7 +91,7 @@ export class DeviceDecisionService {
     const now = this.clock.now();
     // Settle the poll cache before the decision commits, so no token replica keeps answering
     // authorization_pending for a decided request. If this fails nothing has changed yet.
-    await this.pollCache.settle(request.authReqId, request.expiresAt);
+    await this.pollCache.settle(request.id, request.expiresAt);
     const result = await this.decisionTokens.decide(DecisionTokens.hash(decisionToken), channel, decision, now);
     if (!result?.applied) return this.standing(decisionTokenState(result, now), decision);
     await this.announce(result.request, now);
@@ -105,7 +105,7 @@ export class DeviceDecisionService {
    * polling until expiry. Null when the request was no longer pending.
    */
   async refuse(request: AuthRequest, reason: Extract<DenialReason, 'RATE_LIMITED' | 'UNREACHABLE'>): Promise<AuthRequest | null> {
-    await this.pollCache.settle(request.authReqId, request.expiresAt);
+    await this.pollCache.settle(request.id, request.expiresAt);
     const now = this.clock.now();
     const decided = await this.requests.decide(request.id, { kind: 'deny', reason }, now);
     if (!decided) return null;

@@ -11,11 +11,14 @@ import {
 } from '@ciba/domain';
 import { SLOW_DOWN_INCREMENT_SECONDS, tokenEndpointError } from '@ciba/protocol';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PENDING_POLL_CACHE, TokenIssuer, type TokenResponse } from '@ciba/platform';
+import { AuthReqIds } from '@ciba/tokens';
 
 
 /**
- * CIBA §10.1 / §11: the token request with the CIBA grant. The poll is recorded atomically (so
- * concurrent polls see one winner for slow_down), then the request's state decides the answer.
+ * CIBA §10.1 / §11: the token request with the CIBA grant. The auth_req_id's MAC is checked first
+ * (a forged, malformed or another client's handle is invalid_grant without any lookup), then the
+ * poll is recorded atomically (so concurrent polls see one winner for slow_down), then the request's
+ * state decides the answer.
  */
 @Injectable()
 export class CibaGrantService {
@@ -27,20 +30,23 @@ export class CibaGrantService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PENDING_POLL_CACHE) private readonly pollCache: PendingPollCache,
     private readonly issuer: TokenIssuer,
+    private readonly authReqIds: AuthReqIds,
   ) {}
 
   async exchange(client: AuthenticatedClient, authReqId: string): Promise<TokenResponse> {
     if (client.backchannelTokenDeliveryMode === 'push') {
       throw tokenEndpointError('unauthorized_client', 'push mode clients receive tokens at their notification endpoint, not from the token endpoint');
     }
+    const requestId = this.authReqIds.verify(authReqId, client.clientId);
+    if (requestId === null) throw unknownAuthReqId();
     const now = this.clock.now();
     // Most polls find the request still pending: answer those from the cache, without the database.
-    const cached = await this.pollCache.recordPoll(client.clientId, authReqId, now, SLOW_DOWN_INCREMENT_SECONDS);
+    const cached = await this.pollCache.recordPoll(client.clientId, requestId, now, SLOW_DOWN_INCREMENT_SECONDS);
     if (cached) throw cached.tooSoon ? slowDown(cached.interval) : authorizationPending();
 
     const requests = this.requests.forClient(client);
-    const polled = await requests.recordPoll(authReqId, now, SLOW_DOWN_INCREMENT_SECONDS);
-    if (!polled) throw tokenEndpointError('invalid_grant', 'auth_req_id is unknown or was not issued to this client');
+    const polled = await requests.recordPoll(requestId, now, SLOW_DOWN_INCREMENT_SECONDS);
+    if (!polled) throw unknownAuthReqId();
     const outcome = pollOutcome(polled.request, now, polled.tooSoon);
     if (outcome.kind === 'pending' || outcome.kind === 'slow_down') await this.pollCache.rememberPending(polled.request);
     switch (outcome.kind) {
@@ -62,7 +68,7 @@ export class CibaGrantService {
   /** Tokens are minted first (CPU only) and handed out only if this caller wins the atomic redemption. */
   private async redeem(client: AuthenticatedClient, request: AuthRequest): Promise<TokenResponse> {
     const prepared = await this.issuer.prepare(client, request);
-    const redeemed = await this.requests.forClient(client).redeem(request.authReqId, this.clock.now(), prepared.refreshTokenRecord);
+    const redeemed = await this.requests.forClient(client).redeem(request.id, this.clock.now(), prepared.refreshTokenRecord);
     if (!redeemed) throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
     const issued = prepared.response.refresh_token ? ['access_token', 'id_token', 'refresh_token'] : ['access_token', 'id_token'];
     // The tokens are already the client's; a lost audit event must not turn this into an error.
@@ -73,5 +79,6 @@ export class CibaGrantService {
   }
 }
 
+const unknownAuthReqId = () => tokenEndpointError('invalid_grant', 'auth_req_id is unknown or was not issued to this client');
 const authorizationPending = () => tokenEndpointError('authorization_pending', 'the end-user has not yet been authenticated');
 const slowDown = (interval: number) => tokenEndpointError('slow_down', `polling too fast; wait at least ${interval} seconds between requests`);

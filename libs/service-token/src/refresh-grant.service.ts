@@ -1,17 +1,25 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedClient, Clock, RefreshTokenRepository } from '@ciba/domain';
 import { tokenEndpointError } from '@ciba/protocol';
 import { sha256Base64url } from '@ciba/tokens';
 import { CLOCK, REFRESH_TOKEN_REPOSITORY, TokenIssuer, type TokenResponse } from '@ciba/platform';
 
-
 /**
- * RFC 6749 §6: refresh. The refresh token rotates on every use — the old one dies atomically, so a
- * replayed token loses — and a narrower scope may be requested, never a wider one. The RFC 9396
- * authorization details granted with the request travel from refresh token to refresh token.
+ * RFC 6749 §6: refresh. The refresh token rotates on every use — the old one dies atomically — and a
+ * narrower scope may be requested, never a wider one. The RFC 9396 authorization details granted
+ * with the request travel from refresh token to refresh token.
+ *
+ * RFC 9700 §4.14.2: a rotated token presented again means the client or an attacker is replaying
+ * it, and the provider cannot tell which: every refresh token of that grant is revoked, the current
+ * one included. Two simultaneous uses of one token by the legitimate client look the same: one wins
+ * the rotation, the other is a replay, and the winner's new token is revoked too (the client must
+ * start a new authentication request). Access tokens already issued are not revocable (JWTs) and
+ * live until they expire.
  */
 @Injectable()
 export class RefreshGrantService {
+  private readonly logger = new Logger(RefreshGrantService.name);
+
   constructor(
     @Inject(REFRESH_TOKEN_REPOSITORY) private readonly refreshTokens: RefreshTokenRepository,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -21,9 +29,10 @@ export class RefreshGrantService {
   async exchange(client: AuthenticatedClient, refreshToken: string, requestedScope: readonly string[] | null): Promise<TokenResponse> {
     const oldHash = sha256Base64url(refreshToken);
     const now = this.clock.now();
-    const current = await this.refreshTokens.find(client.clientId, oldHash, now);
-    const invalid = () => tokenEndpointError('invalid_grant', 'the refresh token is invalid, expired or already used');
-    if (!current) throw invalid();
+    const found = await this.refreshTokens.find(client.clientId, oldHash, now);
+    if (found.kind === 'used') return this.replayed(client, found.requestId, now);
+    if (found.kind === 'invalid') throw invalid();
+    const current = found.record;
     const scope = requestedScope ?? current.scope;
     if (!scope.includes('openid') || scope.some((s) => !current.scope.includes(s))) {
       throw tokenEndpointError('invalid_scope', 'the requested scope must include openid and stay within the scope originally granted');
@@ -47,8 +56,23 @@ export class RefreshGrantService {
       if (!consumed) throw invalid();
       return prepared.response;
     }
-    const rotated = await this.refreshTokens.rotate(client.clientId, oldHash, { ...next, scope: current.scope }, now);
-    if (!rotated) throw invalid();
-    return prepared.response;
+    const rotation = await this.refreshTokens.rotate(client.clientId, oldHash, { ...next, scope: current.scope }, now);
+    switch (rotation.kind) {
+      case 'rotated':
+        return prepared.response;
+      case 'used':
+        // Another use of this token won the rotation while this one was minting.
+        return this.replayed(client, rotation.requestId, now);
+      case 'invalid':
+        throw invalid();
+    }
+  }
+
+  private async replayed(client: AuthenticatedClient, requestId: string, now: Date): Promise<never> {
+    const revoked = await this.refreshTokens.revokeFamily(client.clientId, requestId, now);
+    this.logger.warn({ requestId, clientId: client.clientId, revoked }, 'refresh token reuse (RFC 9700 §4.14.2): revoked every refresh token of the grant');
+    throw invalid();
   }
 }
+
+const invalid = () => tokenEndpointError('invalid_grant', 'the refresh token is invalid, expired or already used');

@@ -23,3 +23,4 @@ export type { FcmPeerOptions, FcmReply, FcmSend, ServiceAccountKey } from './pee
 export { answerApprovalPage, approvalCsrfOf, approvalLinkIn, postApprovalDecision } from './approval-page-visitor.js';
 export type { ApprovalCsrf, VisitedPage } from './approval-page-visitor.js';
 export { smppEnvironment, smtpEnvironment } from './peers/peer-environment.js';
+export { requestIdIn } from './auth-req-id.js';

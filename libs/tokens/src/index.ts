@@ -4,3 +4,4 @@ export * from './key-encryption.js';
 export * from './key-store.js';
 export * from './token-minter.js';
 export * from './id-token-hint.js';
+export * from './auth-req-id.js';

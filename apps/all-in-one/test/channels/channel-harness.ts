@@ -1,6 +1,6 @@
 import { expect } from '@jest/globals';
 import { decodeJwt } from 'jose';
-import { answerApprovalPage, approvalLinkIn as findApprovalLink, waitFor } from '@ciba/testing';
+import { answerApprovalPage, approvalLinkIn as findApprovalLink, waitFor, requestIdIn } from '@ciba/testing';
 import type { TestProvider } from '../provider-harness.js';
 
 /** The bootstrap's alice: verified email and phone number (see `testBootstrap`). */
@@ -28,9 +28,10 @@ export async function expectTokensForAlice(op: TestProvider, authReqId: string):
   expect(decodeJwt(String(res.body['id_token'])).sub).toBe(ALICE.sub);
 }
 
-/** The provider's own id for the request behind `authReqId`. */
+/** The provider's own id for the request behind `authReqId`, once its row exists. */
 export async function requestIdOf(op: TestProvider, authReqId: string): Promise<string> {
-  const [row] = await op.db.dataSource.query<{ id: string }[]>('SELECT id FROM auth_requests WHERE auth_req_id = $1', [authReqId]);
+  const [row] = await op.db.dataSource.query<{ id: string }[]>('SELECT id FROM auth_requests WHERE id = $1', [requestIdIn(authReqId)]);
+  if (!row) throw new Error('no request behind this auth_req_id');
   return row.id;
 }
 

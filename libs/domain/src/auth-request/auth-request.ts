@@ -7,8 +7,8 @@ import type { TokenDeliveryMode } from '@ciba/protocol';
  *      │ ╲────deny────▶ denied
  *      ╰────expire────▶ expired
  *
- * `id` is internal (logs, events, audit); `authReqId` is the protocol handle given to the client and
- * is never logged.
+ * `id` is internal (logs, events, audit). The protocol handle given to the client, the auth_req_id,
+ * is not part of the request: it is a MAC'd reference to `id`, derived when needed and never stored.
  */
 export type AuthRequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'redeemed';
 
@@ -25,7 +25,6 @@ export type DenialReason = (typeof DENIAL_REASONS)[number];
 
 export interface AuthRequest {
   readonly id: string;
-  readonly authReqId: string;
   readonly clientId: string;
   readonly subject: string;
   readonly scope: readonly string[];
@@ -35,7 +34,12 @@ export interface AuthRequest {
   readonly authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
   readonly hintType: HintType;
   readonly deliveryMode: TokenDeliveryMode;
-  readonly clientNotificationToken: string | null;
+  /**
+   * CIBA §7.1 client_notification_token of a ping or push request, sealed (AES-256-GCM under the
+   * key-encryption key, bound to `id`): the provider presents it as the bearer of its callbacks, so
+   * it cannot be hashed; only the callback dispatcher opens it.
+   */
+  readonly sealedClientNotificationToken: string | null;
   readonly status: AuthRequestStatus;
   readonly createdAt: Date;
   readonly expiresAt: Date;

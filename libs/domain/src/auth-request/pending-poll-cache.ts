@@ -40,10 +40,13 @@ export type CachedPollAnswer = { readonly tooSoon: boolean; readonly interval: n
  * can never answer "pending" for a decided request.
  */
 export interface PendingPollCache {
-  /** Atomically records a poll (across replicas); null when the cache cannot answer. */
-  recordPoll(clientId: string, authReqId: string, now: Date, slowDownIncrement: number): Promise<CachedPollAnswer | null>;
+  /**
+   * Atomically records a poll (across replicas); null when the cache cannot answer. Entries are
+   * keyed by request id: the caller has verified the auth_req_id that refers to it.
+   */
+  recordPoll(clientId: string, requestId: string, now: Date, slowDownIncrement: number): Promise<CachedPollAnswer | null>;
   /** The request is pending (just read from the database): later polls may be answered here. Never overwrites a settled entry. */
   rememberPending(request: AuthRequest): Promise<void>;
   /** The request is about to leave pending: stop answering for it, for good. */
-  settle(authReqId: string, expiresAt: Date): Promise<void>;
+  settle(requestId: string, expiresAt: Date): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { pendingRequest } from '../../test/auth-request.fixture.js';
 import { requestCreated, requestDecided, requestExpired, settledEvent } from './lifecycle-events.js';
 
-const request = pendingRequest({ bindingMessage: 'Approve 42', clientNotificationToken: 'cnt', correlationId: 'corr-1' });
+const request = pendingRequest({ bindingMessage: 'Approve 42', sealedClientNotificationToken: 'v1.sealed-cnt', correlationId: 'corr-1' });
 
 describe('lifecycle events', () => {
   it('carry a deterministic event id so republishing is harmless', () => {
@@ -10,11 +10,10 @@ describe('lifecycle events', () => {
     expect(requestCreated(request, 5)).toEqual(requestCreated(request, 5));
   });
 
-  it('never carry the auth_req_id, the binding message or the client notification token', () => {
+  it('never carry the binding message or the client notification token (a request holds no auth_req_id)', () => {
     const json = JSON.stringify([requestCreated(request, 5), requestExpired(request, new Date())]);
-    expect(json).not.toContain('secret-handle');
     expect(json).not.toContain('Approve 42');
-    expect(json).not.toContain('cnt"');
+    expect(json).not.toContain('sealed-cnt');
   });
 
   it('RFC 9396 §13 the created event keeps the authorization details types only, never their values', () => {

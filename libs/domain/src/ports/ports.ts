@@ -31,20 +31,23 @@ export interface PollRecord {
   readonly tooSoon: boolean;
 }
 
-/** Lookups by auth_req_id, always within the authenticated client. */
+/**
+ * Lookups of the request an auth_req_id refers to (the id its MAC vouches for), always within the
+ * authenticated client.
+ */
 export interface ClientAuthRequests {
-  find(authReqId: string): Promise<AuthRequest | null>;
+  find(requestId: string): Promise<AuthRequest | null>;
   /**
    * Atomically record a token-endpoint poll: when the previous poll was at least `interval` seconds
    * ago (or there was none) store `now`; otherwise increase the interval by `slowDownIncrement` and
    * report `tooSoon`. Concurrent polls see a single winner.
    */
-  recordPoll(authReqId: string, now: Date, slowDownIncrement: number): Promise<PollRecord | null>;
+  recordPoll(requestId: string, now: Date, slowDownIncrement: number): Promise<PollRecord | null>;
   /**
    * approved → redeemed for exactly one caller, storing the refresh token issued with it in the same
    * transaction: either both happen or neither.
    */
-  redeem(authReqId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null>;
+  redeem(requestId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null>;
 }
 
 export interface AuthRequestRepository {
@@ -128,17 +131,38 @@ export interface RefreshTokenRecord {
   readonly authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
 }
 
+/**
+ * A presented refresh token: `active` (usable), `used` (already rotated or consumed: presenting it
+ * again is a replay, RFC 9700 §4.14.2), or `invalid` (unknown, another client's, expired or revoked).
+ */
+export type RefreshTokenLookup =
+  | { readonly kind: 'active'; readonly record: RefreshTokenRecord }
+  | { readonly kind: 'used'; readonly requestId: string }
+  | { readonly kind: 'invalid' };
+
+export type RefreshTokenRotation =
+  | { readonly kind: 'rotated'; readonly previous: RefreshTokenRecord }
+  | { readonly kind: 'used'; readonly requestId: string }
+  | { readonly kind: 'invalid' };
+
 export interface RefreshTokenRepository {
   save(record: RefreshTokenRecord): Promise<void>;
-  /** The record for `tokenHash` when it belongs to `clientId`, is unused and unexpired. */
-  find(clientId: string, tokenHash: string, now: Date): Promise<RefreshTokenRecord | null>;
+  /** What `tokenHash` is for `clientId`: another client's token is `invalid`, never `used`. */
+  find(clientId: string, tokenHash: string, now: Date): Promise<RefreshTokenLookup>;
   /** Marks the token used without a successor; true when this call consumed it. */
   revoke(clientId: string, tokenHash: string, now: Date): Promise<boolean>;
   /**
-   * Atomically replace `oldHash` (which must belong to `clientId`, be unused and unexpired) with
-   * `next`; returns the old record, or null when the rotation is not allowed.
+   * Atomically replace `oldHash` (which must belong to `clientId`, be active and of the grant
+   * `next.requestId`) with `next`. A caller that loses a concurrent rotation of the same token sees
+   * `used`: to the provider it is a replay like any other.
    */
-  rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date): Promise<RefreshTokenRecord | null>;
+  rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date): Promise<RefreshTokenRotation>;
+  /**
+   * RFC 9700 §4.14.2: revokes every refresh token of the grant `requestId` (the tokens issued with
+   * the request and rotated from them), atomically and serialised with rotations of that grant, so a
+   * successor stored by a concurrent rotation is revoked too. Returns how many were still active.
+   */
+  revokeFamily(clientId: string, requestId: string, now: Date): Promise<number>;
 }
 
 export interface PublishOptions {

@@ -10,24 +10,24 @@ export class InMemoryPendingPollCache implements PendingPollCache {
   private readonly entries = new Map<string, { entry: Entry; expiresAt: number }>();
   private lastSweep = 0;
 
-  recordPoll(clientId: string, authReqId: string, now: Date, slowDownIncrement: number): Promise<CachedPollAnswer | null> {
+  recordPoll(clientId: string, requestId: string, now: Date, slowDownIncrement: number): Promise<CachedPollAnswer | null> {
     this.sweep(now.getTime());
-    const found = this.entries.get(authReqId);
+    const found = this.entries.get(requestId);
     if (!found || found.entry === 'settled' || found.entry.clientId !== clientId || found.entry.expiresAt <= now.getTime()) return Promise.resolve(null);
     const next = nextPollState(found.entry, now.getTime(), slowDownIncrement);
-    this.entries.set(authReqId, { entry: next.state, expiresAt: found.expiresAt });
+    this.entries.set(requestId, { entry: next.state, expiresAt: found.expiresAt });
     return Promise.resolve({ tooSoon: next.tooSoon, interval: next.state.interval });
   }
 
   rememberPending(request: AuthRequest): Promise<void> {
-    if (!this.entries.has(request.authReqId)) {
-      this.entries.set(request.authReqId, { entry: pendingPollStateOf(request), expiresAt: request.expiresAt.getTime() });
+    if (!this.entries.has(request.id)) {
+      this.entries.set(request.id, { entry: pendingPollStateOf(request), expiresAt: request.expiresAt.getTime() });
     }
     return Promise.resolve();
   }
 
-  settle(authReqId: string, expiresAt: Date): Promise<void> {
-    this.entries.set(authReqId, { entry: 'settled', expiresAt: expiresAt.getTime() });
+  settle(requestId: string, expiresAt: Date): Promise<void> {
+    this.entries.set(requestId, { entry: 'settled', expiresAt: expiresAt.getTime() });
     return Promise.resolve();
   }
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type AuthRequest, type CachedPollAnswer, type PendingPollCache, type PendingPollState, nextPollState, pendingPollStateOf } from '@ciba/domain';
@@ -12,7 +11,8 @@ const MAX_ATTEMPTS = 50;
 /**
  * The distributed adapter: a NATS KV bucket shared by every token replica. Updates are
  * compare-and-set on the entry's revision, so concurrent polls on different replicas still see one
- * winner. Keys are SHA-256 of the auth_req_id, never the handle itself. The bucket's TTL removes
+ * winner. Keys are request ids (a UUID is a valid key): the auth_req_id never reaches the cache, the
+ * token service has verified its MAC, which vouches for the request id. The bucket's TTL removes
  * entries after the longest request lifetime.
  */
 export class KvPendingPollCache implements PendingPollCache {
@@ -23,18 +23,17 @@ export class KvPendingPollCache implements PendingPollCache {
     return new KvPendingPollCache(kv);
   }
 
-  async recordPoll(clientId: string, authReqId: string, now: Date, slowDownIncrement: number): Promise<CachedPollAnswer | null> {
-    const key = keyOf(authReqId);
+  async recordPoll(clientId: string, requestId: string, now: Date, slowDownIncrement: number): Promise<CachedPollAnswer | null> {
     let lastInterval: number | null = null;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entry = await this.kv.get(key);
+      const entry = await this.kv.get(requestId);
       if (!entry || entry.operation !== 'PUT') return null;
       const stored = entry.json<StoredEntry>();
       if ('settled' in stored || stored.clientId !== clientId || stored.expiresAt <= now.getTime()) return null;
       const next = nextPollState(stored, now.getTime(), slowDownIncrement);
       lastInterval = next.state.interval;
       try {
-        await this.kv.update(key, JSON.stringify(next.state), entry.revision);
+        await this.kv.update(requestId, JSON.stringify(next.state), entry.revision);
         return { tooSoon: next.tooSoon, interval: next.state.interval };
       } catch {
         // another poll (or a settle) changed the entry since we read it: read again
@@ -47,17 +46,13 @@ export class KvPendingPollCache implements PendingPollCache {
 
   async rememberPending(request: AuthRequest): Promise<void> {
     try {
-      await this.kv.create(keyOf(request.authReqId), JSON.stringify(pendingPollStateOf(request)));
+      await this.kv.create(request.id, JSON.stringify(pendingPollStateOf(request)));
     } catch {
       // already known (or settled): the existing entry wins
     }
   }
 
-  async settle(authReqId: string): Promise<void> {
-    await this.kv.put(keyOf(authReqId), JSON.stringify({ settled: true } satisfies StoredEntry));
+  async settle(requestId: string): Promise<void> {
+    await this.kv.put(requestId, JSON.stringify({ settled: true } satisfies StoredEntry));
   }
-}
-
-function keyOf(authReqId: string): string {
-  return createHash('sha256').update(authReqId).digest('base64url');
 }

@@ -2,9 +2,11 @@ import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } fr
 import type { Relation } from 'typeorm';
 import { ClientEntity } from '../client/client.entity.js';
 
-/** CIBA authentication request (CIBA §7–§11). `auth_req_id` is the client's handle and is unique. */
+/**
+ * CIBA authentication request (CIBA §7–§11). The client's handle (auth_req_id) is a MAC'd reference
+ * to `id` and is not stored; the client notification token is stored sealed.
+ */
 @Entity({ name: 'auth_requests' })
-@Index('uq_auth_requests_auth_req_id', ['authReqId'], { unique: true })
 @Index('ix_auth_requests_client_id', ['clientId'])
 // The sweeper: pending requests past expiry.
 @Index('ix_auth_requests_status_expires_at', ['status', 'expiresAt'])
@@ -20,9 +22,6 @@ import { ClientEntity } from '../client/client.entity.js';
 export class AuthRequestEntity {
   @PrimaryColumn({ name: 'id', type: 'uuid', primaryKeyConstraintName: 'pk_auth_requests' })
   id!: string;
-
-  @Column({ name: 'auth_req_id', type: 'text' })
-  authReqId!: string;
 
   @Column({ name: 'client_id', type: 'text' })
   clientId!: string;
@@ -53,8 +52,9 @@ export class AuthRequestEntity {
   @Column({ name: 'delivery_mode', type: 'text' })
   deliveryMode!: string;
 
-  @Column({ name: 'client_notification_token', type: 'text', nullable: true })
-  clientNotificationToken!: string | null;
+  /** AES-256-GCM under the key-encryption key, bound to `id`; opened only to send a callback. */
+  @Column({ name: 'sealed_client_notification_token', type: 'text', nullable: true })
+  sealedClientNotificationToken!: string | null;
 
   @Column({ name: 'status', type: 'text' })
   status!: string;

@@ -4,7 +4,6 @@ import { fromAuthRequest, toAuthRequest } from './auth-request.mapper.js';
 
 const request: AuthRequest = {
   id: '6f1c3c1e-8a53-4a55-9a3e-0b1d2f4a5b6c',
-  authReqId: 'arid',
   clientId: 'rp-1',
   subject: 'alice',
   scope: ['openid'],
@@ -13,7 +12,7 @@ const request: AuthRequest = {
   authorizationDetails: [{ type: 'payment_initiation', instructedAmount: { currency: 'EUR', amount: '12.00' } }],
   hintType: 'login_hint',
   deliveryMode: 'ping',
-  clientNotificationToken: 'cnt',
+  sealedClientNotificationToken: 'v1.iv.tag.sealed',
   status: 'denied',
   createdAt: new Date('2030-01-01T00:00:00Z'),
   expiresAt: new Date('2030-01-01T00:02:00Z'),

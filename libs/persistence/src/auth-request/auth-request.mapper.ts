@@ -9,7 +9,6 @@ const HINT_TYPES: readonly HintType[] = ['login_hint', 'id_token_hint', 'login_h
 export function toAuthRequest(entity: AuthRequestEntity): AuthRequest {
   return {
     id: entity.id,
-    authReqId: entity.authReqId,
     clientId: entity.clientId,
     subject: entity.subject,
     scope: [...entity.scope],
@@ -18,7 +17,7 @@ export function toAuthRequest(entity: AuthRequestEntity): AuthRequest {
     authorizationDetails: entity.authorizationDetails,
     hintType: oneOf(entity.hintType, HINT_TYPES, 'auth_requests.hint_type'),
     deliveryMode: oneOf(entity.deliveryMode, TOKEN_DELIVERY_MODES, 'auth_requests.delivery_mode'),
-    clientNotificationToken: entity.clientNotificationToken,
+    sealedClientNotificationToken: entity.sealedClientNotificationToken,
     status: oneOf(entity.status, STATUSES, 'auth_requests.status'),
     createdAt: entity.createdAt,
     expiresAt: entity.expiresAt,
@@ -37,7 +36,6 @@ export function toAuthRequest(entity: AuthRequestEntity): AuthRequest {
 export function fromAuthRequest(request: AuthRequest): Omit<AuthRequestEntity, 'client'> {
   return {
     id: request.id,
-    authReqId: request.authReqId,
     clientId: request.clientId,
     subject: request.subject,
     scope: [...request.scope],
@@ -46,7 +44,7 @@ export function fromAuthRequest(request: AuthRequest): Omit<AuthRequestEntity, '
     authorizationDetails: request.authorizationDetails === null ? null : request.authorizationDetails.map((d) => ({ ...d })),
     hintType: request.hintType,
     deliveryMode: request.deliveryMode,
-    clientNotificationToken: request.clientNotificationToken,
+    sealedClientNotificationToken: request.sealedClientNotificationToken,
     status: request.status,
     createdAt: request.createdAt,
     expiresAt: request.expiresAt,

@@ -24,13 +24,12 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
     const row = fromAuthRequest(request);
     await queryRows(
       this.dataSource,
-      `INSERT INTO auth_requests (id, auth_req_id, client_id, subject, scope, acr_values, binding_message, hint_type, delivery_mode,
-                                  client_notification_token, status, created_at, expires_at, "interval", last_polled_at, decided_at,
+      `INSERT INTO auth_requests (id, client_id, subject, scope, acr_values, binding_message, hint_type, delivery_mode,
+                                  sealed_client_notification_token, status, created_at, expires_at, "interval", last_polled_at, decided_at,
                                   denial_reason, redeemed_at, notified_at, correlation_id, authorization_details, acr, amr)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
       [
         row.id,
-        row.authReqId,
         row.clientId,
         row.subject,
         row.scope,
@@ -38,7 +37,7 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
         row.bindingMessage,
         row.hintType,
         row.deliveryMode,
-        row.clientNotificationToken,
+        row.sealedClientNotificationToken,
         row.status,
         row.createdAt,
         row.expiresAt,
@@ -147,16 +146,19 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
   }
 }
 
-/** Every statement here carries `client_id = $2`: another client's auth_req_id is simply not found. */
+/**
+ * Every statement here carries `client_id = $2`: another client's request is simply not found. The
+ * request id comes from an auth_req_id whose MAC the caller has verified.
+ */
 class TypeOrmClientAuthRequests implements ClientAuthRequests {
   constructor(
     private readonly dataSource: DataSource,
     private readonly clientId: string,
   ) {}
 
-  async find(authReqId: string): Promise<AuthRequest | null> {
-    const rows = await queryRows(this.dataSource, `SELECT * FROM auth_requests WHERE auth_req_id = $1 AND client_id = $2`, [
-      authReqId,
+  async find(requestId: string): Promise<AuthRequest | null> {
+    const rows = await queryRows(this.dataSource, `SELECT * FROM auth_requests WHERE id = $1 AND client_id = $2`, [
+      requestId,
       this.clientId,
     ]);
     return this.first(rows);
@@ -168,7 +170,7 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
    * which is what "too soon" is judged on (RETURNING alone only sees the new values).
    * Only pending requests count polls; any other status is returned unchanged with tooSoon false.
    */
-  async recordPoll(authReqId: string, now: Date, slowDownIncrement: number): Promise<PollRecord | null> {
+  async recordPoll(requestId: string, now: Date, slowDownIncrement: number): Promise<PollRecord | null> {
     const rows = await queryRows(
       this.dataSource,
       `WITH prev AS MATERIALIZED (
@@ -177,7 +179,7 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
                  AND last_polled_at IS NOT NULL
                  AND last_polled_at > $3::timestamptz - make_interval(secs => "interval")) AS too_soon
            FROM auth_requests
-          WHERE auth_req_id = $1 AND client_id = $2
+          WHERE id = $1 AND client_id = $2
           FOR UPDATE
        )
        UPDATE auth_requests AS ar
@@ -187,7 +189,7 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
          FROM prev
         WHERE ar.id = prev.id
        RETURNING ar.*, prev.too_soon AS too_soon`,
-      [authReqId, this.clientId, now, slowDownIncrement],
+      [requestId, this.clientId, now, slowDownIncrement],
     );
     if (rows.length === 0) return null;
     return {
@@ -196,11 +198,11 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
     };
   }
 
-  async redeem(authReqId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null> {
+  async redeem(requestId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null> {
     const update = `UPDATE auth_requests SET status = 'redeemed', redeemed_at = $3
-                     WHERE auth_req_id = $1 AND client_id = $2 AND status = 'approved'
+                     WHERE id = $1 AND client_id = $2 AND status = 'approved'
                      RETURNING *`;
-    const parameters: unknown[] = [authReqId, this.clientId, now];
+    const parameters: unknown[] = [requestId, this.clientId, now];
     if (!refreshToken) return this.first(await queryRows(this.dataSource, update, parameters));
     // One statement, so one round trip and atomic: the refresh token is stored only with the winning
     // redemption, and a failing insert undoes the redemption.

@@ -1,6 +1,9 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
-/** Refresh tokens by hash. A rotated token keeps its row with `used_at` and `replaced_by` set. */
+/**
+ * Refresh tokens by hash. A rotated token keeps its row with `used_at` and `replaced_by` set, so a
+ * replay is recognised; `revoked_at` is set on every token of a grant when one was replayed.
+ */
 @Entity({ name: 'refresh_tokens' })
 @Index('ix_refresh_tokens_request_id', ['requestId'])
 export class RefreshTokenEntity {
@@ -41,6 +44,10 @@ export class RefreshTokenEntity {
 
   @Column({ name: 'replaced_by', type: 'text', nullable: true })
   replacedBy!: string | null;
+
+  /** RFC 9700 §4.14.2: the grant's family was revoked because a used token was presented again. */
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

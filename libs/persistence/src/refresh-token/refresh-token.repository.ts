@@ -1,5 +1,5 @@
-import type { RefreshTokenRecord, RefreshTokenRepository } from '@ciba/domain';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { RefreshTokenLookup, RefreshTokenRecord, RefreshTokenRepository, RefreshTokenRotation } from '@ciba/domain';
+import type { DataSource, EntityManager, ObjectLiteral } from 'typeorm';
 import { hydrate, queryRows } from '../sql.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
 import { toRefreshToken } from './refresh-token.mapper.js';
@@ -11,14 +11,17 @@ export class TypeOrmRefreshTokenRepository implements RefreshTokenRepository {
     await insertRefreshToken(this.dataSource.manager, record);
   }
 
-  async find(clientId: string, tokenHash: string, now: Date): Promise<RefreshTokenRecord | null> {
-    const rows = await queryRows(
+  async find(clientId: string, tokenHash: string, now: Date): Promise<RefreshTokenLookup> {
+    const [row] = await queryRows(
       this.dataSource,
-      `SELECT * FROM refresh_tokens
-        WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL AND expires_at > $3`,
+      `SELECT *, (used_at IS NULL AND revoked_at IS NULL AND expires_at > $3) AS active
+         FROM refresh_tokens
+        WHERE token_hash = $1 AND client_id = $2`,
       [tokenHash, clientId, now],
     );
-    return rows.length === 0 ? null : toRefreshToken(hydrate(this.dataSource, RefreshTokenEntity, rows[0]));
+    if (!row) return { kind: 'invalid' };
+    if (row['active'] === true) return { kind: 'active', record: toRefreshToken(hydrate(this.dataSource, RefreshTokenEntity, row)) };
+    return usedOrInvalid(row);
   }
 
   /** Single use like rotation: of concurrent callers one gets true. */
@@ -26,7 +29,7 @@ export class TypeOrmRefreshTokenRepository implements RefreshTokenRepository {
     const rows = await queryRows(
       this.dataSource,
       `UPDATE refresh_tokens SET used_at = $3
-        WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL AND expires_at > $3
+        WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
         RETURNING token_hash`,
       [tokenHash, clientId, now],
     );
@@ -34,23 +37,59 @@ export class TypeOrmRefreshTokenRepository implements RefreshTokenRepository {
   }
 
   /**
-   * Marks the old token used (only if it belongs to `clientId`, is unused and unexpired) and stores
-   * its successor, in one transaction: concurrent rotations of one token yield one successor.
+   * Marks the old token used and stores its successor, in one transaction holding the grant's lock
+   * (see `revokeFamily`): concurrent rotations of one token yield one successor, and the losers see
+   * the token as used.
    */
-  async rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date): Promise<RefreshTokenRecord | null> {
+  async rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date): Promise<RefreshTokenRotation> {
     return this.dataSource.transaction(async (manager) => {
+      await lockGrant(manager, next.requestId);
       const rows = await queryRows(
         manager,
         `UPDATE refresh_tokens SET used_at = $3, replaced_by = $4
-          WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL AND expires_at > $3
+          WHERE token_hash = $1 AND client_id = $2 AND request_id = $5
+            AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
           RETURNING *`,
-        [oldHash, clientId, now, next.tokenHash],
+        [oldHash, clientId, now, next.tokenHash, next.requestId],
       );
-      if (rows.length === 0) return null;
-      await insertRefreshToken(manager, next);
-      return toRefreshToken(hydrate(manager, RefreshTokenEntity, rows[0]));
+      if (rows.length === 1) {
+        await insertRefreshToken(manager, next);
+        return { kind: 'rotated', previous: toRefreshToken(hydrate(manager, RefreshTokenEntity, rows[0])) };
+      }
+      const [row] = await queryRows(manager, `SELECT request_id, used_at FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2`, [oldHash, clientId]);
+      return row ? usedOrInvalid(row) : { kind: 'invalid' };
     });
   }
+
+  /**
+   * One UPDATE over the grant, after taking the grant's transaction-scoped advisory lock, which
+   * `rotate` takes too. Under READ COMMITTED an UPDATE does not see rows committed after it started,
+   * so without the lock a rotation committing during the revocation could leave its successor alive;
+   * with it, the revocation sees every successor stored before, and any rotation after it finds its
+   * token revoked.
+   */
+  async revokeFamily(clientId: string, requestId: string, now: Date): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      await lockGrant(manager, requestId);
+      const rows = await queryRows(
+        manager,
+        `UPDATE refresh_tokens SET revoked_at = $3
+          WHERE request_id = $1 AND client_id = $2 AND revoked_at IS NULL
+          RETURNING (used_at IS NULL AND expires_at > $3) AS was_active`,
+        [requestId, clientId, now],
+      );
+      return rows.filter((row) => row['was_active'] === true).length;
+    });
+  }
+}
+
+/** The two-key advisory lock space, apart from the one-key locks of the signing keys. */
+async function lockGrant(manager: EntityManager, requestId: string): Promise<void> {
+  await queryRows(manager, `SELECT pg_advisory_xact_lock(hashtext('refresh_tokens'), hashtext($1::text))`, [requestId]);
+}
+
+function usedOrInvalid(row: ObjectLiteral): Extract<RefreshTokenLookup, { kind: 'used' | 'invalid' }> {
+  return row['used_at'] === null ? { kind: 'invalid' } : { kind: 'used', requestId: String(row['request_id']) };
 }
 
 /** Shared with the auth request repository, which stores a refresh token in the redemption's transaction. */

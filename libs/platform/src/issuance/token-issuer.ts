@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuthRequest, Client, Clock, RefreshTokenRecord, User, UserRepository } from '@ciba/domain';
 import { REFRESH_TOKEN_GRANT_TYPE, tokenEndpointError } from '@ciba/protocol';
-import { TokenMinter } from '@ciba/tokens';
+import { AuthReqIds, TokenMinter } from '@ciba/tokens';
 import { CLOCK, USER_REPOSITORY } from '../di/tokens.js';
 
 /** RFC 6749 §5.1 token response (plus the OIDC id_token). */
@@ -44,6 +44,7 @@ export function claimsForScope(user: User, scope: readonly string[]): Record<str
 export class TokenIssuer {
   constructor(
     private readonly minter: TokenMinter,
+    private readonly authReqIds: AuthReqIds,
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -61,7 +62,8 @@ export class TokenIssuer {
       // Only a passkey step-up sets them: an approval by opening a link asserts no ACR.
       acr: request.acr,
       amr: request.amr,
-      authReqId: request.authReqId,
+      // CIBA §10.3.1 / §7.3: the handle the client holds, re-derived (it is never stored).
+      authReqId: this.authReqIds.issue(request.id, request.clientId),
       requestId: request.id,
       includeRtHash: options.includeRtHash ?? false,
       authorizationDetails: request.authorizationDetails,
