@@ -199,7 +199,9 @@ export class InProcessServer
   }
 
   private emitError(error: unknown): void {
-    this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    // As an `err` field, so the logging serializer keeps a database error's input (bound values,
+    // quoted text) out of the line; a bare stack string would carry the message whole.
+    this.logger.error({ err: error }, 'bus error');
     for (const listener of this.listeners) listener(error);
   }
 }
