@@ -4,9 +4,10 @@ import { ENTITIES } from './entities.js';
 import { InitialSchema1700000000000 } from './migrations/1700000000000-initial-schema.js';
 import { CallbackDeliveries1700000100000 } from './migrations/1700000100000-callback-deliveries.js';
 import { UserChannels1700000200000 } from './migrations/1700000200000-user-channels.js';
+import { DeviceOwnership1700000300000 } from './migrations/1700000300000-device-ownership.js';
 
 /** Every migration in order, listed explicitly (no globs). */
-export const MIGRATIONS = [InitialSchema1700000000000, CallbackDeliveries1700000100000, UserChannels1700000200000] as const;
+export const MIGRATIONS = [InitialSchema1700000000000, CallbackDeliveries1700000100000, UserChannels1700000200000, DeviceOwnership1700000300000] as const;
 
 export interface PersistenceOptions {
   /** `postgres://user:password@host:port/database` */
