@@ -2,13 +2,15 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnAppl
 import { type AuthRequestRepository, type Clock, type EventPublisher, requestCreated, requestExpired } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PROVIDER_CONFIG } from '@ciba/platform';
+import { DeviceEvents } from './devices/device-events.service.js';
 
 const BATCH = 200;
 
 /**
  * Moves pending requests past their lifetime to `expired` (announcing each), and republishes
  * requests whose device was never notified — the recovery path when the bus was unreachable at
- * bc-authorize time. Rows are claimed with SKIP LOCKED, so replicas can all run it.
+ * bc-authorize time. Rows are claimed with SKIP LOCKED, so replicas can all run it. It also
+ * republishes device events the bus never got (see `DeviceEvents.recover`).
  */
 @Injectable()
 export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -21,6 +23,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
     @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly deviceEvents: DeviceEvents,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -49,6 +52,8 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
     const stale = await this.requests.findUnnotified(new Date(now.getTime() - this.config.sweeper.renotifyAfterMs), BATCH);
     for (const request of stale) await this.events.publish(requestCreated(request, this.config.ciba.interval));
     if (expired.length + stale.length > 0) this.logger.log({ expired: expired.length, republished: stale.length }, 'sweep');
+    const devices = await this.deviceEvents.recover(now);
+    if (devices.registrations + devices.revocations > 0) this.logger.log(devices, 'device events republished');
     return { expired: expired.length, republished: stale.length };
   }
 }
