@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WebPushChannel } from '@ciba/channels';
-import type { DeviceRepository, EventPublisher } from '@ciba/domain';
+import { type DeviceRepository, type EventPublisher, deviceRegistered } from '@ciba/domain';
 import { DEVICE_REPOSITORY, EVENT_PUBLISHER } from '@ciba/platform';
 import { DeviceRegistry, channelsFromEnvironment } from '@ciba/service-notifier';
 import {
@@ -265,7 +265,6 @@ describe('device ownership: the user, not whoever holds a token', () => {
     const deviceId = await registeredBy(A, await idTokenFor(op, 'alice'), label);
     await removalLinkMailed(smtp, 'alice@example.com', label);
     const device = (await op.app.get<symbol, DeviceRepository>(DEVICE_REPOSITORY).find(deviceId))!;
-    const { deviceRegistered } = await import('@ciba/domain');
     // An operator's redelivery: the same event under a fresh message id, so the bus hands it over again.
     const redelivery = `${deviceId}:redelivered`;
     await op.app.get<symbol, EventPublisher>(EVENT_PUBLISHER).publish(deviceRegistered(device), { messageId: redelivery });
