@@ -248,6 +248,32 @@ describe('device ownership: the user, not whoever holds a token', () => {
     ]);
   }, 60_000);
 
+  it('the user removes a device from the enrolment page (CSRF cookie, field and Origin), without using the link up', async () => {
+    const label = uniqueLabel('Unknown <i>');
+    const deviceId = await registeredBy(A, await idTokenFor(op, 'alice'), label);
+    const link = await emailedEnrolLink(op, smtp);
+    const page = await answer(await fetch(link));
+    expect(page.text).toContain(label.replace('<i>', '&lt;i&gt;'));
+    expect(page.text).toContain(`<input type="hidden" name="device" value="${deviceId}">`);
+    const csrf = enrolCsrfOf(page.text, page.headers.get('set-cookie'));
+    const remove = (device: string, from = origin) =>
+      fetch(`${link}/remove`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `ciba_enrol_csrf=${csrf.cookie}`, origin: from },
+        body: new URLSearchParams({ csrf: csrf.cookie, device }),
+      });
+
+    expect((await remove(deviceId, 'https://evil.example')).status).toBe(403);
+    expect((await remove(UNKNOWN_DEVICE)).status).toBe(404);
+    expect(await activeIds('alice')).toContain(deviceId);
+    const removed = await answer(await remove(deviceId));
+    expect(removed.status).toBe(200);
+    expect(removed.text).toContain('Device removed');
+    expect(await activeIds('alice')).not.toContain(deviceId);
+    expect((await fetch(link)).status).toBe(200);
+    expect((await auditOf(deviceId, 2))[1]).toMatchObject({ type: 'device.revoked', client_id: null, payload: expect.objectContaining({ via: 'enrolment_link' }) });
+  }, 60_000);
+
   it('a registration whose event never reached the bus is still announced and audited: the sweeper republishes it', async () => {
     const label = uniqueLabel('Lost');
     // What a crash between the commit and the publish leaves: the row, and no event.
