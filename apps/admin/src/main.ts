@@ -144,12 +144,12 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'devices list': {
         const sub = positionals[2];
-        const devices = await deviceRepository(config, dataSource).listActive(sub);
+        const devices = await deviceRepository(config, dataSource).listActive(sub, systemClock.now());
         const passkeys = await new TypeOrmPasskeyRepository(dataSource).list(sub);
         if (devices.length === 0 && passkeys.length === 0) process.stdout.write(`no active devices for ${sub}\n`);
         for (const d of devices) {
           process.stdout.write(
-            `${d.id}  ${d.target.kind}  ${JSON.stringify(d.label ?? '-')}  created ${d.createdAt.toISOString()}  last used ${d.lastUsedAt?.toISOString() ?? '-'}\n`,
+            `${d.id}  ${d.target.kind}  ${JSON.stringify(d.label ?? '-')}  created ${d.createdAt.toISOString()}  expires ${d.expiresAt.toISOString()}  last used ${d.lastUsedAt?.toISOString() ?? '-'}  registered by ${d.clientId === null ? 'enrolment link' : `client ${d.clientId}`}\n`,
           );
         }
         for (const p of passkeys) {
@@ -161,7 +161,8 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'devices revoke': {
         const [, , sub, id] = positionals as [string, string, string, string];
-        if (UUID.test(id) && (await deviceRepository(config, dataSource).revoke(sub, id, 'revoked', systemClock.now()))) {
+        // Audited: the notifier's sweeper publishes the revocation (device.revoked, via admin) to the trail.
+        if (UUID.test(id) && (await deviceRepository(config, dataSource).revoke(sub, id, 'revoked', systemClock.now(), { via: 'admin' }))) {
           process.stdout.write(`device ${id} revoked\n`);
           return 0;
         }

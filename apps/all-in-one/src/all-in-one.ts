@@ -91,7 +91,7 @@ export async function createAllInOneApp(
     {
       strategy: new InProcessServer({
         store: app.get(PostgresDurableQueueStore),
-        consumers: ['notifier', 'audit', 'callback-dispatcher'],
+        consumers: ['notifier', 'audit', 'callback-dispatcher', 'notifier-devices'],
         wakeup,
         maxInFlight: config.nats.concurrency,
         topology: busTopology(config),

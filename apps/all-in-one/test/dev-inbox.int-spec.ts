@@ -52,7 +52,7 @@ async function answerLink(op: TestProvider, link: string, decision: 'approve' | 
 
 async function registerWebPushDevice(op: TestProvider, subject: string): Promise<void> {
   await op.app.get<symbol, DeviceRepository>(DEVICE_REPOSITORY).register(
-    { id: randomUUID(), subject, label: 'test browser', target: { kind: 'web-push', subscription: { endpoint: `https://push.example.net/send/${subject}-device`, keys: { p256dh: 'p256dh', auth: 'auth' } } } },
+    { id: randomUUID(), subject, label: 'test browser', target: { kind: 'web-push', subscription: { endpoint: `https://push.example.net/send/${subject}-device`, keys: { p256dh: 'p256dh', auth: 'auth' } } }, expiresAt: new Date(op.clock.now().getTime() + 86_400_000) },
     op.clock.now(),
   );
 }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type SmtpPeer, waitFor } from '@ciba/testing';
 import { type PhoneBrowser, fitsThePhone, launchPhoneBrowser } from './browser.js';
-import { VAPID, emailedEnrolLink, idTokenFor, startDeviceRegistrationProvider, webPushSubscription } from './device-registration.harness.js';
+import { DeviceRegistry } from '@ciba/service-notifier';
+import { VAPID, emailedEnrolLink, startDeviceRegistrationProvider, webPushSubscription } from './device-registration.harness.js';
 import type { TestProvider } from './provider-harness.js';
 
 /**
@@ -72,14 +73,13 @@ describe('device enrolment page in a real browser (phone viewport)', () => {
     expect(Buffer.from(options.key).toString('base64url')).toBe(VAPID.publicKey);
     expect(await page.evaluate<string | null>("navigator.serviceWorker.getRegistration('/enrol/').then((r) => (r && r.active ? r.scope : null))")).toBe(`${origin}/enrol/`);
 
-    const idToken = await idTokenFor(op, 'alice');
-    let devices: { kind: string; label: string | null }[] = [];
+    // Registered through the link, it is the user's own (no client's): the registry lists it for alice.
+    let devices: { target: { kind: string }; label: string | null; clientId: string | null }[] = [];
     await waitFor(async () => {
-      const res = await fetch(`${op.url}/ext/ciba/devices`, { headers: { authorization: `Bearer ${idToken}` } });
-      devices = ((await res.json()) as { devices: { kind: string; label: string | null }[] }).devices;
+      devices = await op.app.get(DeviceRegistry).listActive('alice');
       return devices.length === 1;
     });
-    expect(devices[0]).toMatchObject({ kind: 'web-push', label: 'Test phone' });
+    expect(devices[0]).toMatchObject({ target: { kind: 'web-push' }, label: 'Test phone', clientId: null });
 
     expect(await page.evaluate<string[]>('window.__cspViolations')).toEqual([]);
     expect(phone.cspViolations).toEqual([]);

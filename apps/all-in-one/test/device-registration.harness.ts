@@ -2,9 +2,10 @@ import { createECDH, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { type ConfiguredChannels, type WebPushSubscription, FcmChannel, WebPushChannel } from '@ciba/channels';
 import { SmppPeer, SmtpPeer, awaitRecorded, mailParts, smppEnvironment, smtpEnvironment } from '@ciba/testing';
 import { DeviceEnrolment, channelsFromEnvironment } from '@ciba/service-notifier';
-import { type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
+import { CLIENTS, type TestClient, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
-const ENROL_LINK = /https?:\/\/[^\s"<>]+\/enrol\/[A-Za-z0-9_-]{43}/;
+export const ENROL_LINK = /https?:\/\/[^\s"<>]+\/enrol\/[A-Za-z0-9_-]{43}/;
+export const REMOVAL_LINK = /https?:\/\/[^\s"<>]+\/enrol\/remove\/[A-Za-z0-9_-]{43}/;
 
 /** A throwaway Firebase service account: the FCM adapter is enabled but never called in these tests. */
 function testServiceAccount() {
@@ -42,10 +43,13 @@ export interface DeviceRegistrationProvider {
   close(): Promise<void>;
 }
 
-export async function startDeviceRegistrationProvider(narrow: (channels: ConfiguredChannels) => ConfiguredChannels = (channels) => channels): Promise<DeviceRegistrationProvider> {
+export async function startDeviceRegistrationProvider(
+  narrow: (channels: ConfiguredChannels) => ConfiguredChannels = (channels) => channels,
+  env: Record<string, string> = {},
+): Promise<DeviceRegistrationProvider> {
   const smtp = await SmtpPeer.start();
   const smsc = await SmppPeer.start({ systemId: 'ciba', password: 's3cret' });
-  const op = await startTestProvider({}, { channels: narrow(deviceRegistrationChannels(smtp, smsc)) });
+  const op = await startTestProvider(env, { channels: narrow(deviceRegistrationChannels(smtp, smsc)) });
   return {
     op,
     smtp,
@@ -58,9 +62,13 @@ export async function startDeviceRegistrationProvider(narrow: (channels: Configu
   };
 }
 
-/** The enrolment link in the text part of the next mail to `to` after the first `after` the relay received. */
+/**
+ * The enrolment link in the text part of the next enrolment mail to `to` after the first `after` the
+ * relay received (new-device announcements to the same address are passed over).
+ */
 export async function enrolLinkMailed(smtp: SmtpPeer, to: string, after: number): Promise<string> {
-  const mail = await awaitRecorded(smtp.received, (m) => smtp.received.indexOf(m) >= after && m.rcptTo.includes(to), `an enrolment email to ${to}`);
+  const isEnrolment = (m: (typeof smtp.received)[number]) => ENROL_LINK.test(mailParts(m.raw).text ?? '');
+  const mail = await awaitRecorded(smtp.received, (m) => smtp.received.indexOf(m) >= after && m.rcptTo.includes(to) && isEnrolment(m), `an enrolment email to ${to}`);
   const link = ENROL_LINK.exec(mailParts(mail.raw).text ?? '')?.[0];
   if (!link) throw new Error('the enrolment email carries no link');
   return link;
@@ -82,18 +90,83 @@ export function webPushSubscription(endpoint = `https://push.example.net/send/${
 }
 
 /**
- * A real ID token for `sub`, from a whole CIBA poll flow: bc-authorize, the device emulator's
- * notification, SUCCEED, token request.
+ * Real tokens for `sub`, issued to `client`, from a whole CIBA poll flow: bc-authorize, the device
+ * emulator's notification, SUCCEED, token request.
  */
-export async function idTokenFor(op: TestProvider, sub: string): Promise<string> {
+export async function tokensFor(op: TestProvider, sub: string, client: TestClient = CLIENTS.basic, scope = 'openid'): Promise<Record<string, unknown>> {
   const message = uniqueMessage('Devices');
-  const { authReqId } = await op.authorize({ login_hint: sub, binding_message: message });
+  const { authReqId } = await op.authorize({ login_hint: sub, binding_message: message, scope }, client);
   const { decisionToken } = await op.notification((body) => body['binding_message'] === message);
   const decided = await op.decide(decisionToken, 'SUCCEED');
   if (decided.status !== 200) throw new Error(`the device callback answered ${decided.status}`);
-  const tokens = await op.token(authReqId);
+  const tokens = await op.token(authReqId, client);
   if (tokens.status !== 200 || typeof tokens.body['id_token'] !== 'string') throw new Error(`the token endpoint answered ${tokens.status}: ${JSON.stringify(tokens.body)}`);
-  return tokens.body['id_token'];
+  return tokens.body;
+}
+
+/** A real ID token for `sub`, issued to `client` (by default the basic console client) for an authentication just now. */
+export async function idTokenFor(op: TestProvider, sub: string, client: TestClient = CLIENTS.basic): Promise<string> {
+  return String((await tokensFor(op, sub, client))['id_token']);
+}
+
+/** `Authorization: Basic` for `client`: how every client authenticates to the device API, whatever it uses at the token endpoint. */
+export function basicAuthorization(client: TestClient): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`;
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly json: Record<string, unknown>;
+}
+
+export async function answer(res: Response): Promise<Answer> {
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // HTML pages and empty bodies.
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+export interface DeviceApiCall {
+  /** Authenticates as this client (HTTP Basic). */
+  readonly client?: TestClient;
+  /** The user's ID token: in the `ID-Token-Hint` header (GET, DELETE; POST when asked), else as `id_token_hint` in a POST body. */
+  readonly idToken?: string;
+  readonly idTokenIn?: 'body' | 'header';
+  /** `Authorization: Bearer` (an enrolment token). */
+  readonly bearer?: string;
+  readonly body?: Record<string, unknown>;
+  readonly headers?: Record<string, string>;
+}
+
+/** One call to the device API (`/ext/ciba/devices…`), as an app or client would make it. */
+export async function deviceApi(op: TestProvider, method: string, path: string, call: DeviceApiCall = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}) };
+  if (call.client) headers['authorization'] = basicAuthorization(call.client);
+  if (call.bearer !== undefined) headers['authorization'] = `Bearer ${call.bearer}`;
+  let body = call.body;
+  if (call.idToken !== undefined) {
+    const inBody = call.idTokenIn === 'body' || (call.idTokenIn === undefined && method === 'POST');
+    if (inBody) body = { ...body, id_token_hint: call.idToken };
+    else headers['id-token-hint'] = call.idToken;
+  }
+  Object.assign(headers, call.headers);
+  return answer(await fetch(`${op.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
+}
+
+/** The removal link in the next new-device announcement mailed to `to` that names `label` (after the first `after` mails). */
+export async function removalLinkMailed(smtp: SmtpPeer, to: string, label: string, after = 0): Promise<string> {
+  const mail = await awaitRecorded(
+    smtp.received,
+    (m) => smtp.received.indexOf(m) >= after && m.rcptTo.includes(to) && REMOVAL_LINK.test(mailParts(m.raw).text ?? '') && (mailParts(m.raw).text ?? '').includes(`"${label}"`),
+    `a new-device announcement to ${to} naming "${label}"`,
+  );
+  return REMOVAL_LINK.exec(mailParts(mail.raw).text ?? '')![0];
 }
 
 /** The enrolment page's CSRF pair: the `data-csrf` attribute and the cookie the GET set. */

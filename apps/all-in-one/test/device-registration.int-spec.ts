@@ -6,9 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WebPushChannel, type WebPushSubscription } from '@ciba/channels';
 import { DeviceEnrolment, DeviceRegistry, EnrolmentRefused, channelsFromEnvironment } from '@ciba/service-notifier';
 import { sha256Base64url } from '@ciba/tokens';
-import { type SmppPeer, SmtpPeer, WebPushReceiver, mailParts, smtpEnvironment, waitFor } from '@ciba/testing';
+import { type SmppPeer, SmtpPeer, WebPushReceiver, awaitRecorded, mailParts, smtpEnvironment, waitFor } from '@ciba/testing';
 import {
+  type Answer,
+  ENROL_LINK,
   VAPID,
+  answer,
+  deviceApi,
   emailedEnrolLink,
   enrolCsrfOf,
   enrolLinkMailed,
@@ -17,29 +21,12 @@ import {
   startDeviceRegistrationProvider,
   webPushSubscription,
 } from './device-registration.harness.js';
-import { type TestProvider, startTestProvider } from './provider-harness.js';
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-  readonly json: Record<string, unknown>;
-}
-
-async function answer(res: Response): Promise<Answer> {
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // HTML pages and empty bodies.
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
+import { CLIENTS, type TestProvider, startTestProvider } from './provider-harness.js';
 
 const FCM_TOKEN = () => `fcm-${Math.random().toString(36).slice(2)}:APA91b${'x'.repeat(140)}`;
 const ENROL_TTL_SECONDS = 900;
 const ID_TOKEN_TTL_SECONDS = 600;
+const REGISTRATION_TTL_SECONDS = 90 * 24 * 3600;
 const ANDROID_CHROME = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 
 describe('device registration for device push', () => {
@@ -65,11 +52,7 @@ describe('device registration for device push', () => {
     if (cookie !== null) headers['cookie'] = `ciba_enrol_csrf=${cookie}`;
     return answer(await fetch(link, { method: 'POST', headers, body: JSON.stringify(body) }));
   }
-  async function api(method: string, path: string, options: { bearer?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
-    const headers: Record<string, string> = { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers };
-    if (options.bearer !== undefined) headers['authorization'] = `Bearer ${options.bearer}`;
-    return answer(await fetch(`${op.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) }));
-  }
+  const api = (method: string, path: string, call: Parameters<typeof deviceApi>[3] = {}) => deviceApi(op, method, path, call);
   const listFor = (sub: string) => op.app.get(DeviceRegistry).listActive(sub);
   const endpointsOf = async (sub: string) =>
     (await listFor(sub)).flatMap((d) => (d.target.kind === 'web-push' ? [d.target.subscription.endpoint] : [d.target.registrationToken]));
@@ -96,22 +79,25 @@ describe('device registration for device push', () => {
     it('texts the link over SMPP to the verified phone number in E.164', async () => {
       const sent = await op.app.get(DeviceEnrolment).sendLink('alice', 'sms');
       expect(sent.outcome.kind).toBe('sent');
-      const sms = await smsc.messageTo('+15555550100');
+      const sms = await awaitRecorded(smsc.submitted, (m) => m.destination === '15555550100' && m.text.endsWith(sent.enrolUrl), 'the enrolment SMS');
+      expect(sms.status).toBe(0);
       expect(sms.text.startsWith('Get sign-in requests on this phone')).toBe(true);
-      expect(sms.text.endsWith(sent.enrolUrl)).toBe(true);
     });
 
     it('a user without a verified email address (or phone number) gets no link, and nothing is stored or sent', async () => {
-      const mails = smtp.received.length;
-      const texts = smsc.submitted.length;
+      // Counted by what they carry: new-device announcements to alice may arrive meanwhile.
+      const enrolmentMails = () => smtp.received.filter((m) => ENROL_LINK.test(mailParts(m.raw).text ?? '')).length;
+      const enrolmentTexts = () => smsc.submitted.filter((m) => ENROL_LINK.test(m.text)).length;
+      const mails = enrolmentMails();
+      const texts = enrolmentTexts();
       const enrolment = op.app.get(DeviceEnrolment);
       await expect(enrolment.sendLink('bob', 'email')).rejects.toMatchObject({ name: 'EnrolmentRefused', reason: 'no_verified_address', message: 'the user has no verified email address' });
       await expect(enrolment.sendLink('bob', 'sms')).rejects.toMatchObject({ reason: 'no_verified_address' });
       await expect(enrolment.sendLink('nobody', 'email')).rejects.toBeInstanceOf(EnrolmentRefused);
       const [row] = await op.db.dataSource.query<{ n: string }[]>(`SELECT count(*) AS n FROM enrolment_tokens WHERE subject = 'bob'`);
       expect(row.n).toBe('0');
-      expect(smtp.received.length).toBe(mails);
-      expect(smsc.submitted.length).toBe(texts);
+      expect(enrolmentMails()).toBe(mails);
+      expect(enrolmentTexts()).toBe(texts);
     });
   });
 
@@ -263,14 +249,17 @@ describe('device registration for device push', () => {
   });
 
   describe('the device API (/ext/ciba/devices)', () => {
-    it('POST with Authorization: Bearer <enrolment token> registers an FCM token: 201 {device_id, kind, label, created_at}; the token is then used up (401)', async () => {
+    const console_ = CLIENTS.basic;
+
+    it('POST with Authorization: Bearer <enrolment token> registers an FCM token: 201 {device_id, kind, label, created_at, expires_at}; the token is then used up (401)', async () => {
       const token = (await emailedEnrolLink(op, smtp)).split('/').pop()!;
       const registrationToken = FCM_TOKEN();
       const res = await api('POST', '/ext/ciba/devices', { bearer: token, body: { kind: 'fcm', registration_token: registrationToken, label: 'Banking app' } });
       expect(res.status).toBe(201);
       expect(res.headers.get('cache-control')).toBe('no-store');
-      expect(Object.keys(res.json).sort()).toEqual(['created_at', 'device_id', 'kind', 'label']);
+      expect(Object.keys(res.json).sort()).toEqual(['created_at', 'device_id', 'expires_at', 'kind', 'label']);
       expect(res.json).toMatchObject({ kind: 'fcm', label: 'Banking app', device_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(Date.parse(String(res.json['expires_at'])) - Date.parse(String(res.json['created_at']))).toBe(REGISTRATION_TTL_SECONDS * 1000);
       expect(res.text).not.toContain(registrationToken);
       expect(await endpointsOf('alice')).toContain(registrationToken);
 
@@ -279,30 +268,42 @@ describe('device registration for device push', () => {
       expect(reuse.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     });
 
-    it('POST with id_token_hint (an ID token from a real CIBA flow) registers a Web Push subscription for its sub', async () => {
+    it('POST with client authentication (Basic) and the ID token that client got from a real CIBA flow, as id_token_hint or in ID-Token-Hint, registers for its sub', async () => {
       const idToken = await idTokenFor(op, 'bob');
       const subscription = webPushSubscription();
-      const res = await api('POST', '/ext/ciba/devices', { body: { kind: 'web-push', subscription, id_token_hint: idToken } });
+      const res = await api('POST', '/ext/ciba/devices', { client: console_, idToken, body: { kind: 'web-push', subscription } });
       expect(res.status).toBe(201);
       expect(res.json).toMatchObject({ kind: 'web-push', label: null });
       expect(await endpointsOf('bob')).toContain(subscription.endpoint);
       expect(await endpointsOf('alice')).not.toContain(subscription.endpoint);
+      const [row] = await op.db.dataSource.query<{ client_id: string | null }[]>('SELECT client_id FROM devices WHERE id = $1', [res.json['device_id']]);
+      expect(row.client_id).toBe(console_.id);
+
+      const inHeader = await api('POST', '/ext/ciba/devices', { client: console_, idToken, idTokenIn: 'header', body: { kind: 'fcm', registration_token: FCM_TOKEN() } });
+      expect(inHeader.status).toBe(201);
     });
 
-    it('POST is refused: no credential (401), two credentials, a bad id_token_hint, a bad shape, a non-JSON body (400 invalid_request); a refused shape does not use the enrolment token up', async () => {
+    it('POST is refused: no credential (401 invalid_client), two credentials, a bad id_token_hint, a bad shape, a non-JSON body (400 invalid_request); a refused shape does not use the enrolment token up', async () => {
       const subscription = webPushSubscription();
       const none = await api('POST', '/ext/ciba/devices', { body: { kind: 'web-push', subscription } });
-      expect({ status: none.status, error: none.json['error'] }).toEqual({ status: 401, error: 'invalid_token' });
-      expect(none.headers.get('www-authenticate')).toBe('Bearer');
+      expect({ status: none.status, error: none.json['error'] }).toEqual({ status: 401, error: 'invalid_client' });
+      expect(none.headers.get('www-authenticate')).toMatch(/^Basic /);
 
       const token = (await emailedEnrolLink(op, smtp)).split('/').pop()!;
       const idToken = await idTokenFor(op, 'alice');
       const both = await api('POST', '/ext/ciba/devices', { bearer: token, body: { kind: 'web-push', subscription, id_token_hint: idToken } });
       expect({ status: both.status, error: both.json['error'] }).toEqual({ status: 400, error: 'invalid_request' });
+      const twice = await api('POST', '/ext/ciba/devices', { client: console_, idToken, body: { kind: 'web-push', subscription }, headers: { 'id-token-hint': idToken } });
+      expect({ status: twice.status, error: twice.json['error'] }).toEqual({ status: 400, error: 'invalid_request' });
 
       const forged = `${idToken.slice(0, -4)}AAAA`;
-      const badHint = await api('POST', '/ext/ciba/devices', { body: { kind: 'web-push', subscription, id_token_hint: forged } });
-      expect({ status: badHint.status, error: badHint.json['error'] }).toEqual({ status: 400, error: 'invalid_request' });
+      const badHint = await api('POST', '/ext/ciba/devices', { client: console_, idToken: forged, body: { kind: 'web-push', subscription } });
+      expect({ status: badHint.status, body: badHint.json }).toEqual({
+        status: 400,
+        body: { error: 'invalid_request', error_description: 'id_token_hint is not a valid, unexpired ID token issued by this provider' },
+      });
+      const noHint = await api('POST', '/ext/ciba/devices', { client: console_, body: { kind: 'web-push', subscription } });
+      expect({ status: noHint.status, error: noHint.json['error'] }).toEqual({ status: 400, error: 'invalid_request' });
 
       const badShape = await api('POST', '/ext/ciba/devices', { bearer: token, body: { kind: 'web-push', subscription: { ...subscription, endpoint: 'http://push.example.net/x' } } });
       expect(badShape.status).toBe(400);
@@ -322,29 +323,29 @@ describe('device registration for device push', () => {
       expect(await endpointsOf('alice')).toContain(subscription.endpoint);
     });
 
-    it('GET lists the caller\'s active devices with device_id, kind, label, created_at, last_used_at only — never the subscription or registration token', async () => {
+    it('GET lists the client\'s own registrations for the user with device_id, kind, label, created_at, expires_at, last_used_at only — never the subscription or registration token', async () => {
       const idToken = await idTokenFor(op, 'alice');
       const subscription = webPushSubscription();
       const registrationToken = FCM_TOKEN();
-      await api('POST', '/ext/ciba/devices', { body: { kind: 'web-push', subscription, id_token_hint: idToken, label: 'Laptop' } });
-      await api('POST', '/ext/ciba/devices', { body: { kind: 'fcm', registration_token: registrationToken, id_token_hint: idToken } });
+      await api('POST', '/ext/ciba/devices', { client: console_, idToken, body: { kind: 'web-push', subscription, label: 'Laptop' } });
+      await api('POST', '/ext/ciba/devices', { client: console_, idToken, body: { kind: 'fcm', registration_token: registrationToken } });
 
-      const res = await api('GET', '/ext/ciba/devices', { bearer: idToken });
+      const res = await api('GET', '/ext/ciba/devices', { client: console_, idToken });
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
       const devices = res.json['devices'] as Record<string, unknown>[];
-      expect(devices.length).toBe((await listFor('alice')).length);
-      for (const d of devices) expect(Object.keys(d).sort()).toEqual(['created_at', 'device_id', 'kind', 'label', 'last_used_at']);
+      expect(devices.length).toBe((await op.app.get(DeviceRegistry).listActive('alice', console_.id)).length);
+      for (const d of devices) expect(Object.keys(d).sort()).toEqual(['created_at', 'device_id', 'expires_at', 'kind', 'label', 'last_used_at']);
       expect(devices).toContainEqual(expect.objectContaining({ kind: 'web-push', label: 'Laptop', last_used_at: null }));
       expect(res.text).not.toContain(subscription.endpoint);
       expect(res.text).not.toContain(subscription.keys.p256dh);
       expect(res.text).not.toContain(registrationToken);
-      const bobs = await api('GET', '/ext/ciba/devices', { bearer: await idTokenFor(op, 'bob') });
-      expect((bobs.json['devices'] as unknown[]).length).toBe((await listFor('bob')).length);
+      const bobs = await api('GET', '/ext/ciba/devices', { client: console_, idToken: await idTokenFor(op, 'bob') });
+      expect((bobs.json['devices'] as unknown[]).length).toBe((await op.app.get(DeviceRegistry).listActive('bob', console_.id)).length);
       expect(bobs.text).not.toContain('Laptop');
     });
 
-    it('GET and DELETE need an unexpired ID token of ours as the bearer: missing, malformed, forged, an access token or expired → 401 invalid_token', async () => {
+    it('GET and DELETE need client authentication (401 invalid_client) and an unexpired ID token of ours issued to it: missing, forged, an access token or expired → 400 invalid_request', async () => {
       const message = `Expiry ${Date.now()}`;
       const { authReqId } = await op.authorize({ binding_message: message });
       const { decisionToken } = await op.notification((b) => b['binding_message'] === message);
@@ -354,51 +355,67 @@ describe('device registration for device push', () => {
       const accessToken = String(tokens['access_token']);
 
       const missing = await api('GET', '/ext/ciba/devices');
-      expect({ status: missing.status, error: missing.json['error'] }).toEqual({ status: 401, error: 'invalid_token' });
-      const basic = await api('GET', '/ext/ciba/devices', { headers: { authorization: 'Basic YTpi' } });
-      expect({ status: basic.status, error: basic.json['error'] }).toEqual({ status: 400, error: 'invalid_request' });
-      for (const bearer of [`${idToken.slice(0, -4)}AAAA`, accessToken, 'A'.repeat(43)]) {
-        const res = await api('GET', '/ext/ciba/devices', { bearer });
-        expect({ status: res.status, error: res.json['error'] }).toEqual({ status: 401, error: 'invalid_token' });
-        expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+      expect({ status: missing.status, error: missing.json['error'] }).toEqual({ status: 401, error: 'invalid_client' });
+      const wrongSecret = await api('GET', '/ext/ciba/devices', { client: { ...console_, secret: 'not-the-secret' }, idToken });
+      expect({ status: wrongSecret.status, error: wrongSecret.json['error'] }).toEqual({ status: 401, error: 'invalid_client' });
+      expect(wrongSecret.headers.get('www-authenticate')).toMatch(/^Basic /);
+      const unknownBearer = await api('GET', '/ext/ciba/devices', { bearer: 'A'.repeat(43) });
+      expect({ status: unknownBearer.status, error: unknownBearer.json['error'] }).toEqual({ status: 401, error: 'invalid_token' });
+      expect(unknownBearer.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+      expect((await api('GET', '/ext/ciba/devices', { client: console_ })).status).toBe(400);
+      for (const bad of [`${idToken.slice(0, -4)}AAAA`, accessToken, 'A'.repeat(43)]) {
+        const res = await api('GET', '/ext/ciba/devices', { client: console_, idToken: bad });
+        expect({ status: res.status, error: res.json['error'] }).toEqual({ status: 400, error: 'invalid_request' });
       }
-      expect((await api('GET', '/ext/ciba/devices', { bearer: idToken })).status).toBe(200);
+      expect((await api('GET', '/ext/ciba/devices', { client: console_, idToken })).status).toBe(200);
       op.clock.advance(ID_TOKEN_TTL_SECONDS + 1);
       for (const [method, path] of [['GET', '/ext/ciba/devices'], ['DELETE', '/ext/ciba/devices/0b7c3f7e-5a1d-4c2b-9f1e-2d3c4b5a6f70']] as const) {
-        const expired = await api(method, path, { bearer: idToken });
-        expect({ method, status: expired.status, error: expired.json['error'] }).toEqual({ method, status: 401, error: 'invalid_token' });
+        const expired = await api(method, path, { client: console_, idToken });
+        expect({ method, status: expired.status, error: expired.json['error'] }).toEqual({ method, status: 400, error: 'invalid_request' });
       }
-      const expiredHint = await api('POST', '/ext/ciba/devices', { body: { kind: 'web-push', subscription: webPushSubscription(), id_token_hint: idToken } });
+      const expiredHint = await api('POST', '/ext/ciba/devices', { client: console_, idToken, body: { kind: 'web-push', subscription: webPushSubscription() } });
       expect({ status: expiredHint.status, error: expiredHint.json['error'] }).toEqual({ status: 400, error: 'invalid_request' });
     });
 
-    it('DELETE revokes the caller\'s own device (204): it leaves the list and the notifier\'s targets; a second DELETE is 404', async () => {
+    it('DELETE revokes the client\'s own registration (204): it leaves the list and the notifier\'s targets; a second DELETE is 404', async () => {
       const idToken = await idTokenFor(op, 'alice');
       const subscription = webPushSubscription();
-      const created = await api('POST', '/ext/ciba/devices', { body: { kind: 'web-push', subscription, id_token_hint: idToken } });
+      const created = await api('POST', '/ext/ciba/devices', { client: console_, idToken, body: { kind: 'web-push', subscription } });
       const id = String(created.json['device_id']);
-      const res = await api('DELETE', `/ext/ciba/devices/${id}`, { bearer: idToken });
+      const res = await api('DELETE', `/ext/ciba/devices/${id}`, { client: console_, idToken });
       expect(res.status).toBe(204);
       expect(res.text).toBe('');
-      const listed = await api('GET', '/ext/ciba/devices', { bearer: idToken });
+      const listed = await api('GET', '/ext/ciba/devices', { client: console_, idToken });
       expect((listed.json['devices'] as { device_id: string }[]).map((d) => d.device_id)).not.toContain(id);
       expect(await endpointsOf('alice')).not.toContain(subscription.endpoint);
-      const again = await api('DELETE', `/ext/ciba/devices/${id}`, { bearer: idToken });
+      const again = await api('DELETE', `/ext/ciba/devices/${id}`, { client: console_, idToken });
       expect({ status: again.status, error: again.json['error'] }).toEqual({ status: 404, error: 'invalid_request' });
     });
 
     it('DELETE of another user\'s device answers exactly like an unknown id (404 invalid_request), and the device stays active', async () => {
       const alice = await idTokenFor(op, 'alice');
       const bob = await idTokenFor(op, 'bob');
-      const created = await api('POST', '/ext/ciba/devices', { body: { kind: 'fcm', registration_token: FCM_TOKEN(), id_token_hint: alice } });
+      const created = await api('POST', '/ext/ciba/devices', { client: console_, idToken: alice, body: { kind: 'fcm', registration_token: FCM_TOKEN() } });
       const id = String(created.json['device_id']);
-      const theirs = await api('DELETE', `/ext/ciba/devices/${id}`, { bearer: bob });
-      const unknown = await api('DELETE', '/ext/ciba/devices/0b7c3f7e-5a1d-4c2b-9f1e-2d3c4b5a6f70', { bearer: bob });
-      const malformed = await api('DELETE', "/ext/ciba/devices/x'%20OR%201=1", { bearer: bob });
+      const theirs = await api('DELETE', `/ext/ciba/devices/${id}`, { client: console_, idToken: bob });
+      const unknown = await api('DELETE', '/ext/ciba/devices/0b7c3f7e-5a1d-4c2b-9f1e-2d3c4b5a6f70', { client: console_, idToken: bob });
+      const malformed = await api('DELETE', "/ext/ciba/devices/x'%20OR%201=1", { client: console_, idToken: bob });
       for (const res of [theirs, unknown, malformed]) {
         expect({ status: res.status, body: res.json }).toEqual({ status: 404, body: { error: 'invalid_request', error_description: 'no such device' } });
       }
       expect((await listFor('alice')).map((d) => d.id)).toContain(id);
+    });
+
+    it('with the user\'s open enrolment link (bearer) GET lists all the user\'s devices and DELETE removes any of them', async () => {
+      const byClient = await api('POST', '/ext/ciba/devices', { client: console_, idToken: await idTokenFor(op, 'alice'), body: { kind: 'fcm', registration_token: FCM_TOKEN() } });
+      const token = (await emailedEnrolLink(op, smtp)).split('/').pop()!;
+      const listed = await api('GET', '/ext/ciba/devices', { bearer: token });
+      expect(listed.status).toBe(200);
+      expect((listed.json['devices'] as { device_id: string }[]).map((d) => d.device_id).sort()).toEqual((await listFor('alice')).map((d) => d.id).sort());
+      expect((await api('DELETE', `/ext/ciba/devices/${String(byClient.json['device_id'])}`, { bearer: token })).status).toBe(204);
+      expect((await listFor('alice')).map((d) => d.id)).not.toContain(byClient.json['device_id']);
+      // Listing and removing do not use the link up.
+      expect((await get(`${op.url}/enrol/${token}`)).status).toBe(200);
     });
 
     it('other methods answer 405 with Allow', async () => {
@@ -494,19 +511,14 @@ describe('admin CLI: devices (apps/admin, built)', () => {
   let smtp: SmtpPeer;
   let close: () => Promise<void>;
   beforeAll(async () => {
-    ({ op, smtp, close } = await startDeviceRegistrationProvider());
+    // The CLI does not talk to the bus: the notifier's sweeper publishes its revocations, here within a second.
+    ({ op, smtp, close } = await startDeviceRegistrationProvider(undefined, { CIBA_RENOTIFY_AFTER_MS: '1000' }));
   }, 30_000);
   afterAll(() => close());
   const get = async (url: string) => answer(await fetch(url));
   const listFor = (sub: string) => op.app.get(DeviceRegistry).listActive(sub);
   const registerFcm = async (registrationToken: string, label: string) =>
-    answer(
-      await fetch(`${op.url}/ext/ciba/devices`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ kind: 'fcm', registration_token: registrationToken, label, id_token_hint: await idTokenFor(op, 'alice') }),
-      }),
-    );
+    deviceApi(op, 'POST', '/ext/ciba/devices', { client: CLIENTS.basic, idToken: await idTokenFor(op, 'alice'), body: { kind: 'fcm', registration_token: registrationToken, label } });
 
   const exec = promisify(execFile);
   const cli = join(process.cwd(), 'apps/admin/dist/main.js');
@@ -521,13 +533,13 @@ describe('admin CLI: devices (apps/admin, built)', () => {
     }
   }
 
-  it('devices list prints id, kind, label and dates, never a target; devices revoke ends one registration', async () => {
+  it('devices list prints id, kind, label, dates and the registering client, never a target; devices revoke ends one registration, audited', async () => {
     const registrationToken = FCM_TOKEN();
     const created = await registerFcm(registrationToken, 'CLI phone');
     const id = String(created.json['device_id']);
     const list = await admin(['devices', 'list', 'alice']);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(new RegExp(`^${id}  fcm  "CLI phone"  created \\S+  last used -$`, 'm'));
+    expect(list.stdout).toMatch(new RegExp(`^${id}  fcm  "CLI phone"  created \\S+  expires \\S+  last used -  registered by client ${CLIENTS.basic.id}$`, 'm'));
     expect(list.stdout).not.toContain(registrationToken);
     expect(list.stdout).not.toContain('push.example.net');
 
@@ -535,6 +547,15 @@ describe('admin CLI: devices (apps/admin, built)', () => {
     expect(await admin(['devices', 'revoke', 'alice', id])).toMatchObject({ code: 0, stdout: `device ${id} revoked\n` });
     expect((await listFor('alice')).map((d) => d.id)).not.toContain(id);
     expect((await admin(['devices', 'list', 'alice'])).stdout).not.toContain(id);
+    let trail: { type: string; client_id: string | null; payload: Record<string, unknown> }[] = [];
+    await waitFor(async () => {
+      trail = await op.db.dataSource.query('SELECT type, client_id, payload FROM audit_records WHERE device_id = $1 ORDER BY occurred_at', [id]);
+      return trail.length === 2;
+    }, { description: 'the registration and the revocation in the audit trail', timeoutMs: 15_000 });
+    expect(trail.map((r) => [r.type, r.client_id, r.payload['via']])).toEqual([
+      ['device.registered', CLIENTS.basic.id, 'client'],
+      ['device.revoked', null, 'admin'],
+    ]);
   }, 30_000);
 
   it('devices enrol-link emails the link through CIBA_EMAIL_VENDOR=smtp and prints no link; --print shows it; an unverified address is refused', async () => {

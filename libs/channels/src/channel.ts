@@ -36,6 +36,24 @@ export interface EnrolmentInvitation {
 }
 
 /**
+ * A device was registered to receive the user's sign-in requests: told to the user on their other
+ * channels, with a one-time link to remove it ("not you?"). Label and client name are client or
+ * user controlled: templates escape and flatten them. The link is a credential until used.
+ */
+export interface DeviceAnnouncement {
+  /** What the registrant named the device, if anything. */
+  readonly deviceLabel: string | null;
+  readonly deviceKind: 'web-push' | 'fcm';
+  readonly registeredAt: Date;
+  /** The client's registered name when a client registered it; null when the user's enrolment link did. */
+  readonly clientName: string | null;
+  /** Single-use link that shows the device and removes it on confirmation. */
+  readonly removalUrl: string;
+  /** The user's display name, when known. */
+  readonly recipientName: string | null;
+}
+
+/**
  * How a send ended, which drives the bus: `sent` → ack, `retryable` → delayed redelivery,
  * `permanent` → dead letter (and the next channel in the user's preference, if any). Reasons are
  * short codes, safe to log: never an address, number, token or message body.
@@ -51,6 +69,8 @@ export interface EmailChannel {
   send(to: string, notification: ApprovalNotification): Promise<SendOutcome>;
   /** The device enrolment link, over the same transport. */
   sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome>;
+  /** "A new device was added to your account", with its removal link. */
+  sendDeviceAnnouncement(to: string, announcement: DeviceAnnouncement): Promise<SendOutcome>;
   close?(): Promise<void>;
 }
 
@@ -61,6 +81,8 @@ export interface SmsChannel {
   send(to: string, notification: ApprovalNotification): Promise<SendOutcome>;
   /** The device enrolment link, over the same transport; `to` in E.164. */
   sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome>;
+  /** "A new device was added to your account", with its removal link; `to` in E.164. */
+  sendDeviceAnnouncement(to: string, announcement: DeviceAnnouncement): Promise<SendOutcome>;
   close?(): Promise<void>;
 }
 

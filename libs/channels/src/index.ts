@@ -7,6 +7,7 @@ export { escapeHtml } from './templates/escape-html.js';
 export { renderEmail, describeScope, minutesLeft, summarizeAuthorizationDetails } from './templates/approval-email.template.js';
 export type { RenderEmailOptions, RenderedEmail, AuthorizationDetailSummary } from './templates/approval-email.template.js';
 export { renderEnrolmentEmail } from './templates/enrolment-email.template.js';
+export { describeDeviceKind, renderDeviceAnnouncementEmail, utcMinute } from './templates/device-announcement-email.template.js';
 export { SmtpEmailChannel } from './email/smtp/smtp-email.channel.js';
 export { smtpEmailConfigSchema, smtpEmailOptionsFromEnv } from './email/smtp/smtp-email.config.js';
 export type { SmtpEmailChannelOptions, SmtpEmailConfig } from './email/smtp/smtp-email.config.js';

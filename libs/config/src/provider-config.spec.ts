@@ -77,6 +77,19 @@ describe('loadConfig: reaching users', () => {
   });
 });
 
+describe('loadConfig: devices', () => {
+  it('accepts ID tokens attesting an authentication at most 10 minutes old, and keeps registrations 90 days, by default', () => {
+    expect(loadConfig(base, 'notifier', []).devices).toEqual({ idTokenMaxAge: 600, registrationTtl: 90 * 24 * 3600 });
+    const c = loadConfig({ ...base, CIBA_DEVICE_ID_TOKEN_MAX_AGE: '120', CIBA_DEVICE_REGISTRATION_TTL: '86400' }, 'notifier', []);
+    expect(c.devices).toEqual({ idTokenMaxAge: 120, registrationTtl: 86400 });
+  });
+
+  it('refuses a maximum age or a lifetime that is not a positive number of seconds', () => {
+    expect(() => loadConfig({ ...base, CIBA_DEVICE_ID_TOKEN_MAX_AGE: '0' }, 'notifier', [])).toThrow(/CIBA_DEVICE_ID_TOKEN_MAX_AGE/);
+    expect(() => loadConfig({ ...base, CIBA_DEVICE_REGISTRATION_TTL: 'forever' }, 'notifier', [])).toThrow(/CIBA_DEVICE_REGISTRATION_TTL/);
+  });
+});
+
 describe('loadConfig: passkey step-up', () => {
   it('treats the OpenID EAP values phr and phrh as passkey-level by default; none turns step-up off', () => {
     expect(loadConfig(base, 'notifier', []).stepUp.passkeyAcrValues).toEqual(['phr', 'phrh']);

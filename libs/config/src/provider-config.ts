@@ -56,6 +56,8 @@ const envSchema = z.object({
   CIBA_USER_NOTIFICATION_LIMIT: int(0, 100000).default(10),
   CIBA_USER_NOTIFICATION_WINDOW_SECONDS: int(1, 86400).default(600),
   CIBA_ENROLMENT_LINK_TTL: int(60, 604800).default(900),
+  CIBA_DEVICE_ID_TOKEN_MAX_AGE: int(1, 86400).default(600),
+  CIBA_DEVICE_REGISTRATION_TTL: int(60, 315360000).default(7776000),
   CIBA_PASSKEY_ACR_VALUES: z.string().default('phr phrh'),
   CIBA_SWEEP_INTERVAL_MS: int(100, 600000).default(1000),
   CIBA_RENOTIFY_AFTER_MS: int(1000, 3600000).default(30000),
@@ -104,6 +106,13 @@ export interface ProviderConfig {
     readonly userWindowMs: number;
     /** Lifetime of a one-time device enrolment link, in seconds. */
     readonly enrolmentLinkTtl: number;
+  };
+  /** The device registration API and the lifetime of registrations. */
+  readonly devices: {
+    /** Oldest `auth_time` (seconds ago) an ID token may attest to register, list or remove devices. */
+    readonly idTokenMaxAge: number;
+    /** Lifetime of a device registration, in seconds; after it the device is neither listed nor notified. */
+    readonly registrationTtl: number;
   };
   /** Passkey (WebAuthn) step-up on the approval page. */
   readonly stepUp: {
@@ -250,6 +259,7 @@ export function loadConfig(
       userWindowMs: e.CIBA_USER_NOTIFICATION_WINDOW_SECONDS * 1000,
       enrolmentLinkTtl: e.CIBA_ENROLMENT_LINK_TTL,
     },
+    devices: { idTokenMaxAge: e.CIBA_DEVICE_ID_TOKEN_MAX_AGE, registrationTtl: e.CIBA_DEVICE_REGISTRATION_TTL },
     stepUp: { passkeyAcrValues, relyingParty: webAuthnRelyingParty(notifierUrl) },
     callbacks: {
       pingOnExpiry: e.CIBA_PING_ON_EXPIRY,

@@ -6,6 +6,7 @@ export * from './passkey/passkey.js';
 export * from './events/lifecycle-event.js';
 export * from './ports/ports.js';
 export * from './events/lifecycle-events.js';
+export * from './events/device-events.js';
 export * from './auth-request/pending-poll-cache.js';
 export * from './auth-request/decision-token-state.js';
 export * from './callback/callback-delivery.js';

@@ -25,6 +25,7 @@ describe('catalogue', () => {
       ackWaitMs: 30_000,
     });
     expect(consumerDefinition('audit')).toMatchObject({ filterSubject: 'ciba.lifecycle.>', maxDeliver: 20 });
+    expect(consumerDefinition('notifier-devices')).toMatchObject({ filterSubject: 'ciba.lifecycle.device.registered', maxDeliver: 12 });
     expect(() => consumerDefinition('nobody')).toThrow(/unknown durable consumer "nobody"/);
   });
 
@@ -49,6 +50,9 @@ describe('catalogue', () => {
   it('tells which durable consumers receive a subject', () => {
     expect(consumersFor(subjectFor('auth_request.created')).map((c) => c.name)).toEqual(['notifier', 'audit', 'callback-dispatcher']);
     expect(consumersFor(subjectFor('auth_request.approved')).map((c) => c.name)).toEqual(['audit', 'callback-dispatcher']);
+    // A new device is announced to the user by the notifier and recorded by the audit service; its removal only audited.
+    expect(consumersFor(subjectFor('device.registered')).map((c) => c.name)).toEqual(['audit', 'callback-dispatcher', 'notifier-devices']);
+    expect(consumersFor(subjectFor('device.revoked')).map((c) => c.name)).toEqual(['audit', 'callback-dispatcher']);
     expect(consumersFor('ciba.dlq.notifier.auth_request.created')).toEqual([]);
   });
 

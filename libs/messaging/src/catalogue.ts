@@ -59,7 +59,12 @@ export const HEADERS = Object.freeze({
   deliveryCount: 'x-delivery-count',
 } as const);
 
-export const CONSUMER_NAMES = Object.freeze({ notifier: 'notifier', audit: 'audit', callbackDispatcher: 'callback-dispatcher' } as const);
+export const CONSUMER_NAMES = Object.freeze({
+  notifier: 'notifier',
+  audit: 'audit',
+  callbackDispatcher: 'callback-dispatcher',
+  notifierDevices: 'notifier-devices',
+} as const);
 
 /** One subject per lifecycle event type, e.g. `ciba.lifecycle.auth_request.created`. */
 export const LIFECYCLE_SUBJECT: Readonly<Record<LifecycleEventType, string>> = Object.freeze(
@@ -106,6 +111,15 @@ export function defineTopology(overrides: TopologyOverrides = {}): BusTopology {
     // (exponential with jitter, or the endpoint's Retry-After). nats-server 2.9 has no multi-filter
     // consumers, so it sees every lifecycle event and acknowledges those it has no handler for.
     { name: CONSUMER_NAMES.callbackDispatcher, filterSubject: `${lifecycle}.>`, maxDeliver: 10, ackWaitMs: 60_000 },
+    // The notifier telling the user about a new device (email, SMS). Unlike a sign-in prompt the news
+    // stays worth delivering for hours, so the retries stretch to about a day.
+    {
+      name: CONSUMER_NAMES.notifierDevices,
+      filterSubject: `${lifecycle}.device.registered`,
+      maxDeliver: 12,
+      ackWaitMs: 30_000,
+      backoffMs: [1_000, 5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 3 * 3_600_000, 6 * 3_600_000],
+    },
   ].map((consumer) => ({ ...consumer, ...overrides.consumers?.[consumer.name] }));
   return deepFreeze({
     lifecycleSubjectPrefix: lifecycle,

@@ -101,3 +101,38 @@ describe('callback outcome events', () => {
     expect(() => parseLifecycleEvent({ ...event, mode: 'ping', trigger: 'whenever' })).toThrow(MalformedMessage);
   });
 });
+
+describe('device events', () => {
+  const registered = {
+    type: 'device.registered',
+    version: 1,
+    eventId: 'd1:device.registered',
+    deviceId: 'd1',
+    subject: 'alice',
+    clientId: 'console',
+    occurredAt: '2026-01-01T00:00:00.000Z',
+    correlationId: null,
+    kind: 'fcm',
+    label: 'Work phone',
+    via: 'client',
+    expiresAt: '2026-04-01T00:00:00.000Z',
+  };
+  const revoked = { ...registered, type: 'device.revoked', eventId: 'd1:device.revoked', clientId: null, via: 'removal_link', reason: 'revoked', expiresAt: undefined };
+
+  it('accepts a registration (by a client or an enrolment link) and a revocation: a device, no request', () => {
+    for (const event of [registered, { ...registered, via: 'enrolment_link', clientId: null, label: null }, revoked, { ...revoked, via: 'provider', reason: 'gone' }]) {
+      expect(parseLifecycleEvent(JSON.stringify(event))).toEqual(JSON.parse(JSON.stringify(event)));
+    }
+  });
+
+  it('refuses a device event without its device, with a client that contradicts how it was authorised, or an unknown kind, via or reason', () => {
+    const { deviceId: _deviceId, ...noDevice } = registered;
+    expect(malformed(noDevice)).toBe('device.registered: deviceId must be a non-empty string');
+    expect(malformed({ ...registered, clientId: null })).toMatch(/clientId must be set exactly when via is client/);
+    expect(malformed({ ...registered, via: 'enrolment_link' })).toMatch(/clientId must be set exactly when via is client/);
+    expect(malformed({ ...registered, kind: 'apns' })).toMatch(/kind must be web-push or fcm/);
+    expect(malformed({ ...registered, via: 'anyone' })).toMatch(/via must be enrolment_link or client/);
+    expect(malformed({ ...revoked, reason: 'bored' })).toMatch(/reason must be/);
+    expect(malformed({ ...revoked, via: 'client' })).toMatch(/clientId must be set exactly when via is client/);
+  });
+});

@@ -6,7 +6,13 @@ import { MalformedMessage } from './errors.js';
 export const LIFECYCLE_EVENT_VERSION = 1;
 
 const ENVELOPE_STRINGS = ['eventId', 'requestId', 'clientId', 'subject', 'occurredAt'] as const;
+/** Device events name a device instead of a request, and a client only when one took part. */
+const DEVICE_ENVELOPE_STRINGS = ['eventId', 'deviceId', 'subject', 'occurredAt'] as const;
 const DELIVERY_MODES: readonly unknown[] = ['poll', 'ping', 'push'];
+const DEVICE_KINDS: readonly unknown[] = ['web-push', 'fcm'];
+const DEVICE_REGISTRARS: readonly unknown[] = ['enrolment_link', 'client'];
+const DEVICE_REVOKERS: readonly unknown[] = ['client', 'enrolment_link', 'removal_link', 'admin', 'provider'];
+const DEVICE_REVOCATION_REASONS: readonly unknown[] = ['revoked', 'gone', 'replaced'];
 
 type Json = Record<string, unknown>;
 
@@ -28,9 +34,15 @@ export function parseLifecycleEvent(json: unknown): LifecycleEvent {
   if (event['version'] !== LIFECYCLE_EVENT_VERSION) {
     throw new MalformedMessage(`unsupported lifecycle event version ${describe(event['version'])}`);
   }
-  for (const field of ENVELOPE_STRINGS) requireString(event, field);
+  const device = event['type'] === 'device.registered' || event['type'] === 'device.revoked';
+  for (const field of device ? DEVICE_ENVELOPE_STRINGS : ENVELOPE_STRINGS) requireString(event, field);
   if (!(typeof event['correlationId'] === 'string' || event['correlationId'] === null)) {
     throw new MalformedMessage('correlationId must be a string or null');
+  }
+  if (device) {
+    require(event, 'clientId', event['clientId'] === null || (typeof event['clientId'] === 'string' && event['clientId'] !== ''), 'a non-empty string or null');
+    require(event, 'kind', DEVICE_KINDS.includes(event['kind']), 'web-push or fcm');
+    require(event, 'label', event['label'] === null || typeof event['label'] === 'string', 'a string or null');
   }
   switch (event['type']) {
     case 'auth_request.created':
@@ -70,6 +82,16 @@ export function parseLifecycleEvent(json: unknown): LifecycleEvent {
       require(event, 'amr', event['amr'] === undefined || isStringArray(event['amr']), 'an array of strings when present');
       break;
     case 'auth_request.expired':
+      break;
+    case 'device.registered':
+      require(event, 'via', DEVICE_REGISTRARS.includes(event['via']), 'enrolment_link or client');
+      require(event, 'clientId', (event['via'] === 'client') === (event['clientId'] !== null), 'set exactly when via is client');
+      requireString(event, 'expiresAt');
+      break;
+    case 'device.revoked':
+      require(event, 'via', DEVICE_REVOKERS.includes(event['via']), DEVICE_REVOKERS.join(', '));
+      require(event, 'clientId', (event['via'] === 'client') === (event['clientId'] !== null), 'set exactly when via is client');
+      require(event, 'reason', DEVICE_REVOCATION_REASONS.includes(event['reason']), DEVICE_REVOCATION_REASONS.join(', '));
       break;
   }
   return event as unknown as LifecycleEvent;

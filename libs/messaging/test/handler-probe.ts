@@ -11,6 +11,11 @@ export interface ProbeCall {
   readonly at: number;
 }
 
+/** The request an event is about (a device event: its device). */
+function keyOf(event: LifecycleEvent): string {
+  return 'requestId' in event ? event.requestId : event.deviceId;
+}
+
 /** Records what bus handlers received, and lets a test script a handler's behaviour per request. */
 export function createProbe() {
   return {
@@ -20,10 +25,10 @@ export function createProbe() {
     async record(handler: string, event: LifecycleEvent, context: unknown): Promise<void> {
       if (!isBusContext(context)) throw new Error('not a BusContext');
       this.calls.push({ handler, event, context, at: Date.now() });
-      await this.behaviour.get(event.requestId)?.(context.deliveryCount);
+      await this.behaviour.get(keyOf(event))?.(context.deliveryCount);
     },
     of(handler: string, requestId?: string): ProbeCall[] {
-      return this.calls.filter((call) => call.handler === handler && (!requestId || call.event.requestId === requestId));
+      return this.calls.filter((call) => call.handler === handler && (!requestId || keyOf(call.event) === requestId));
     },
   };
 }

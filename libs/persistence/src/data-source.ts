@@ -4,6 +4,7 @@ import { ENTITIES } from './entities.js';
 import { InitialSchema1700000000000 } from './migrations/1700000000000-initial-schema.js';
 import { CallbackDeliveries1700000100000 } from './migrations/1700000100000-callback-deliveries.js';
 import { UserChannels1700000200000 } from './migrations/1700000200000-user-channels.js';
+import { DeviceOwnership1700000300000 } from './migrations/1700000300000-device-ownership.js';
 import { AtomicDecisions1700000400000 } from './migrations/1700000400000-atomic-decisions.js';
 import { CredentialsAtRest1700000700000 } from './migrations/1700000700000-credentials-at-rest.js';
 
@@ -12,6 +13,7 @@ export const MIGRATIONS = [
   InitialSchema1700000000000,
   CallbackDeliveries1700000100000,
   UserChannels1700000200000,
+  DeviceOwnership1700000300000,
   AtomicDecisions1700000400000,
   CredentialsAtRest1700000700000,
 ] as const;

@@ -234,4 +234,25 @@ describe('TypeOrmAuditRepository', () => {
     expect(trail).toHaveLength(2);
     expect(trail.find((r) => r.type === 'auth_request.created')).toEqual(record);
   });
+
+  it('keeps device events: a device, no request, and a client only when one took part', async () => {
+    const repository = new TypeOrmAuditRepository(db.dataSource);
+    const deviceId = randomUUID();
+    const registered: AuditRecord = {
+      eventId: `${deviceId}:device.registered`,
+      type: 'device.registered',
+      requestId: null,
+      clientId: 'rp-1',
+      deviceId,
+      subject: 'alice',
+      occurredAt: at(1),
+      correlationId: null,
+      payload: { version: 1, kind: 'fcm', via: 'client' },
+    };
+    const revoked: AuditRecord = { ...registered, eventId: `${deviceId}:device.revoked`, type: 'device.revoked', clientId: null, occurredAt: at(2), payload: { version: 1, via: 'removal_link' } };
+    await expect(repository.append(registered)).resolves.toBe(true);
+    await expect(repository.append(revoked)).resolves.toBe(true);
+    await expect(repository.append(revoked)).resolves.toBe(false);
+    expect(await repository.listForDevice(deviceId)).toEqual([registered, revoked]);
+  });
 });

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import type { CallbackTrigger } from '@ciba/domain';
+import { type CallbackTrigger, isDeviceEvent } from '@ciba/domain';
 import { PermanentError, handlerPattern, isBusContext, parseLifecycleEvent } from '@ciba/messaging';
 import { CallbackDispatcher } from './callback-dispatcher.service.js';
 
@@ -32,7 +32,7 @@ export class CallbackHandler {
 
   private async handle(data: unknown, context: unknown): Promise<void> {
     const event = parseLifecycleEvent(data);
-    if (!(event.type in TRIGGERS)) throw new PermanentError(`unexpected ${event.type} on the callback-dispatcher consumer`);
+    if (isDeviceEvent(event) || !(event.type in TRIGGERS)) throw new PermanentError(`unexpected ${event.type} on the callback-dispatcher consumer`);
     const trigger = TRIGGERS[event.type as keyof typeof TRIGGERS];
     await this.dispatcher.dispatch(event.requestId, trigger, isBusContext(context) ? context.deliveryCount : 1);
   }

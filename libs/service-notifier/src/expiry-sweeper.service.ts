@@ -2,15 +2,17 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnAppl
 import { type AuthRequest, type AuthRequestRepository, type Clock, type EventPublisher, type LifecycleEvent, requestCreated, requestExpired, settledEvent } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PROVIDER_CONFIG } from '@ciba/platform';
+import { DeviceEvents } from './devices/device-events.service.js';
 
 const BATCH = 200;
 
 /**
  * Moves pending requests past their lifetime to `expired` (announcing each), and republishes what a
  * crash or an unreachable bus left unannounced: the outcome event (approved, denied, expired) of
- * requests settled `CIBA_REPUBLISH_AFTER_MS` ago whose publication was never confirmed, and the
- * created event of requests whose device was never notified. Expiry claims rows with SKIP LOCKED,
- * so replicas can all run it; a republish by two replicas is harmless (same event ids).
+ * requests settled `CIBA_REPUBLISH_AFTER_MS` ago whose publication was never confirmed, the
+ * created event of requests whose device was never notified, and device events the bus never got
+ * (see `DeviceEvents.recover`). Expiry claims rows with SKIP LOCKED, so replicas can all run it; a
+ * republish by two replicas is harmless (same event ids).
  */
 @Injectable()
 export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -23,6 +25,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
     @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly deviceEvents: DeviceEvents,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -54,6 +57,8 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
     for (const request of stale) await this.events.publish(requestCreated(request, this.config.ciba.interval));
     const counts = { expired: expired.length, republished: stale.length, outcomesRepublished: unannounced.length };
     if (expired.length + stale.length + unannounced.length > 0) this.logger.log(counts, 'sweep');
+    const devices = await this.deviceEvents.recover(now);
+    if (devices.registrations + devices.revocations > 0) this.logger.log(devices, 'device events republished');
     return counts;
   }
 

@@ -10,8 +10,12 @@ import { AuthCallbackController } from './auth-callback.controller.js';
 import { HttpAuthenticationChannel } from './channels/http-authentication.channel.js';
 import { DecisionTokens } from './decision-tokens.js';
 import { DeviceDecisionService } from './device-decision.service.js';
+import { DeviceAnnouncementHandler } from './devices/device-announcement.handler.js';
+import { DeviceAnnouncer } from './devices/device-announcer.service.js';
 import { DeviceEnrolment } from './devices/device-enrolment.service.js';
+import { DeviceEvents } from './devices/device-events.service.js';
 import { DeviceRegistry } from './devices/device-registry.service.js';
+import { DeviceRemovalPageController } from './devices/device-removal-page.controller.js';
 import { DevicesController } from './devices/devices.controller.js';
 import { EnrolmentPageController } from './devices/enrolment-page.controller.js';
 import { ExpirySweeper } from './expiry-sweeper.service.js';
@@ -55,7 +59,15 @@ export class NotifierModule {
   static forRoot(options: NotifierModuleOptions = {}): DynamicModule {
     return {
       module: NotifierModule,
-      controllers: [AuthCallbackController, NotificationHandler, ApprovalPageController, EnrolmentPageController, DevicesController],
+      controllers: [
+        AuthCallbackController,
+        NotificationHandler,
+        ApprovalPageController,
+        EnrolmentPageController,
+        DevicesController,
+        DeviceRemovalPageController,
+        DeviceAnnouncementHandler,
+      ],
       providers: [
         UserNotifier,
         DeviceDecisionService,
@@ -64,6 +76,8 @@ export class NotifierModule {
         ChannelsShutdown,
         DeviceEnrolment,
         DeviceRegistry,
+        DeviceEvents,
+        DeviceAnnouncer,
         PasskeyCeremonies,
         {
           provide: CONFIGURED_CHANNELS,
@@ -90,7 +104,7 @@ export class NotifierModule {
           useFactory: (config: ProviderConfig) => (config.authChannel.uri ? new HttpAuthenticationChannel(config.authChannel.uri, config.authChannel.timeoutMs) : null),
         },
       ],
-      exports: [ExpirySweeper, ApprovalLinks, DeviceDecisionService, DeviceEnrolment, DeviceRegistry, PasskeyCeremonies],
+      exports: [ExpirySweeper, ApprovalLinks, DeviceDecisionService, DeviceEnrolment, DeviceRegistry, DeviceEvents, DeviceAnnouncer, PasskeyCeremonies],
     };
   }
 }

@@ -22,5 +22,7 @@ export { FcmPeer, fcmError } from './peers/fcm-peer.js';
 export type { FcmPeerOptions, FcmReply, FcmSend, ServiceAccountKey } from './peers/fcm-peer.js';
 export { answerApprovalPage, approvalCsrfOf, approvalLinkIn, postApprovalDecision } from './approval-page-visitor.js';
 export type { ApprovalCsrf, VisitedPage } from './approval-page-visitor.js';
+export { postDeviceRemoval, removalCsrfOf, removalLinkIn, removeDeviceWithLink } from './device-removal-visitor.js';
+export type { RemovalCsrf } from './device-removal-visitor.js';
 export { smppEnvironment, smtpEnvironment } from './peers/peer-environment.js';
 export { requestIdIn } from './auth-req-id.js';

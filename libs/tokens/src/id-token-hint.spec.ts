@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { OAuthError } from '@ciba/protocol';
 import { InMemorySigningKeyRepository, TEST_ENCRYPTION_KEY, TestClock } from '../test/in-memory-signing-key.repository.js';
-import { verifyIdToken, verifyIdTokenHint } from './id-token-hint.js';
+import { verifyClientIdToken, verifyIdTokenHint } from './id-token-hint.js';
 import { KeyEncryptor } from './key-encryption.js';
 import { KeyStore } from './key-store.js';
 import { TokenMinter } from './token-minter.js';
@@ -51,7 +51,7 @@ describe('verifyIdTokenHint', () => {
     const minter = new TokenMinter({ keyStore, issuer: ISSUER, clock, accessTokenTtl: 600, idTokenTtl: 300, refreshTokenTtl: 3600 });
     const { idToken } = await minter.mint({ clientId: 'client-1', subject: 'user-42', scope: ['openid'], authTime: clock.now(), requestId: 'r1', includeRefreshToken: false, idTokenAlg: 'RS256' });
     await expect(verifyIdTokenHint(idToken, { keyStore, issuer: ISSUER, clientId: 'client-1' })).resolves.toEqual({ sub: 'user-42' });
-    await expect(verifyIdToken(idToken, { keyStore, issuer: ISSUER, now: clock.now() })).resolves.toEqual({ sub: 'user-42' });
+    await expect(verifyClientIdToken(idToken, { keyStore, issuer: ISSUER, clientId: 'client-1', now: clock.now(), maxAuthAgeSeconds: 600 })).resolves.toEqual({ ok: true, sub: 'user-42' });
   });
 
   it('rejects a token from another issuer', async () => {
@@ -110,20 +110,50 @@ describe('verifyIdTokenHint', () => {
   });
 });
 
-describe('verifyIdToken (an ID token presented as a credential)', () => {
-  it('returns the subject of an unexpired ID token we issued, whichever client it was issued to', async () => {
+describe('verifyClientIdToken (an ID token an authenticated client presents as proof of the user)', () => {
+  const checks = (clock: TestClock, clientId = 'client-1', maxAuthAgeSeconds = 600) => ({ issuer: ISSUER, clientId, now: clock.now(), maxAuthAgeSeconds });
+
+  it('returns the subject of an unexpired ID token we issued to this client for a fresh authentication', async () => {
     const { keyStore, mint, clock } = await provider();
-    for (const clientId of ['client-1', 'client-2']) {
-      const { idToken } = await mint(clientId);
-      await expect(verifyIdToken(idToken, { keyStore, issuer: ISSUER, now: clock.now() })).resolves.toEqual({ sub: 'user-42' });
-    }
+    const { idToken } = await mint('client-1');
+    await expect(verifyClientIdToken(idToken, { keyStore, ...checks(clock) })).resolves.toEqual({ ok: true, sub: 'user-42' });
+  });
+
+  it('device takeover: OIDC Core §3.1.3.7 refuses an ID token issued to another client (aud), or authorised for another (azp)', async () => {
+    const { keyStore, mint, clock } = await provider();
+    const { idToken } = await mint('client-2');
+    await expect(verifyClientIdToken(idToken, { keyStore, ...checks(clock) })).resolves.toEqual({ ok: false, refusal: 'other_client' });
+    const signed = (claims: Record<string, unknown>) =>
+      new SignJWT({ auth_time: Math.floor(clock.now().getTime() / 1000), ...claims })
+        .setProtectedHeader({ alg: 'ES256', kid: keyStore.signingKey().kid, typ: 'JWT' })
+        .setIssuer(ISSUER)
+        .setSubject('user-42')
+        .setIssuedAt(Math.floor(clock.now().getTime() / 1000))
+        .setExpirationTime(Math.floor(clock.now().getTime() / 1000) + 300)
+        .sign(keyStore.signingKey().key);
+    const sharedAudience = await signed({ aud: ['client-2', 'client-1'], azp: 'client-2' });
+    await expect(verifyClientIdToken(sharedAudience, { keyStore, ...checks(clock) })).resolves.toEqual({ ok: false, refusal: 'other_client' });
+    const ours = await signed({ aud: ['client-2', 'client-1'], azp: 'client-1' });
+    await expect(verifyClientIdToken(ours, { keyStore, ...checks(clock) })).resolves.toEqual({ ok: true, sub: 'user-42' });
+    const noAudience = await signed({});
+    await expect(verifyClientIdToken(noAudience, { keyStore, ...checks(clock) })).resolves.toEqual({ ok: false, refusal: 'invalid' });
+  });
+
+  it('device takeover: refuses a stale authentication (auth_time older than the maximum), even in an unexpired token', async () => {
+    const { keyStore, minter, clock } = await provider();
+    const authTime = clock.now();
+    clock.advance(601);
+    // What a refresh does: a new, unexpired ID token that keeps the original auth_time.
+    const { idToken } = await minter.mint({ clientId: 'client-1', subject: 'user-42', scope: ['openid'], authTime, requestId: 'r1', includeRefreshToken: false });
+    await expect(verifyClientIdToken(idToken, { keyStore, ...checks(clock) })).resolves.toEqual({ ok: false, refusal: 'stale' });
+    await expect(verifyClientIdToken(idToken, { keyStore, ...checks(clock, 'client-1', 900) })).resolves.toEqual({ ok: true, sub: 'user-42' });
   });
 
   it('RFC 7519 §4.1.4: refuses an expired ID token (unlike a hint)', async () => {
     const { keyStore, mint, clock } = await provider();
     const { idToken } = await mint();
     clock.advance(301);
-    await expect(verifyIdToken(idToken, { keyStore, issuer: ISSUER, now: clock.now() })).resolves.toBeNull();
+    await expect(verifyClientIdToken(idToken, { keyStore, ...checks(clock, 'client-1', 3600) })).resolves.toEqual({ ok: false, refusal: 'invalid' });
   });
 
   it('refuses another issuer, a foreign key, an access token and garbage', async () => {
@@ -133,7 +163,7 @@ describe('verifyIdToken (an ID token presented as a credential)', () => {
     const foreign = (await (await provider()).mint()).idToken;
     const { accessToken } = await mint();
     for (const token of [otherIssuer, foreign, accessToken, '', 'a.b.c']) {
-      await expect(verifyIdToken(token, { keyStore, issuer: ISSUER, now: clock.now() })).resolves.toBeNull();
+      await expect(verifyClientIdToken(token, { keyStore, ...checks(clock) })).resolves.toEqual({ ok: false, refusal: 'invalid' });
     }
   });
 });

@@ -9,13 +9,22 @@ export interface IdTokenHintOptions {
   readonly clientId: string;
 }
 
-export interface IdTokenOptions {
+export interface ClientIdTokenOptions {
   readonly keyStore: KeyStore;
   readonly issuer: string;
+  /** The authenticated client presenting the token: it must be in `aud` (and be `azp`, if present). */
+  readonly clientId: string;
   /** The provider's clock: the token must not have expired by then. */
   readonly now: Date;
+  /** The oldest authentication (`auth_time`, seconds before `now`) the token may attest. */
+  readonly maxAuthAgeSeconds: number;
 }
 
+/** Why an ID token presented as proof of the user was refused: safe to tell the client that presented it. */
+export type IdTokenRefusal = 'invalid' | 'other_client' | 'stale';
+
+/** A future `auth_time` this far ahead is clock skew between replicas; further is not ours. */
+const AUTH_TIME_SKEW_SECONDS = 60;
 /**
  * OIDC Core §3.1.2.1 allows an expired id_token_hint, so expiry is not checked: jose compares
  * `exp` against `currentDate`, which we set to the Unix epoch. That also makes any `nbf` claim
@@ -49,12 +58,39 @@ export async function verifyIdTokenHint(token: string, options: IdTokenHintOptio
 }
 
 /**
- * Verifies an ID token this provider issued, presented by the user's app as proof of who the user is
- * (the device registration API). Unlike a hint this is a credential: it must not have expired. Any
- * of this provider's clients may be the audience. Null when it is not valid, for the caller to
- * answer in its own terms.
+ * Verifies an ID token this provider issued, presented by an AUTHENTICATED client as proof that the
+ * user took part just now (the device registration API). Unlike a hint this is a credential:
+ * - it must not have expired (RFC 7519 §4.1.4);
+ * - it must have been issued to that very client: `aud` contains it and `azp`, when present, is it
+ *   (OIDC Core §2, §3.1.3.7 steps 3–5), so one client cannot spend another client's token;
+ * - the authentication it attests must be fresh: `auth_time` no older than `maxAuthAgeSeconds`
+ *   (as `max_age` in OIDC Core §3.1.2.1). Refreshed ID tokens keep the original `auth_time`, so a
+ *   token that merely stays refreshable goes stale.
  */
-export async function verifyIdToken(token: string, options: IdTokenOptions): Promise<{ sub: string } | null> {
-  const verified = await verifiedSubject(token, options.keyStore, { issuer: options.issuer, currentDate: options.now });
-  return verified.sub === null ? null : { sub: verified.sub };
+export async function verifyClientIdToken(
+  token: string,
+  options: ClientIdTokenOptions,
+): Promise<{ readonly ok: true; readonly sub: string } | { readonly ok: false; readonly refusal: IdTokenRefusal }> {
+  let payload;
+  try {
+    const result = await jwtVerify(token, options.keyStore.verificationKeySet(), {
+      issuer: options.issuer,
+      currentDate: options.now,
+      algorithms: [...SIGNING_ALGS],
+      requiredClaims: ['sub', 'exp', 'iat', 'aud'],
+    });
+    if (!isIdTokenTyp(result.protectedHeader.typ)) return { ok: false, refusal: 'invalid' };
+    payload = result.payload;
+  } catch {
+    return { ok: false, refusal: 'invalid' };
+  }
+  const { sub, aud, azp, auth_time: authTime } = payload;
+  if (typeof sub !== 'string' || sub === '') return { ok: false, refusal: 'invalid' };
+  const audiences = typeof aud === 'string' ? [aud] : (aud ?? []);
+  if (!audiences.includes(options.clientId)) return { ok: false, refusal: 'other_client' };
+  if (azp !== undefined && azp !== options.clientId) return { ok: false, refusal: 'other_client' };
+  if (typeof authTime !== 'number' || !Number.isFinite(authTime)) return { ok: false, refusal: 'stale' };
+  const ageSeconds = options.now.getTime() / 1000 - authTime;
+  if (ageSeconds > options.maxAuthAgeSeconds || ageSeconds < -AUTH_TIME_SKEW_SECONDS) return { ok: false, refusal: 'stale' };
+  return { ok: true, sub };
 }

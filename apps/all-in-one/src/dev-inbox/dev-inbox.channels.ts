@@ -2,6 +2,7 @@ import {
   type ApprovalNotification,
   type ChannelKind,
   type ConfiguredChannels,
+  type DeviceAnnouncement,
   type DevicePushChannel,
   type DeviceTarget,
   type EmailChannel,
@@ -10,6 +11,8 @@ import {
   type SendOutcome,
   type SmsChannel,
   devicePushPayload,
+  renderDeviceAnnouncementEmail,
+  renderDeviceAnnouncementSmsText,
   renderEmail,
   renderEnrolmentEmail,
   renderEnrolmentSmsText,
@@ -66,6 +69,10 @@ export class DevInboxEmailChannel extends DevInboxChannel<'email'> implements Em
   sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome> {
     return this.keep(() => ({ about: 'enrolment', to, ...emailParts(renderEnrolmentEmail(invitation, { now: this.now() })), links: [invitation.enrolUrl] }));
   }
+
+  sendDeviceAnnouncement(to: string, announcement: DeviceAnnouncement): Promise<SendOutcome> {
+    return this.keep(() => ({ about: 'device-added', to, ...emailParts(renderDeviceAnnouncementEmail(announcement)), links: [announcement.removalUrl] }));
+  }
 }
 
 export class DevInboxSmsChannel extends DevInboxChannel<'sms'> implements SmsChannel {
@@ -77,6 +84,10 @@ export class DevInboxSmsChannel extends DevInboxChannel<'sms'> implements SmsCha
 
   sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome> {
     return this.keep(() => ({ about: 'enrolment', to, subject: null, text: renderEnrolmentSmsText(invitation, { now: this.now() }), html: null, links: [invitation.enrolUrl] }));
+  }
+
+  sendDeviceAnnouncement(to: string, announcement: DeviceAnnouncement): Promise<SendOutcome> {
+    return this.keep(() => ({ about: 'device-added', to, subject: null, text: renderDeviceAnnouncementSmsText(announcement), html: null, links: [announcement.removalUrl] }));
   }
 }
 

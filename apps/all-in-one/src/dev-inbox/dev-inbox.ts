@@ -4,7 +4,7 @@ import { type Clock, systemClock } from '@ciba/domain';
 
 /** One captured message, as the real template rendered it. */
 /** What a message is for: a sign-in request to approve, or a device enrolment link. */
-export type InboxMessageAbout = 'approval' | 'enrolment';
+export type InboxMessageAbout = 'approval' | 'enrolment' | 'device-added';
 
 export interface InboxMessage {
   readonly id: string;

@@ -81,11 +81,17 @@ function isWebLink(link: string): boolean {
   }
 }
 
+const LINK_TEXT: Readonly<Record<InboxMessage['about'], string>> = {
+  approval: 'Open the approval page',
+  enrolment: 'Open the enrolment page',
+  'device-added': 'Open the device removal page',
+};
+
 function links(message: InboxMessage, titleId: string): string {
   if (message.links.length === 0) return '';
   const items = message.links.map((link) =>
     isWebLink(link)
-      ? `<li><a class="open" href="${e(link)}" aria-describedby="${titleId}">${message.about === 'enrolment' ? 'Open the enrolment page' : 'Open the approval page'}</a><code class="url">${e(link)}</code></li>`
+      ? `<li><a class="open" href="${e(link)}" aria-describedby="${titleId}">${LINK_TEXT[message.about]}</a><code class="url">${e(link)}</code></li>`
       : `<li><code class="url">${e(link)}</code></li>`,
   );
   return `<div class="links"><ul>${items.join('')}</ul></div>`;

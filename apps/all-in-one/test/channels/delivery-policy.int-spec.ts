@@ -68,7 +68,7 @@ describe('fallback along alice’s channel preference, and the end of the line w
   /** Registers a browser of alice's, subscribed to the local push service. */
   async function goneBrowser(): Promise<string> {
     const subscription = pushService.subscribe(vapid.publicKey);
-    const device = await devices.register({ id: randomUUID(), subject: ALICE.sub, label: 'test', target: { kind: 'web-push', subscription } }, new Date());
+    const device = await devices.register({ id: randomUUID(), subject: ALICE.sub, label: 'test', target: { kind: 'web-push', subscription }, expiresAt: new Date(Date.now() + 86_400_000) }, new Date());
     return device.id;
   }
 
@@ -90,7 +90,7 @@ describe('fallback along alice’s channel preference, and the end of the line w
     expect(mailAttemptsWhenPushed).toBe(mailAttemptsBefore);
     expect(smsc.submitted.length).toBe(smsBefore);
 
-    expect((await devices.listActive(ALICE.sub)).map((d) => d.id)).not.toContain(deviceId);
+    expect((await devices.listActive(ALICE.sub, new Date())).map((d) => d.id)).not.toContain(deviceId);
     const [revoked] = await op.db.dataSource.query<{ revoked_reason: string }[]>('SELECT revoked_reason FROM devices WHERE id = $1', [deviceId]);
     expect(revoked.revoked_reason).toBe('gone');
     const records = await auditedUntil(op, await requestIdOf(op, authReqId), 'auth_request.device_notified');

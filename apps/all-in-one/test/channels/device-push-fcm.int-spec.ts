@@ -32,7 +32,7 @@ describe('FCM: bc-authorize → the notifier sends an FCM v1 message to alice’
 
   it('gets an access token with the service account’s JWT assertion and posts messages:send with the approval link; following it returns tokens (CIBA §11)', async () => {
     const registrationToken = `alice-phone-${randomUUID()}`;
-    await op.app.get<symbol, DeviceRepository>(DEVICE_REPOSITORY).register({ id: randomUUID(), subject: ALICE.sub, label: 'test', target: { kind: 'fcm', registrationToken } }, new Date());
+    await op.app.get<symbol, DeviceRepository>(DEVICE_REPOSITORY).register({ id: randomUUID(), subject: ALICE.sub, label: 'test', target: { kind: 'fcm', registrationToken }, expiresAt: new Date(Date.now() + 86_400_000) }, new Date());
     const message = uniqueMessage('FCM sign-in');
     const { authReqId } = await op.authorize({ binding_message: message });
 

@@ -36,7 +36,7 @@ describe('Web Push: bc-authorize → the notifier pushes to alice’s browser �
   it('posts an aes128gcm message with a VAPID JWT the push service verifies; the browser decrypts the approval link, and following it returns tokens (CIBA §11)', async () => {
     const subscription = pushService.subscribe(vapid.publicKey);
     const devices = op.app.get<symbol, DeviceRepository>(DEVICE_REPOSITORY);
-    const device = await devices.register({ id: randomUUID(), subject: ALICE.sub, label: 'test', target: { kind: 'web-push', subscription } }, new Date());
+    const device = await devices.register({ id: randomUUID(), subject: ALICE.sub, label: 'test', target: { kind: 'web-push', subscription }, expiresAt: new Date(Date.now() + 86_400_000) }, new Date());
     const message = uniqueMessage('Push sign-in');
     const { authReqId } = await op.authorize({ binding_message: message });
 
@@ -49,6 +49,6 @@ describe('Web Push: bc-authorize → the notifier pushes to alice’s browser �
     await approveOnPage(link);
     await expectTokensForAlice(op, authReqId);
     // The device that took the message is marked used (after the push service answered).
-    await waitFor(async () => (await devices.listActive(ALICE.sub)).some((d) => d.id === device.id && d.lastUsedAt !== null), { description: 'the device marked used' });
+    await waitFor(async () => (await devices.listActive(ALICE.sub, new Date())).some((d) => d.id === device.id && d.lastUsedAt !== null), { description: 'the device marked used' });
   });
 });

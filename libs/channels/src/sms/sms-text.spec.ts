@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ApprovalNotification, EnrolmentInvitation } from '../channel.js';
+import type { ApprovalNotification, DeviceAnnouncement, EnrolmentInvitation } from '../channel.js';
 import { GSM7_SINGLE_SEGMENT, encodeGsm7, encodeUcs2, isGsm7, smsLength } from './gsm7.js';
-import { renderEnrolmentSmsText, renderSmsText } from './sms-text.js';
+import { renderDeviceAnnouncementSmsText, renderEnrolmentSmsText, renderSmsText } from './sms-text.js';
 
 const link = 'https://op.example.com/approve/9f8e7d6c5b4a39281706f5e4d3c2b1a0?x=1&y=2';
 
@@ -85,6 +85,37 @@ describe('renderEnrolmentSmsText', () => {
     const longUrl = `https://op.example.com/some/long/prefix/enrol/${'a'.repeat(43)}`;
     const text = renderEnrolmentSmsText(invitation({ enrolUrl: longUrl }), { productName: 'Example Identity', now });
     expect(text).toBe(`Example Identity: Get sign-in requests on this phone (link valid 15 min). ${longUrl}`);
+  });
+});
+
+describe('renderDeviceAnnouncementSmsText', () => {
+  const removalUrl = 'https://op.example.com/enrol/remove/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde';
+  const announcement = (overrides: Partial<DeviceAnnouncement> = {}): DeviceAnnouncement => ({
+    deviceLabel: 'Work phone',
+    deviceKind: 'fcm',
+    registeredAt: new Date('2030-01-01T10:00:00Z'),
+    clientName: 'Acme Bank',
+    removalUrl,
+    recipientName: 'Alice',
+    ...overrides,
+  });
+
+  it('names the device and the time, ends with the intact removal link, in one GSM-7 segment', () => {
+    const text = renderDeviceAnnouncementSmsText(announcement());
+    expect(text).toBe(`New device "Work phone" added 2030-01-01 10:00 UTC. Not you? Remove it: ${removalUrl}`);
+    expect(text).not.toContain('Alice');
+    expect(isGsm7(text)).toBe(true);
+    expect(smsLength(text)).toBeLessThanOrEqual(GSM7_SINGLE_SEGMENT);
+  });
+
+  it('shortens a long label to fit one segment and flattens control characters; a label that cannot fit gives way to the kind', () => {
+    const long = renderDeviceAnnouncementSmsText(announcement({ deviceLabel: `Phone\r\nof ${'x'.repeat(80)}` }));
+    expect(long).toMatch(/^New device "Phone of x+\.\.\." added/);
+    expect(smsLength(long)).toBeLessThanOrEqual(GSM7_SINGLE_SEGMENT);
+    expect(long.endsWith(removalUrl)).toBe(true);
+    const unicode = renderDeviceAnnouncementSmsText(announcement({ deviceLabel: '📱 Téléphone' }));
+    expect(unicode).toBe(`New device (a mobile app) added 2030-01-01 10:00 UTC. Not you? Remove it: ${removalUrl}`);
+    expect(renderDeviceAnnouncementSmsText(announcement({ deviceLabel: null, deviceKind: 'web-push' }))).toContain('New device (a web browser) added');
   });
 });
 

@@ -1,5 +1,6 @@
-import type { ApprovalNotification, EnrolmentInvitation } from '../channel.js';
+import type { ApprovalNotification, DeviceAnnouncement, EnrolmentInvitation } from '../channel.js';
 import { minutesLeft } from '../templates/approval-email.template.js';
+import { describeDeviceKind, utcMinute } from '../templates/device-announcement-email.template.js';
 import { GSM7_SINGLE_SEGMENT, UCS2_SINGLE_SEGMENT, isGsm7, smsLength } from './gsm7.js';
 
 export interface SmsTextOptions {
@@ -71,4 +72,30 @@ export function renderEnrolmentSmsText(invitation: EnrolmentInvitation, options:
   const full = compose(true);
   const limit = isGsm7(full) ? GSM7_SINGLE_SEGMENT : UCS2_SINGLE_SEGMENT;
   return smsLength(full) <= limit ? full : compose(false);
+}
+
+/** Never shorten a device label below this many characters; below it the kind of device says more. */
+const MIN_LABEL_CHARS = 12;
+
+/**
+ * The SMS body announcing a new device: which (its label, shortened to fit one segment, or its
+ * kind), when, and the intact removal link last. Everything but the link is flattened to one line.
+ */
+export function renderDeviceAnnouncementSmsText(announcement: DeviceAnnouncement, options: SmsTextOptions = {}): string {
+  const prefix = options.productName ? `${clean(options.productName)}: ` : '';
+  const link = announcement.removalUrl.trim();
+  const label = announcement.deviceLabel === null ? '' : clean(announcement.deviceLabel);
+  const when = utcMinute(announcement.registeredAt);
+  const compose = (name: string): string => `${prefix}New device ${name} added ${when}. Not you? Remove it: ${link}`;
+  const byKind = compose(`(${describeDeviceKind(announcement.deviceKind)})`);
+  if (label === '') return byKind;
+
+  const full = compose(`"${label}"`);
+  const gsm = isGsm7(full);
+  const limit = gsm ? GSM7_SINGLE_SEGMENT : UCS2_SINGLE_SEGMENT;
+  if (smsLength(full) <= limit) return full;
+  const room = limit - smsLength(compose('""'));
+  const shortened = room >= MIN_LABEL_CHARS ? compose(`"${truncate(label, room, gsm ? '...' : '…')}"`) : byKind;
+  // Extension characters count twice in GSM-7: a shortened label can still overflow by a little.
+  return smsLength(shortened) <= limit ? shortened : byKind;
 }

@@ -1,4 +1,5 @@
 import type { DenialReason } from '../auth-request/auth-request.js';
+import type { DeviceKind, DeviceRegistrar, DeviceRevocation } from '../device/device.js';
 
 /**
  * Lifecycle events of an authentication request. The subject names and stream layout live in the
@@ -15,10 +16,15 @@ export const LIFECYCLE_EVENT_TYPES = [
   'auth_request.redeemed',
   'auth_request.client_notified',
   'auth_request.client_notification_failed',
+  'device.registered',
+  'device.revoked',
 ] as const;
 export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];
+/** Events about a user's device registration rather than an authentication request. */
+export type DeviceEventType = Extract<LifecycleEventType, `device.${string}`>;
+export type AuthRequestEventType = Exclude<LifecycleEventType, DeviceEventType>;
 
-interface EventBase<T extends LifecycleEventType> {
+interface EventBase<T extends AuthRequestEventType> {
   readonly type: T;
   readonly version: 1;
   readonly eventId: string;
@@ -67,7 +73,39 @@ export type AuthRequestClientNotificationFailed = EventBase<'auth_request.client
   readonly reason: string;
 };
 
+/**
+ * Device events share the stream (and the audit trail) with request events, but name a device
+ * instead of a request: `eventId` is `<deviceId>:<type>`. `clientId` is the client that registered
+ * or revoked the device, null when the user's enrolment or removal link (or an operator, or the
+ * provider) did. `via` says who vouched for the change. They never carry the device's target.
+ */
+interface DeviceEventBase<T extends DeviceEventType> {
+  readonly type: T;
+  readonly version: 1;
+  readonly eventId: string;
+  readonly deviceId: string;
+  readonly subject: string;
+  readonly clientId: string | null;
+  readonly occurredAt: string;
+  readonly correlationId: string | null;
+  readonly kind: DeviceKind;
+  readonly label: string | null;
+}
+
+/** A device was registered for device push; `expiresAt` is the end of its registration. */
+export type DeviceRegistered = DeviceEventBase<'device.registered'> & { readonly via: DeviceRegistrar['via']; readonly expiresAt: string };
+/** A registration ended; `via` is `provider` when the push service said it is gone or the same target was registered again. */
+export type DeviceRevoked = DeviceEventBase<'device.revoked'> & {
+  readonly via: NonNullable<DeviceRevocation['by']>['via'] | 'provider';
+  readonly reason: DeviceRevocation['reason'];
+};
+
+export type DeviceEvent = DeviceRegistered | DeviceRevoked;
+export type AuthRequestEvent = Exclude<LifecycleEvent, DeviceEvent>;
+
 export type LifecycleEvent =
+  | DeviceRegistered
+  | DeviceRevoked
   | AuthRequestClientNotified
   | AuthRequestClientNotificationFailed
   | AuthRequestCreated
@@ -77,6 +115,14 @@ export type LifecycleEvent =
   | AuthRequestExpired
   | AuthRequestRedeemed;
 
-export function lifecycleEventId(requestId: string, type: LifecycleEventType): string {
+export function lifecycleEventId(requestId: string, type: AuthRequestEventType): string {
   return `${requestId}:${type}`;
+}
+
+export function deviceEventId(deviceId: string, type: DeviceEventType): string {
+  return `${deviceId}:${type}`;
+}
+
+export function isDeviceEvent(event: LifecycleEvent): event is DeviceEvent {
+  return event.type === 'device.registered' || event.type === 'device.revoked';
 }

@@ -10,12 +10,12 @@ import {
   type AuthRequestDeviceNotified,
   type AuthRequestExpired,
   type AuthRequestRedeemed,
-  type LifecycleEventType,
+  type AuthRequestEventType,
   lifecycleEventId,
 } from './lifecycle-event.js';
 
 /** The one place lifecycle events are built from a request, so every producer emits the same shape. */
-function base<T extends LifecycleEventType>(request: AuthRequest, type: T, occurredAt: Date) {
+function base<T extends AuthRequestEventType>(request: AuthRequest, type: T, occurredAt: Date) {
   return {
     type,
     version: 1 as const,

@@ -3,7 +3,7 @@ import type { CallbackDelivery, NewCallbackDelivery } from '../callback/callback
 import type { AuthenticatedClient, Client } from '../client/client.js';
 import type { LifecycleEvent } from '../events/lifecycle-event.js';
 import type { User } from '../user/user.js';
-import type { Device, DeviceRevocationReason, DeviceTarget } from '../device/device.js';
+import type { Device, DeviceAnnouncementChannel, DeviceRevocationReason, DeviceRevoker, NewDevice } from '../device/device.js';
 import type { NewPasskey, Passkey, WebAuthnCeremony, WebAuthnChallengeRecord } from '../passkey/passkey.js';
 
 /** Ports: every side effect the domain needs, implemented by adapters in persistence / messaging / tokens. */
@@ -181,8 +181,12 @@ export interface EventPublisher {
 export interface AuditRecord {
   readonly eventId: string;
   readonly type: string;
-  readonly requestId: string;
-  readonly clientId: string;
+  /** The authentication request the event is about; null for device events. */
+  readonly requestId: string | null;
+  /** The client concerned; null for a device event no client took part in (enrolment or removal link, operator, provider). */
+  readonly clientId: string | null;
+  /** The device a device event is about. */
+  readonly deviceId?: string | null;
   readonly subject: string;
   readonly occurredAt: Date;
   readonly correlationId: string | null;
@@ -269,12 +273,38 @@ export interface DeviceRepository {
    * Registers a device for `subject`. Registering a target that is already active (the same
    * subscription or registration token) moves it to the new registration: one device per target.
    */
-  register(device: { readonly id: string; readonly subject: string; readonly label: string | null; readonly target: DeviceTarget }, now: Date): Promise<Device>;
-  /** The user's devices that are not revoked, oldest first. */
-  listActive(subject: string): Promise<Device[]>;
-  /** Ends a registration; false when it is unknown, someone else's or already revoked. */
-  revoke(subject: string, id: string, reason: DeviceRevocationReason, now: Date): Promise<boolean>;
+  register(device: NewDevice, now: Date): Promise<Device>;
+  /** Any device by id, active or not; null when unknown. */
+  find(id: string): Promise<Device | null>;
+  /**
+   * The user's active devices (not revoked, not past their lifetime), oldest first; with
+   * `registeredBy`, only those that client registered.
+   */
+  listActive(subject: string, now: Date, registeredBy?: string): Promise<Device[]>;
+  /**
+   * Ends a registration and returns the device as revoked; null when it is unknown, someone else's,
+   * already revoked, or (for a client revoker) not registered by that client.
+   */
+  revoke(subject: string, id: string, reason: DeviceRevocationReason, now: Date, by?: DeviceRevoker): Promise<Device | null>;
   markUsed(id: string, now: Date): Promise<void>;
+  /** The notifier took the registration's announcement up: the sweeper no longer republishes it. */
+  markAnnouncementTaken(id: string, now: Date): Promise<void>;
+  /** Registrations made before `registeredBefore` whose announcement no notifier took up (their event was lost). */
+  findUnannounced(registeredBefore: Date, limit: number): Promise<Device[]>;
+  /** Revocations made before `revokedBefore` whose `device.revoked` event was never published. */
+  findUnpublishedRevocations(revokedBefore: Date, limit: number): Promise<Device[]>;
+  markRevocationPublished(id: string): Promise<void>;
+  /**
+   * Stores `tokenHash` as the device's removal link for one channel, unless that channel's link was
+   * already sent (a redelivered announcement): then false, and nothing changes. A link prepared but
+   * never marked sent is replaced, so a crash between the two leaves one live link per channel.
+   */
+  prepareRemovalLink(deviceId: string, sentVia: DeviceAnnouncementChannel, tokenHash: string, expiresAt: Date, now: Date): Promise<boolean>;
+  markRemovalLinkSent(tokenHash: string, now: Date): Promise<void>;
+  /** The active device an unused, unexpired removal link would remove, without using the link; else null. */
+  findByRemovalLink(tokenHash: string, now: Date): Promise<Device | null>;
+  /** Uses the removal link and revokes its device in one transaction: the device for exactly one caller, else null. */
+  revokeWithRemovalLink(tokenHash: string, now: Date): Promise<Device | null>;
 }
 
 /**

@@ -1,12 +1,14 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
- * Append-only audit trail, one row per lifecycle event. `request_id` is text, not a foreign key:
- * the trail must accept every event, even one about a request that was purged since.
+ * Append-only audit trail, one row per lifecycle event. `request_id` and `device_id` are text, not
+ * foreign keys: the trail must accept every event, even one about a request or device purged since.
+ * Request events carry a request and a client; device events a device, and a client when one took part.
  */
 @Entity({ name: 'audit_records' })
 @Index('ix_audit_records_request_id_occurred_at', ['requestId', 'occurredAt'])
 @Index('ix_audit_records_client_id_occurred_at', ['clientId', 'occurredAt'])
+@Index('ix_audit_records_device_id_occurred_at', ['deviceId', 'occurredAt'])
 export class AuditRecordEntity {
   @PrimaryColumn({ name: 'event_id', type: 'text', primaryKeyConstraintName: 'pk_audit_records' })
   eventId!: string;
@@ -14,11 +16,14 @@ export class AuditRecordEntity {
   @Column({ name: 'type', type: 'text' })
   type!: string;
 
-  @Column({ name: 'request_id', type: 'text' })
-  requestId!: string;
+  @Column({ name: 'request_id', type: 'text', nullable: true })
+  requestId!: string | null;
 
-  @Column({ name: 'client_id', type: 'text' })
-  clientId!: string;
+  @Column({ name: 'client_id', type: 'text', nullable: true })
+  clientId!: string | null;
+
+  @Column({ name: 'device_id', type: 'text', nullable: true })
+  deviceId!: string | null;
 
   @Column({ name: 'subject', type: 'text' })
   subject!: string;

@@ -7,6 +7,7 @@ export function toAuditRecord(entity: AuditRecordEntity): AuditRecord {
     type: entity.type,
     requestId: entity.requestId,
     clientId: entity.clientId,
+    ...(entity.deviceId !== null ? { deviceId: entity.deviceId } : {}),
     subject: entity.subject,
     occurredAt: entity.occurredAt,
     correlationId: entity.correlationId,

@@ -11,8 +11,8 @@ export class TypeOrmAuditRepository implements AuditRepository {
   async append(record: AuditRecord): Promise<boolean> {
     const rows = await queryRows(
       this.dataSource,
-      `INSERT INTO audit_records (event_id, type, request_id, client_id, subject, occurred_at, correlation_id, payload)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO audit_records (event_id, type, request_id, client_id, subject, occurred_at, correlation_id, payload, device_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (event_id) DO NOTHING
        RETURNING event_id`,
       [
@@ -24,6 +24,7 @@ export class TypeOrmAuditRepository implements AuditRepository {
         record.occurredAt,
         record.correlationId,
         JSON.stringify(record.payload),
+        record.deviceId ?? null,
       ],
     );
     return rows.length === 1;
@@ -34,6 +35,12 @@ export class TypeOrmAuditRepository implements AuditRepository {
     const rows = await queryRows(this.dataSource, `SELECT * FROM audit_records WHERE request_id = $1 ORDER BY occurred_at, event_id`, [
       requestId,
     ]);
+    return rows.map((row) => toAuditRecord(hydrate(this.dataSource, AuditRecordEntity, row)));
+  }
+
+  /** The trail of one device registration, oldest first (admin tool, tests). */
+  async listForDevice(deviceId: string): Promise<AuditRecord[]> {
+    const rows = await queryRows(this.dataSource, `SELECT * FROM audit_records WHERE device_id = $1 ORDER BY occurred_at, event_id`, [deviceId]);
     return rows.map((row) => toAuditRecord(hydrate(this.dataSource, AuditRecordEntity, row)));
   }
 }

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { type AuthenticatedClient, type Client, type ClientRepository, asAuthenticatedClient } from '@ciba/domain';
-import { extractClientCredentials, invalidClient, type FormParams } from '@ciba/protocol';
+import { FormParams, extractClientCredentials, invalidClient } from '@ciba/protocol';
 import { SecretHasher } from '@ciba/tokens';
 import { CLIENT_REPOSITORY } from '../di/tokens.js';
+
+const NO_FORM_PARAMS = new FormParams([]);
 
 /**
  * Client authentication at the backchannel and token endpoints: client_secret_basic and
@@ -23,8 +25,9 @@ export class ClientAuthenticator {
     this.dummyHash = hasher.hash(randomBytes(32).toString('base64url'));
   }
 
-  async authenticate(req: Request, params: FormParams): Promise<AuthenticatedClient> {
+  async authenticate(req: Request, params: FormParams, options: { readonly basicOnly?: boolean } = {}): Promise<AuthenticatedClient> {
     const usedHeader = typeof req.headers.authorization === 'string';
+    if (options.basicOnly && !usedHeader) throw invalidClient('client authentication with HTTP Basic is required', 'Basic');
     const credentials = extractClientCredentials(req.headers.authorization, params);
     const fail = () => invalidClient('client authentication failed', usedHeader ? 'Basic' : undefined);
     const client: Client | null = await this.clients.findById(credentials.clientId);
@@ -34,7 +37,15 @@ export class ClientAuthenticator {
       throw fail();
     }
     const secretOk = await this.hasher.verify(credentials.clientSecret, client.clientSecretHash);
-    if (!secretOk || client.tokenEndpointAuthMethod !== credentials.method) throw fail();
+    if (!secretOk || (!options.basicOnly && client.tokenEndpointAuthMethod !== credentials.method)) throw fail();
     return asAuthenticatedClient(client);
+  }
+
+  /**
+   * JSON APIs with no form body (the device registration API): HTTP Basic with the client's id and
+   * secret, whichever method the client registered for the token endpoint. Same checks, same answers.
+   */
+  authenticateBasic(req: Request): Promise<AuthenticatedClient> {
+    return this.authenticate(req, NO_FORM_PARAMS, { basicOnly: true });
   }
 }

@@ -8,6 +8,7 @@ describe('request logging', () => {
     expect(loggablePath(`/enrol/${token}?x=1`)).toBe('/enrol/[redacted]');
     expect(loggablePath('/token?auth_req_id=secret')).toBe('/token');
     expect(loggablePath(`/enrol/${token}/passkey`)).toBe('/enrol/[redacted]/passkey');
+    expect(loggablePath(`/enrol/remove/${token}`)).toBe('/enrol/remove/[redacted]');
   });
 
   it('keeps paths that hold no secret', () => {

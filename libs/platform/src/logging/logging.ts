@@ -55,7 +55,7 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * Path segments that are bearer secrets: the approval-link and enrolment-link tokens
  * (`/approve/<token>`, `/enrol/<token>`). The logged path keeps the route, never the token.
  */
-const SECRET_PATH = /^\/(approve|enrol)\/[A-Za-z0-9_-]{16,}/;
+const SECRET_PATH = /^\/(approve|enrol|enrol\/remove)\/[A-Za-z0-9_-]{16,}/;
 
 /** The request path as logged: without query string, link tokens replaced. */
 export function loggablePath(url: string): string {

@@ -11,6 +11,8 @@ export const MAX_LABEL_CHARS = 64;
 /** FCM registration tokens are opaque, about 150–250 characters of base64url plus ':' and '.'. */
 const FCM_TOKEN_SHAPE = /^[A-Za-z0-9_:.-]{16,4096}$/;
 const DEVICE_ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Enrolment and removal link tokens: 32 random bytes, base64url. Anything else is not worth a lookup. */
+const LINK_TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 export interface DeviceRegistrationRequest {
   readonly target: DeviceTarget;
@@ -25,6 +27,10 @@ const fail = <T>(problem: string): Parsed<T> => ({ ok: false, problem });
 
 function asObject(body: unknown): Record<string, unknown> | null {
   return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null;
+}
+
+export function isLinkToken(value: string): boolean {
+  return LINK_TOKEN_SHAPE.test(value);
 }
 
 /** A device id as the API hands it out (a lowercase UUID); anything else names no device. */

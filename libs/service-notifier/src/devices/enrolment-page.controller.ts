@@ -7,6 +7,7 @@ import { ApprovalPageExceptionFilter, csrfFieldFor, csrfSecret, passesCsrfChecks
 import { PasskeyCeremonies } from '../step-up/passkey-ceremonies.service.js';
 import { PASSKEY_REGISTRATION_SCRIPT } from '../step-up/webauthn-assets.js';
 import { DeviceEnrolment } from './device-enrolment.service.js';
+import { correlationIdOf, formField, headerValue } from './device-http.js';
 import { labelFromUserAgent } from './device-label.js';
 import { DeviceRegistry } from './device-registry.service.js';
 import { parseEnrolmentSubmission } from './device-request.js';
@@ -76,6 +77,7 @@ export class EnrolmentPageController {
     const passkeyOpen = link.passkeyOpen && this.ceremonies.relyingParty !== null;
     if (applicationServerKey === null && !passkeyOpen) return link.deviceOpen ? sendMessage(res, 200, ...UNAVAILABLE) : sendMessage(res, 410, ...GONE);
     const passkeyOptions = passkeyOpen ? await this.ceremonies.registrationOptions(sha256Base64url(token), link.subject) : null;
+    const listed = (await this.registry.listActive(link.subject)).map((d) => ({ id: d.id, label: d.label, kind: d.target.kind, createdAt: d.createdAt }));
     // The cookie holds a secret; the page's header value is bound to this link.
     const secret = csrfSecret(req, ENROL_CSRF_COOKIE);
     res.setHeader('Set-Cookie', this.csrfCookie(secret, this.config.notifications.enrolmentLinkTtl));
@@ -90,6 +92,7 @@ export class EnrolmentPageController {
           scriptPath: 'assets/enrol.js',
           nonce,
           ...(passkeyOptions ? { passkey: { options: passkeyOptions, scriptPath: PASSKEY_SCRIPT_PATH } } : {}),
+          devices: { listed, removePath: `${token}/remove` },
         }),
       enrolmentPageCsp,
     );
@@ -121,6 +124,19 @@ export class EnrolmentPageController {
     }
   }
 
+  /** The page's Remove buttons (plain forms): ends one of the link's user's devices while the link is open. */
+  @Post(':token/remove')
+  async removeDevice(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const link = await this.enrolment.inspect(token);
+    if (link === null) return sendMessage(res, 410, ...GONE);
+    if (!passesCsrfChecks(req, ENROL_CSRF_COOKIE, formField(req, 'csrf'), sha256Base64url(token), this.publicOrigin)) {
+      return sendMessage(res, 403, 'Request not accepted', 'This page could not confirm the request came from you. Open the link again and retry.');
+    }
+    const removed = await this.registry.revoke(link.subject, formField(req, 'device') ?? '', { via: 'enrolment_link' }, correlationIdOf(res));
+    if (removed === null) return sendMessage(res, 404, 'No such device', 'This device is not registered for you any more. Open the link again to see your devices.');
+    sendMessage(res, 200, 'Device removed', 'The device was removed: it no longer receives your sign-in requests. Open the link again to see your other devices.');
+  }
+
   @Post(':token')
   async submit(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     if ((await this.enrolment.peek(token)) === null) return sendJson(res, 410, GONE[1]);
@@ -137,7 +153,7 @@ export class EnrolmentPageController {
     const subject = await this.enrolment.consume(token);
     if (subject === null) return sendJson(res, 410, GONE[1]);
     const { target, label } = parsed.value;
-    await this.registry.register(subject, target, label ?? labelFromUserAgent(req.headers['user-agent']));
+    await this.registry.register(subject, target, label ?? labelFromUserAgent(req.headers['user-agent']), { via: 'enrolment_link' }, correlationIdOf(res));
     res.setHeader('Set-Cookie', this.csrfCookie('', 0));
     sendJson(res, 201, 'Done. This device will now show your sign-in requests. You can close this page.');
   }
@@ -153,8 +169,4 @@ function sendJson(res: Response, status: number, message: string): void {
   res.setHeader('Pragma', 'no-cache');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.json({ message });
-}
-
-function headerValue(value: string | string[] | undefined): string | null {
-  return typeof value === 'string' ? value : null;
 }

@@ -77,3 +77,26 @@ describe('enrolServiceWorkerScript', () => {
     expect(enrolServiceWorkerScript('https://x"</script>')).toContain('var NOTIFIER_ORIGIN = "https://x\\"\\u003c/script>";');
   });
 });
+
+describe('renderEnrolmentPage: the user\'s devices', () => {
+  const listed = [
+    { id: '0b7c3f7e-5a1d-4c2b-9f1e-2d3c4b5a6f70', label: '<img src=x onerror=alert(1)>', kind: 'fcm' as const, createdAt: new Date('2030-01-01T10:00:00Z') },
+    { id: '1b7c3f7e-5a1d-4c2b-9f1e-2d3c4b5a6f71', label: null, kind: 'web-push' as const, createdAt: new Date('2030-01-02T11:30:00Z') },
+  ];
+
+  it('lists each active device with a Remove form (CSRF field, device id) posting to the link, labels escaped, no script added', () => {
+    const html = renderEnrolmentPage({ ...model, devices: { listed, removePath: 'tok/remove' } });
+    expect(html).toContain('<h2>Devices that get your sign-in requests</h2>');
+    expect(html.match(/<form method="post" action="tok\/remove">/g)).toHaveLength(2);
+    expect(html).toContain(`<input type="hidden" name="device" value="${listed[0].id}">`);
+    expect(html.match(new RegExp(`<input type="hidden" name="csrf" value="${'c'.repeat(43)}">`, 'g'))).toHaveLength(2);
+    expect(html).toContain('<strong>&lt;img src=x onerror=alert(1)&gt;</strong>, added 2030-01-01 10:00 UTC');
+    expect(html).toContain('<strong>a web browser</strong>, added 2030-01-02 11:30 UTC');
+    expect(html).not.toContain('<img');
+    expect(html.match(/<script/g)).toHaveLength(1);
+  });
+
+  it('shows no section when the user has no device', () => {
+    expect(renderEnrolmentPage({ ...model, devices: { listed: [], removePath: 'tok/remove' } })).not.toContain('Devices that get your sign-in requests');
+  });
+});

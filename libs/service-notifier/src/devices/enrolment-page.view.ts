@@ -1,5 +1,14 @@
-import { escapeHtml } from '@ciba/channels';
+import { describeDeviceKind, escapeHtml, utcMinute } from '@ciba/channels';
+import type { DeviceKind } from '@ciba/domain';
 import { layout } from '../approval-page/approval-page.view.js';
+
+/** One of the user's active devices, as the enrolment page lists it (never its target). */
+export interface ListedDevice {
+  readonly id: string;
+  readonly label: string | null;
+  readonly kind: DeviceKind;
+  readonly createdAt: Date;
+}
 
 export interface EnrolmentPageModel {
   /**
@@ -18,6 +27,8 @@ export interface EnrolmentPageModel {
    * this link cannot add one (already did, or the notifier's URL cannot host WebAuthn).
    */
   readonly passkey?: { readonly options: unknown; readonly scriptPath: string };
+  /** The user's active devices, each with a Remove button posting to `removePath` (a plain form: no script needed). */
+  readonly devices?: { readonly listed: readonly ListedDevice[]; readonly removePath: string };
 }
 
 /**
@@ -39,6 +50,11 @@ button:disabled{opacity:.6;cursor:default}
 .status{min-height:1.5rem;font-weight:700}
 .status.error{color:#8a1c1c}
 .status.done{color:#0b6e2f}
+.devices{list-style:none;padding:0}
+.devices li{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem;margin:0 0 .75rem}
+.devices .what{flex:1 1 12rem;overflow-wrap:anywhere}
+.devices form{margin:0}
+.devices button{flex:0 0 auto;min-height:2.75rem;background:#8a1c1c}
 `;
 
 /**
@@ -48,12 +64,37 @@ button:disabled{opacity:.6;cursor:default}
 export function renderEnrolmentPage(m: EnrolmentPageModel): string {
   const device = m.applicationServerKey === null ? [] : deviceSection(m, m.applicationServerKey);
   const passkey = m.passkey ? passkeySection(m, m.passkey, device.length === 0) : [];
+  const devices = m.devices && m.devices.listed.length > 0 ? devicesSection(m, m.devices) : [];
   const title = device.length > 0 ? 'Get sign-in requests on this device' : 'Add a passkey';
   const note =
     device.length > 0 && passkey.length > 0
       ? '<p class="note">This link works once for each: notifications on one device, and one passkey. If you did not ask for it, close this page: nothing changes unless you use it.</p>'
       : '<p class="note">This link works once. If you did not ask for it, close this page: nothing changes unless you use it.</p>';
-  return layout(title, m.nonce, [...device, ...passkey, note].join('\n'), ENROLMENT_STYLES);
+  return layout(title, m.nonce, [...device, ...passkey, ...devices, note].join('\n'), ENROLMENT_STYLES);
+}
+
+/** The devices that already get the user's sign-in requests, so one the user does not know can be removed here. */
+function devicesSection(m: EnrolmentPageModel, devices: NonNullable<EnrolmentPageModel['devices']>): string[] {
+  const e = escapeHtml;
+  return [
+    '<h2>Devices that get your sign-in requests</h2>',
+    '<p>Remove any device you do not recognise: it could approve sign-ins in your name.</p>',
+    '<ul class="devices">',
+    ...devices.listed.map((d) => {
+      const name = d.label ?? describeDeviceKind(d.kind);
+      return [
+        '<li>',
+        `<span class="what"><strong>${e(name)}</strong>, added ${e(utcMinute(d.createdAt))}</span>`,
+        `<form method="post" action="${e(devices.removePath)}">`,
+        `<input type="hidden" name="csrf" value="${e(m.csrfToken)}">`,
+        `<input type="hidden" name="device" value="${e(d.id)}">`,
+        `<button type="submit" aria-label="Remove ${e(name)}">Remove</button>`,
+        '</form>',
+        '</li>',
+      ].join('');
+    }),
+    '</ul>',
+  ];
 }
 
 function deviceSection(m: EnrolmentPageModel, applicationServerKey: string): string[] {

@@ -166,7 +166,8 @@ export class UserNotifier {
    * push service reports gone is revoked so it is never tried again.
    */
   private async sendToDevices(user: User, notification: ApprovalNotification): Promise<SendOutcome> {
-    const devices = await this.devices.listActive(user.sub);
+    // Never a registration past its lifetime: it is not active any more.
+    const devices = await this.devices.listActive(user.sub, this.clock.now());
     const outcomes: SendOutcome[] = [];
     for (const device of devices) {
       const adapter = this.channels.devicePush.find((c) => c.accepts(device.target));

@@ -1,7 +1,8 @@
 import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
-import type { ApprovalNotification, EmailChannel, EnrolmentInvitation, SendOutcome } from '../../channel.js';
+import type { ApprovalNotification, DeviceAnnouncement, EmailChannel, EnrolmentInvitation, SendOutcome } from '../../channel.js';
 import { type RenderedEmail, renderEmail } from '../../templates/approval-email.template.js';
+import { renderDeviceAnnouncementEmail } from '../../templates/device-announcement-email.template.js';
 import { renderEnrolmentEmail } from '../../templates/enrolment-email.template.js';
 import { smtpEmailOptionsFromEnv, type SmtpEmailChannelOptions } from './smtp-email.config.js';
 import { classifySmtpError } from './smtp-error.classifier.js';
@@ -60,6 +61,10 @@ export class SmtpEmailChannel implements EmailChannel {
 
   sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome> {
     return this.deliver(to, () => renderEnrolmentEmail(invitation, this.renderOptions()));
+  }
+
+  sendDeviceAnnouncement(to: string, announcement: DeviceAnnouncement): Promise<SendOutcome> {
+    return this.deliver(to, () => renderDeviceAnnouncementEmail(announcement, this.renderOptions()));
   }
 
   private renderOptions(): { productName?: string } {

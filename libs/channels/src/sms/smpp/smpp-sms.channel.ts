@@ -2,9 +2,9 @@ import smpp from 'smpp';
 import type { Pdu, Session } from 'smpp';
 import { z } from 'zod';
 import { parseChannelOptions } from '../../channel-options.js';
-import type { ApprovalNotification, EnrolmentInvitation, SendOutcome, SmsChannel } from '../../channel.js';
+import type { ApprovalNotification, DeviceAnnouncement, EnrolmentInvitation, SendOutcome, SmsChannel } from '../../channel.js';
 import { encodeGsm7, encodeUcs2, isGsm7 } from '../gsm7.js';
-import { renderEnrolmentSmsText, renderSmsText } from '../sms-text.js';
+import { renderDeviceAnnouncementSmsText, renderEnrolmentSmsText, renderSmsText } from '../sms-text.js';
 
 /** SMPP 3.4 §5.1.3 command_status values this adapter distinguishes. */
 export const SmppStatus = {
@@ -106,6 +106,10 @@ export class SmppSmsChannel implements SmsChannel {
 
   sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome> {
     return this.deliver(to, () => renderEnrolmentSmsText(invitation, { productName: this.options.productName }));
+  }
+
+  sendDeviceAnnouncement(to: string, announcement: DeviceAnnouncement): Promise<SendOutcome> {
+    return this.deliver(to, () => renderDeviceAnnouncementSmsText(announcement, { productName: this.options.productName }));
   }
 
   private async deliver(to: string, render: () => string): Promise<SendOutcome> {

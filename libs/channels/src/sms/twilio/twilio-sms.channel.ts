@@ -5,9 +5,9 @@ import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { z } from 'zod';
 import { readCaFile } from '../../ca-file.js';
 import { parseChannelOptions } from '../../channel-options.js';
-import type { ApprovalNotification, EnrolmentInvitation, SendOutcome, SmsChannel } from '../../channel.js';
+import type { ApprovalNotification, DeviceAnnouncement, EnrolmentInvitation, SendOutcome, SmsChannel } from '../../channel.js';
 import { retryAfterMs as parseRetryAfter } from '../../retry-after.js';
-import { renderEnrolmentSmsText, renderSmsText } from '../sms-text.js';
+import { renderDeviceAnnouncementSmsText, renderEnrolmentSmsText, renderSmsText } from '../sms-text.js';
 
 const optionalNonEmpty = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
 
@@ -131,6 +131,10 @@ export class TwilioSmsChannel implements SmsChannel {
 
   sendEnrolment(to: string, invitation: EnrolmentInvitation): Promise<SendOutcome> {
     return this.deliver(to, renderEnrolmentSmsText(invitation, { productName: this.options.productName }));
+  }
+
+  sendDeviceAnnouncement(to: string, announcement: DeviceAnnouncement): Promise<SendOutcome> {
+    return this.deliver(to, renderDeviceAnnouncementSmsText(announcement, { productName: this.options.productName }));
   }
 
   private async deliver(to: string, body: string): Promise<SendOutcome> {
