@@ -260,7 +260,7 @@ describe('device ownership: the user, not whoever holds a token', () => {
       fetch(`${link}/remove`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `ciba_enrol_csrf=${csrf.cookie}`, origin: from },
-        body: new URLSearchParams({ csrf: csrf.cookie, device }),
+        body: new URLSearchParams({ csrf: csrf.header, device }),
       });
 
     expect((await remove(deviceId, 'https://evil.example')).status).toBe(403);

@@ -97,14 +97,13 @@ export class ApprovalPageController {
   /**
    * A POST with a link that already recorded a decision is a retry (the answer was lost to a crash,
    * or the user resubmitted): the same decision gets the same result page and changes nothing, so it
-   * does not need the passkey again (the CSRF checks still apply); a different one is told the link
-   * is used.
+   * needs neither the CSRF checks nor the passkey again; a different one is told the link is used.
    */
   @Post(':token')
   async decide(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const state = await this.linkState(token, this.clock.now());
     if (state.kind !== 'usable' && state.kind !== 'used') return this.sendUnusable(res, state.kind);
-    if (!passesCsrfChecks(req, CSRF_COOKIE, formField(req, 'csrf'), DecisionTokens.hash(token), this.publicOrigin)) {
+    if (state.kind === 'usable' && !passesCsrfChecks(req, CSRF_COOKIE, formField(req, 'csrf'), DecisionTokens.hash(token), this.publicOrigin)) {
       return sendMessage(res, 403, 'Request not accepted', 'This page could not confirm the request came from you. Open the link again and retry.');
     }
     const decision = formField(req, 'decision');
