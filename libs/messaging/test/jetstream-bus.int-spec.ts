@@ -278,6 +278,20 @@ describe('JetStream bus', () => {
     expect(stored?.header.get(HEADERS.correlationId)).toBe(second.correlationId);
   });
 
+  it('double delivery: a handler running longer than the ack wait is not redelivered meanwhile (in-progress)', async () => {
+    await startService(['notifier']);
+    const event = createdEvent();
+    // Three ack waits (2 s each): without the in-progress signal the server would hand the message
+    // out again twice while the first delivery is still being handled.
+    probe.behaviour.set(event.requestId, () => new Promise((resolve) => setTimeout(resolve, 6_000)));
+
+    await publisher.publish(event);
+    await waitFor(() => probe.of('notifier', event.requestId).length === 1);
+    await waitFor(() => consumerSettled('notifier'), 20_000);
+    expect(probe.of('notifier', event.requestId)).toHaveLength(1);
+    expect((await jsm.consumers.info(lifecycleStream, 'notifier')).num_redelivered).toBe(0);
+  });
+
   it('finishes running handlers before close returns', async () => {
     const service = await startService(['notifier']);
     const event = createdEvent();

@@ -7,6 +7,7 @@ import { UserChannels1700000200000 } from './migrations/1700000200000-user-chann
 import { DeviceOwnership1700000300000 } from './migrations/1700000300000-device-ownership.js';
 import { AtomicDecisions1700000400000 } from './migrations/1700000400000-atomic-decisions.js';
 import { CredentialsAtRest1700000700000 } from './migrations/1700000700000-credentials-at-rest.js';
+import { CallbackAttemptLease1700000800000 } from './migrations/1700000800000-callback-attempt-lease.js';
 
 /** Every migration in order, listed explicitly (no globs). */
 export const MIGRATIONS = [
@@ -16,6 +17,7 @@ export const MIGRATIONS = [
   DeviceOwnership1700000300000,
   AtomicDecisions1700000400000,
   CredentialsAtRest1700000700000,
+  CallbackAttemptLease1700000800000,
 ] as const;
 
 export interface PersistenceOptions {

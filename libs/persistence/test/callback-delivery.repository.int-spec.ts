@@ -68,18 +68,64 @@ describe('TypeOrmCallbackDeliveryRepository', () => {
   it('a delivery succeeds at most once; failed ones can be reopened by an operator', async () => {
     const r = await request('denied');
     const d = await deliveries.ensure(delivery(r.id, 'denied'));
-    await deliveries.recordAttempt(d.id, 'http_503');
-    await expect(Promise.all([deliveries.markDelivered(d.id, at(4)), deliveries.markDelivered(d.id, at(5))])).resolves.toEqual(
-      expect.arrayContaining([true, false]),
-    );
-    expect(await deliveries.find(d.id)).toMatchObject({ status: 'delivered', attempts: 1, lastError: null });
+    const first = (await deliveries.claimAttempt(d.id, at(3), at(20)))!;
+    expect(first).toMatchObject({ claimed: true, delivery: { attemptLeaseUntil: at(20) } });
+    await expect(deliveries.finishAttempt(d.id, at(20), { status: 'pending', error: 'http_503' })).resolves.toBe(false);
+    expect(await deliveries.find(d.id)).toMatchObject({ status: 'pending', attempts: 1, lastError: 'http_503', attemptLeaseUntil: null });
+    await deliveries.claimAttempt(d.id, at(4), at(21));
+    await expect(Promise.all([
+      deliveries.finishAttempt(d.id, at(21), { status: 'delivered', at: at(5) }),
+      deliveries.finishAttempt(d.id, at(21), { status: 'delivered', at: at(6) }),
+    ])).resolves.toEqual(expect.arrayContaining([true, false]));
+    expect(await deliveries.find(d.id)).toMatchObject({ status: 'delivered', attempts: 3, lastError: null, attemptLeaseUntil: null });
+    await expect(deliveries.claimAttempt(d.id, at(7), at(24))).resolves.toMatchObject({ claimed: false, delivery: { status: 'delivered' } });
 
     const other = await request('denied');
     const failed = await deliveries.ensure(delivery(other.id, 'denied'));
-    await deliveries.markFailed(failed.id, 'http_401');
+    await deliveries.claimAttempt(failed.id, at(3), at(20));
+    await expect(deliveries.finishAttempt(failed.id, at(20), { status: 'failed', error: 'http_401' })).resolves.toBe(true);
     expect((await deliveries.listFailed(100)).map((x) => x.id)).toContain(failed.id);
+    await expect(deliveries.claimAttempt(failed.id, at(21), at(40))).resolves.toMatchObject({ claimed: false });
     await expect(deliveries.reopen(failed.id)).resolves.toBe(true);
     await expect(deliveries.reopen(failed.id)).resolves.toBe(false);
     expect(await deliveries.find(failed.id)).toMatchObject({ status: 'pending', lastError: 'http_401' });
+  });
+
+  describe('double delivery: one attempt at a time, however often the bus redelivers', () => {
+    it('of concurrent claims of one pending delivery, exactly one wins; the others see its lease', async () => {
+      const r = await request('denied');
+      const d = await deliveries.ensure(delivery(r.id, 'denied'));
+      const claims = await Promise.all(Array.from({ length: 8 }, (_, n) => deliveries.claimAttempt(d.id, at(3), at(20 + n))));
+      const winners = claims.filter((c) => c?.claimed);
+      expect(winners).toHaveLength(1);
+      const lease = winners[0]!.delivery.attemptLeaseUntil;
+      for (const loser of claims.filter((c) => !c?.claimed)) {
+        expect(loser).toMatchObject({ claimed: false, delivery: { status: 'pending', attemptLeaseUntil: lease } });
+      }
+      expect((await deliveries.find(d.id))?.attemptLeaseUntil).toEqual(lease);
+    });
+
+    it('a lease still running refuses a claim; an expired one (its holder died) can be claimed again', async () => {
+      const r = await request('denied');
+      const d = await deliveries.ensure(delivery(r.id, 'denied'));
+      await expect(deliveries.claimAttempt(d.id, at(3), at(20))).resolves.toMatchObject({ claimed: true });
+      await expect(deliveries.claimAttempt(d.id, at(19), at(36))).resolves.toMatchObject({ claimed: false, delivery: { attemptLeaseUntil: at(20) } });
+      await expect(deliveries.claimAttempt(d.id, at(20), at(37))).resolves.toMatchObject({ claimed: true, delivery: { attemptLeaseUntil: at(37) } });
+    });
+
+    it('an attempt that outlived its lease records its outcome but does not release the lease of the attempt that took over', async () => {
+      const r = await request('denied');
+      const d = await deliveries.ensure(delivery(r.id, 'denied'));
+      await deliveries.claimAttempt(d.id, at(3), at(20));
+      await deliveries.claimAttempt(d.id, at(21), at(38));
+      await deliveries.finishAttempt(d.id, at(20), { status: 'pending', error: 'timeout' });
+      expect(await deliveries.find(d.id)).toMatchObject({ attempts: 1, attemptLeaseUntil: at(38) });
+      await expect(deliveries.claimAttempt(d.id, at(22), at(39))).resolves.toMatchObject({ claimed: false });
+    });
+
+    it('there is nothing to claim before the delivery is stored', async () => {
+      const r = await request('denied');
+      await expect(deliveries.claimAttempt(callbackDeliveryId(r.id, 'denied'), at(3), at(20))).resolves.toBeNull();
+    });
   });
 });

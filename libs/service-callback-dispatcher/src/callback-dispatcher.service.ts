@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   type AuthRequest,
@@ -31,6 +32,7 @@ import {
 } from '@ciba/platform';
 import { pingCallbackBody, pushErrorBody } from '@ciba/protocol';
 import { AuthReqIds, KeyEncryptor } from '@ciba/tokens';
+import { afterRefusedClaim, attemptLeaseMs } from './attempt-lease.js';
 import { CallbackMetrics } from './callback-metrics.js';
 
 /**
@@ -38,7 +40,9 @@ import { CallbackMetrics } from './callback-metrics.js';
  * - the callback is built once and stored (encrypted) before the first attempt, so a crash or a
  *   retry sends the very same message, and a push request's tokens are minted exactly once;
  * - at least once across crashes (the bus redelivers until the message is settled), successfully at
- *   most once (a delivered callback is never sent again);
+ *   most once: every attempt first claims the delivery in PostgreSQL for as long as an attempt can
+ *   last, so a message the bus redelivers while an attempt is in flight is not sent again (see
+ *   `attempt-lease.ts`), and a delivered callback is never sent again;
  * - retried only when a retry can help (network errors, timeouts, 429, 5xx), never after
  *   400/401/403/404 or a redirect; given up after the configured attempts, into the dead-letter
  *   stream with an audit event saying why.
@@ -46,6 +50,7 @@ import { CallbackMetrics } from './callback-metrics.js';
 @Injectable()
 export class CallbackDispatcher {
   private readonly logger = new Logger(CallbackDispatcher.name);
+  private readonly leaseMs: number;
 
   constructor(
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
@@ -60,7 +65,9 @@ export class CallbackDispatcher {
     private readonly notificationTokens: ClientNotificationTokenSealer,
     private readonly sender: CallbackSender,
     private readonly metrics: CallbackMetrics,
-  ) {}
+  ) {
+    this.leaseMs = attemptLeaseMs(config.callbacks);
+  }
 
   /** Handles one lifecycle outcome; `deliveryCount` is the bus's count for this message (1 first). */
   async dispatch(requestId: string, trigger: CallbackTrigger, deliveryCount: number): Promise<void> {
@@ -68,8 +75,9 @@ export class CallbackDispatcher {
     if (!request || request.deliveryMode === 'poll') return;
     if (trigger === 'expired' && request.deliveryMode === 'ping' && !this.config.callbacks.pingOnExpiry) return;
 
-    const delivery = (await this.deliveries.find(callbackDeliveryId(request.id, trigger))) ?? (await this.create(request, trigger));
-    if (!delivery || delivery.status !== 'pending') return;
+    const claim = await this.claim(request, trigger, deliveryCount);
+    if (!claim) return;
+    const { delivery, leaseUntil } = claim;
 
     const message = JSON.parse(this.encryptor.decrypt(delivery.encryptedMessage, delivery.id)) as CallbackMessage;
     const outcome = await this.sender.post(delivery.endpoint, message.body, message.bearerToken);
@@ -78,34 +86,65 @@ export class CallbackDispatcher {
     this.metrics.attempt(mode, outcome.kind, outcome.latencyMs);
     // Reason codes with the HTTP status when there was one, e.g. `unauthorized/401`: safe to log and audit.
     const reason = outcome.kind === 'delivered' ? null : outcome.status === null ? outcome.reason : `${outcome.reason}/${outcome.status}`;
-    await this.deliveries.recordAttempt(delivery.id, reason);
     this.logger.log(
       { requestId: request.id, clientId: request.clientId, mode, trigger, attempt: attempts, outcome: outcome.kind, status: outcome.status, reason, latencyMs: outcome.latencyMs },
       'callback attempt',
     );
 
+    // Each branch records the outcome and releases the lease in one statement.
     const step = nextDeliveryStep(outcome, deliveryCount, this.config.callbacks.maxAttempts);
     switch (step.action) {
       case 'done':
-        if (await this.deliveries.markDelivered(delivery.id, this.clock.now())) {
+        if (await this.deliveries.finishAttempt(delivery.id, leaseUntil, { status: 'delivered', at: this.clock.now() })) {
           this.metrics.settled(mode, 'delivered');
           await this.events.publish(clientNotified(request, delivery, attempts, this.clock.now()));
         }
         return;
       case 'retry':
+        await this.deliveries.finishAttempt(delivery.id, leaseUntil, { status: 'pending', error: reason ?? outcome.kind });
         throw new RetryableError(reason ?? outcome.kind, step.delayMs);
       case 'give_up': {
         const why = step.attemptsExhausted ? `attempts_exhausted:${reason}` : (reason ?? step.reason);
-        await this.fail(request, delivery, attempts, why);
+        if (await this.deliveries.finishAttempt(delivery.id, leaseUntil, { status: 'failed', error: why })) {
+          this.metrics.settled(mode, 'failed');
+          await this.events.publish(clientNotificationFailed(request, delivery, attempts, why, this.clock.now()));
+        }
         throw new PermanentError(why);
       }
     }
   }
 
-  private async fail(request: AuthRequest, delivery: CallbackDelivery, attempts: number, reason: string): Promise<void> {
-    await this.deliveries.markFailed(delivery.id, reason);
-    this.metrics.settled(delivery.kind === 'ping' ? 'ping' : 'push', 'failed');
-    await this.events.publish(clientNotificationFailed(request, delivery, attempts, reason, this.clock.now()));
+  /**
+   * Claims the next attempt of this outcome's callback, building and storing the callback first when
+   * there is none yet. Null when there is nothing to send: the callback was delivered or given up.
+   * While another attempt holds it, this delivery of the bus message sends nothing: it is handed back
+   * until that attempt's lease ends or, being the last delivery the bus allows, waits here for it.
+   */
+  private async claim(
+    request: AuthRequest,
+    trigger: CallbackTrigger,
+    deliveryCount: number,
+  ): Promise<{ delivery: CallbackDelivery; leaseUntil: Date } | null> {
+    const id = callbackDeliveryId(request.id, trigger);
+    for (;;) {
+      const now = this.clock.now();
+      const leaseUntil = new Date(now.getTime() + this.leaseMs);
+      const claim = await this.deliveries.claimAttempt(id, now, leaseUntil);
+      if (!claim) {
+        if (!(await this.create(request, trigger))) return null;
+        continue;
+      }
+      if (claim.claimed) return { delivery: claim.delivery, leaseUntil };
+      if (claim.delivery.status !== 'pending') return null;
+
+      const step = afterRefusedClaim(claim.delivery.attemptLeaseUntil, now, deliveryCount, this.config.callbacks.maxAttempts);
+      this.logger.log(
+        { requestId: request.id, clientId: request.clientId, trigger, delivery: deliveryCount, next: step.action, delayMs: step.delayMs },
+        'callback attempt in flight elsewhere',
+      );
+      if (step.action === 'retry_later') throw new RetryableError('callback_attempt_in_flight', step.delayMs);
+      await sleep(step.delayMs);
+    }
   }
 
   /** Builds the callback for this outcome and stores it; null when there is nothing to send. */

@@ -14,6 +14,8 @@ export interface ScriptedResponse {
   readonly headers?: Record<string, string>;
   /** Never answer (until the receiver closes): a request in flight when its sender dies. */
   readonly hang?: boolean;
+  /** Answer only once this settles: an endpoint slower than the sender's bus is patient. */
+  readonly answerAfter?: Promise<unknown>;
 }
 
 /**
@@ -44,7 +46,12 @@ export class ClientReceiver {
           body = { unparseable: true };
         }
         receiver.received.push({ path: req.url ?? '', headers: req.headers, body, status: next.hang ? 0 : next.status });
-        if (!next.hang) res.writeHead(next.status, next.headers).end();
+        const answer = () => {
+          if (!res.destroyed) res.writeHead(next.status, next.headers).end();
+        };
+        if (next.hang) return;
+        if (next.answerAfter) void next.answerAfter.then(answer, answer);
+        else answer();
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

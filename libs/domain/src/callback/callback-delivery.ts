@@ -23,7 +23,28 @@ export interface CallbackDelivery {
   readonly lastError: string | null;
   readonly createdAt: Date;
   readonly deliveredAt: Date | null;
+  /**
+   * Until when the attempt in flight holds the delivery: no other dispatcher may send it before
+   * then. Null when no attempt is in flight (or its outcome was recorded).
+   */
+  readonly attemptLeaseUntil: Date | null;
 }
+
+/**
+ * The answer to a claim of the next attempt: `claimed` when this caller now holds the lease (and
+ * alone may send), otherwise the delivery as it stands — settled, or leased by an attempt in flight.
+ */
+export interface AttemptClaim {
+  readonly claimed: boolean;
+  readonly delivery: CallbackDelivery;
+}
+
+/** What one attempt came to, recorded together with the release of its lease. */
+export type AttemptResult =
+  | { readonly status: 'delivered'; readonly at: Date }
+  /** Still pending: the bus will try again. */
+  | { readonly status: 'pending'; readonly error: string }
+  | { readonly status: 'failed'; readonly error: string };
 
 export interface CallbackMessage {
   readonly body: Readonly<Record<string, unknown>>;
@@ -34,4 +55,4 @@ export function callbackDeliveryId(requestId: string, trigger: CallbackTrigger):
   return `${requestId}:${trigger}`;
 }
 
-export type NewCallbackDelivery = Omit<CallbackDelivery, 'status' | 'attempts' | 'lastError' | 'deliveredAt'>;
+export type NewCallbackDelivery = Omit<CallbackDelivery, 'status' | 'attempts' | 'lastError' | 'deliveredAt' | 'attemptLeaseUntil'>;

@@ -1,5 +1,5 @@
 import type { AuthRequest, Decision, TokenDecision } from '../auth-request/auth-request.js';
-import type { CallbackDelivery, NewCallbackDelivery } from '../callback/callback-delivery.js';
+import type { AttemptClaim, AttemptResult, CallbackDelivery, NewCallbackDelivery } from '../callback/callback-delivery.js';
 import type { AuthenticatedClient, Client } from '../client/client.js';
 import type { LifecycleEvent } from '../events/lifecycle-event.js';
 import type { User } from '../user/user.js';
@@ -259,10 +259,18 @@ export interface CallbackDeliveryRepository {
    * redeemed by an earlier attempt, returns the delivery stored then; null when there is none.
    */
   ensureRedeemed(delivery: NewCallbackDelivery, now: Date, refreshToken: RefreshTokenRecord | null): Promise<CallbackDelivery | null>;
-  recordAttempt(id: string, error: string | null): Promise<void>;
-  /** pending → delivered; false when it was not pending (another attempt won). */
-  markDelivered(id: string, now: Date): Promise<boolean>;
-  markFailed(id: string, reason: string): Promise<void>;
+  /**
+   * Claims the next attempt, atomically: only a pending delivery whose lease is absent or ended
+   * (at `now`) is claimed, and then holds the lease until `leaseUntil`. Null when there is no
+   * such delivery. Of concurrent claimers, one wins.
+   */
+  claimAttempt(id: string, now: Date, leaseUntil: Date): Promise<AttemptClaim | null>;
+  /**
+   * Records the outcome of the attempt that claimed the lease `leaseUntil`: one more attempt, the
+   * new status (a settled delivery stays as it is), and the lease released unless another attempt
+   * has taken it since. True when this call settled the delivery (pending → delivered | failed).
+   */
+  finishAttempt(id: string, leaseUntil: Date, result: AttemptResult): Promise<boolean>;
   /** failed → pending, for an operator's redelivery; false when it was not failed. */
   reopen(id: string): Promise<boolean>;
   listFailed(limit: number): Promise<CallbackDelivery[]>;

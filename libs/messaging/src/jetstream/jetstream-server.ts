@@ -151,8 +151,12 @@ export class JetStreamServer
       subjectType: eventTypeOfSubject(msg.subject, this.topology),
       decode: () => decodeLifecycleEvent(msg.data),
     };
-    // Tell the server the message is still being worked on, so a slow handler is not redelivered.
-    const keepAlive = setInterval(() => msg.working(), Math.max(500, definition.ackWaitMs / 2));
+    // Tell the server the message is being worked on (+WPI restarts its ack wait), so that a slow
+    // handler — a callback to a slow endpoint — is not redelivered meanwhile: at once, since the
+    // message may have waited in the pull buffer for a free slot, then several times per ack wait,
+    // so that a busy event loop does not miss the deadline.
+    msg.working();
+    const keepAlive = setInterval(() => msg.working(), Math.max(250, definition.ackWaitMs / 3));
     try {
       const result = await handleDelivery(delivery, (pattern) => this.getHandlerByPattern(pattern), policy);
       const { settlement } = result;

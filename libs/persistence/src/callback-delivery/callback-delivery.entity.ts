@@ -48,4 +48,7 @@ export class CallbackDeliveryEntity {
 
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true })
   deliveredAt!: Date | null;
+
+  @Column({ name: 'attempt_lease_until', type: 'timestamptz', nullable: true })
+  attemptLeaseUntil!: Date | null;
 }

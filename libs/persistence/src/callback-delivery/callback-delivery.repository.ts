@@ -1,4 +1,6 @@
 import type {
+  AttemptClaim,
+  AttemptResult,
   CallbackDelivery,
   CallbackDeliveryRepository,
   CallbackKind,
@@ -7,7 +9,7 @@ import type {
   NewCallbackDelivery,
   RefreshTokenRecord,
 } from '@ciba/domain';
-import type { DataSource, EntityManager, ObjectLiteral } from 'typeorm';
+import type { DataSource, ObjectLiteral } from 'typeorm';
 import { oneOf } from '../mapping.js';
 import { refreshTokenInsert } from '../refresh-token/refresh-token.repository.js';
 import { hydrate, queryRows } from '../sql.js';
@@ -25,9 +27,22 @@ export class TypeOrmCallbackDeliveryRepository implements CallbackDeliveryReposi
   }
 
   async ensure(delivery: NewCallbackDelivery): Promise<CallbackDelivery> {
-    await insertDelivery(this.dataSource.manager, delivery);
-    const stored = await this.find(delivery.id);
-    if (!stored) throw new Error(`callback delivery ${delivery.id} vanished`);
+    const d = delivery;
+    const rows = await queryRows(
+      this.dataSource,
+      `WITH created AS (
+         INSERT INTO callback_deliveries (id, request_id, client_id, "trigger", kind, endpoint, encrypted_message, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING
+         RETURNING *
+       )
+       SELECT * FROM created
+       UNION ALL
+       SELECT * FROM callback_deliveries WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM created)`,
+      [d.id, d.requestId, d.clientId, d.trigger, d.kind, d.endpoint, d.encryptedMessage, d.createdAt],
+    );
+    // A concurrent insert committed after this statement's snapshot: read again, in a new one.
+    const stored = this.first(rows) ?? (await this.find(d.id));
+    if (!stored) throw new Error(`callback delivery ${d.id} vanished`);
     return stored;
   }
 
@@ -59,25 +74,55 @@ export class TypeOrmCallbackDeliveryRepository implements CallbackDeliveryReposi
     return this.first(rows) ?? this.find(d.id);
   }
 
-  async recordAttempt(id: string, error: string | null): Promise<void> {
-    await queryRows(this.dataSource, 'UPDATE callback_deliveries SET attempts = attempts + 1, last_error = $2 WHERE id = $1', [id, error]);
-  }
-
-  async markDelivered(id: string, now: Date): Promise<boolean> {
+  async claimAttempt(id: string, now: Date, leaseUntil: Date): Promise<AttemptClaim | null> {
+    // One statement: the conditional UPDATE is the claim (the row lock makes concurrent claimers
+    // queue, and each re-checks the condition on the row as the previous one left it); the second
+    // branch answers the delivery as it stands when the claim was refused.
     const rows = await queryRows(
       this.dataSource,
-      `UPDATE callback_deliveries SET status = 'delivered', delivered_at = $2, last_error = NULL WHERE id = $1 AND status = 'pending' RETURNING id`,
-      [id, now],
+      `WITH claimed AS (
+         UPDATE callback_deliveries SET attempt_lease_until = $3
+          WHERE id = $1 AND status = 'pending' AND (attempt_lease_until IS NULL OR attempt_lease_until <= $2)
+         RETURNING *
+       )
+       SELECT true AS claimed, * FROM claimed
+       UNION ALL
+       SELECT false AS claimed, * FROM callback_deliveries WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM claimed)`,
+      [id, now, leaseUntil],
     );
-    return rows.length > 0;
+    if (rows.length === 0) return null;
+    const claimed = rows[0]['claimed'] === true;
+    const delivery = this.map(rows[0]);
+    if (claimed || delivery.status !== 'pending' || isLeased(delivery, now)) return { claimed, delivery };
+    // Refused, yet pending and free in this statement's snapshot: a concurrent claim committed after
+    // the snapshot was taken. Read again, in a new one, to learn its lease.
+    const current = await this.find(id);
+    return current ? { claimed: false, delivery: current } : null;
   }
 
-  async markFailed(id: string, reason: string): Promise<void> {
-    await queryRows(this.dataSource, `UPDATE callback_deliveries SET status = 'failed', last_error = $2 WHERE id = $1 AND status = 'pending'`, [id, reason]);
+  async finishAttempt(id: string, leaseUntil: Date, result: AttemptResult): Promise<boolean> {
+    const error = result.status === 'delivered' ? null : result.error;
+    const deliveredAt = result.status === 'delivered' ? result.at : null;
+    // The status changes only from pending (another attempt may have settled it); the lease is
+    // released only while it is still this attempt's (its end time is the attempt's fencing token).
+    const rows = await queryRows<{ previous: string }>(
+      this.dataSource,
+      `UPDATE callback_deliveries AS d
+          SET attempts = d.attempts + 1,
+              status = CASE WHEN p.previous = 'pending' THEN $2 ELSE d.status END,
+              last_error = CASE WHEN p.previous = 'pending' THEN $3 ELSE d.last_error END,
+              delivered_at = CASE WHEN p.previous = 'pending' AND $2 = 'delivered' THEN $4::timestamptz ELSE d.delivered_at END,
+              attempt_lease_until = CASE WHEN d.attempt_lease_until = $5 THEN NULL ELSE d.attempt_lease_until END
+         FROM (SELECT id, status AS previous FROM callback_deliveries WHERE id = $1 FOR UPDATE) AS p
+        WHERE d.id = p.id
+       RETURNING p.previous`,
+      [id, result.status, error, deliveredAt, leaseUntil],
+    );
+    return rows[0]?.previous === 'pending' && result.status !== 'pending';
   }
 
   async reopen(id: string): Promise<boolean> {
-    const rows = await queryRows(this.dataSource, `UPDATE callback_deliveries SET status = 'pending' WHERE id = $1 AND status = 'failed' RETURNING id`, [id]);
+    const rows = await queryRows(this.dataSource, `UPDATE callback_deliveries SET status = 'pending', attempt_lease_until = NULL WHERE id = $1 AND status = 'failed' RETURNING id`, [id]);
     return rows.length > 0;
   }
 
@@ -105,15 +150,11 @@ export class TypeOrmCallbackDeliveryRepository implements CallbackDeliveryReposi
       lastError: e.lastError,
       createdAt: e.createdAt,
       deliveredAt: e.deliveredAt,
+      attemptLeaseUntil: e.attemptLeaseUntil ?? null,
     };
   }
 }
 
-async function insertDelivery(manager: EntityManager, d: NewCallbackDelivery): Promise<void> {
-  await queryRows(
-    manager,
-    `INSERT INTO callback_deliveries (id, request_id, client_id, "trigger", kind, endpoint, encrypted_message, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-    [d.id, d.requestId, d.clientId, d.trigger, d.kind, d.endpoint, d.encryptedMessage, d.createdAt],
-  );
+function isLeased(delivery: CallbackDelivery, now: Date): boolean {
+  return delivery.attemptLeaseUntil !== null && delivery.attemptLeaseUntil.getTime() > now.getTime();
 }
