@@ -34,8 +34,11 @@ describe('ping and push across separate service processes', () => {
       CIBA_AUTH_CHANNEL_URI: device.url,
       CIBA_USER_NOTIFICATION_LIMIT: '0',
       CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
-      // A dispatcher that dies mid-delivery hands the message on after 2 s.
+      // A dispatcher that dies mid-delivery hands the message on after 2 s; its attempt's lease (connect
+      // + response timeout + 2 s) runs out after 6 s, and the callback is sent again.
       CIBA_CALLBACK_ACK_WAIT_MS: '2000',
+      CIBA_CALLBACK_CONNECT_TIMEOUT_MS: '1000',
+      CIBA_CALLBACK_RESPONSE_TIMEOUT_MS: '3000',
       CIBA_CALLBACK_MAX_ATTEMPTS: '2',
     };
     const file = join(await mkdtemp(join(tmpdir(), 'ciba-e2e-')), 'bootstrap.json');
