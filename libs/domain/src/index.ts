@@ -8,3 +8,4 @@ export * from './ports/ports.js';
 export * from './events/lifecycle-events.js';
 export * from './auth-request/pending-poll-cache.js';
 export * from './callback/callback-delivery.js';
+export * from './limits/limits.js';

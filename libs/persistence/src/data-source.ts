@@ -4,9 +4,10 @@ import { ENTITIES } from './entities.js';
 import { InitialSchema1700000000000 } from './migrations/1700000000000-initial-schema.js';
 import { CallbackDeliveries1700000100000 } from './migrations/1700000100000-callback-deliveries.js';
 import { UserChannels1700000200000 } from './migrations/1700000200000-user-channels.js';
+import { ClientLimits1700000500000 } from './migrations/1700000500000-client-limits.js';
 
 /** Every migration in order, listed explicitly (no globs). */
-export const MIGRATIONS = [InitialSchema1700000000000, CallbackDeliveries1700000100000, UserChannels1700000200000] as const;
+export const MIGRATIONS = [InitialSchema1700000000000, CallbackDeliveries1700000100000, UserChannels1700000200000, ClientLimits1700000500000] as const;
 
 export interface PersistenceOptions {
   /** `postgres://user:password@host:port/database` */

@@ -13,6 +13,7 @@ import { EnrolmentTokenEntity } from './device/enrolment-token.entity.js';
 import { UserNotificationEntity } from './notification/user-notification.entity.js';
 import { PasskeyEntity } from './passkey/passkey.entity.js';
 import { WebAuthnChallengeEntity } from './passkey/webauthn-challenge.entity.js';
+import { ClientPromptWindowEntity } from './notification/client-prompt-window.entity.js';
 
 /** Every entity, listed explicitly: no globs, so ESM and bundling need no file-system lookups. */
 export const ENTITIES = [
@@ -31,4 +32,5 @@ export const ENTITIES = [
   UserNotificationEntity,
   PasskeyEntity,
   WebAuthnChallengeEntity,
+  ClientPromptWindowEntity,
 ] as const;

@@ -13,6 +13,7 @@ import {
   type NewCallbackDelivery,
   callbackDeliveryId,
   clientNotificationFailed,
+  denialDescription,
   clientNotified,
   requestRedeemed,
 } from '@ciba/domain';
@@ -127,7 +128,7 @@ export class CallbackDispatcher {
     // CIBA §12: the error payload with the auth_req_id.
     const body =
       trigger === 'denied'
-        ? pushErrorBody(request.authReqId, 'access_denied', 'the end-user denied the authorization request')
+        ? pushErrorBody(request.authReqId, 'access_denied', denialDescription(request.denialReason))
         : pushErrorBody(request.authReqId, 'expired_token', 'the authentication request expired before the end-user decided');
     return this.deliveries.ensure({ ...base, id, kind: 'push_error', encryptedMessage: seal(id, body) });
   }

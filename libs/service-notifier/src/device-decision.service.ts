@@ -8,6 +8,7 @@ import {
   type DecisionTokenRepository,
   type EventPublisher,
   type PendingPollCache,
+  type PromptLimitKind,
   type StepUpAuthentication,
   effectiveStatus,
   requestDecided,
@@ -103,20 +104,21 @@ export class DeviceDecisionService {
   }
 
   /**
-   * Ends a pending request on the provider's side, without the user: the notification limit was
-   * reached, or no channel could reach them. The client gets access_denied (CIBA §11) instead of
-   * polling until expiry. Null when the request was no longer pending.
+   * Ends a pending request on the provider's side, without the user: a prompt limit (`limit`, which
+   * the event carries to the audit trail) was reached, or no channel could reach them. The client
+   * gets access_denied (CIBA §11) instead of polling until expiry. Null when the request was no
+   * longer pending.
    */
-  async refuse(request: AuthRequest, reason: Extract<DenialReason, 'RATE_LIMITED' | 'UNREACHABLE'>): Promise<AuthRequest | null> {
+  async refuse(request: AuthRequest, reason: Extract<DenialReason, 'RATE_LIMITED' | 'UNREACHABLE'>, limit?: PromptLimitKind): Promise<AuthRequest | null> {
     await this.pollCache.settle(request.authReqId, request.expiresAt);
-    const decided = await this.commit(request, { kind: 'deny', reason }, this.clock.now());
-    if (decided) this.logger.warn({ requestId: decided.id, reason }, 'request refused without the user');
+    const decided = await this.commit(request, { kind: 'deny', reason }, this.clock.now(), limit);
+    if (decided) this.logger.warn({ requestId: decided.id, reason, ...(limit ? { limit } : {}) }, 'request refused without the user');
     return decided;
   }
 
-  private async commit(request: AuthRequest, decision: Decision, now: Date): Promise<AuthRequest | null> {
+  private async commit(request: AuthRequest, decision: Decision, now: Date, limit?: PromptLimitKind): Promise<AuthRequest | null> {
     const decided = await this.requests.decide(request.id, decision, now);
-    if (decided) await this.events.publish(requestDecided(decided));
+    if (decided) await this.events.publish(requestDecided(decided, limit));
     return decided;
   }
 }

@@ -45,4 +45,11 @@ describe('lifecycle events', () => {
     expect(requestDecided({ ...request, status: 'denied', decidedAt: at, denialReason: 'CANCELLED' })).toMatchObject({ type: 'auth_request.denied', reason: 'CANCELLED' });
     expect(() => requestDecided(request)).toThrow(/not decided/);
   });
+
+  it('a request refused by a prompt limit says which limit, so the audit trail shows it', () => {
+    const at = new Date('2026-01-01T00:01:00Z');
+    const refused = { ...request, status: 'denied' as const, decidedAt: at, denialReason: 'RATE_LIMITED' as const };
+    expect(requestDecided(refused, 'client_user')).toMatchObject({ type: 'auth_request.denied', reason: 'RATE_LIMITED', limit: 'client_user' });
+    expect(requestDecided({ ...refused, denialReason: 'UNAUTHORIZED' })).not.toHaveProperty('limit');
+  });
 });

@@ -1,6 +1,7 @@
 import { authorizationDetailsTypes } from '@ciba/protocol';
 import type { AuthRequest } from '../auth-request/auth-request.js';
 import type { CallbackDelivery, CallbackTrigger } from '../callback/callback-delivery.js';
+import type { PromptLimitKind } from '../limits/limits.js';
 import {
   type AuthRequestApproved,
   type AuthRequestClientNotificationFailed,
@@ -50,14 +51,20 @@ export function deviceNotified(request: AuthRequest, channel: string, at: Date):
   return { ...base(request, 'auth_request.device_notified', at), channel };
 }
 
-/** The event for a request the device just decided (approved or denied). */
-export function requestDecided(request: AuthRequest): AuthRequestApproved | AuthRequestDenied {
+/**
+ * The event for a request just decided (approved or denied); `limit` is the prompt limit that made
+ * the provider refuse it (`RATE_LIMITED`).
+ */
+export function requestDecided(request: AuthRequest, limit?: PromptLimitKind): AuthRequestApproved | AuthRequestDenied {
   const at = request.decidedAt ?? request.createdAt;
   if (request.status === 'approved') {
     const approved = base(request, 'auth_request.approved', at);
     return request.acr === null ? approved : { ...approved, acr: request.acr, amr: [...request.amr] };
   }
-  if (request.status === 'denied') return { ...base(request, 'auth_request.denied', at), reason: request.denialReason ?? 'UNAUTHORIZED' };
+  if (request.status === 'denied') {
+    const denied = { ...base(request, 'auth_request.denied', at), reason: request.denialReason ?? 'UNAUTHORIZED' };
+    return limit === undefined ? denied : { ...denied, limit };
+  }
   throw new Error(`request ${request.id} is ${request.status}, not decided`);
 }
 

@@ -1,0 +1,34 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Limits scoped to the client: the notification log gains the client (prompt limits per client and
+ * user replace the per-user limit that one client could use up for all), a per-client prompt counter
+ * in fixed windows, and an index for the back-off after a user's recent denials.
+ */
+export class ClientLimits1700000500000 implements MigrationInterface {
+  name = 'ClientLimits1700000500000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE "user_notifications" ADD "client_id" text`);
+    await queryRunner.query(`UPDATE "user_notifications" n SET "client_id" = r."client_id" FROM "auth_requests" r WHERE r."id" = n."request_id"`);
+    await queryRunner.query(`ALTER TABLE "user_notifications" ALTER COLUMN "client_id" SET NOT NULL`);
+    await queryRunner.query(`DROP INDEX "ix_user_notifications_subject"`);
+    await queryRunner.query(`CREATE INDEX "ix_user_notifications_client_subject" ON "user_notifications" ("client_id", "subject", "sent_at")`);
+    await queryRunner.query(`CREATE INDEX "ix_auth_requests_client_subject_decided_at" ON "auth_requests" ("client_id", "subject", "decided_at")`);
+    await queryRunner.query(`
+      CREATE TABLE "client_prompt_windows" (
+        "client_id" text NOT NULL,
+        "window_start" timestamptz NOT NULL,
+        "prompts" integer NOT NULL,
+        CONSTRAINT "pk_client_prompt_windows" PRIMARY KEY ("client_id", "window_start")
+      )`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE "client_prompt_windows"`);
+    await queryRunner.query(`DROP INDEX "ix_auth_requests_client_subject_decided_at"`);
+    await queryRunner.query(`DROP INDEX "ix_user_notifications_client_subject"`);
+    await queryRunner.query(`CREATE INDEX "ix_user_notifications_subject" ON "user_notifications" ("subject", "sent_at")`);
+    await queryRunner.query(`ALTER TABLE "user_notifications" DROP COLUMN "client_id"`);
+  }
+}
