@@ -157,3 +157,19 @@ describe('parseBootstrap', () => {
     expect(() => parseBootstrap({ clients: [c, c] })).toThrow(/appears twice/);
   });
 });
+
+describe('loadConfig: client authentication throttling', () => {
+  it('defaults: 10 failures per client id and 50 per address in 5 minutes; 2 scrypt runs at once, 32 waiting', () => {
+    expect(loadConfig(base, 'token', []).clientAuth).toEqual({
+      failureLimitPerClient: 10,
+      failureLimitPerAddress: 50,
+      failureWindowMs: 300_000,
+      hashConcurrency: 2,
+      hashQueueLimit: 32,
+    });
+  });
+
+  it('rejects a hashing concurrency of 0 (nothing would ever verify)', () => {
+    expect(() => loadConfig({ ...base, CIBA_SECRET_HASH_CONCURRENCY: '0' }, 'token', [])).toThrow(/CIBA_SECRET_HASH_CONCURRENCY/);
+  });
+});

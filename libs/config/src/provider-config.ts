@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
 import { NOTIFICATION_CHANNELS, type NotificationChannel, type PromptLimits } from '@ciba/domain';
-import { LIMIT_SETTINGS, limitProblems, promptLimits } from './limits-config.js';
+import { type ClientAuthLimits, LIMIT_SETTINGS, clientAuthLimits, limitProblems, promptLimits } from './limits-config.js';
 
 /**
  * The provider's configuration, parsed once at boot from the environment (`CIBA_*`). Every service
@@ -121,6 +121,8 @@ export interface ProviderConfig {
     readonly caFile: string | null;
   };
   readonly sweeper: { readonly intervalMs: number; readonly renotifyAfterMs: number };
+  /** Failed client authentication throttling and bounded secret hashing. */
+  readonly clientAuth: ClientAuthLimits;
   readonly log: { readonly level: string };
   readonly shutdownTimeoutMs: number;
 }
@@ -246,6 +248,7 @@ export function loadConfig(
       caFile: e.CIBA_CALLBACK_CA_FILE ?? null,
     },
     sweeper: { intervalMs: e.CIBA_SWEEP_INTERVAL_MS, renotifyAfterMs: e.CIBA_RENOTIFY_AFTER_MS },
+    clientAuth: clientAuthLimits(e),
     log: { level: e.CIBA_LOG_LEVEL },
     shutdownTimeoutMs: e.CIBA_SHUTDOWN_TIMEOUT_MS,
   };

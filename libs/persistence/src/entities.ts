@@ -14,6 +14,7 @@ import { UserNotificationEntity } from './notification/user-notification.entity.
 import { PasskeyEntity } from './passkey/passkey.entity.js';
 import { WebAuthnChallengeEntity } from './passkey/webauthn-challenge.entity.js';
 import { ClientPromptWindowEntity } from './notification/client-prompt-window.entity.js';
+import { ClientAuthFailureEntity } from './client-auth/client-auth-failure.entity.js';
 
 /** Every entity, listed explicitly: no globs, so ESM and bundling need no file-system lookups. */
 export const ENTITIES = [
@@ -33,4 +34,5 @@ export const ENTITIES = [
   PasskeyEntity,
   WebAuthnChallengeEntity,
   ClientPromptWindowEntity,
+  ClientAuthFailureEntity,
 ] as const;

@@ -52,3 +52,11 @@ export interface NotificationLimiter {
    */
   acquire(request: Pick<AuthRequest, 'id' | 'clientId' | 'subject'>, now: Date, limits: PromptLimits): Promise<PromptVerdict>;
 }
+
+/** Failed client authentications, counted per key (a client id, a source address) in fixed windows. */
+export interface ClientAuthFailureCounter {
+  /** Failures recorded for each key in the window starting at `windowStart`; keys without any are absent. */
+  count(keys: readonly string[], windowStart: Date): Promise<Map<string, number>>;
+  /** Adds one failure to each key in that window; the window's rows are dropped once `expiresAt` passes. */
+  record(keys: readonly string[], windowStart: Date, expiresAt: Date): Promise<void>;
+}

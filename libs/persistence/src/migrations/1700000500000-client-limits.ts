@@ -3,7 +3,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Limits scoped to the client: the notification log gains the client (prompt limits per client and
  * user replace the per-user limit that one client could use up for all), a per-client prompt counter
- * in fixed windows, and an index for the back-off after a user's recent denials.
+ * in fixed windows, an index for the back-off after a user's recent denials, and the counter of
+ * failed client authentications (per hashed client id or source address, fixed windows).
  */
 export class ClientLimits1700000500000 implements MigrationInterface {
   name = 'ClientLimits1700000500000';
@@ -22,9 +23,19 @@ export class ClientLimits1700000500000 implements MigrationInterface {
         "prompts" integer NOT NULL,
         CONSTRAINT "pk_client_prompt_windows" PRIMARY KEY ("client_id", "window_start")
       )`);
+    await queryRunner.query(`
+      CREATE TABLE "client_auth_failures" (
+        "key_hash" text NOT NULL,
+        "window_start" timestamptz NOT NULL,
+        "failures" integer NOT NULL,
+        "expires_at" timestamptz NOT NULL,
+        CONSTRAINT "pk_client_auth_failures" PRIMARY KEY ("key_hash", "window_start")
+      )`);
+    await queryRunner.query(`CREATE INDEX "ix_client_auth_failures_expires_at" ON "client_auth_failures" ("expires_at")`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE "client_auth_failures"`);
     await queryRunner.query(`DROP TABLE "client_prompt_windows"`);
     await queryRunner.query(`DROP INDEX "ix_auth_requests_client_subject_decided_at"`);
     await queryRunner.query(`DROP INDEX "ix_user_notifications_client_subject"`);
