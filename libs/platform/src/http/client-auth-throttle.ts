@@ -12,6 +12,8 @@ export interface ClientAuthAttempt {
   readonly clientId: string;
   /** `req.ip`: the socket's peer, or the forwarded client address only when CIBA_TRUST_PROXY is on. */
   readonly address: string | undefined;
+  /** Whether the client id is registered: an unregistered one is whatever the caller typed, never logged. */
+  readonly registered: boolean;
 }
 
 /**
@@ -40,7 +42,8 @@ export class ClientAuthThrottle {
     const exceeded = keys.filter((k) => (counted.get(k.key) ?? 0) >= k.limit).map((k) => k.kind);
     if (exceeded.length === 0) return;
     // Audit-worthy: an attack on a client's secret, or from an address. Never the secret itself.
-    this.logger.warn({ clientId: attempt.clientId, address: attempt.address, exceeded }, 'client authentication throttled after repeated failures');
+    const client = attempt.registered ? { clientId: attempt.clientId } : { unregisteredClientId: true };
+    this.logger.warn({ ...client, address: attempt.address, exceeded }, 'client authentication throttled after repeated failures');
     throw new OAuthError('invalid_client', 'too many failed client authentication attempts; retry later', { status: 429, headers: { 'Retry-After': String(retryAfter) } });
   }
 

@@ -32,7 +32,7 @@ export class ClientAuthenticator {
     const fail = () => invalidClient('client authentication failed', usedHeader ? 'Basic' : undefined);
     const client: Client | null = await this.clients.findById(credentials.clientId);
     const known = client !== null && this.hasher.recallsVerified(credentials.clientSecret, client.clientSecretHash);
-    const attempt = { clientId: credentials.clientId, address: req.ip };
+    const attempt = { clientId: credentials.clientId, address: req.ip, registered: client !== null };
     if (!known) await this.throttle.check(attempt);
     // For an unknown client, spend the same work as a real verification so response time does not reveal client ids.
     const secretOk = await verifyOrUnavailable(async () => this.hasher.verify(credentials.clientSecret, client?.clientSecretHash ?? (await this.dummyHash)));
