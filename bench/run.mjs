@@ -354,7 +354,10 @@ async function main() {
     CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports.notifier}`,
     CIBA_NATS_SERVERS: CONFIG.nats,
     CIBA_AUTH_CHANNEL_URI: device.url,
-    CIBA_USER_NOTIFICATION_LIMIT: '0',
+    // The load is many requests for one user from one client: no prompt limits.
+    CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0',
+    CIBA_CLIENT_NOTIFICATION_LIMIT: '0',
+    CIBA_DENIAL_BACKOFF_THRESHOLD: '0',
     CIBA_POLL_INTERVAL: String(CONFIG.pollInterval),
     CIBA_LOG_LEVEL: 'warn',
     CIBA_BUS_PREFIX: BUS_PREFIX,

@@ -32,7 +32,9 @@ describe('ping and push across separate service processes', () => {
     env = {
       ...deploymentEnvironment(db.url, ports, busPrefix),
       CIBA_AUTH_CHANNEL_URI: device.url,
-      CIBA_USER_NOTIFICATION_LIMIT: '0',
+      // Many requests for one user from one client, some denied: the prompt limits have their own tests.
+      CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0',
+      CIBA_DENIAL_BACKOFF_THRESHOLD: '0',
       CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
       // A dispatcher that dies mid-delivery hands the message on after 2 s; its attempt's lease (connect
       // + response timeout + 2 s) runs out after 6 s, and the callback is sent again.

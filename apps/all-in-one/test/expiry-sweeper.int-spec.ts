@@ -48,6 +48,7 @@ describe('notifier sweeper', () => {
       lastPolledAt: null,
       decidedAt: null,
       denialReason: null,
+      denialLimit: null,
       redeemedAt: null,
       notifiedAt: null,
       correlationId: null,

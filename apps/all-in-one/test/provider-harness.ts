@@ -125,8 +125,9 @@ export async function startTestProvider(env: Record<string, string> = {}, option
     CIBA_POLL_INTERVAL: '2',
     CIBA_MIN_EXPIRES_IN: '1',
     CIBA_SWEEP_INTERVAL_MS: '200',
-    // Tests send many requests for alice; the limit has its own tests.
-    CIBA_USER_NOTIFICATION_LIMIT: '0',
+    // Tests send many requests for alice from one client, and deny some; the prompt limits have their own tests.
+    CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0',
+    CIBA_DENIAL_BACKOFF_THRESHOLD: '0',
     // Test clients' endpoints are plain http on loopback: the development setting.
     CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
     ...env,

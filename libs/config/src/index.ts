@@ -1,2 +1,3 @@
 export * from './provider-config.js';
 export * from './bootstrap-file.js';
+export * from './limits-config.js';

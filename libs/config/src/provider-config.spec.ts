@@ -60,15 +60,39 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig: reaching users', () => {
-  it('defaults to the HTTP channel, then device push, email, SMS, and a per-user limit of 10 per 10 minutes', () => {
+  it('defaults to the HTTP channel, then device push, email, SMS, and prompt limits scoped to the client', () => {
     const c = loadConfig(base, 'notifier', ['database', 'keys']);
-    expect(c.notifications).toEqual({ preference: ['http', 'device-push', 'email', 'sms'], userLimit: 10, userWindowMs: 600_000, enrolmentLinkTtl: 900 });
+    expect(c.notifications).toEqual({
+      preference: ['http', 'device-push', 'email', 'sms'],
+      promptLimits: {
+        clientUser: { limit: 5, windowMs: 600_000 },
+        client: { limit: 1000, windowMs: 60_000 },
+        denialBackoff: { threshold: 3, windowMs: 3_600_000, baseMs: 300_000, maxMs: 3_600_000 },
+      },
+      enrolmentLinkTtl: 900,
+    });
   });
 
-  it('takes a comma- or space-separated preference and a limit of 0 (off)', () => {
-    const c = loadConfig({ ...base, CIBA_CHANNEL_PREFERENCE: 'email, sms', CIBA_USER_NOTIFICATION_LIMIT: '0' }, 'notifier', ['database', 'keys']);
+  it('takes a comma- or space-separated preference, and 0 turns a prompt limit off', () => {
+    const c = loadConfig(
+      { ...base, CIBA_CHANNEL_PREFERENCE: 'email, sms', CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0', CIBA_CLIENT_NOTIFICATION_LIMIT: '0', CIBA_DENIAL_BACKOFF_THRESHOLD: '0' },
+      'notifier',
+      ['database', 'keys'],
+    );
     expect(c.notifications.preference).toEqual(['email', 'sms']);
-    expect(c.notifications.userLimit).toBe(0);
+    expect(c.notifications.promptLimits).toMatchObject({ clientUser: { limit: 0 }, client: { limit: 0 }, denialBackoff: { threshold: 0 } });
+  });
+
+  it('one client silences a user: the per-user limit shared by all clients is gone, and setting it is an error naming the replacements', () => {
+    for (const removed of ['CIBA_USER_NOTIFICATION_LIMIT', 'CIBA_USER_NOTIFICATION_WINDOW_SECONDS']) {
+      expect(() => loadConfig({ ...base, [removed]: '10' }, 'notifier', [])).toThrow(
+        new RegExp(`${removed}: removed.*CIBA_CLIENT_USER_NOTIFICATION_LIMIT, CIBA_CLIENT_NOTIFICATION_LIMIT and CIBA_DENIAL_BACKOFF_THRESHOLD`),
+      );
+    }
+  });
+
+  it('the denial back-off may not start longer than its cap', () => {
+    expect(() => loadConfig({ ...base, CIBA_DENIAL_BACKOFF_SECONDS: '600', CIBA_DENIAL_BACKOFF_MAX_SECONDS: '60' }, 'notifier', [])).toThrow(/CIBA_DENIAL_BACKOFF_SECONDS <= CIBA_DENIAL_BACKOFF_MAX_SECONDS/);
   });
 
   it('rejects unknown or repeated channels in the preference', () => {
@@ -144,5 +168,21 @@ describe('parseBootstrap', () => {
     expect(() => parseBootstrap({ clients: [{ client_id: 'c', client_secret: 'long-enough-secret', colour: 'red' }] })).toThrow(/invalid/);
     const c = { client_id: 'c', client_secret: 'long-enough-secret' };
     expect(() => parseBootstrap({ clients: [c, c] })).toThrow(/appears twice/);
+  });
+});
+
+describe('loadConfig: client authentication throttling', () => {
+  it('defaults: 10 failures per client id and 50 per address in 5 minutes; 2 scrypt runs at once, 32 waiting', () => {
+    expect(loadConfig(base, 'token', []).clientAuth).toEqual({
+      failureLimitPerClient: 10,
+      failureLimitPerAddress: 50,
+      failureWindowMs: 300_000,
+      hashConcurrency: 2,
+      hashQueueLimit: 32,
+    });
+  });
+
+  it('rejects a hashing concurrency of 0 (nothing would ever verify)', () => {
+    expect(() => loadConfig({ ...base, CIBA_SECRET_HASH_CONCURRENCY: '0' }, 'token', [])).toThrow(/CIBA_SECRET_HASH_CONCURRENCY/);
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
-import { NOTIFICATION_CHANNELS, type NotificationChannel } from '@ciba/domain';
+import { NOTIFICATION_CHANNELS, type NotificationChannel, type PromptLimits } from '@ciba/domain';
+import { type ClientAuthLimits, LIMIT_SETTINGS, clientAuthLimits, limitProblems, promptLimits } from './limits-config.js';
 import { parseSigningAlgs } from './signing-algs.js';
 
 /**
@@ -53,8 +54,6 @@ const envSchema = z.object({
   CIBA_AUTH_CHANNEL_URI: url.optional(),
   CIBA_AUTH_CHANNEL_TIMEOUT_MS: int(100, 60000).default(5000),
   CIBA_CHANNEL_PREFERENCE: z.string().default('http device-push email sms'),
-  CIBA_USER_NOTIFICATION_LIMIT: int(0, 100000).default(10),
-  CIBA_USER_NOTIFICATION_WINDOW_SECONDS: int(1, 86400).default(600),
   CIBA_ENROLMENT_LINK_TTL: int(60, 604800).default(900),
   CIBA_DEVICE_ID_TOKEN_MAX_AGE: int(1, 86400).default(600),
   CIBA_DEVICE_REGISTRATION_TTL: int(60, 315360000).default(7776000),
@@ -65,6 +64,7 @@ const envSchema = z.object({
   CIBA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CIBA_TRUST_PROXY: bool.default(false),
   CIBA_SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
+  ...LIMIT_SETTINGS,
 });
 
 export type ServiceName = 'authorize' | 'token' | 'notifier' | 'audit' | 'callback-dispatcher' | 'all-in-one' | 'admin';
@@ -101,9 +101,8 @@ export interface ProviderConfig {
   readonly notifications: {
     /** The deployment's ordered channel preference; a user's own preference replaces it. Channels not enabled are skipped. */
     readonly preference: readonly NotificationChannel[];
-    /** Requests that may reach one user per window; 0 turns the limit off. */
-    readonly userLimit: number;
-    readonly userWindowMs: number;
+    /** Prompt limits, each per asking client (per client and user, per client, back-off after the user's denials). */
+    readonly promptLimits: PromptLimits;
     /** Lifetime of a one-time device enrolment link, in seconds. */
     readonly enrolmentLinkTtl: number;
   };
@@ -145,6 +144,8 @@ export interface ProviderConfig {
     /** Republish the outcome event of a request decided or expired this long ago whose publication was not confirmed. */
     readonly republishAfterMs: number;
   };
+  /** Failed client authentication throttling and bounded secret hashing. */
+  readonly clientAuth: ClientAuthLimits;
   readonly log: { readonly level: string };
   readonly shutdownTimeoutMs: number;
 }
@@ -226,6 +227,7 @@ export function loadConfig(
   const signingAlgs = parseSigningAlgs(e.CIBA_SIGNING_ALGS, e.CIBA_SIGNING_ALG, problems);
   const scopes = words(e.CIBA_SCOPES);
   if (!scopes.includes('openid')) problems.push('CIBA_SCOPES: must include openid');
+  problems.push(...limitProblems(present, e));
   if (problems.length > 0) throw new ConfigError(problems);
   const notifierUrl = stripSlash(e.CIBA_NOTIFIER_URL ?? issuer);
 
@@ -255,8 +257,7 @@ export function loadConfig(
     authChannel: { uri: e.CIBA_AUTH_CHANNEL_URI ?? null, timeoutMs: e.CIBA_AUTH_CHANNEL_TIMEOUT_MS },
     notifications: {
       preference: preference as NotificationChannel[],
-      userLimit: e.CIBA_USER_NOTIFICATION_LIMIT,
-      userWindowMs: e.CIBA_USER_NOTIFICATION_WINDOW_SECONDS * 1000,
+      promptLimits: promptLimits(e),
       enrolmentLinkTtl: e.CIBA_ENROLMENT_LINK_TTL,
     },
     devices: { idTokenMaxAge: e.CIBA_DEVICE_ID_TOKEN_MAX_AGE, registrationTtl: e.CIBA_DEVICE_REGISTRATION_TTL },
@@ -272,6 +273,7 @@ export function loadConfig(
       caFile: e.CIBA_CALLBACK_CA_FILE ?? null,
     },
     sweeper: { intervalMs: e.CIBA_SWEEP_INTERVAL_MS, renotifyAfterMs: e.CIBA_RENOTIFY_AFTER_MS, republishAfterMs: e.CIBA_REPUBLISH_AFTER_MS },
+    clientAuth: clientAuthLimits(e),
     log: { level: e.CIBA_LOG_LEVEL },
     shutdownTimeoutMs: e.CIBA_SHUTDOWN_TIMEOUT_MS,
   };

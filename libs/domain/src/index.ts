@@ -10,3 +10,4 @@ export * from './events/device-events.js';
 export * from './auth-request/pending-poll-cache.js';
 export * from './auth-request/decision-token-state.js';
 export * from './callback/callback-delivery.js';
+export * from './limits/limits.js';

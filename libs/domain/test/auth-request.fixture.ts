@@ -24,6 +24,7 @@ export function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthReques
     lastPolledAt: null,
     decidedAt: null,
     denialReason: null,
+    denialLimit: null,
     redeemedAt: null,
     notifiedAt: null,
     correlationId: null,

@@ -42,6 +42,7 @@ describe('parseLifecycleEvent', () => {
       { ...base, type: 'auth_request.approved' } as unknown as LifecycleEvent,
       { ...base, type: 'auth_request.approved', acr: 'phr', amr: ['pop', 'user', 'mfa'] } as unknown as LifecycleEvent,
       { ...base, type: 'auth_request.denied', reason: 'UNAUTHORIZED' } as unknown as LifecycleEvent,
+      { ...base, type: 'auth_request.denied', reason: 'RATE_LIMITED', limit: 'denial_backoff' } as unknown as LifecycleEvent,
       { ...base, type: 'auth_request.expired' } as unknown as LifecycleEvent,
       { ...base, type: 'auth_request.redeemed', tokens: ['access_token', 'id_token'] } as unknown as LifecycleEvent,
     ];
@@ -65,6 +66,7 @@ describe('parseLifecycleEvent', () => {
     expect(malformed({ ...created, deliveryMode: 'carrier-pigeon' })).toMatch(/deliveryMode must be poll, ping or push/);
     expect(malformed({ ...created, scope: 'openid' })).toMatch(/scope must be an array of strings/);
     expect(malformed({ ...created, type: 'auth_request.denied', reason: 'BORED' })).toMatch(/reason must be/);
+    expect(malformed({ ...created, type: 'auth_request.denied', reason: 'RATE_LIMITED', limit: 'per_user' })).toMatch(/limit must be client_user, client, denial_backoff when present/);
     expect(malformed({ ...created, type: 'auth_request.device_notified' })).toMatch(/channel must be/);
     expect(malformed({ ...created, type: 'auth_request.redeemed', tokens: [1] })).toMatch(/tokens must be/);
     expect(malformed({ ...created, authorizationDetailsTypes: [{ type: 'payment_initiation' }] })).toMatch(/authorizationDetailsTypes must be/);

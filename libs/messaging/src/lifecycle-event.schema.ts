@@ -1,4 +1,4 @@
-import { DENIAL_REASONS, LIFECYCLE_EVENT_TYPES } from '@ciba/domain';
+import { DENIAL_REASONS, LIFECYCLE_EVENT_TYPES, PROMPT_LIMIT_KINDS } from '@ciba/domain';
 import type { LifecycleEvent, LifecycleEventType } from '@ciba/domain';
 import { MalformedMessage } from './errors.js';
 
@@ -65,6 +65,8 @@ export function parseLifecycleEvent(json: unknown): LifecycleEvent {
       break;
     case 'auth_request.denied':
       require(event, 'reason', (DENIAL_REASONS as readonly unknown[]).includes(event['reason']), DENIAL_REASONS.join(' or '));
+      // Optional within version 1: present when a prompt limit refused the request.
+      require(event, 'limit', event['limit'] === undefined || (PROMPT_LIMIT_KINDS as readonly unknown[]).includes(event['limit']), `${PROMPT_LIMIT_KINDS.join(', ')} when present`);
       break;
     case 'auth_request.redeemed':
       require(event, 'tokens', isStringArray(event['tokens']), 'an array of strings');

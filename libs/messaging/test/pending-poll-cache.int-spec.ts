@@ -28,6 +28,7 @@ function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthRequest {
     lastPolledAt: at(0),
     decidedAt: null,
     denialReason: null,
+    denialLimit: null,
     redeemedAt: null,
     notifiedAt: null,
     correlationId: null,

@@ -5,6 +5,7 @@ import { InitialSchema1700000000000 } from './migrations/1700000000000-initial-s
 import { CallbackDeliveries1700000100000 } from './migrations/1700000100000-callback-deliveries.js';
 import { UserChannels1700000200000 } from './migrations/1700000200000-user-channels.js';
 import { DeviceOwnership1700000300000 } from './migrations/1700000300000-device-ownership.js';
+import { ClientLimits1700000500000 } from './migrations/1700000500000-client-limits.js';
 import { AtomicDecisions1700000400000 } from './migrations/1700000400000-atomic-decisions.js';
 import { CredentialsAtRest1700000700000 } from './migrations/1700000700000-credentials-at-rest.js';
 import { CallbackAttemptLease1700000800000 } from './migrations/1700000800000-callback-attempt-lease.js';
@@ -16,6 +17,7 @@ export const MIGRATIONS = [
   UserChannels1700000200000,
   DeviceOwnership1700000300000,
   AtomicDecisions1700000400000,
+  ClientLimits1700000500000,
   CredentialsAtRest1700000700000,
   CallbackAttemptLease1700000800000,
 ] as const;

@@ -14,6 +14,8 @@ import { UserNotificationEntity } from './notification/user-notification.entity.
 import { PasskeyEntity } from './passkey/passkey.entity.js';
 import { WebAuthnChallengeEntity } from './passkey/webauthn-challenge.entity.js';
 import { DeviceRemovalLinkEntity } from './device/device-removal-link.entity.js';
+import { ClientPromptWindowEntity } from './notification/client-prompt-window.entity.js';
+import { ClientAuthFailureEntity } from './client-auth/client-auth-failure.entity.js';
 
 /** Every entity, listed explicitly: no globs, so ESM and bundling need no file-system lookups. */
 export const ENTITIES = [
@@ -33,4 +35,6 @@ export const ENTITIES = [
   PasskeyEntity,
   WebAuthnChallengeEntity,
   DeviceRemovalLinkEntity,
+  ClientPromptWindowEntity,
+  ClientAuthFailureEntity,
 ] as const;

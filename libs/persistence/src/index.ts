@@ -18,6 +18,7 @@ export { TypeOrmDeviceRepository } from './device/device.repository.js';
 export type { DeviceTargetSealer } from './device/device.repository.js';
 export { TypeOrmEnrolmentTokenRepository } from './device/enrolment-token.repository.js';
 export { PostgresNotificationLimiter } from './notification/notification-limiter.js';
+export { PostgresClientAuthFailureCounter } from './client-auth/client-auth-failure.counter.js';
 export { TypeOrmPasskeyRepository } from './passkey/passkey.repository.js';
 export { TypeOrmWebAuthnChallengeRepository } from './passkey/webauthn-challenge.repository.js';
 
@@ -41,5 +42,8 @@ export { InitialSchema1700000000000 } from './migrations/1700000000000-initial-s
 export { CallbackDeliveries1700000100000 } from './migrations/1700000100000-callback-deliveries.js';
 export { UserChannels1700000200000 } from './migrations/1700000200000-user-channels.js';
 export { DeviceOwnership1700000300000 } from './migrations/1700000300000-device-ownership.js';
+export { ClientPromptWindowEntity } from './notification/client-prompt-window.entity.js';
+export { ClientAuthFailureEntity } from './client-auth/client-auth-failure.entity.js';
+export { ClientLimits1700000500000 } from './migrations/1700000500000-client-limits.js';
 export { createScratchDatabase } from './scratch-database.js';
 export type { ScratchDatabase } from './scratch-database.js';

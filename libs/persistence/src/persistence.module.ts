@@ -14,6 +14,7 @@ import { TypeOrmSigningKeyRepository } from './signing-key/signing-key.repositor
 import { TypeOrmUserRepository } from './user/user.repository.js';
 import { TypeOrmEnrolmentTokenRepository } from './device/enrolment-token.repository.js';
 import { PostgresNotificationLimiter } from './notification/notification-limiter.js';
+import { PostgresClientAuthFailureCounter } from './client-auth/client-auth-failure.counter.js';
 import { TypeOrmPasskeyRepository } from './passkey/passkey.repository.js';
 import { TypeOrmWebAuthnChallengeRepository } from './passkey/webauthn-challenge.repository.js';
 
@@ -34,6 +35,7 @@ const REPOSITORIES = [
   PostgresDurableQueueStore,
   TypeOrmEnrolmentTokenRepository,
   PostgresNotificationLimiter,
+  PostgresClientAuthFailureCounter,
   TypeOrmPasskeyRepository,
   TypeOrmWebAuthnChallengeRepository,
 ] as const;

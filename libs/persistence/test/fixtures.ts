@@ -54,6 +54,7 @@ export function anAuthRequest(clientId: string, overrides: Partial<AuthRequest> 
     lastPolledAt: null,
     decidedAt: null,
     denialReason: null,
+    denialLimit: null,
     redeemedAt: null,
     notifiedAt: null,
     correlationId: null,

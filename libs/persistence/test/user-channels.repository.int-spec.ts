@@ -1,9 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { AuthenticatedClient, DeviceTarget } from '@ciba/domain';
+import type { DeviceTarget } from '@ciba/domain';
 import {
-  PostgresNotificationLimiter,
-  TypeOrmAuthRequestRepository,
   TypeOrmDeviceRepository,
   TypeOrmEnrolmentTokenRepository,
   TypeOrmUserRepository,
@@ -11,7 +9,7 @@ import {
   type DeviceTargetSealer,
   type ScratchDatabase,
 } from '../src/index.js';
-import { anAuthRequest, at, registeredClient } from './fixtures.js';
+import { at } from './fixtures.js';
 
 /** A reversible test sealer: enough to see that the column never holds the plaintext. */
 const sealer: DeviceTargetSealer = {
@@ -32,7 +30,6 @@ const webPush = (n: number): DeviceTarget => ({
 describe('user channels persistence', () => {
   let db: ScratchDatabase;
   let devices: TypeOrmDeviceRepository;
-  let client: AuthenticatedClient;
 
   beforeAll(async () => {
     db = await createScratchDatabase();
@@ -41,7 +38,6 @@ describe('user channels persistence', () => {
     for (const sub of ['alice', 'bob']) {
       await users.upsert({ sub, name: null, email: null, emailVerified: false, phoneNumber: null, phoneNumberVerified: false, channelPreference: sub === 'alice' ? ['sms', 'email'] : null });
     }
-    client = await registeredClient(db.dataSource);
   });
   afterAll(async () => {
     await db.drop();
@@ -153,34 +149,6 @@ describe('user channels persistence', () => {
 
       await tokens.save({ tokenHash: 'h2', subject: 'alice', sentVia: 'sms', expiresAt: at(60) });
       expect(await tokens.consume('h2', at(60))).toBeNull();
-    });
-  });
-
-  describe('per-user notification limit', () => {
-    const requests = () => new TypeOrmAuthRequestRepository(db.dataSource);
-    async function aRequestFor(subject: string): Promise<string> {
-      const request = anAuthRequest(client.clientId, { subject });
-      await requests().create(request);
-      return request.id;
-    }
-
-    it('allows `limit` requests per user within the window, then refuses; other users are not affected', async () => {
-      const limiter = new PostgresNotificationLimiter(db.dataSource);
-      const window = 60_000;
-      const ids = await Promise.all([1, 2, 3].map(() => aRequestFor('alice')));
-      const granted = await Promise.all(ids.map((id) => limiter.acquire('alice', id, at(100), 2, window)));
-      expect(granted.filter(Boolean)).toHaveLength(2);
-      expect(await limiter.acquire('bob', await aRequestFor('bob'), at(100), 2, window)).toBe(true);
-      // Outside the window the user may be reached again.
-      expect(await limiter.acquire('alice', await aRequestFor('alice'), at(161), 2, window)).toBe(true);
-    });
-
-    it('counts a request once: a retried notification is allowed again without using the budget', async () => {
-      const limiter = new PostgresNotificationLimiter(db.dataSource);
-      const id = await aRequestFor('carol-less');
-      expect(await limiter.acquire('carol-less', id, at(500), 1, 60_000)).toBe(true);
-      expect(await limiter.acquire('carol-less', id, at(501), 1, 60_000)).toBe(true);
-      expect(await limiter.acquire('carol-less', await aRequestFor('carol-less'), at(502), 1, 60_000)).toBe(false);
     });
   });
 });

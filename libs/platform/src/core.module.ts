@@ -17,6 +17,7 @@ import {
   TypeOrmDeviceRepository,
   TypeOrmEnrolmentTokenRepository,
   PostgresNotificationLimiter,
+  PostgresClientAuthFailureCounter,
   TypeOrmPasskeyRepository,
   TypeOrmWebAuthnChallengeRepository,
 } from '@ciba/persistence';
@@ -41,10 +42,12 @@ import {
   NOTIFICATION_LIMITER,
   PASSKEY_REPOSITORY,
   WEBAUTHN_CHALLENGE_REPOSITORY,
+  CLIENT_AUTH_FAILURE_COUNTER,
 } from './di/tokens.js';
 import { HealthController, ReadinessRegistry } from './health/health.js';
 import { ClientAuthenticator } from './http/client-authenticator.js';
 import { HtmlErrorPages } from './http/oauth-exception.filter.js';
+import { ClientAuthThrottle } from './http/client-auth-throttle.js';
 import { TokenIssuer } from './issuance/token-issuer.js';
 import { pinoParams } from './logging/logging.js';
 
@@ -185,7 +188,9 @@ export class CoreModule {
         { provide: NOTIFICATION_LIMITER, useExisting: PostgresNotificationLimiter },
         { provide: PASSKEY_REPOSITORY, useExisting: TypeOrmPasskeyRepository },
         { provide: WEBAUTHN_CHALLENGE_REPOSITORY, useExisting: TypeOrmWebAuthnChallengeRepository },
-        { provide: SecretHasher, useFactory: () => new SecretHasher() },
+        { provide: SecretHasher, useFactory: () => new SecretHasher({ concurrency: config.clientAuth.hashConcurrency, queueLimit: config.clientAuth.hashQueueLimit }) },
+        { provide: CLIENT_AUTH_FAILURE_COUNTER, useExisting: PostgresClientAuthFailureCounter },
+        ClientAuthThrottle,
         ClientAuthenticator,
         ReadinessRegistry,
         HtmlErrorPages,

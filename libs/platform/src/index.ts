@@ -5,6 +5,7 @@ export * from './di/device-target-sealer.js';
 export * from './di/client-notification-token-sealer.js';
 export * from './health/health.js';
 export * from './http/client-authenticator.js';
+export * from './http/client-auth-throttle.js';
 export * from './http/http-app.js';
 export * from './http/oauth-exception.filter.js';
 export * from './http/protocol-request.js';

@@ -84,6 +84,7 @@ export class BackchannelAuthenticationService {
       lastPolledAt: null,
       decidedAt: null,
       denialReason: null,
+      denialLimit: null,
       redeemedAt: null,
       notifiedAt: null,
       correlationId,

@@ -14,6 +14,7 @@ import {
   type NewCallbackDelivery,
   callbackDeliveryId,
   clientNotificationFailed,
+  denialDescription,
   clientNotified,
   requestRedeemed,
 } from '@ciba/domain';
@@ -171,7 +172,7 @@ export class CallbackDispatcher {
     // CIBA §12: the error payload with the auth_req_id.
     const body =
       trigger === 'denied'
-        ? pushErrorBody(authReqId, 'access_denied', 'the end-user denied the authorization request')
+        ? pushErrorBody(authReqId, 'access_denied', denialDescription(request.denialReason))
         : pushErrorBody(authReqId, 'expired_token', 'the authentication request expired before the end-user decided');
     return this.deliveries.ensure({ ...base, id, kind: 'push_error', encryptedMessage: seal(id, body) });
   }

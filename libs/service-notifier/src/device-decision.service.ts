@@ -9,6 +9,7 @@ import {
   type DenialReason,
   type EventPublisher,
   type PendingPollCache,
+  type PromptLimitKind,
   type StepUpAuthentication,
   type TokenDecision,
   decisionTokenState,
@@ -100,17 +101,18 @@ export class DeviceDecisionService {
   }
 
   /**
-   * Ends a pending request on the provider's side, without the user: the notification limit was
-   * reached, or no channel could reach them. The client gets access_denied (CIBA §11) instead of
-   * polling until expiry. Null when the request was no longer pending.
+   * Ends a pending request on the provider's side, without the user: a prompt limit (`limit`, which
+   * the event carries to the audit trail) was reached, or no channel could reach them. The client
+   * gets access_denied (CIBA §11) instead of polling until expiry. Null when the request was no
+   * longer pending.
    */
-  async refuse(request: AuthRequest, reason: Extract<DenialReason, 'RATE_LIMITED' | 'UNREACHABLE'>): Promise<AuthRequest | null> {
+  async refuse(request: AuthRequest, reason: Extract<DenialReason, 'RATE_LIMITED' | 'UNREACHABLE'>, limit?: PromptLimitKind): Promise<AuthRequest | null> {
     await this.pollCache.settle(request.id, request.expiresAt);
     const now = this.clock.now();
-    const decided = await this.requests.decide(request.id, { kind: 'deny', reason }, now);
+    const decided = await this.requests.decide(request.id, { kind: 'deny', reason, ...(limit ? { limit } : {}) }, now);
     if (!decided) return null;
     await this.announce(decided, now);
-    this.logger.warn({ requestId: decided.id, reason }, 'request refused without the user');
+    this.logger.warn({ requestId: decided.id, reason, ...(limit ? { limit } : {}) }, 'request refused without the user');
     return decided;
   }
 

@@ -6,6 +6,7 @@ import {
   type Clock,
   type EventPublisher,
   type PendingPollCache,
+  denialDescription,
   pollOutcome,
   requestRedeemed,
 } from '@ciba/domain';
@@ -55,7 +56,8 @@ export class CibaGrantService {
       case 'slow_down':
         throw slowDown(outcome.interval);
       case 'denied':
-        throw tokenEndpointError('access_denied', 'the end-user denied the authorization request');
+        // A request refused by a prompt limit never reached the user: the description says so (§11 access_denied either way).
+        throw tokenEndpointError('access_denied', denialDescription(polled.request.denialReason));
       case 'expired':
         throw tokenEndpointError('expired_token', 'the auth_req_id has expired; start a new authentication request');
       case 'redeemed':

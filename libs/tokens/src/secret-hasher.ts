@@ -53,6 +53,18 @@ function maxmemFor(N: number, r: number, p: number): number {
 export interface SecretHasherOptions {
   /** Successful verifications kept in memory; 0 disables the cache. */
   readonly cacheSize?: number;
+  /** scrypt runs at once (default 2): they share libuv's small thread pool with DNS and file I/O. */
+  readonly concurrency?: number;
+  /** Verifications that may wait for a run (default 32); more are refused with `SecretHasherBusy`. */
+  readonly queueLimit?: number;
+}
+
+/** Every scrypt slot is busy and the queue is full: refuse now rather than queue without bound. */
+export class SecretHasherBusy extends Error {
+  constructor() {
+    super('secret hashing is saturated');
+    this.name = 'SecretHasherBusy';
+  }
 }
 
 /**
@@ -75,36 +87,60 @@ export class SecretHasher {
    */
   private readonly verified = new Map<string, true>();
   private readonly cacheKey = randomBytes(32);
+  /**
+   * Bounded concurrency: every wrong guess costs a full scrypt run, so unbounded, guesses would fill
+   * the thread pool and starve real traffic. Verifications wait in a bounded queue; `hash` (operator
+   * work: bootstrap, the dummy hash at start) waits without bound.
+   */
+  private readonly slots: BoundedSlots;
 
   constructor(options: SecretHasherOptions = {}) {
     this.cacheSize = Math.max(0, Math.floor(options.cacheSize ?? 10_000));
+    this.slots = new BoundedSlots(Math.max(1, Math.floor(options.concurrency ?? 2)), Math.max(0, Math.floor(options.queueLimit ?? 32)));
   }
 
   async hash(secret: string): Promise<string> {
     const { N, r, p } = DEFAULT_PARAMS;
     const salt = randomBytes(SALT_BYTES);
-    const derived = await scryptAsync(secret, salt, KEY_BYTES, { N, r, p, maxmem: maxmemFor(N, r, p) });
+    const derived = await this.slots.run(() => scryptAsync(secret, salt, KEY_BYTES, { N, r, p, maxmem: maxmemFor(N, r, p) }), false);
     return [SCHEME, N, r, p, salt.toString('base64url'), derived.toString('base64url')].join('$');
   }
 
-  /** True when `secret` matches `stored`; false on a mismatch or an unrecognised `stored` format. */
+  /**
+   * True when this exact pair was verified before and is still cached: one HMAC, no scrypt. Lets a
+   * caller skip work it does only before a real verification (such as a throttle check).
+   */
+  recallsVerified(secret: string, stored: string): boolean {
+    const cacheKey = this.cacheKeyOf(secret, stored);
+    return cacheKey !== null && this.verified.has(cacheKey);
+  }
+
+  /**
+   * True when `secret` matches `stored`; false on a mismatch or an unrecognised `stored` format.
+   * Throws `SecretHasherBusy` when the hashing slots and their queue are full.
+   */
   async verify(secret: string, stored: string): Promise<boolean> {
     const parsed = parse(stored);
     if (parsed === null) return false;
 
-    const cacheKey = this.cacheSize > 0 ? createHmac('sha256', this.cacheKey).update(`${stored}\0${secret}`).digest('base64url') : null;
+    const cacheKey = this.cacheKeyOf(secret, stored);
     if (cacheKey !== null && this.verified.has(cacheKey)) return true;
 
     const { N, r, p, salt, hash } = parsed;
     let derived: Buffer;
     try {
-      derived = await scryptAsync(secret, salt, hash.length, { N, r, p, maxmem: maxmemFor(N, r, p) });
-    } catch {
+      derived = await this.slots.run(() => scryptAsync(secret, salt, hash.length, { N, r, p, maxmem: maxmemFor(N, r, p) }), true);
+    } catch (err) {
+      if (err instanceof SecretHasherBusy) throw err;
       return false;
     }
     const ok = timingSafeEqual(derived, hash);
     if (ok && cacheKey !== null) this.remember(cacheKey);
     return ok;
+  }
+
+  private cacheKeyOf(secret: string, stored: string): string | null {
+    return this.cacheSize > 0 ? createHmac('sha256', this.cacheKey).update(`${stored}\0${secret}`).digest('base64url') : null;
   }
 
   private remember(key: string): void {
@@ -115,5 +151,38 @@ export class SecretHasher {
       this.verified.delete(oldest.value);
     }
     this.verified.set(key, true);
+  }
+}
+
+/** A counting semaphore with a bounded wait queue (FIFO). */
+class BoundedSlots {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly size: number,
+    private readonly queueLimit: number,
+  ) {}
+
+  /** Runs `task` in a slot; with `bounded`, refuses (SecretHasherBusy) instead of queueing past the limit. */
+  async run<T>(task: () => Promise<T>, bounded: boolean): Promise<T> {
+    if (this.running >= this.size) {
+      if (bounded && this.waiting.length >= this.queueLimit) throw new SecretHasherBusy();
+      // The slot is handed over by `release`, so `running` stays counted while we wait.
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.running++;
+    }
+    try {
+      return await task();
+    } finally {
+      this.release();
+    }
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
   }
 }

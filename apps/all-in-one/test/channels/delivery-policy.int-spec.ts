@@ -129,33 +129,3 @@ describe('fallback along alice’s channel preference, and the end of the line w
     for (const personal of [ALICE.email, ALICE.phoneNumber, ALICE.e164, ALICE.e164.slice(1)]) expect(stored).not.toContain(personal);
   });
 });
-
-describe('the per-user notification limit (CIBA_USER_NOTIFICATION_LIMIT)', () => {
-  let smtp: SmtpPeer;
-  let op: TestProvider;
-
-  beforeAll(async () => {
-    smtp = await SmtpPeer.start({ tls: selfSignedCert(), credentials: SMTP_CREDENTIALS });
-    op = await startTestProvider({ CIBA_AUTH_CHANNEL_URI: '', CIBA_USER_NOTIFICATION_LIMIT: '2', CIBA_USER_NOTIFICATION_WINDOW_SECONDS: '600', ...smtpEnvironment(smtp) });
-  });
-  afterAll(async () => {
-    await op?.close();
-    await smtp?.close();
-  });
-
-  it('2 per window: the third request for alice is not sent, and its token request answers access_denied (reason RATE_LIMITED)', async () => {
-    const messages = ['Limit one', 'Limit two', 'Limit three'].map(uniqueMessage);
-    for (const message of messages.slice(0, 2)) {
-      await op.authorize({ binding_message: message });
-      await smtp.mailTo(ALICE.email, { containing: message });
-    }
-    const third = await op.authorize({ binding_message: messages[2] });
-
-    const records = await auditedUntil(op, await requestIdOf(op, third.authReqId), 'auth_request.denied');
-    expectAccessDenied(await op.token(third.authReqId));
-    expect(records.find((r) => r.type === 'auth_request.denied')?.payload).toMatchObject({ reason: 'RATE_LIMITED' });
-    // The notifier is done with the third request (it is decided), and it never reached the relay.
-    expect(smtp.received.filter((m) => m.rcptTo.includes(ALICE.email))).toHaveLength(2);
-    expect(smtp.recipients).toHaveLength(2);
-  });
-});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { at, pendingRequest } from '../../test/auth-request.fixture.js';
-import { IllegalTransition, decide, effectiveStatus, expire, pollOutcome, redeem, secondsUntilExpiry } from './auth-request.js';
+import { IllegalTransition, decide, denialDescription, effectiveStatus, expire, pollOutcome, redeem, secondsUntilExpiry } from './auth-request.js';
 
 const pending = pendingRequest;
 
@@ -63,5 +63,14 @@ describe('authentication request state machine', () => {
   it('counts whole seconds left, never negative', () => {
     expect(secondsUntilExpiry(pending(), at(59.2))).toBe(1);
     expect(secondsUntilExpiry(pending(), at(100))).toBe(0);
+  });
+});
+
+describe('§11 access_denied descriptions', () => {
+  it('a request a prompt limit refused says it never reached the user, unlike a user denial', () => {
+    expect(denialDescription('RATE_LIMITED')).toMatch(/not sent to the end-user because a prompt limit was reached/);
+    expect(denialDescription('UNAUTHORIZED')).toBe('the end-user denied the authorization request');
+    expect(denialDescription('CANCELLED')).toBe('the end-user denied the authorization request');
+    expect(denialDescription('UNREACHABLE')).not.toBe(denialDescription('UNAUTHORIZED'));
   });
 });

@@ -1,4 +1,5 @@
 import type { TokenDeliveryMode } from '@ciba/protocol';
+import type { PromptLimitKind } from '../limits/limits.js';
 
 /**
  * The authentication request as a state machine (CIBA §7–§11):
@@ -16,12 +17,31 @@ export type HintType = 'login_hint' | 'id_token_hint' | 'login_hint_token';
 
 /**
  * Why a request was denied: the user's answer (HTTP authentication channel vocabulary), or the
- * provider's when it would not or could not reach the user: `RATE_LIMITED` (the per-user
- * notification limit, a defence against approval fatigue) and `UNREACHABLE` (no channel of the
- * user's preference could deliver). The client sees `access_denied` either way (CIBA §11).
+ * provider's when it would not or could not reach the user: `RATE_LIMITED` (a prompt limit of the
+ * client, a defence against approval fatigue) and `UNREACHABLE` (no channel of the user's preference
+ * could deliver). The client sees `access_denied` either way (CIBA §11), with a description that
+ * tells a user's answer from the provider's refusal (`denialDescription`).
  */
 export const DENIAL_REASONS = ['UNAUTHORIZED', 'CANCELLED', 'RATE_LIMITED', 'UNREACHABLE'] as const;
 export type DenialReason = (typeof DENIAL_REASONS)[number];
+
+/**
+ * The `error_description` of `access_denied` (token endpoint, push error payload): a client must be
+ * able to tell that its request never reached the user (and retrying at once will not help) from a
+ * user who said no.
+ */
+export function denialDescription(reason: DenialReason | null): string {
+  switch (reason) {
+    case 'RATE_LIMITED':
+      return 'the request was not sent to the end-user because a prompt limit was reached (too many requests from this client, or recent denials by the user)';
+    case 'UNREACHABLE':
+      return 'the request could not be delivered to the end-user on any notification channel';
+    case 'UNAUTHORIZED':
+    case 'CANCELLED':
+    case null:
+      return 'the end-user denied the authorization request';
+  }
+}
 
 export interface AuthRequest {
   readonly id: string;
@@ -49,6 +69,8 @@ export interface AuthRequest {
   /** When the user decided; the ID token's `auth_time`. */
   readonly decidedAt: Date | null;
   readonly denialReason: DenialReason | null;
+  /** With `RATE_LIMITED`: which prompt limit refused the request (for the audit trail); null otherwise. */
+  readonly denialLimit: PromptLimitKind | null;
   readonly redeemedAt: Date | null;
   /** When the authentication device accepted the notification. */
   readonly notifiedAt: Date | null;
@@ -70,7 +92,7 @@ export interface StepUpAuthentication {
 
 export type Decision =
   | { readonly kind: 'approve'; readonly stepUp?: StepUpAuthentication }
-  | { readonly kind: 'deny'; readonly reason: DenialReason };
+  | { readonly kind: 'deny'; readonly reason: DenialReason; readonly limit?: PromptLimitKind };
 
 /**
  * A decision in the terms of its outcome, as a decision token records it: a device that answered

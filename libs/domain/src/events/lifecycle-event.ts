@@ -1,5 +1,6 @@
 import type { DenialReason } from '../auth-request/auth-request.js';
 import type { DeviceKind, DeviceRegistrar, DeviceRevocation } from '../device/device.js';
+import type { PromptLimitKind } from '../limits/limits.js';
 
 /**
  * Lifecycle events of an authentication request. The subject names and stream layout live in the
@@ -55,7 +56,11 @@ export type AuthRequestDeviceNotified = EventBase<'auth_request.device_notified'
  * Absent otherwise, and from events published before step-up support.
  */
 export type AuthRequestApproved = EventBase<'auth_request.approved'> & { readonly acr?: string; readonly amr?: readonly string[] };
-export type AuthRequestDenied = EventBase<'auth_request.denied'> & { readonly reason: DenialReason };
+/**
+ * `limit` says which prompt limit refused a `RATE_LIMITED` request (`client_user`, `client`,
+ * `denial_backoff`), so the audit trail shows it. Absent otherwise, and from events published before.
+ */
+export type AuthRequestDenied = EventBase<'auth_request.denied'> & { readonly reason: DenialReason; readonly limit?: PromptLimitKind };
 export type AuthRequestExpired = EventBase<'auth_request.expired'>;
 export type AuthRequestRedeemed = EventBase<'auth_request.redeemed'> & { readonly tokens: readonly string[] };
 

@@ -56,4 +56,13 @@ describe('lifecycle events', () => {
     expect(settledEvent({ ...request, status: 'expired' })).toMatchObject({ type: 'auth_request.expired', eventId: requestExpired(request, at).eventId });
     expect(settledEvent(request)).toBeNull();
   });
+
+  it('a request refused by a prompt limit says which limit, so the audit trail shows it', () => {
+    const at = new Date('2026-01-01T00:01:00Z');
+    const refused = { ...request, status: 'denied' as const, decidedAt: at, denialReason: 'RATE_LIMITED' as const, denialLimit: 'client_user' as const };
+    expect(requestDecided(refused)).toMatchObject({ type: 'auth_request.denied', reason: 'RATE_LIMITED', limit: 'client_user' });
+    // Republished from the stored request, the event is the same as the first.
+    expect(settledEvent(refused)).toEqual(requestDecided(refused));
+    expect(requestDecided({ ...refused, denialReason: 'UNAUTHORIZED', denialLimit: null })).not.toHaveProperty('limit');
+  });
 });

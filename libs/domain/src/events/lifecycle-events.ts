@@ -50,14 +50,21 @@ export function deviceNotified(request: AuthRequest, channel: string, at: Date):
   return { ...base(request, 'auth_request.device_notified', at), channel };
 }
 
-/** The event for a request the device just decided (approved or denied). */
+/**
+ * The event for a request decided (approved or denied); a request the provider refused for a prompt
+ * limit (`RATE_LIMITED`) says which limit. Built from the stored request alone, so a republished
+ * event is the same as the first.
+ */
 export function requestDecided(request: AuthRequest): AuthRequestApproved | AuthRequestDenied {
   const at = request.decidedAt ?? request.createdAt;
   if (request.status === 'approved') {
     const approved = base(request, 'auth_request.approved', at);
     return request.acr === null ? approved : { ...approved, acr: request.acr, amr: [...request.amr] };
   }
-  if (request.status === 'denied') return { ...base(request, 'auth_request.denied', at), reason: request.denialReason ?? 'UNAUTHORIZED' };
+  if (request.status === 'denied') {
+    const denied = { ...base(request, 'auth_request.denied', at), reason: request.denialReason ?? 'UNAUTHORIZED' };
+    return request.denialLimit === null ? denied : { ...denied, limit: request.denialLimit };
+  }
   throw new Error(`request ${request.id} is ${request.status}, not decided`);
 }
 

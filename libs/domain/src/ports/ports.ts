@@ -374,13 +374,3 @@ export interface WebAuthnChallengeRepository {
    */
   consume(challengeHash: string, ceremony: WebAuthnCeremony, bindingHash: string, now: Date): Promise<string | null>;
 }
-
-/** The per-user notification limit: how many requests may reach one user within a window. */
-export interface NotificationLimiter {
-  /**
-   * Counts `requestId` against `subject` when fewer than `limit` notifications were recorded for
-   * them since `now - windowMs`; true when it is within the limit. Idempotent per request: a retry
-   * of a request already counted is allowed without counting again.
-   */
-  acquire(subject: string, requestId: string, now: Date, limit: number, windowMs: number): Promise<boolean>;
-}

@@ -14,10 +14,13 @@ import { ClientEntity } from '../client/client.entity.js';
 @Index('ix_auth_requests_status_notified_at_created_at', ['status', 'notifiedAt', 'createdAt'])
 // The outbox scan: settled requests whose outcome event is not confirmed published (migration-defined partial index).
 @Index('ix_auth_requests_outcome_unpublished', { synchronize: false })
+// The denial back-off: a client's recent decisions for one user.
+@Index('ix_auth_requests_client_subject_decided_at', ['clientId', 'subject', 'decidedAt'])
 @Check('ck_auth_requests_status', `status IN ('pending', 'approved', 'denied', 'expired', 'redeemed')`)
 @Check('ck_auth_requests_delivery_mode', `delivery_mode IN ('poll', 'ping', 'push')`)
 @Check('ck_auth_requests_hint_type', `hint_type IN ('login_hint', 'id_token_hint', 'login_hint_token')`)
 @Check('ck_auth_requests_denial_reason', `denial_reason IN ('UNAUTHORIZED', 'CANCELLED', 'RATE_LIMITED', 'UNREACHABLE')`)
+@Check('ck_auth_requests_denial_limit', `denial_limit IN ('client_user', 'client', 'denial_backoff')`)
 @Check('ck_auth_requests_interval', `"interval" > 0`)
 export class AuthRequestEntity {
   @PrimaryColumn({ name: 'id', type: 'uuid', primaryKeyConstraintName: 'pk_auth_requests' })
@@ -76,6 +79,10 @@ export class AuthRequestEntity {
 
   @Column({ name: 'denial_reason', type: 'text', nullable: true })
   denialReason!: string | null;
+
+  /** With RATE_LIMITED: the prompt limit that refused the request. */
+  @Column({ name: 'denial_limit', type: 'text', nullable: true })
+  denialLimit!: string | null;
 
   @Column({ name: 'redeemed_at', type: 'timestamptz', nullable: true })
   redeemedAt!: Date | null;

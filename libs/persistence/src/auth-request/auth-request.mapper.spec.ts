@@ -20,6 +20,7 @@ const request: AuthRequest = {
   lastPolledAt: null,
   decidedAt: new Date('2030-01-01T00:01:00Z'),
   denialReason: 'CANCELLED',
+  denialLimit: null,
   redeemedAt: null,
   notifiedAt: new Date('2030-01-01T00:00:01Z'),
   correlationId: null,

@@ -1,4 +1,4 @@
-import { type AuthRequest, type AuthRequestStatus, type HintType, DENIAL_REASONS } from '@ciba/domain';
+import { type AuthRequest, type AuthRequestStatus, type HintType, DENIAL_REASONS, PROMPT_LIMIT_KINDS } from '@ciba/domain';
 import { TOKEN_DELIVERY_MODES } from '@ciba/protocol';
 import { oneOf } from '../mapping.js';
 import type { AuthRequestEntity } from './auth-request.entity.js';
@@ -25,6 +25,7 @@ export function toAuthRequest(entity: AuthRequestEntity): AuthRequest {
     lastPolledAt: entity.lastPolledAt,
     decidedAt: entity.decidedAt,
     denialReason: entity.denialReason === null ? null : oneOf(entity.denialReason, DENIAL_REASONS, 'auth_requests.denial_reason'),
+    denialLimit: entity.denialLimit === null ? null : oneOf(entity.denialLimit, PROMPT_LIMIT_KINDS, 'auth_requests.denial_limit'),
     redeemedAt: entity.redeemedAt,
     notifiedAt: entity.notifiedAt,
     correlationId: entity.correlationId,
@@ -52,6 +53,7 @@ export function fromAuthRequest(request: AuthRequest): Omit<AuthRequestEntity, '
     lastPolledAt: request.lastPolledAt,
     decidedAt: request.decidedAt,
     denialReason: request.denialReason,
+    denialLimit: request.denialLimit,
     redeemedAt: request.redeemedAt,
     notifiedAt: request.notifiedAt,
     correlationId: request.correlationId,

@@ -61,14 +61,14 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
   }
 
   async decide(id: string, decision: Decision, now: Date): Promise<AuthRequest | null> {
-    const [status, denialReason] = decision.kind === 'approve' ? ['approved', null] : ['denied', decision.reason];
+    const [status, denialReason, denialLimit] = decision.kind === 'approve' ? ['approved', null, null] : ['denied', decision.reason, decision.limit ?? null];
     const stepUp = decision.kind === 'approve' ? (decision.stepUp ?? null) : null;
     const rows = await queryRows(
       this.dataSource,
-      `UPDATE auth_requests SET status = $2, decided_at = $3, denial_reason = $4, acr = $5, amr = $6
+      `UPDATE auth_requests SET status = $2, decided_at = $3, denial_reason = $4, acr = $5, amr = $6, denial_limit = $7
         WHERE id = $1 AND status = 'pending' AND expires_at > $3
         RETURNING *`,
-      [id, status, now, denialReason, stepUp?.acr ?? null, [...(stepUp?.amr ?? [])]],
+      [id, status, now, denialReason, stepUp?.acr ?? null, [...(stepUp?.amr ?? [])], denialLimit],
     );
     return this.first(rows);
   }

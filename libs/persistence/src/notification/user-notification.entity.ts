@@ -2,9 +2,12 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typ
 import type { Relation } from 'typeorm';
 import { AuthRequestEntity } from '../auth-request/auth-request.entity.js';
 
-/** One row per request the notifier took to a user: the window the per-user rate limit counts. */
+/**
+ * One row per request the notifier took to a user: the sliding window the per-(client, user) prompt
+ * limit counts, and what makes counting a request idempotent.
+ */
 @Entity({ name: 'user_notifications' })
-@Index('ix_user_notifications_subject', ['subject', 'sentAt'])
+@Index('ix_user_notifications_client_subject', ['clientId', 'subject', 'sentAt'])
 export class UserNotificationEntity {
   @PrimaryColumn({ name: 'request_id', type: 'uuid', primaryKeyConstraintName: 'pk_user_notifications' })
   requestId!: string;
@@ -12,6 +15,9 @@ export class UserNotificationEntity {
   @ManyToOne(() => AuthRequestEntity, { onDelete: 'CASCADE', nullable: false })
   @JoinColumn({ name: 'request_id', referencedColumnName: 'id', foreignKeyConstraintName: 'fk_user_notifications_request' })
   request?: Relation<AuthRequestEntity>;
+
+  @Column({ name: 'client_id', type: 'text' })
+  clientId!: string;
 
   @Column({ name: 'subject', type: 'text' })
   subject!: string;

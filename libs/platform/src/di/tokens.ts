@@ -15,3 +15,4 @@ export const ENROLMENT_TOKEN_REPOSITORY = Symbol('EnrolmentTokenRepository');
 export const NOTIFICATION_LIMITER = Symbol('NotificationLimiter');
 export const PASSKEY_REPOSITORY = Symbol('PasskeyRepository');
 export const WEBAUTHN_CHALLENGE_REPOSITORY = Symbol('WebAuthnChallengeRepository');
+export const CLIENT_AUTH_FAILURE_COUNTER = Symbol('ClientAuthFailureCounter');

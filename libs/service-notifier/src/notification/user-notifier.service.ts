@@ -91,10 +91,11 @@ export class UserNotifier {
       throw new PermanentError('no enabled channel reaches the user');
     }
 
-    const { userLimit, userWindowMs } = this.config.notifications;
-    if (userLimit > 0 && !(await this.limiter.acquire(user.sub, request.id, now, userLimit, userWindowMs))) {
-      this.logger.warn({ requestId: request.id }, 'per-user notification limit reached; request refused without notifying');
-      await this.decisions.refuse(request, 'RATE_LIMITED');
+    // Every limit is the asking client's own: one client reaching a limit never blocks another's request.
+    const verdict = await this.limiter.acquire(request, now, this.config.notifications.promptLimits);
+    if (!verdict.allowed) {
+      this.logger.warn({ requestId: request.id, clientId: request.clientId, limit: verdict.limit }, 'prompt limit reached; request refused without notifying');
+      await this.decisions.refuse(request, 'RATE_LIMITED', verdict.limit);
       return;
     }
 
