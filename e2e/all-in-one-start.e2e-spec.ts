@@ -1,20 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type TestDatabase, createTestDatabase, freePort, waitFor } from '@ciba/testing';
-import { repoRoot } from './service-processes.js';
+import { ManagedProcess } from './service-processes.js';
 
 /** The all-in-one start (`npm start` runs it) from its built entry point, as its own process, on a test database. */
-class AllInOneProcess {
-  output = '';
-  private child: ChildProcess | null = null;
+class AllInOneProcess extends ManagedProcess {
   private db: TestDatabase | null = null;
   port = 0;
 
-  constructor(private readonly env: (port: number) => Record<string, string>) {}
+  constructor(private readonly env: (port: number) => Record<string, string>) {
+    super();
+  }
 
   get loopbackUrl(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -30,46 +28,21 @@ class AllInOneProcess {
   async start(): Promise<void> {
     this.db = await createTestDatabase();
     this.port = await freePort();
-    const child = spawn(process.execPath, [join(repoRoot, 'apps/all-in-one/dist/main.js')], {
-      cwd: repoRoot,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        CIBA_DATABASE_URL: this.db.url,
-        CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        CIBA_PORT: String(this.port),
-        CIBA_LOG_LEVEL: 'warn',
-        ...this.env(this.port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    child.stdout?.on('data', (d: Buffer) => (this.output += d.toString('utf8')));
-    child.stderr?.on('data', (d: Buffer) => (this.output += d.toString('utf8')));
-    const gone = new AbortController();
-    const exited = new Promise<never>((_, reject) => {
-      child.once('exit', (code) => {
-        gone.abort();
-        reject(new Error(`the all-in-one start exited with ${code}:\n${this.output}`));
-      });
-    });
-    const ready = waitFor(async () => this.output.includes('listening on') && (await fetch(`${this.loopbackUrl}/readyz`).catch(() => null))?.status === 200, {
-      timeoutMs: 60_000,
-      intervalMs: 100,
-      description: 'the all-in-one start ready',
-      signal: gone.signal,
-    });
-    ready.catch(() => undefined);
-    await Promise.race([ready, exited]);
+    const env = {
+      CIBA_DATABASE_URL: this.db.url,
+      CIBA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      CIBA_PORT: String(this.port),
+      CIBA_LOG_LEVEL: 'warn',
+      ...this.env(this.port),
+    };
+    const ready = async () => this.output.includes('listening on') && (await fetch(`${this.loopbackUrl}/readyz`).catch(() => null))?.status === 200;
+    await this.spawnUntilReady('all-in-one', env, 'the all-in-one start', ready, 60_000);
   }
 
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
-    }
+  override async stop(): Promise<number | null> {
+    const code = await super.stop('SIGTERM');
     await this.db?.drop();
+    return code;
   }
 }
 

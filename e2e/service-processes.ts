@@ -13,25 +13,19 @@ const run = promisify(execFile);
 
 export type ServiceName = 'authorize' | 'token' | 'notifier' | 'audit' | 'callback-dispatcher';
 
-/** A service started from its built entry point (`npm run build` first), as its own OS process. */
-export class ServiceProcess {
+/**
+ * A built entry point run as its own OS process: its output collected, started until it is ready
+ * (or fails with its output when it exits first), stopped gracefully or killed.
+ */
+export abstract class ManagedProcess {
   output = '';
   private child: ChildProcess | null = null;
 
-  constructor(
-    readonly name: ServiceName,
-    readonly port: number,
-    private readonly env: Record<string, string>,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, [join(repoRoot, `apps/${this.name}/dist/main.js`)], {
+  /** Spawns `apps/<app>/dist/main.js` with `env` and waits until `isReady` holds. */
+  protected async spawnUntilReady(app: string, env: Record<string, string>, label: string, isReady: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    const child = spawn(process.execPath, [join(repoRoot, `apps/${app}/dist/main.js`)], {
       cwd: repoRoot,
-      env: { PATH: process.env['PATH'] ?? '', ...this.env, CIBA_PORT: String(this.port), CIBA_HOST: '127.0.0.1' },
+      env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -41,15 +35,10 @@ export class ServiceProcess {
     const exited = new Promise<never>((_, reject) => {
       child.once('exit', (code) => {
         gone.abort();
-        reject(new Error(`${this.name} exited with ${code}:\n${this.output}`));
+        reject(new Error(`${label} exited with ${code}:\n${this.output}`));
       });
     });
-    const ready = waitFor(async () => (await fetch(`${this.url}/readyz`).catch(() => null))?.status === 200, {
-      timeoutMs: 30_000,
-      intervalMs: 100,
-      description: `${this.name} ready`,
-      signal: gone.signal,
-    });
+    const ready = waitFor(isReady, { timeoutMs, intervalMs: 100, description: `${label} ready`, signal: gone.signal });
     ready.catch(() => undefined); // when the process exits first, `exited` carries the error
     await Promise.race([ready, exited]);
   }
@@ -61,6 +50,26 @@ export class ServiceProcess {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill(signal);
     return exited;
+  }
+}
+
+/** A service started from its built entry point (`npm run build` first), as its own OS process. */
+export class ServiceProcess extends ManagedProcess {
+  constructor(
+    readonly name: ServiceName,
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {
+    super();
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  start(): Promise<void> {
+    const env = { ...this.env, CIBA_PORT: String(this.port), CIBA_HOST: '127.0.0.1' };
+    return this.spawnUntilReady(this.name, env, this.name, async () => (await fetch(`${this.url}/readyz`).catch(() => null))?.status === 200, 30_000);
   }
 }
 

@@ -1,6 +1,7 @@
 import { createECDH, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { Agent } from 'node:https';
 import { type ConfiguredChannels, type WebPushSubscription, FcmChannel, WebPushChannel } from '@ciba/channels';
-import { SmppPeer, SmtpPeer, awaitRecorded, mailParts, smppEnvironment, smtpEnvironment } from '@ciba/testing';
+import { SmppPeer, SmtpPeer, type WebPushReceiver, awaitRecorded, mailParts, smppEnvironment, smtpEnvironment } from '@ciba/testing';
 import { DeviceEnrolment, channelsFromEnvironment } from '@ciba/service-notifier';
 import { CLIENTS, type TestClient, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
@@ -17,6 +18,22 @@ export const VAPID = WebPushChannel.generateVapidKeys();
 
 /** The push service of the test subscriptions (`webPushSubscription`). */
 export const TEST_PUSH_SERVICE = 'push.example.net';
+
+/**
+ * The Web Push adapter, sending to the local push service `pushService` (a real HTTPS receiver).
+ * Trusting its certificate takes an agent, an adapter option with no variable; destroy it after.
+ */
+export function webPushTo(pushService: WebPushReceiver): { readonly webPush: WebPushChannel; readonly agent: Agent } {
+  const agent = new Agent({ ca: pushService.ca, keepAlive: false });
+  const webPush = new WebPushChannel({
+    vapidSubject: 'mailto:ops@op.example.com',
+    vapidPublicKey: VAPID.publicKey,
+    vapidPrivateKey: VAPID.privateKey,
+    agent,
+    allowedEndpointHosts: [new URL(pushService.origin).host],
+  });
+  return { webPush, agent };
+}
 
 /**
  * Email through a real SMTP relay and SMS through a real SMSC (the SMTP and SMPP test peers), as an

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { Agent } from 'node:https';
+import { type Agent } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { WebPushChannel, type WebPushSubscription } from '@ciba/channels';
+import { type WebPushChannel, type WebPushSubscription } from '@ciba/channels';
 import { DeviceEnrolment, DeviceRegistry, EnrolmentRefused, channelsFromEnvironment } from '@ciba/service-notifier';
 import { sha256Base64url } from '@ciba/tokens';
 import { type SmppPeer, SmtpPeer, WebPushReceiver, awaitRecorded, mailParts, smtpEnvironment, waitFor } from '@ciba/testing';
@@ -20,6 +20,7 @@ import {
   postToEnrolLink,
   startDeviceRegistrationProvider,
   webPushSubscription,
+  webPushTo,
 } from './device-registration.harness.js';
 import { CLIENTS, type TestProvider, startTestProvider } from './provider-harness.js';
 
@@ -468,15 +469,8 @@ describe('a browser enrolled through the page receives sign-in requests', () => 
   beforeAll(async () => {
     smtp = await SmtpPeer.start();
     pushService = await WebPushReceiver.start();
-    // Trusting the local push service's certificate takes an agent, an adapter option with no variable.
-    agent = new Agent({ ca: pushService.ca, keepAlive: false });
-    const webPush = new WebPushChannel({
-      vapidSubject: 'mailto:ops@op.example.com',
-      vapidPublicKey: VAPID.publicKey,
-      vapidPrivateKey: VAPID.privateKey,
-      agent,
-      allowedEndpointHosts: [new URL(pushService.origin).host],
-    });
+    let webPush: WebPushChannel;
+    ({ webPush, agent } = webPushTo(pushService));
     const { email } = channelsFromEnvironment(smtpEnvironment(smtp));
     // No HTTP authentication device: device push is the first channel that reaches alice.
     op = await startTestProvider({ CIBA_AUTH_CHANNEL_URI: '' }, { channels: { email, sms: null, devicePush: [webPush] } });

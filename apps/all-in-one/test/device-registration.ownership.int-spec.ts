@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Agent } from 'node:https';
+import { type Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { WebPushChannel } from '@ciba/channels';
+import { type WebPushChannel } from '@ciba/channels';
 import { type DeviceRepository, type EventPublisher, deviceRegistered } from '@ciba/domain';
 import { DEVICE_REPOSITORY, EVENT_PUBLISHER } from '@ciba/platform';
 import { DeviceRegistry, channelsFromEnvironment } from '@ciba/service-notifier';
@@ -30,6 +30,7 @@ import {
   startDeviceRegistrationProvider,
   tokensFor,
   webPushSubscription,
+  webPushTo,
 } from './device-registration.harness.js';
 import { CLIENTS, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
@@ -333,14 +334,8 @@ describe('device registration lifetime', () => {
   beforeAll(async () => {
     smtp = await SmtpPeer.start();
     pushService = await WebPushReceiver.start();
-    agent = new Agent({ ca: pushService.ca, keepAlive: false });
-    const webPush = new WebPushChannel({
-      vapidSubject: 'mailto:ops@op.example.com',
-      vapidPublicKey: VAPID.publicKey,
-      vapidPrivateKey: VAPID.privateKey,
-      agent,
-      allowedEndpointHosts: [new URL(pushService.origin).host],
-    });
+    let webPush: WebPushChannel;
+    ({ webPush, agent } = webPushTo(pushService));
     const { email } = channelsFromEnvironment(smtpEnvironment(smtp));
     // No HTTP authentication device: device push comes first, then email.
     op = await startTestProvider({ CIBA_AUTH_CHANNEL_URI: '', CIBA_DEVICE_REGISTRATION_TTL: String(TTL_SECONDS) }, { channels: { email, sms: null, devicePush: [webPush] } });
