@@ -1,3 +1,4 @@
 export * from './provider-config.js';
 export * from './bootstrap-file.js';
 export * from './limits-config.js';
+export * from './webauthn-relying-party.js';

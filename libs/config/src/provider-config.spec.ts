@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig, webAuthnRelyingParty } from './provider-config.js';
+import { ConfigError, loadConfig } from './provider-config.js';
+import { webAuthnRelyingParty } from './webauthn-relying-party.js';
 import { parseBootstrap } from './bootstrap-file.js';
 
 const key = randomBytes(32).toString('base64');

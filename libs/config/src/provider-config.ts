@@ -3,6 +3,7 @@ import { SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
 import { NOTIFICATION_CHANNELS, type NotificationChannel, type PromptLimits } from '@ciba/domain';
 import { type ClientAuthLimits, LIMIT_SETTINGS, clientAuthLimits, limitProblems, promptLimits } from './limits-config.js';
 import { parseSigningAlgs } from './signing-algs.js';
+import { type WebAuthnRelyingParty, webAuthnRelyingParty } from './webauthn-relying-party.js';
 
 /**
  * The provider's configuration, parsed once at boot from the environment (`CIBA_*`). Every service
@@ -150,13 +151,6 @@ export interface ProviderConfig {
   readonly shutdownTimeoutMs: number;
 }
 
-export interface WebAuthnRelyingParty {
-  /** The RP ID: the notifier's host name. */
-  readonly id: string;
-  /** The only origin ceremonies may come from: the notifier's. */
-  readonly origin: string;
-}
-
 export type ConfigSection = 'database' | 'nats' | 'keys';
 
 export class ConfigError extends Error {
@@ -282,20 +276,6 @@ export function loadConfig(
 /** Longest time any token this provider signs stays valid: how long a retired key must stay published. */
 export function maxTokenLifetime(config: ProviderConfig): number {
   return Math.max(config.tokens.accessTokenTtl, config.tokens.idTokenTtl);
-}
-
-/**
- * WebAuthn needs a secure context (https, or http on localhost) and an RP ID that is a domain name,
- * never an IP address; the RP ID is the notifier's host, so passkeys work on its pages only.
- */
-export function webAuthnRelyingParty(notifierUrl: string): WebAuthnRelyingParty | null {
-  const url = new URL(notifierUrl);
-  const host = url.hostname;
-  const isIp = /^[0-9.]+$/.test(host) || host.startsWith('[');
-  const isLocalhost = host === 'localhost' || host.endsWith('.localhost');
-  if (isIp) return null;
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLocalhost)) return null;
-  return { id: host, origin: url.origin };
 }
 
 function words(s: string): string[] {

@@ -3,10 +3,11 @@ import type { AttemptClaim, AttemptResult, CallbackDelivery, NewCallbackDelivery
 import type { AuthenticatedClient, Client } from '../client/client.js';
 import type { LifecycleEvent } from '../events/lifecycle-event.js';
 import type { User } from '../user/user.js';
-import type { Device, DeviceAnnouncementChannel, DeviceRevocationReason, DeviceRevoker, NewDevice } from '../device/device.js';
-import type { NewPasskey, Passkey, WebAuthnCeremony, WebAuthnChallengeRecord } from '../passkey/passkey.js';
 
-/** Ports: every side effect the domain needs, implemented by adapters in persistence / messaging / tokens. */
+/**
+ * Ports: every side effect the domain needs, implemented by adapters in persistence / messaging /
+ * tokens. The user's devices and passkeys have their own files beside this one.
+ */
 
 export interface Clock {
   now(): Date;
@@ -274,103 +275,4 @@ export interface CallbackDeliveryRepository {
   /** failed → pending, for an operator's redelivery; false when it was not failed. */
   reopen(id: string): Promise<boolean>;
   listFailed(limit: number): Promise<CallbackDelivery[]>;
-}
-
-export interface DeviceRepository {
-  /**
-   * Registers a device for `subject`. Registering a target that is already active (the same
-   * subscription or registration token) moves it to the new registration: one device per target.
-   */
-  register(device: NewDevice, now: Date): Promise<Device>;
-  /** Any device by id, active or not; null when unknown. */
-  find(id: string): Promise<Device | null>;
-  /**
-   * The user's active devices (not revoked, not past their lifetime), oldest first; with
-   * `registeredBy`, only those that client registered.
-   */
-  listActive(subject: string, now: Date, registeredBy?: string): Promise<Device[]>;
-  /**
-   * Ends a registration and returns the device as revoked; null when it is unknown, someone else's,
-   * already revoked, or (for a client revoker) not registered by that client.
-   */
-  revoke(subject: string, id: string, reason: DeviceRevocationReason, now: Date, by?: DeviceRevoker): Promise<Device | null>;
-  markUsed(id: string, now: Date): Promise<void>;
-  /** The notifier took the registration's announcement up: the sweeper no longer republishes it. */
-  markAnnouncementTaken(id: string, now: Date): Promise<void>;
-  /** Registrations made before `registeredBefore` whose announcement no notifier took up (their event was lost). */
-  findUnannounced(registeredBefore: Date, limit: number): Promise<Device[]>;
-  /** Revocations made before `revokedBefore` whose `device.revoked` event was never published. */
-  findUnpublishedRevocations(revokedBefore: Date, limit: number): Promise<Device[]>;
-  markRevocationPublished(id: string): Promise<void>;
-  /**
-   * Stores `tokenHash` as the device's removal link for one channel, unless that channel's link was
-   * already sent (a redelivered announcement): then false, and nothing changes. A link prepared but
-   * never marked sent is replaced, so a crash between the two leaves one live link per channel.
-   */
-  prepareRemovalLink(deviceId: string, sentVia: DeviceAnnouncementChannel, tokenHash: string, expiresAt: Date, now: Date): Promise<boolean>;
-  markRemovalLinkSent(tokenHash: string, now: Date): Promise<void>;
-  /** The active device an unused, unexpired removal link would remove, without using the link; else null. */
-  findByRemovalLink(tokenHash: string, now: Date): Promise<Device | null>;
-  /** Uses the removal link and revokes its device in one transaction: the device for exactly one caller, else null. */
-  revokeWithRemovalLink(tokenHash: string, now: Date): Promise<Device | null>;
-}
-
-/**
- * What an unexpired enrolment link can still do: register one device for device push (the link's
- * main use, `consume`) and add one passkey, independently.
- */
-export interface EnrolmentLinkState {
-  readonly subject: string;
-  readonly deviceOpen: boolean;
-  readonly passkeyOpen: boolean;
-}
-
-/** One-time device enrolment links; only the hash is stored. */
-export interface EnrolmentTokenRepository {
-  save(record: { readonly tokenHash: string; readonly subject: string; readonly sentVia: string; readonly expiresAt: Date }): Promise<void>;
-  /** The subject the token enrols for, without using it; null when unknown, used or expired. */
-  peek(tokenHash: string, now: Date): Promise<string | null>;
-  /** Uses the token: the subject for exactly one caller, else null (unknown, used or expired). */
-  consume(tokenHash: string, now: Date): Promise<string | null>;
-  /** Both uses of an unexpired link, without using either; null when unknown, expired, or both are used. */
-  inspect(tokenHash: string, now: Date): Promise<EnrolmentLinkState | null>;
-}
-
-/** The user's passkeys (WebAuthn credentials) for step-up on the approval page. */
-export interface PasskeyRepository {
-  /**
-   * Stores a passkey registered through an enrolment link, and uses up that link's passkey
-   * allowance, in one transaction. `link_used` when the link is unknown, expired, someone else's or
-   * already added a passkey; `duplicate` when the credential is already registered (to anyone).
-   */
-  registerWithEnrolmentLink(
-    passkey: NewPasskey,
-    enrolmentTokenHash: string,
-    now: Date,
-  ): Promise<{ readonly kind: 'registered'; readonly passkey: Passkey } | { readonly kind: 'link_used' } | { readonly kind: 'duplicate' }>;
-  /** The user's passkeys, oldest first. */
-  list(subject: string): Promise<Passkey[]>;
-  /** The user's passkey with this credential id; null when unknown or someone else's. */
-  find(subject: string, credentialId: string): Promise<Passkey | null>;
-  /**
-   * Records a verified use: stores `signCount` and the time, only if the stored counter is still
-   * `expectedSignCount` (a concurrent use of the same passkey loses); true when recorded.
-   */
-  recordUse(id: string, expectedSignCount: number, signCount: number, now: Date): Promise<boolean>;
-  /** Removes one of the user's passkeys; false when unknown or someone else's. */
-  revoke(subject: string, id: string): Promise<boolean>;
-}
-
-/** Outstanding WebAuthn challenges; a challenge is deleted as it is used. */
-export interface WebAuthnChallengeRepository {
-  /**
-   * Stores a challenge, dropping expired ones and keeping at most `maxPerBinding` outstanding per
-   * binding (the oldest go first: a page opened many times cannot grow the table).
-   */
-  issue(record: WebAuthnChallengeRecord, maxPerBinding: number): Promise<void>;
-  /**
-   * Uses a challenge: the subject it was issued for, for exactly one caller, when it exists for this
-   * ceremony and binding and has not expired; else null.
-   */
-  consume(challengeHash: string, ceremony: WebAuthnCeremony, bindingHash: string, now: Date): Promise<string | null>;
 }
