@@ -9,13 +9,24 @@ describe('DevToolsAccess', () => {
     expect(DevToolsAccess.generate().key).not.toBe(access.key);
   });
 
-  it('allows a loopback peer without forwarding headers', () => {
-    for (const peer of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) expect(access.allows(peer, {}, null)).toBe(true);
+  const local = { host: 'localhost:3000' };
+
+  it('allows a loopback peer without forwarding headers, addressing a loopback name', () => {
+    for (const peer of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) expect(access.allows(peer, local, null)).toBe(true);
+    for (const host of ['127.0.0.1:3000', '[::1]:3000', 'localhost']) expect(access.allows('127.0.0.1', { host }, null)).toBe(true);
+  });
+
+  it('DNS rebinding: a loopback peer addressing another host name (a web page whose name now resolves to 127.0.0.1) needs the key', () => {
+    for (const host of ['attacker.example:3000', 'attacker.example', '', '192.0.2.2:3000']) {
+      expect(access.allows('127.0.0.1', { host }, null)).toBe(false);
+      expect(access.allows('127.0.0.1', { host }, access.key)).toBe(true);
+    }
+    expect(access.allows('127.0.0.1', {}, null)).toBe(false);
   });
 
   it('refuses any other peer, and a loopback peer behind a proxy (a forwarding header), unless it presents the key', () => {
     for (const peer of ['192.0.2.2', '::ffff:192.0.2.2', 'fd00::2', '128.0.0.1', undefined]) expect(access.allows(peer, {}, null)).toBe(false);
-    for (const headers of [{ forwarded: 'for=203.0.113.9' }, { 'x-forwarded-for': '203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }]) {
+    for (const headers of [{ ...local, forwarded: 'for=203.0.113.9' }, { ...local, 'x-forwarded-for': '203.0.113.9' }, { ...local, 'x-real-ip': '203.0.113.9' }]) {
       expect(access.allows('127.0.0.1', headers, null)).toBe(false);
       expect(access.allows('127.0.0.1', { ...headers, 'x-dev-tools-key': access.key }, null)).toBe(true);
     }

@@ -32,8 +32,24 @@ export function isForwarded(headers: IncomingHttpHeaders): boolean {
 }
 
 /**
+ * Whether the request was addressed (`Host`) to a loopback name. A web page the developer visits can
+ * make its own host name resolve to 127.0.0.1 (DNS rebinding) and then read this machine's tools as
+ * its own origin; its requests still carry its own host name.
+ */
+export function isAddressedToLoopback(headers: IncomingHttpHeaders): boolean {
+  const host = headers.host;
+  if (typeof host !== 'string' || host === '') return false;
+  try {
+    return isLoopbackHost(new URL(`http://${host}`).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Who may use the development tools (/dev/inbox, /dev/device): a caller on this machine — a
- * loopback peer with no forwarding header — or one presenting this start's random key. The key
+ * loopback peer with no forwarding header, addressing a loopback name — or one presenting this
+ * start's random key. The key
  * lives only in memory and in the start banner; a new start makes a new one.
  */
 export class DevToolsAccess {
@@ -54,7 +70,7 @@ export class DevToolsAccess {
 
   /** `cookieKey`: the value of the dev-tools cookie, if the request carried one. */
   allows(peerAddress: string | undefined, headers: IncomingHttpHeaders, cookieKey: string | null): boolean {
-    if (isLoopbackAddress(peerAddress) && !isForwarded(headers)) return true;
+    if (isLoopbackAddress(peerAddress) && !isForwarded(headers) && isAddressedToLoopback(headers)) return true;
     const headerKey = headers[DEV_TOOLS_KEY_HEADER];
     return this.isKey(typeof headerKey === 'string' ? headerKey : null) || this.isKey(cookieKey);
   }
