@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
+import { AuthReqIds } from '@ciba/tokens';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { cpuPercent, cpuSnapshot } from './lib/cpu.mjs';
@@ -480,12 +481,15 @@ async function main() {
       const accepted = warm.accepted + r.accepted;
       expectedNotifications += accepted;
       const ids = [...warm.ids, ...r.ids];
+      // No auth_req_id is stored: each is a MAC'd reference to its request's id, checked here as the token endpoint does.
+      const authReqIds = new AuthReqIds(env.CIBA_KEY_ENCRYPTION_KEY);
+      const requestIds = ids.map((id) => authReqIds.verify(id, CLIENT.id)).filter((id) => id !== null);
       const benchDb = new pg.Client({ connectionString: dbUrl });
       await benchDb.connect();
       let inDb = 0;
       try {
-        for (let i = 0; i < ids.length; i += 5000) {
-          const { rows: chunk } = await benchDb.query('SELECT count(*)::int AS n FROM auth_requests WHERE auth_req_id = ANY($1::text[])', [ids.slice(i, i + 5000)]);
+        for (let i = 0; i < requestIds.length; i += 5000) {
+          const { rows: chunk } = await benchDb.query('SELECT count(*)::int AS n FROM auth_requests WHERE id = ANY($1::uuid[])', [requestIds.slice(i, i + 5000)]);
           inDb += chunk[0].n;
         }
       } finally {
