@@ -216,4 +216,12 @@ describe('ping and push token delivery (CIBA §10.2, §10.3, §12)', () => {
     expect(text).toMatch(/ciba_callback_attempts_total\{mode="push",outcome="permanent"\} [1-9]/);
     expect(text).toMatch(/ciba_callback_attempt_duration_seconds_count\{mode="ping"\} [1-9]/);
   });
+
+  it('exposes the lag of every bus consumer (messages not yet acknowledged: waiting, in flight)', async () => {
+    const text = await (await fetch(`${op.url}/metrics`)).text();
+    for (const consumer of ['notifier', 'audit', 'callback-dispatcher', 'notifier-devices']) {
+      expect(text).toMatch(new RegExp(`ciba_bus_consumer_lag\\{consumer="${consumer}",state="waiting"\\} \\d+`));
+      expect(text).toMatch(new RegExp(`ciba_bus_consumer_lag\\{consumer="${consumer}",state="in_flight"\\} \\d+`));
+    }
+  });
 });

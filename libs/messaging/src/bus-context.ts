@@ -12,6 +12,12 @@ export interface BusContext {
   readonly correlationId: string | null;
 }
 
+/** The second argument of a batch handler (`OnBusBatch`): the context of each event, in the same order. */
+export interface BusBatchContext {
+  readonly consumer: string;
+  readonly deliveries: readonly BusContext[];
+}
+
 export function isBusContext(value: unknown): value is BusContext {
   if (value === null || typeof value !== 'object') return false;
   const context = value as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { EventPattern } from '@nestjs/microservices';
 import type { LifecycleEvent, LifecycleEventType } from '@ciba/domain';
-import { handlerPattern } from './catalogue.js';
+import { batchPattern, handlerPattern } from './catalogue.js';
 
 /** The event a handler for `type` receives; every lifecycle event for `'*'`. */
 export type LifecycleEventOf<T extends LifecycleEventType | '*'> = T extends LifecycleEventType
@@ -23,6 +23,25 @@ type BusHandlerDecorator<T extends LifecycleEventType | '*'> = <
  */
 export function OnBusEvent<T extends LifecycleEventType | '*'>(consumer: string, type: T): BusHandlerDecorator<T> {
   const decorate = (EventPattern as (pattern: string) => MethodDecorator)(handlerPattern(consumer, type));
+  return (target, propertyKey, descriptor) => {
+    decorate(target, propertyKey, descriptor);
+  };
+}
+
+type BusBatchHandlerDecorator = <M extends (events: readonly LifecycleEvent[], ...rest: never[]) => unknown>(
+  target: object,
+  propertyKey: string | symbol,
+  descriptor: TypedPropertyDescriptor<M>,
+) => void;
+
+/**
+ * A consumer's batch handler: it receives the consumer's messages several at a time, as many as are
+ * at hand (at most the consumer's in-flight limit), with a `BusBatchContext`. Resolving acknowledges
+ * every message of the batch; throwing retries every one of them, each alone from then on. For a
+ * consumer whose work gains from batching (the audit trail's inserts); the others keep `OnBusEvent`.
+ */
+export function OnBusBatch(consumer: string): BusBatchHandlerDecorator {
+  const decorate = (EventPattern as (pattern: string) => MethodDecorator)(batchPattern(consumer));
   return (target, propertyKey, descriptor) => {
     decorate(target, propertyKey, descriptor);
   };

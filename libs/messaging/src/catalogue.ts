@@ -183,6 +183,14 @@ export function handlerPattern(consumer: string, type: LifecycleEventType | '*')
   return `${consumer}:${type}`;
 }
 
+/**
+ * The `@EventPattern` of a consumer's batch handler (`OnBusBatch`): when there is one, it receives
+ * every message of the consumer, several at a time, and no per-event handler of it is used.
+ */
+export function batchPattern(consumer: string): string {
+  return `${consumer}:batch`;
+}
+
 /** The patterns tried, in order, for a message of `type` on `consumer`. */
 export function handlerPatternsFor(consumer: string, type: LifecycleEventType): readonly string[] {
   return [handlerPattern(consumer, type), handlerPattern(consumer, '*'), type];

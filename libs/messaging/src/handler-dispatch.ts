@@ -12,14 +12,10 @@ import type { HandlerOutcome, RetryPolicy, Settlement } from './settlement.js';
  * Runs the Nest handler for one delivery and reports how it went. A message without a handler is a
  * success: consumer filters decide what arrives, so there is nothing left to do with it.
  */
-export async function runHandler(
-  handler: MessageHandler | null,
-  event: LifecycleEvent,
-  context: BusContext,
-): Promise<HandlerOutcome> {
+export async function runHandler(handler: MessageHandler | null, data: unknown, context: unknown): Promise<HandlerOutcome> {
   if (!handler) return { kind: 'success' };
   try {
-    const result: unknown = await handler(event, context);
+    const result: unknown = await handler(data, context);
     // Nest wraps failures (and several handlers on one pattern) in an Observable.
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
     return { kind: 'success' };
@@ -40,6 +36,13 @@ export class InFlight {
     this.running.add(work);
     void work.finally(() => this.running.delete(work)).catch(() => undefined);
     return work;
+  }
+
+  /** Counts work that has not started yet (a slot reserved for a hand-off) until the returned function is called. */
+  hold(): () => void {
+    let done!: () => void;
+    void this.track(new Promise<void>((resolve) => (done = resolve)));
+    return done;
   }
 
   async drained(): Promise<void> {
@@ -64,6 +67,30 @@ export interface DeliveryResult {
   readonly settlement: Settlement;
 }
 
+export type DecodedDelivery =
+  | { readonly event: LifecycleEvent; readonly context: BusContext; readonly malformed?: undefined }
+  | { readonly event?: undefined; readonly malformed: string };
+
+/** The event and its `BusContext`, or why the message cannot be handled (a malformed message). */
+export function decodeDelivery(delivery: Delivery): DecodedDelivery {
+  let event: LifecycleEvent;
+  try {
+    event = delivery.decode();
+    if (delivery.subjectType !== null && delivery.subjectType !== event.type) {
+      throw new MalformedMessage(`event type ${event.type} published on subject ${delivery.subject}`);
+    }
+  } catch (error) {
+    return { malformed: error instanceof MalformedMessage ? error.message : 'undecodable message' };
+  }
+  const context: BusContext = {
+    consumer: delivery.consumer,
+    subject: delivery.subject,
+    deliveryCount: delivery.deliveryCount,
+    correlationId: delivery.correlationId ?? event.correlationId,
+  };
+  return { event, context };
+}
+
 /**
  * Decode → dispatch to the handler (`handlerPattern(consumer, type)`, `handlerPattern(consumer, '*')`
  * or the bare `@EventPattern(type)`) → settle. Shared by both bus servers.
@@ -74,22 +101,11 @@ export async function handleDelivery(
   policy: RetryPolicy,
   random: () => number = Math.random,
 ): Promise<DeliveryResult> {
-  let event: LifecycleEvent;
-  try {
-    event = delivery.decode();
-    if (delivery.subjectType !== null && delivery.subjectType !== event.type) {
-      throw new MalformedMessage(`event type ${event.type} published on subject ${delivery.subject}`);
-    }
-  } catch (error) {
-    const message = error instanceof MalformedMessage ? error.message : 'undecodable message';
-    return { event: null, settlement: settle({ kind: 'malformed', message }, delivery.deliveryCount, policy, random) };
+  const decoded = decodeDelivery(delivery);
+  if (decoded.malformed !== undefined) {
+    return { event: null, settlement: settle({ kind: 'malformed', message: decoded.malformed }, delivery.deliveryCount, policy, random) };
   }
-  const context: BusContext = {
-    consumer: delivery.consumer,
-    subject: delivery.subject,
-    deliveryCount: delivery.deliveryCount,
-    correlationId: delivery.correlationId ?? event.correlationId,
-  };
+  const { event, context } = decoded;
   const handler = handlerPatternsFor(delivery.consumer, event.type).reduce<MessageHandler | null>(
     (found, pattern) => found ?? handlerFor(pattern),
     null,
@@ -112,7 +128,10 @@ export function describeSettlement(delivery: Delivery, result: DeliveryResult): 
   }
 }
 
-/** A counting semaphore bounding concurrent handlers per consumer. */
+/**
+ * A counting semaphore bounding concurrent handlers per consumer: a slot per message, taken when the
+ * message starts and given back when it is settled, so that one slow message never holds up others.
+ */
 export class Slots {
   private free: number;
   private readonly waiting: Array<() => void> = [];
@@ -121,12 +140,37 @@ export class Slots {
     this.free = Math.max(1, Math.floor(size));
   }
 
-  async acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  /** Takes a slot if one is free now. */
+  tryAcquire(): boolean {
+    if (this.free === 0) return false;
+    this.free--;
+    return true;
+  }
+
+  /** Takes every slot free now (none may be); give each back with `release`. */
+  takeFree(): number {
+    const taken = this.free;
+    this.free = 0;
+    return taken;
+  }
+
+  /** Waits for a slot; false when `signal` aborts first (no slot taken then). Waiters are served first come, first served. */
+  async acquire(signal?: AbortSignal): Promise<boolean> {
+    if (this.tryAcquire()) return true;
+    if (signal?.aborted) return false;
+    return new Promise<boolean>((resolve) => {
+      const granted = () => {
+        signal?.removeEventListener('abort', aborted);
+        resolve(true);
+      };
+      const aborted = () => {
+        const index = this.waiting.indexOf(granted);
+        if (index >= 0) this.waiting.splice(index, 1);
+        resolve(false);
+      };
+      this.waiting.push(granted);
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
   }
 
   release(): void {
@@ -142,7 +186,10 @@ export interface BusServerOptions {
   readonly consumers: readonly string[];
   readonly topology?: BusTopology;
   readonly logger?: LoggerService;
-  /** Handlers running at once per consumer (and messages fetched per round). Default 8. */
+  /**
+   * Messages handled at once per consumer, each in a slot of its own: a new one starts as soon as any
+   * slot frees. A batch consumer's batches hold at most this many. Default 8.
+   */
   readonly maxInFlight?: number;
   /** Overrides of the retry curve shape (e.g. `jitterRatio`); the numbers come from the catalogue. */
   readonly retry?: Partial<Omit<RetryPolicy, 'maxDeliver'>>;

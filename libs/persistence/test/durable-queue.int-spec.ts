@@ -115,6 +115,40 @@ describe('PostgresDurableQueueStore', () => {
     await expect(queue.listDeadLetters('other')).resolves.toEqual([]);
   });
 
+  it('hand-over: enqueue stores the rows of leased consumers claimed (one delivery, hidden until the lease ends) and returns them; a repeat returns nothing', async () => {
+    const now = later();
+    const until = new Date(now.getTime() + 30_000);
+    const leased = await queue.enqueue(['h-notifier', 'h-audit'], 'ciba.auth_request.created', 'h-1', { n: 1 }, { h: '1' }, new Map([['h-notifier', until]]));
+    expect(leased).toEqual([
+      { id: expect.any(String), consumer: 'h-notifier', subject: 'ciba.auth_request.created', messageId: 'h-1', payload: { n: 1 }, headers: { h: '1' }, deliveries: 1 },
+    ]);
+    // Hidden until the lease ends; the other consumer's row is visible at once.
+    await expect(queue.claim('h-notifier', 10, 30_000, now)).resolves.toEqual([]);
+    await expect(queue.claim('h-audit', 10, 30_000, now)).resolves.toHaveLength(1);
+    const [again] = await queue.claim('h-notifier', 10, 30_000, until);
+    expect(again).toMatchObject({ id: leased[0].id, deliveries: 2 });
+
+    await expect(queue.enqueue(['h-notifier'], 'ciba.auth_request.created', 'h-1', { n: 2 }, {}, new Map([['h-notifier', until]]))).resolves.toEqual([]);
+  });
+
+  it('ackMany removes several messages in one statement; backlog counts what is left per consumer', async () => {
+    for (const id of ['m-1', 'm-2', 'm-3']) await queue.enqueue(['many'], 'subject', id, {}, {});
+    await queue.enqueue(['many-other'], 'subject', 'm-4', {}, {});
+    const now = later();
+    const claimed = await queue.claim('many', 2, 60_000, now);
+    expect((await queue.backlog(now)).filter((entry) => entry.consumer.startsWith('many'))).toEqual([
+      { consumer: 'many', waiting: 1, inFlight: 2 },
+      { consumer: 'many-other', waiting: 1, inFlight: 0 },
+    ]);
+
+    await queue.ackMany(claimed.map((message) => message.id));
+    await queue.ackMany([]);
+    expect((await queue.backlog(now)).filter((entry) => entry.consumer.startsWith('many'))).toEqual([
+      { consumer: 'many', waiting: 1, inFlight: 0 },
+      { consumer: 'many-other', waiting: 1, inFlight: 0 },
+    ]);
+  });
+
   it('keeps messages of other consumers apart', async () => {
     await queue.enqueue(['x-consumer'], 'subject', 'x-1', {}, {});
     await expect(queue.claim('y-consumer', 10, 1_000, later())).resolves.toEqual([]);

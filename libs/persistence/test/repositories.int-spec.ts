@@ -255,4 +255,31 @@ describe('TypeOrmAuditRepository', () => {
     await expect(repository.append(revoked)).resolves.toBe(false);
     expect(await repository.listForDevice(deviceId)).toEqual([registered, revoked]);
   });
+
+  it('appendMany stores several records in one statement, each once by event id, repeats (in the batch or before it) ignored', async () => {
+    const repository = new TypeOrmAuditRepository(db.dataSource);
+    const requestId = randomUUID();
+    const deviceId = randomUUID();
+    const record = (type: string, minute: number): AuditRecord => ({
+      eventId: `${requestId}:${type}`,
+      type,
+      requestId,
+      clientId: 'rp-1',
+      subject: 'alice',
+      occurredAt: at(minute),
+      correlationId: minute === 1 ? 'corr-"quoted"\\' : null,
+      payload: { version: 1, note: 'a "quoted", {braced} value' },
+    });
+    const device: AuditRecord = { eventId: `${deviceId}:device.registered`, type: 'device.registered', requestId: null, clientId: null, deviceId, subject: 'alice', occurredAt: at(4), correlationId: null, payload: { version: 1 } };
+    const created = record('auth_request.created', 1);
+    await repository.append(created);
+
+    const approved = record('auth_request.approved', 2);
+    const redeemed = record('auth_request.redeemed', 3);
+    await expect(repository.appendMany([created, approved, redeemed, approved, device])).resolves.toBe(3);
+    await expect(repository.appendMany([])).resolves.toBe(0);
+
+    expect(await repository.listForRequest(requestId)).toEqual([created, approved, redeemed]);
+    expect(await repository.listForDevice(deviceId)).toEqual([device]);
+  });
 });

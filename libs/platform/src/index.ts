@@ -12,6 +12,7 @@ export * from './http/protocol-request.js';
 export * from './logging/logging.js';
 export * from './admin/bootstrap-loader.js';
 export * from './messaging/bus-providers.js';
+export * from './messaging/bus-lag.js';
 export * from './run-service.js';
 export * from './issuance/token-issuer.js';
 export * from './outbound/endpoint-policy.js';

@@ -1,13 +1,14 @@
 import { Controller, Inject, Logger } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
 import { type AuditRecord, type AuditRepository, type LifecycleEvent, isDeviceEvent } from '@ciba/domain';
-import { handlerPattern, parseLifecycleEvent } from '@ciba/messaging';
+import { OnBusBatch } from '@ciba/messaging';
 import { AUDIT_REPOSITORY } from '@ciba/platform';
 
 /**
  * The `audit` durable consumer receives every lifecycle event — of authentication requests and of
- * device registrations — and appends one record per event; redeliveries are absorbed by the event
- * id. (The full evidence record is a later addition.)
+ * device registrations — and appends one record per event, several events per statement: the bus
+ * hands over as many as are at hand and acknowledges them only once the statement has committed.
+ * Redeliveries are absorbed by the event id. (The full evidence record is a later addition.)
  */
 @Controller()
 export class AuditHandler {
@@ -15,11 +16,10 @@ export class AuditHandler {
 
   constructor(@Inject(AUDIT_REPOSITORY) private readonly audit: AuditRepository) {}
 
-  @EventPattern(handlerPattern('audit', '*'))
-  async onEvent(@Payload() data: unknown): Promise<void> {
-    const event = parseLifecycleEvent(data);
-    const stored = await this.audit.append(auditRecordOf(event));
-    if (!stored) this.logger.debug({ eventId: event.eventId }, 'duplicate event ignored');
+  @OnBusBatch('audit')
+  async onEvents(@Payload() events: readonly LifecycleEvent[]): Promise<void> {
+    const stored = await this.audit.appendMany(events.map(auditRecordOf));
+    if (stored < events.length) this.logger.debug({ duplicates: events.length - stored }, 'duplicate events ignored');
   }
 }
 

@@ -197,6 +197,8 @@ export interface AuditRecord {
 export interface AuditRepository {
   /** Idempotent by `eventId`: appending the same event twice stores one record. Returns true when stored now. */
   append(record: AuditRecord): Promise<boolean>;
+  /** `append` for several records in one statement, all or none; returns how many were stored now. */
+  appendMany(records: readonly AuditRecord[]): Promise<number>;
 }
 
 /** A signing key; the private JWK is stored encrypted (AES-256-GCM) with a key from config. */
@@ -238,12 +240,35 @@ export interface QueuedMessage {
   readonly deliveries: number;
 }
 
+export interface QueueBacklog {
+  readonly consumer: string;
+  /** Visible now: waiting for a claim. */
+  readonly waiting: number;
+  /** Hidden: claimed and not yet settled, or waiting for a delayed retry. */
+  readonly inFlight: number;
+}
+
 export interface DurableQueueStore {
-  /** Idempotent per (consumer, messageId). */
-  enqueue(consumers: readonly string[], subject: string, messageId: string, payload: Record<string, unknown>, headers: Record<string, string>): Promise<void>;
+  /**
+   * Idempotent per (consumer, messageId). The rows of the consumers in `leasedUntil` are stored
+   * already claimed (one delivery, hidden until the given time) and returned, so that the caller can
+   * hand them straight to its own handlers; a repeat is not stored and not returned.
+   */
+  enqueue(
+    consumers: readonly string[],
+    subject: string,
+    messageId: string,
+    payload: Record<string, unknown>,
+    headers: Record<string, string>,
+    leasedUntil?: ReadonlyMap<string, Date>,
+  ): Promise<QueuedMessage[]>;
   /** Claims up to `limit` visible messages for `consumer`, hiding them for `leaseMs` and counting a delivery. */
   claim(consumer: string, limit: number, leaseMs: number, now: Date): Promise<QueuedMessage[]>;
   ack(id: string): Promise<void>;
+  /** Acknowledges several messages in one statement. */
+  ackMany(ids: readonly string[]): Promise<void>;
+  /** Messages not yet acknowledged, per consumer (consumers with none are left out). */
+  backlog(now: Date): Promise<QueueBacklog[]>;
   /** Make the message visible again after `delayMs`. */
   nak(id: string, delayMs: number, now: Date): Promise<void>;
   /** Move to the dead letters with a reason. */

@@ -4,78 +4,15 @@ import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { INestMicroservice } from '@nestjs/common';
-import type { AuthRequestApproved, DurableQueueStore, QueuedMessage } from '@ciba/domain';
+import type { AuthRequestApproved } from '@ciba/domain';
 import { defineTopology, HEADERS, subjectFor } from '../catalogue.js';
 import { PermanentError } from '../errors.js';
 import { InProcessEventPublisher, InProcessServer, InProcessWakeup } from './in-process-bus.js';
 import { createdEvent } from '../../test/event-fixtures.js';
 import { ProbeModule, probe } from '../../test/handler-probe.js';
+import { InMemoryQueueStore } from '../../test/in-memory-queue-store.js';
 
 // ---------------------------------------------------------------- test doubles
-
-interface Row {
-  id: string;
-  consumer: string;
-  subject: string;
-  messageId: string;
-  payload: Record<string, unknown>;
-  headers: Record<string, string>;
-  deliveries: number;
-  visibleAt: number;
-}
-
-/** The DurableQueueStore contract in memory (the Postgres adapter lives in the persistence lib). */
-class InMemoryQueueStore implements DurableQueueStore {
-  readonly rows = new Map<string, Row>();
-  readonly acked: Row[] = [];
-  readonly deadLetters: Array<Row & { reason: string }> = [];
-  private nextId = 1;
-
-  enqueue(consumers: readonly string[], subject: string, messageId: string, payload: Record<string, unknown>, headers: Record<string, string>): Promise<void> {
-    for (const consumer of consumers) {
-      const known = [...this.rows.values(), ...this.acked, ...this.deadLetters].some(
-        (row) => row.consumer === consumer && row.messageId === messageId,
-      );
-      if (known) continue;
-      const id = String(this.nextId++);
-      this.rows.set(id, { id, consumer, subject, messageId, payload: structuredClone(payload), headers: { ...headers }, deliveries: 0, visibleAt: 0 });
-    }
-    return Promise.resolve();
-  }
-
-  claim(consumer: string, limit: number, leaseMs: number, now: Date): Promise<QueuedMessage[]> {
-    const visible = [...this.rows.values()].filter((row) => row.consumer === consumer && row.visibleAt <= now.getTime()).slice(0, limit);
-    for (const row of visible) {
-      row.deliveries++;
-      row.visibleAt = now.getTime() + leaseMs;
-    }
-    return Promise.resolve(visible.map((row) => ({ ...row })));
-  }
-
-  ack(id: string): Promise<void> {
-    this.acked.push(this.take(id));
-    return Promise.resolve();
-  }
-
-  nak(id: string, delayMs: number, now: Date): Promise<void> {
-    const row = this.rows.get(id);
-    if (row) row.visibleAt = now.getTime() + delayMs;
-    return Promise.resolve();
-  }
-
-  deadLetter(id: string, reason: string): Promise<void> {
-    this.deadLetters.push({ ...this.take(id), reason });
-    return Promise.resolve();
-  }
-
-  private take(id: string): Row {
-    const row = this.rows.get(id);
-    if (!row) throw new Error(`no row ${id}`);
-    this.rows.delete(id);
-    return row;
-  }
-}
-
 
 @Controller()
 class BareHandlers {
@@ -157,9 +94,11 @@ describe('in-process bus', () => {
 
     await publisher.publish(created);
     await publisher.publish(approved);
-    // A long fallback poll: only the wake-up can make this prompt. Five deliveries: notifier (created),
-    // audit (both), callback-dispatcher (both; acknowledged without a handler in this module).
-    await waitFor(() => store.acked.length === 5, 2_000);
+    // A long fallback poll: only the hand-over can make this prompt. Three deliveries: notifier
+    // (created), audit (both). The callback-dispatcher has no handler in this module, so nothing is
+    // stored for it.
+    await waitFor(() => store.acked.length === 3, 2_000);
+    expect(store.acked.filter((row) => row.consumer === 'callback-dispatcher')).toEqual([]);
 
     expect(probe.of('notifier').map((call) => call.event)).toEqual([created]);
     expect(probe.of('notifier')[0].context).toEqual({
@@ -269,16 +208,23 @@ describe('in-process bus', () => {
 
   it('falls back to the bare event-type pattern and acks what has no handler', async () => {
     const store = new InMemoryQueueStore();
-    const { publisher } = await startBus({ store, consumers: ['audit'], module: BareModule });
+    const { publisher, wakeup } = await startBus({ store, consumers: ['audit'], module: BareModule });
     const created = createdEvent();
     const approved = approvedEvent();
 
-    await publisher.publish(created);
+    // Published elsewhere (the admin tool): stored for every consumer whose filter matches.
+    await new InProcessEventPublisher({ store, topology }).publish(created);
+    wakeup.notify();
     await publisher.publish(approved);
     await waitFor(() => store.acked.length === 2);
 
     expect(probe.of('bare').map((call) => [call.event.type, call.context.consumer])).toEqual([['auth_request.approved', 'audit']]);
     expect(store.deadLetters).toEqual([]);
+
+    // Published here: the process knows it has no handler for it, so it stores nothing for it.
+    await publisher.publish(createdEvent());
+    expect([...store.rows.values()].filter((row) => row.consumer === 'audit')).toEqual([]);
+    expect(store.acked).toHaveLength(2);
   });
 
   it('waits for running handlers on close', async () => {

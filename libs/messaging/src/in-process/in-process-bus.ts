@@ -4,47 +4,19 @@ import { Server } from '@nestjs/microservices';
 import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { systemClock } from '@ciba/domain';
 import type { Clock, DurableQueueStore, EventPublisher, LifecycleEvent, PublishOptions, QueuedMessage } from '@ciba/domain';
-import { consumerDefinition, consumersFor, DEFAULT_TOPOLOGY, eventTypeOfSubject, HEADERS, subjectFor } from '../catalogue.js';
+import { consumerDefinition, consumersFor, DEFAULT_TOPOLOGY, HEADERS, subjectFor } from '../catalogue.js';
 import type { BusTopology, ConsumerDefinition } from '../catalogue.js';
-import { describeSettlement, handleDelivery, InFlight } from '../handler-dispatch.js';
-import type { BusServerOptions, Delivery } from '../handler-dispatch.js';
-import { parseLifecycleEvent } from '../lifecycle-event.schema.js';
+import { ConsumerDispatch } from '../consumer-dispatch.js';
+import { InFlight } from '../handler-dispatch.js';
+import type { BusServerOptions } from '../handler-dispatch.js';
 import { retryPolicyFor } from '../settlement.js';
-import type { RetryPolicy } from '../settlement.js';
+import { AckBatcher, InProcessConsumer } from './in-process-consumer.js';
+import type { InProcessConsumerDeps } from './in-process-consumer.js';
+import { InProcessWakeup } from './in-process-wakeup.js';
+import type { LocalConsumer } from './in-process-wakeup.js';
 
-/**
- * Wakes the in-process server when something was enqueued, so delivery does not wait for the next
- * poll. Versioned: a notification that lands while a consumer is claiming is not lost.
- */
-export class InProcessWakeup {
-  private version = 0;
-  private readonly waiters = new Set<() => void>();
-
-  get current(): number {
-    return this.version;
-  }
-
-  notify(): void {
-    this.version++;
-    for (const wake of [...this.waiters]) wake();
-  }
-
-  /** Resolves on a notification after `seen`, after `timeoutMs`, or on abort, whichever is first. */
-  wait(seen: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.version !== seen || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
-  }
-}
+export { InProcessWakeup } from './in-process-wakeup.js';
+export type { LocalConsumer } from './in-process-wakeup.js';
 
 export interface InProcessEventPublisherOptions {
   readonly store: DurableQueueStore;
@@ -55,7 +27,11 @@ export interface InProcessEventPublisherOptions {
 
 /**
  * `EventPublisher` for the single-process start: one work item per durable consumer whose filter
- * matches the event's subject. Resolves once the store has committed them.
+ * matches the event's subject, all in one statement. Resolves once the store has committed them.
+ * A consumer of this same process with a free slot gets its item stored already claimed and handed
+ * over at once (no claim, no wait for a poll); the table stays the way back after a crash (the
+ * claim runs out and the item is claimed again). A consumer of this process without a handler for
+ * the event gets no item at all.
  */
 export class InProcessEventPublisher implements EventPublisher {
   private readonly topology: BusTopology;
@@ -66,18 +42,39 @@ export class InProcessEventPublisher implements EventPublisher {
 
   async publish(event: LifecycleEvent, options: PublishOptions = {}): Promise<void> {
     const subject = subjectFor(event.type, this.topology);
-    const consumers = consumersFor(subject, this.topology).map((consumer) => consumer.name);
-    if (consumers.length === 0) return;
+    const wakeup = this.options.wakeup;
+    const targets = consumersFor(subject, this.topology)
+      .map((consumer) => ({ name: consumer.name, local: wakeup?.local(consumer.name) }))
+      .filter((target) => !target.local || target.local.handles(event.type));
+    if (targets.length === 0) return;
+    const leasedUntil = new Map<string, Date>();
+    const reserved: LocalConsumer[] = [];
+    for (const { name, local } of targets) {
+      const until = local?.reserve();
+      if (!local || !until) continue;
+      leasedUntil.set(name, until);
+      reserved.push(local);
+    }
     const headers: Record<string, string> = event.correlationId ? { [HEADERS.correlationId]: event.correlationId } : {};
-    await this.options.store.enqueue(consumers, subject, options.messageId ?? event.eventId, { ...event }, headers);
-    this.options.wakeup?.notify();
+    let handedOver: QueuedMessage[];
+    try {
+      const consumers = targets.map((target) => target.name);
+      handedOver = await this.options.store.enqueue(consumers, subject, options.messageId ?? event.eventId, { ...event }, headers, leasedUntil);
+    } catch (error) {
+      for (const local of reserved) local.accept(null);
+      throw error;
+    }
+    for (const local of reserved) local.accept(handedOver.find((message) => message.consumer === local.name) ?? null);
+    // Only this process's own claim loops can be woken; the others find the rest on their next poll.
+    const visible = targets.filter((target) => target.local && !leasedUntil.has(target.name)).map((target) => target.name);
+    if (visible.length > 0) wakeup?.notify(visible);
   }
 }
 
 export interface InProcessServerOptions extends BusServerOptions {
   readonly store: DurableQueueStore;
   readonly wakeup?: InProcessWakeup;
-  /** Fallback poll when no wake-up arrives (other processes, delayed retries). Default 250 ms. */
+  /** Fallback poll when no wake-up arrives (other processes, delayed retries, expired claims). Default 250 ms. */
   readonly pollIntervalMs?: number;
   readonly clock?: Clock;
 }
@@ -109,6 +106,7 @@ export class InProcessServer
   private readonly inFlight = new InFlight();
   private readonly listeners: Array<(error: unknown) => void> = [];
   private readonly stop = new AbortController();
+  private readonly unregister: Array<() => void> = [];
   private loops: Promise<void>[] = [];
 
   constructor(private readonly options: InProcessServerOptions) {
@@ -123,16 +121,33 @@ export class InProcessServer
   }
 
   listen(callback: (...optionalParams: unknown[]) => unknown): void {
-    this.loops = this.definitions.map((definition) =>
-      this.pollLoop(definition, retryPolicyFor(definition, this.options.retry)),
-    );
+    const deps: InProcessConsumerDeps = {
+      store: this.options.store,
+      acks: new AckBatcher(this.options.store),
+      wakeup: this.wakeup,
+      clock: this.clock,
+      topology: this.topology,
+      inFlight: this.inFlight,
+      logger: this.logger,
+      pollIntervalMs: this.pollIntervalMs,
+      signal: this.stop.signal,
+      emitError: (error) => this.emitError(error),
+    };
+    for (const definition of this.definitions) {
+      const policy = retryPolicyFor(definition, this.options.retry);
+      const dispatch = new ConsumerDispatch(definition.name, (pattern) => this.getHandlerByPattern(pattern), policy, this.maxInFlight);
+      const consumer = new InProcessConsumer(definition, dispatch, deps, this.maxInFlight);
+      this.unregister.push(this.wakeup.register(consumer));
+      this.loops.push(consumer.run());
+    }
     this._status$.next('connected');
     callback();
   }
 
-  /** Stops claiming and waits for running handlers. */
+  /** Stops claiming and taking hand-overs, and waits for running handlers. */
   async close(): Promise<void> {
     this.stop.abort();
+    for (const unregister of this.unregister.splice(0)) unregister();
     await Promise.allSettled(this.loops);
     await this.inFlight.drained();
     this._status$.next('closed');
@@ -147,55 +162,6 @@ export class InProcessServer
 
   unwrap<T>(): T {
     return this.options.store as T;
-  }
-
-  private async pollLoop(definition: ConsumerDefinition, policy: RetryPolicy): Promise<void> {
-    while (!this.stop.signal.aborted) {
-      const seen = this.wakeup.current;
-      let claimed: QueuedMessage[] = [];
-      try {
-        claimed = await this.options.store.claim(definition.name, this.maxInFlight, definition.ackWaitMs, this.clock.now());
-      } catch (error) {
-        this.emitError(error);
-      }
-      if (claimed.length === 0) {
-        await this.wakeup.wait(seen, this.pollIntervalMs, this.stop.signal);
-        continue;
-      }
-      await Promise.allSettled(claimed.map((message) => this.inFlight.track(this.process(definition, policy, message))));
-    }
-  }
-
-  private async process(definition: ConsumerDefinition, policy: RetryPolicy, message: QueuedMessage): Promise<void> {
-    const delivery: Delivery = {
-      consumer: definition.name,
-      subject: message.subject,
-      deliveryCount: message.deliveries,
-      correlationId: message.headers[HEADERS.correlationId] || null,
-      subjectType: eventTypeOfSubject(message.subject, this.topology),
-      decode: () => parseLifecycleEvent(message.payload),
-    };
-    try {
-      const result = await handleDelivery(delivery, (pattern) => this.getHandlerByPattern(pattern), policy);
-      const { settlement } = result;
-      switch (settlement.action) {
-        case 'ack':
-          await this.options.store.ack(message.id);
-          this.logger.debug?.(describeSettlement(delivery, result));
-          return;
-        case 'retry':
-          await this.options.store.nak(message.id, settlement.delayMs, this.clock.now());
-          this.logger.warn(describeSettlement(delivery, result));
-          return;
-        case 'dead-letter':
-          await this.options.store.deadLetter(message.id, settlement.reason);
-          this.logger.error(describeSettlement(delivery, result));
-          return;
-      }
-    } catch (error) {
-      // The lease runs out and the message is claimed again.
-      this.emitError(error);
-    }
   }
 
   private emitError(error: unknown): void {

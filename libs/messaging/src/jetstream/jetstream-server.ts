@@ -14,11 +14,11 @@ import {
   HEADERS,
 } from '../catalogue.js';
 import type { BusTopology, ConsumerDefinition } from '../catalogue.js';
-import { describeSettlement, handleDelivery, InFlight, Slots } from '../handler-dispatch.js';
+import { ConsumerDispatch } from '../consumer-dispatch.js';
+import { describeSettlement, InFlight, Slots } from '../handler-dispatch.js';
 import type { BusServerOptions, Delivery } from '../handler-dispatch.js';
 import { decodeLifecycleEvent } from '../lifecycle-event.schema.js';
 import { retryPolicyFor } from '../settlement.js';
-import type { RetryPolicy } from '../settlement.js';
 import { connectNats, ensureStreams } from './jetstream-connection.js';
 
 export interface JetStreamServerOptions extends BusServerOptions {
@@ -81,10 +81,12 @@ export class JetStreamServer
       if (this.options.ensureTopology ?? true) await ensureStreams(await jetstreamManager(nc), this.topology);
       const js = jetstream(nc);
       for (const definition of this.definitions) {
+        const policy = retryPolicyFor(definition, this.options.retry);
+        const dispatch = new ConsumerDispatch(definition.name, (pattern) => this.getHandlerByPattern(pattern), policy, this.maxInFlight);
         const consumer = await js.consumers.get(this.topology.lifecycleStream.name, definition.name);
         const messages = await consumer.consume({ max_messages: this.maxInFlight });
         this.subscriptions.push(messages);
-        this.loops.push(this.consumeLoop(js, definition, retryPolicyFor(definition, this.options.retry), messages));
+        this.loops.push(this.consumeLoop(js, definition, dispatch, messages));
       }
       this._status$.next('connected');
       callback();
@@ -120,29 +122,34 @@ export class JetStreamServer
     return this.connection as T;
   }
 
+  /**
+   * A slot per message: each starts as soon as a slot is free and settles on its own, so a slow
+   * handler never holds up the messages pulled with it. The pull keeps `maxInFlight` more buffered.
+   */
   private async consumeLoop(
     js: JetStreamClient,
     definition: ConsumerDefinition,
-    policy: RetryPolicy,
+    dispatch: ConsumerDispatch,
     messages: ConsumerMessages,
   ): Promise<void> {
     const slots = new Slots(this.maxInFlight);
     try {
       for await (const msg of messages) {
-        if (!this.closing) await slots.acquire();
+        const waited = !this.closing && !slots.tryAcquire();
+        if (waited) await slots.acquire();
         if (this.closing) {
           // Pulled but not started: hand it straight back so another instance can take it.
           msg.nak();
           continue;
         }
-        void this.inFlight.track(this.process(js, definition, policy, msg).finally(() => slots.release()));
+        void this.inFlight.track(this.process(js, definition, dispatch, msg, waited).finally(() => slots.release()));
       }
     } catch (error) {
       if (!this.closing) this.emitError(error);
     }
   }
 
-  private async process(js: JetStreamClient, definition: ConsumerDefinition, policy: RetryPolicy, msg: JsMsg) {
+  private async process(js: JetStreamClient, definition: ConsumerDefinition, dispatch: ConsumerDispatch, msg: JsMsg, waited: boolean) {
     const delivery: Delivery = {
       consumer: definition.name,
       subject: msg.subject,
@@ -151,14 +158,19 @@ export class JetStreamServer
       subjectType: eventTypeOfSubject(msg.subject, this.topology),
       decode: () => decodeLifecycleEvent(msg.data),
     };
+    if (!dispatch.handles(delivery.subjectType)) {
+      // Nothing here handles this event type (nats-server 2.9 has no multi-filter consumers): acknowledged unread.
+      msg.ack();
+      return;
+    }
     // Tell the server the message is being worked on (+WPI restarts its ack wait), so that a slow
-    // handler — a callback to a slow endpoint — is not redelivered meanwhile: at once, since the
-    // message may have waited in the pull buffer for a free slot, then several times per ack wait,
-    // so that a busy event loop does not miss the deadline.
-    msg.working();
+    // handler — a callback to a slow endpoint — is not redelivered meanwhile: at once when the
+    // message had to wait in the pull buffer for a free slot, then several times per ack wait, so
+    // that a busy event loop does not miss the deadline.
+    if (waited) msg.working();
     const keepAlive = setInterval(() => msg.working(), Math.max(250, definition.ackWaitMs / 3));
     try {
-      const result = await handleDelivery(delivery, (pattern) => this.getHandlerByPattern(pattern), policy);
+      const result = await dispatch.dispatch(delivery);
       const { settlement } = result;
       switch (settlement.action) {
         case 'ack':
@@ -178,7 +190,7 @@ export class JetStreamServer
     } catch (error) {
       // Settlement itself failed (e.g. the dead-letter publish): leave the message to redelivery.
       this.emitError(error);
-      msg.nak(policy.baseDelayMs);
+      msg.nak(retryPolicyFor(definition, this.options.retry).baseDelayMs);
     } finally {
       clearInterval(keepAlive);
     }

@@ -1,5 +1,5 @@
 import { type INestApplication, Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, type Provider } from '@nestjs/common';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ProviderConfig } from '@ciba/config';
 import {
@@ -14,10 +14,13 @@ import {
   connectNats,
   defineTopology,
   ensureStreams,
+  inProcessConsumerLag,
+  jetStreamConsumerLag,
 } from '@ciba/messaging';
 import { PostgresDurableQueueStore } from '@ciba/persistence';
 import { EVENT_PUBLISHER, PENDING_POLL_CACHE } from '../di/tokens.js';
 import { ReadinessRegistry } from '../health/health.js';
+import { BUS_LAG, type BusLag } from './bus-lag.js';
 
 export const NATS_CONNECTION = Symbol('NatsConnection');
 
@@ -63,6 +66,14 @@ export function jetStreamBus(config: ProviderConfig): Provider[] {
           bucket: config.nats.prefix ? `${config.nats.prefix}_${POLL_STATE_BUCKET}` : POLL_STATE_BUCKET,
         }),
     },
+    {
+      provide: BUS_LAG,
+      inject: [NATS_CONNECTION],
+      useFactory: (connection: NatsConnection): BusLag => {
+        let jsm: Promise<JetStreamManager> | null = null;
+        return async () => jetStreamConsumerLag(await (jsm ??= jetstreamManager(connection)), topology);
+      },
+    },
     NatsLifecycle,
   ];
 }
@@ -77,6 +88,7 @@ export function inProcessBus(wakeup: InProcessWakeup, topology: BusTopology): Pr
       inject: [PostgresDurableQueueStore],
       useFactory: (store: PostgresDurableQueueStore) => new InProcessEventPublisher({ store, wakeup, topology }),
     },
+    { provide: BUS_LAG, inject: [PostgresDurableQueueStore], useFactory: (store: PostgresDurableQueueStore): BusLag => () => inProcessConsumerLag(store, topology) },
   ];
 }
 
