@@ -161,7 +161,7 @@ async function main() {
       `BENCH_DRAIN=${config.drainS} s, BENCH_PENDING=${config.pending}, BENCH_USERS=${config.users}, BENCH_REQUEST_TTL=${config.requestTtl} s, ` +
       `pool ${pools.single} connections per single process, ${pools.services} per service (max_connections ${pools.maxConnections}), counting relays ${config.pgProxy ? 'on' : 'off'}`,
     `- every implementation runs for the whole run as its own processes (the reference too); only the one under test gets load, the others are idle ` +
-      `(their CPU is listed as "idle others"). CPU ms and statements are counted over the measured window and the drain after it; ` +
+      `(their CPU is listed as "idle others"). CPU ms and statements are counted over the measured window and the drain after it (until the consumers are idle, if the drain did not suffice); ` +
       `CPU is that of the implementation's node processes, its database's PostgreSQL backends and PostgreSQL's own processes, and nats-server for the services`,
     `- ours: CIBA_LOG_LEVEL=warn, CIBA_POLL_INTERVAL=${config.pollInterval}, prompt limits off; the all-in-one with CIBA_DEV_TOOLS=false and its in-process bus (no NATS); ` +
       `the reference: node-oidc-provider with CIBA poll and ping, pinging over HTTPS (it accepts no http endpoint)`,

@@ -55,7 +55,12 @@ export function describe(r, impl, rounds) {
         `Not counted: load generator, devices and relays ${fmt(bench / r.units, 3)}, idle others ${fmt(idle / r.units, 3)}, rest of the machine ${fmt((r.cpu.other ?? 0) / r.units, 3)}`,
     );
   }
-  if (r.lag) lines.push(`${title} consumer lag after the drain: ${r.lag.total} ${JSON.stringify(r.lag.detail)}`);
+  if (r.lag) {
+    lines.push(
+      `${title} consumer lag after the drain: ${r.lag.total} ${JSON.stringify(r.lag.detail)}` +
+        (r.settledAfterS !== undefined ? `; idle ${r.settledAfterS.toFixed(1)} s later (counted in CPU and statements)` : ''),
+    );
+  }
   if (r.first) {
     lines.push(
       `${title} first pass (each request polled once): ${fmt(r.first.rps)} req/s, p50 ${r.first.p50} / p99 ${r.first.p99} ms, answers ${JSON.stringify(r.first.answers)}` +
