@@ -340,13 +340,13 @@ async function stopReceiver() {
 
 /**
  * Ping and push flows: `concurrency` clients, each repeating until `duration` seconds have passed:
- * bc-authorize (with a client_notification_token) -> device notification -> t0, the device
- * approves -> ping: the ping arrives at the receiver, then one token request; t1 = its 200 with
+ * bc-authorize (with a client_notification_token) -> device notification -> `approveAfterMs` later
+ * t0, the device approves -> ping: the ping arrives at the receiver, then one token request; t1 = its 200 with
  * tokens; push: t1 = the push with the tokens arriving at the receiver. The approval is sent
  * without waiting for its answer (the client's path does not depend on the device's), and its
  * answer is checked afterwards.
  */
-async function callbackFlow({ mode, endpoints, clientId, secret, users, concurrency, duration, tag, timeoutMs = 15_000 }) {
+async function callbackFlow({ mode, endpoints, clientId, secret, users, concurrency, duration, tag, approveAfterMs = 0, timeoutMs = 15_000 }) {
   const authorization = basic(clientId, secret);
   const deadline = performance.now() + duration * 1000;
   const series = { approvalToTokens: [], whole: [], toNotification: [], approvalToCallback: [], tokenCall: [], approvalAnswer: [] };
@@ -377,6 +377,8 @@ async function callbackFlow({ mode, endpoints, clientId, secret, users, concurre
       return fail('no device notification');
     }
     const tNotified = performance.now();
+    // The user takes a moment to answer (BENCH_APPROVE_AFTER_MS); the request stays pending meanwhile.
+    if (approveAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, approveAfterMs));
     const arrival = callbackFor(authReqId, timeoutMs);
     const t0 = performance.now();
     const approval = post(endpoints.callback, '{"status":"SUCCEED"}', { 'content-type': 'application/json', authorization: `Bearer ${decisionToken}` }).catch(

@@ -2,14 +2,17 @@
 // counted exactly per service (pg_stat_statements is usually not preloaded, and pg_stat_database
 // is per database and published lazily). It parses only the frontend message framing: every
 // simple Query ('Q') and every Sync ('S', the end of an extended-protocol query such as
-// node-postgres sends for each parameterised statement) is one client→server round trip.
+// node-postgres sends for each parameterised statement) is one client→server round trip; every
+// simple Query and every Execute ('E') is one statement (a simple Query holding several
+// statements separated by ';' counts once).
 import { connect, createServer } from 'node:net';
 
 const SIMPLE_QUERY = 0x51; // 'Q'
 const SYNC = 0x53; // 'S'
+const EXECUTE = 0x45; // 'E'
 
 export async function startPgProxy({ host = '127.0.0.1', port = 5432 } = {}) {
-  const stats = { roundTrips: 0, connections: 0 };
+  const stats = { roundTrips: 0, statements: 0, connections: 0 };
   const sockets = new Set();
   const server = createServer((client) => {
     stats.connections++;
@@ -55,6 +58,7 @@ export async function startPgProxy({ host = '127.0.0.1', port = 5432 } = {}) {
           const type = header[0];
           skip = header.readInt32BE(1) - 4;
           if (type === SIMPLE_QUERY || type === SYNC) stats.roundTrips++;
+          if (type === SIMPLE_QUERY || type === EXECUTE) stats.statements++;
         }
         header = Buffer.alloc(0);
       }

@@ -1,10 +1,12 @@
-// The reference: node-oidc-provider (panva, v9) with CIBA poll mode, in this process, in memory.
-// Configured to be comparable with ours: same client id/secret (client_secret_basic), same users
-// (login_hint = sub), ES256 ID tokens, 300 s request lifetime. Its authentication device is
-// in-process: `triggerAuthenticationDevice` hands the request to `onDeviceTrigger` with a random
-// decision token, and POST /device/callback (Bearer <decision token>, {"status": …}) applies the
-// decision through provider.backchannelResult(), the documented API for it. Storage is the
-// built-in MemoryAdapter over a larger LRU (see below).
+// The reference: node-oidc-provider (panva, v9) with CIBA poll and ping modes, run as its own
+// process by reference-main.mjs, in memory or on PostgreSQL (pg-adapter.mjs). Configured to be
+// comparable with ours: same client ids and secrets (client_secret_basic), same users
+// (login_hint = sub), ES256 ID tokens, the same request lifetime. Its authentication device is
+// in-process: `triggerAuthenticationDevice` hands the request to `onDeviceTrigger`; when that
+// takes it (a flow scenario is running) the request is recorded under a random decision token,
+// and POST /device/callback (Bearer <decision token>, {"status": …}) applies the decision through
+// provider.backchannelResult(), the documented API for it. In memory, storage is the built-in
+// MemoryAdapter over a larger LRU (see below).
 //
 // Ping mode (optional `pingClient`): a second client with backchannel_token_delivery_mode 'ping'.
 // oidc-provider 9 insists on two things a loopback benchmark receiver does not give it by default:
@@ -35,15 +37,23 @@ function silenceOidcProviderConsole() {
   }
 }
 
-export async function startReference({ clientId, clientSecret, users, ttlSeconds = 300, onDeviceTrigger, pingClient }) {
+/**
+ * @param adapter 'memory', or a function (model name) => adapter instance (oidc-provider's `adapter` option)
+ * @param onDeviceTrigger (notification) => boolean: true when someone will answer it (then its decision token is kept)
+ */
+export async function startReference({ clientId, clientSecret, users, ttlSeconds = 300, onDeviceTrigger, pingClient, adapter = 'memory' }) {
   silenceOidcProviderConsole();
   const { default: Provider, errors } = await import('oidc-provider');
   // The default in-memory adapter keeps everything in one LRU of 1000 entries (requests, grants
   // and tokens together), so 2000 pending requests would evict each other and polls would answer
   // invalid_grant. Same adapter class, store with the cap lifted (MEMORY_ENTRIES).
-  const { default: MemoryAdapter } = await import('oidc-provider/lib/adapters/memory_adapter.js');
-  const { default: LRU } = await import('oidc-provider/lib/helpers/lru.js');
-  const store = new LRU({ maxSize: MEMORY_ENTRIES });
+  let adapterFactory = adapter;
+  if (adapter === 'memory') {
+    const { default: MemoryAdapter } = await import('oidc-provider/lib/adapters/memory_adapter.js');
+    const { default: LRU } = await import('oidc-provider/lib/helpers/lru.js');
+    const store = new LRU({ maxSize: MEMORY_ENTRIES });
+    adapterFactory = (model) => new MemoryAdapter(model, store);
+  }
 
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signingKey = { ...privateKey.export({ format: 'jwk' }), alg: 'ES256', use: 'sig', kid: 'bench-es256' };
@@ -94,7 +104,7 @@ export async function startReference({ clientId, clientSecret, users, ttlSeconds
         : []),
     ],
     ...(fetchHook ? { fetch: fetchHook } : {}),
-    adapter: (model) => new MemoryAdapter(model, store),
+    adapter: adapterFactory,
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'offline_access'],
@@ -130,8 +140,9 @@ export async function startReference({ clientId, clientSecret, users, ttlSeconds
         triggerAuthenticationDevice: async (ctx, request, account, client) => {
           stats.triggered++;
           const decisionToken = randomBytes(24).toString('base64url');
-          decisions.set(decisionToken, { requestId: request.jti, accountId: account.accountId, clientId: client.clientId, scope: request.scope });
-          onDeviceTrigger?.({ bindingMessage: request.params.binding_message, loginHint: account.accountId, decisionToken });
+          if (onDeviceTrigger?.({ bindingMessage: request.params.binding_message, loginHint: account.accountId, decisionToken })) {
+            decisions.set(decisionToken, { requestId: request.jti, accountId: account.accountId, clientId: client.clientId, scope: request.scope });
+          }
         },
       },
     },

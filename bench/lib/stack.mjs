@@ -1,5 +1,5 @@
-// Infrastructure for the benchmark: free ports, waiting, the bench database, the admin CLI and the
-// four services as separate OS processes (a plain-JS counterpart of e2e/service-processes.ts).
+// Infrastructure for the benchmark: free ports, waiting, the bench databases, the admin CLI, and our
+// services and the all-in-one as separate OS processes (a plain-JS counterpart of e2e/service-processes.ts).
 import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
