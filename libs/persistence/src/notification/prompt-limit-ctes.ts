@@ -104,6 +104,13 @@ export function promptLimitCtes(p: Parameters, now: Date, limits: PromptLimits):
 }
 
 /**
+ * The user's own denial reasons as SQL literals, not a parameter: the partial index
+ * `ix_auth_requests_user_denials` holds exactly these rows, and the planner uses it only when it can
+ * prove the query's condition implies the index's, which it cannot for a parameter in a generic plan.
+ */
+const USER_DENIAL_REASONS_SQL = USER_DENIAL_REASONS.map((reason) => `'${reason}'`).join(', ');
+
+/**
  * The rule of the domain's `denialBackoffUntil`, in SQL: with `threshold` or more of the user's own
  * denials of this client within the window, refused until `base · 2^(denials − threshold)` (at most
  * `max`) after the last one.
@@ -115,7 +122,7 @@ function backoffCondition(p: Parameters, at: string, now: Date, { denialBackoff 
       SELECT count(*) AS denials, max(a.decided_at) AS last_denied_at
         FROM auth_requests a JOIN request r ON a.client_id = r.client_id AND a.subject = r.subject
        WHERE a.decided_at > ${p.add(new Date(now.getTime() - denialBackoff.windowMs), 'timestamptz')}
-         AND a.denial_reason = ANY (${p.add([...USER_DENIAL_REASONS], 'text[]')})
+         AND a.denial_reason IN (${USER_DENIAL_REASONS_SQL})
     ) d
     WHERE d.denials >= ${threshold}
       AND ${at} < d.last_denied_at + LEAST(${p.add(denialBackoff.baseMs, 'float8')} * power(2, LEAST(d.denials - ${threshold}, 52)::float8),
