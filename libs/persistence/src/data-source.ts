@@ -9,6 +9,7 @@ import { ClientLimits1700000500000 } from './migrations/1700000500000-client-lim
 import { AtomicDecisions1700000400000 } from './migrations/1700000400000-atomic-decisions.js';
 import { CredentialsAtRest1700000700000 } from './migrations/1700000700000-credentials-at-rest.js';
 import { CallbackAttemptLease1700000800000 } from './migrations/1700000800000-callback-attempt-lease.js';
+import { PromptClaims1700001100000 } from './migrations/1700001100000-prompt-claims.js';
 
 /** Every migration in order, listed explicitly (no globs). */
 export const MIGRATIONS = [
@@ -20,6 +21,7 @@ export const MIGRATIONS = [
   ClientLimits1700000500000,
   CredentialsAtRest1700000700000,
   CallbackAttemptLease1700000800000,
+  PromptClaims1700001100000,
 ] as const;
 
 export interface PersistenceOptions {

@@ -10,7 +10,7 @@ import { SigningKeyEntity } from './signing-key/signing-key.entity.js';
 import { UserEntity } from './user/user.entity.js';
 import { DeviceEntity } from './device/device.entity.js';
 import { EnrolmentTokenEntity } from './device/enrolment-token.entity.js';
-import { UserNotificationEntity } from './notification/user-notification.entity.js';
+import { ClientUserPromptsEntity } from './notification/client-user-prompts.entity.js';
 import { PasskeyEntity } from './passkey/passkey.entity.js';
 import { WebAuthnChallengeEntity } from './passkey/webauthn-challenge.entity.js';
 import { DeviceRemovalLinkEntity } from './device/device-removal-link.entity.js';
@@ -31,7 +31,7 @@ export const ENTITIES = [
   CallbackDeliveryEntity,
   DeviceEntity,
   EnrolmentTokenEntity,
-  UserNotificationEntity,
+  ClientUserPromptsEntity,
   PasskeyEntity,
   WebAuthnChallengeEntity,
   DeviceRemovalLinkEntity,

@@ -14,6 +14,7 @@ import { TypeOrmSigningKeyRepository } from './signing-key/signing-key.repositor
 import { TypeOrmUserRepository } from './user/user.repository.js';
 import { TypeOrmEnrolmentTokenRepository } from './device/enrolment-token.repository.js';
 import { PostgresNotificationLimiter } from './notification/notification-limiter.js';
+import { PostgresPromptClaims } from './notification/prompt-claims.js';
 import { PostgresClientAuthFailureCounter } from './client-auth/client-auth-failure.counter.js';
 import { TypeOrmPasskeyRepository } from './passkey/passkey.repository.js';
 import { TypeOrmWebAuthnChallengeRepository } from './passkey/webauthn-challenge.repository.js';
@@ -35,6 +36,7 @@ const REPOSITORIES = [
   PostgresDurableQueueStore,
   TypeOrmEnrolmentTokenRepository,
   PostgresNotificationLimiter,
+  PostgresPromptClaims,
   PostgresClientAuthFailureCounter,
   TypeOrmPasskeyRepository,
   TypeOrmWebAuthnChallengeRepository,

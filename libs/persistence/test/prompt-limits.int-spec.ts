@@ -125,7 +125,7 @@ describe('prompt limits, each scoped to the asking client (PostgreSQL, across no
   it('with every limit off it allows without touching the database', async () => {
     const a = await aClient();
     expect(await acquire(a, 'alice', at(0), OFF)).toEqual(ALLOWED);
-    const rows = await db.dataSource.query<{ n: string }[]>('SELECT count(*) AS n FROM user_notifications WHERE client_id = $1', [a]);
+    const rows = await db.dataSource.query<{ n: string }[]>('SELECT count(*) AS n FROM client_user_prompts WHERE client_id = $1', [a]);
     expect(Number(rows[0].n)).toBe(0);
   });
 

@@ -17,6 +17,7 @@ import {
   TypeOrmDeviceRepository,
   TypeOrmEnrolmentTokenRepository,
   PostgresNotificationLimiter,
+  PostgresPromptClaims,
   PostgresClientAuthFailureCounter,
   TypeOrmPasskeyRepository,
   TypeOrmWebAuthnChallengeRepository,
@@ -25,6 +26,7 @@ import { AuthReqIds, KeyEncryptor, KeyStore, SecretHasher, TokenMinter } from '@
 import { CachedClientRepository } from './di/cached-client-repository.js';
 import { ClientNotificationTokenSealer } from './di/client-notification-token-sealer.js';
 import { deviceTargetSealer } from './di/device-target-sealer.js';
+import { deferredRequestMarkerProviders } from './di/deferred-request-markers.js';
 import {
   AUDIT_REPOSITORY,
   AUTH_REQUEST_REPOSITORY,
@@ -43,6 +45,8 @@ import {
   PASSKEY_REPOSITORY,
   WEBAUTHN_CHALLENGE_REPOSITORY,
   CLIENT_AUTH_FAILURE_COUNTER,
+  PROMPT_CLAIMS,
+  DEFERRED_REQUEST_MARKERS,
 } from './di/tokens.js';
 import { HealthController, ReadinessRegistry } from './health/health.js';
 import { ClientAuthenticator } from './http/client-authenticator.js';
@@ -159,6 +163,8 @@ export class CoreModule {
       CALLBACK_DELIVERY_REPOSITORY,
       ENROLMENT_TOKEN_REPOSITORY,
       NOTIFICATION_LIMITER,
+      PROMPT_CLAIMS,
+      DEFERRED_REQUEST_MARKERS,
       PASSKEY_REPOSITORY,
       WEBAUTHN_CHALLENGE_REPOSITORY,
       EVENT_PUBLISHER,
@@ -186,6 +192,8 @@ export class CoreModule {
         { provide: CALLBACK_DELIVERY_REPOSITORY, useExisting: TypeOrmCallbackDeliveryRepository },
         { provide: ENROLMENT_TOKEN_REPOSITORY, useExisting: TypeOrmEnrolmentTokenRepository },
         { provide: NOTIFICATION_LIMITER, useExisting: PostgresNotificationLimiter },
+        { provide: PROMPT_CLAIMS, useExisting: PostgresPromptClaims },
+        ...deferredRequestMarkerProviders,
         { provide: PASSKEY_REPOSITORY, useExisting: TypeOrmPasskeyRepository },
         { provide: WEBAUTHN_CHALLENGE_REPOSITORY, useExisting: TypeOrmWebAuthnChallengeRepository },
         { provide: SecretHasher, useFactory: () => new SecretHasher({ concurrency: config.clientAuth.hashConcurrency, queueLimit: config.clientAuth.hashQueueLimit }) },

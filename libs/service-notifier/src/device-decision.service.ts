@@ -5,6 +5,7 @@ import {
   type Clock,
   type Decision,
   type DecisionTokenRepository,
+  type DeferredRequestMarkers,
   type DecisionTokenState,
   type DenialReason,
   type EventPublisher,
@@ -19,8 +20,9 @@ import {
 } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
 import { OAuthError, passkeyStepUpAcr } from '@ciba/protocol';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, DECISION_TOKEN_REPOSITORY, EVENT_PUBLISHER, PENDING_POLL_CACHE, PROVIDER_CONFIG } from '@ciba/platform';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, DECISION_TOKEN_REPOSITORY, DEFERRED_REQUEST_MARKERS, EVENT_PUBLISHER, PENDING_POLL_CACHE, PROVIDER_CONFIG } from '@ciba/platform';
 import { DecisionTokens } from './decision-tokens.js';
+import { SentDecisionTokens, type SentToken } from './sent-decision-tokens.js';
 
 /** The device's answer in the HTTP authentication channel's vocabulary. */
 export const DEVICE_STATUSES = ['SUCCEED', 'UNAUTHORIZED', 'CANCELLED'] as const;
@@ -46,6 +48,10 @@ const alreadyDecided = (standing: TokenDecision | null) =>
  * confirmed on the request (the sweeper republishes it otherwise), so a crash at any point loses no
  * decision and applies none twice: the device's retry with the same token and decision is answered
  * as the first success was.
+ *
+ * A device's answer to a token this process sent is that one statement: the request's id, which the
+ * poll cache is settled under first, is known from the send (`SentDecisionTokens`); any other
+ * answer looks the token up first. The confirmation marker follows behind, batched with others.
  */
 @Injectable()
 export class DeviceDecisionService {
@@ -58,6 +64,8 @@ export class DeviceDecisionService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PENDING_POLL_CACHE) private readonly pollCache: PendingPollCache,
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
+    @Inject(DEFERRED_REQUEST_MARKERS) private readonly markers: DeferredRequestMarkers,
+    private readonly sentTokens: SentDecisionTokens,
   ) {}
 
   /**
@@ -68,10 +76,13 @@ export class DeviceDecisionService {
     return decisionTokenState(await this.decisionTokens.findWithRequest(DecisionTokens.hash(decisionToken), channel), now);
   }
 
-  /** Inspects the token, then applies the decision (the device callback's path). */
+  /** Applies the decision (the device callback's path), inspecting the token first unless this process sent it. */
   async decide(decisionToken: string | null, status: DeviceStatus, channel: string): Promise<AuthRequest> {
     if (!decisionToken) throw invalidToken('a bearer decision token is required');
-    return this.apply(await this.inspect(decisionToken, channel, this.clock.now()), decisionToken, channel, status);
+    const now = this.clock.now();
+    const sent = this.sentTokens.find(DecisionTokens.hash(decisionToken), now);
+    if (sent) return this.applySent(sent, decisionToken, channel, status);
+    return this.apply(await this.inspect(decisionToken, channel, now), decisionToken, channel, status);
   }
 
   /**
@@ -89,12 +100,28 @@ export class DeviceDecisionService {
     if (decision.kind === 'approve' && stepUp === undefined && passkeyStepUpAcr(request.acrValues, this.config.stepUp.passkeyAcrValues) !== null) {
       throw new OAuthError('invalid_request', 'this request needs a passkey step-up: it can only be approved on the approval page');
     }
+    return this.settleAndDecide(request, decisionToken, channel, decision);
+  }
+
+  /**
+   * A token this process sent on the HTTP channel, whose request needs no passkey (see
+   * `SentDecisionTokens`): no lookup before the decision. Settling the poll cache for a request that
+   * turns out decided or expired already changes nothing: it is not pending.
+   */
+  private async applySent(sent: SentToken, decisionToken: string, channel: string, status: DeviceStatus): Promise<AuthRequest> {
+    const decision: Decision = status === 'SUCCEED' ? { kind: 'approve' } : { kind: 'deny', reason: status };
+    return this.settleAndDecide({ id: sent.requestId, expiresAt: sent.expiresAt }, decisionToken, channel, decision);
+  }
+
+  private async settleAndDecide(request: Pick<AuthRequest, 'id' | 'expiresAt'>, decisionToken: string, channel: string, decision: Decision): Promise<AuthRequest> {
     const now = this.clock.now();
+    const tokenHash = DecisionTokens.hash(decisionToken);
     // Settle the poll cache before the decision commits, so no token replica keeps answering
     // authorization_pending for a decided request. If this fails nothing has changed yet.
     await this.pollCache.settle(request.id, request.expiresAt);
-    const result = await this.decisionTokens.decide(DecisionTokens.hash(decisionToken), channel, decision, now);
+    const result = await this.decisionTokens.decide(tokenHash, channel, decision, now);
     if (!result?.applied) return this.standing(decisionTokenState(result, now), decision);
+    this.sentTokens.forget(tokenHash);
     await this.announce(result.request, now);
     this.logger.log({ requestId: result.request.id, decision: result.request.status, ...(result.request.acr ? { acr: result.request.acr } : {}) }, 'authentication device decided');
     return result.request;
@@ -132,20 +159,23 @@ export class DeviceDecisionService {
         break;
     }
     if (state.decision !== tokenDecisionOf(decision)) throw alreadyDecided(state.decision);
-    // A retry after a crash may find the event never published: publish it (again: same event id).
-    await this.announce(state.request, this.clock.now());
+    // A retry after a crash may find the event never published: publish it (again: same event id),
+    // and confirm it before answering, as the retry is what recovers it.
+    await this.announce(state.request, this.clock.now(), 'now');
     this.logger.log({ requestId: state.request.id, decision: state.decision }, 'decision retried: it already stands');
     return state.request;
   }
 
   /**
-   * Publishes the outcome event, then confirms it on the request. A crash or bus failure in between
-   * leaves the request unconfirmed, and the sweeper republishes it.
+   * Publishes the outcome event, then confirms it on the request: behind the caller, batched with
+   * other requests' markers, unless `confirm` is 'now'. A crash or bus failure in between leaves the
+   * request unconfirmed, and the sweeper republishes it.
    */
-  private async announce(request: AuthRequest, now: Date): Promise<void> {
+  private async announce(request: AuthRequest, now: Date, confirm: 'deferred' | 'now' = 'deferred'): Promise<void> {
     const event = settledEvent(request);
     if (!event) return;
     await this.events.publish(event);
-    await this.requests.markOutcomePublished([request.id], now);
+    if (confirm === 'now') await this.requests.markOutcomePublished([request.id], now);
+    else this.markers.outcomePublished(request.id, now);
   }
 }

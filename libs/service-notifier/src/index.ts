@@ -6,6 +6,7 @@ export * from './approval-page/approval-links.js';
 export * from './approval-page/approval-page.view.js';
 export { ApprovalPageExceptionFilter, readCookie, sendPage } from './approval-page/approval-page.http.js';
 export { UserNotifier, combineOutcomes } from './notification/user-notifier.service.js';
+export { DeviceDecisionService } from './device-decision.service.js';
 export { CONFIGURED_CHANNELS } from './notification/configured-channels.js';
 export { DeviceEnrolment, EnrolmentRefused, ENROLMENT_VIAS } from './devices/device-enrolment.service.js';
 export type { EnrolmentVia, SentEnrolmentLink } from './devices/device-enrolment.service.js';

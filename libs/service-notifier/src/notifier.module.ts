@@ -21,7 +21,9 @@ import { EnrolmentPageController } from './devices/enrolment-page.controller.js'
 import { ExpirySweeper } from './expiry-sweeper.service.js';
 import { CONFIGURED_CHANNELS, ChannelsShutdown } from './notification/configured-channels.js';
 import { NotificationHandler } from './notification/notification.handler.js';
-import { AUTHENTICATION_CHANNEL, UserNotifier } from './notification/user-notifier.service.js';
+import { AUTHENTICATION_CHANNEL, ChannelDelivery } from './notification/channel-delivery.js';
+import { UserNotifier } from './notification/user-notifier.service.js';
+import { SentDecisionTokens } from './sent-decision-tokens.js';
 import { PasskeyCeremonies } from './step-up/passkey-ceremonies.service.js';
 
 export interface NotifierModuleOptions {
@@ -70,6 +72,7 @@ export class NotifierModule {
       ],
       providers: [
         UserNotifier,
+        ChannelDelivery,
         DeviceDecisionService,
         ApprovalLinks,
         ExpirySweeper,
@@ -92,6 +95,7 @@ export class NotifierModule {
             return channels;
           },
         },
+        { provide: SentDecisionTokens, useFactory: () => new SentDecisionTokens() },
         {
           provide: DecisionTokens,
           inject: [PROVIDER_CONFIG],

@@ -1,4 +1,5 @@
 import type { AuthRequest, DenialReason } from '../auth-request/auth-request.js';
+import type { User } from '../user/user.js';
 
 /**
  * Limits on prompting a user, all scoped to the asking client so that one client can never use up
@@ -51,6 +52,37 @@ export interface NotificationLimiter {
    * already counted is allowed without counting again.
    */
   acquire(request: Pick<AuthRequest, 'id' | 'clientId' | 'subject'>, now: Date, limits: PromptLimits): Promise<PromptVerdict>;
+}
+
+/** A decision token to store with a claim: the hash of the token and the channel it answers on. */
+export interface ClaimToken {
+  readonly tokenHash: string;
+  readonly channel: string;
+}
+
+/**
+ * What claiming a request for a prompt found: `unclaimable` when it is unknown, no longer pending,
+ * past its lifetime or already notified (nothing to do); else the request with its user (null when
+ * the user is gone) and the prompt limits' verdict. `countedNow`: this claim counted the prompt (a
+ * retry of a request counted before is allowed without counting it again).
+ */
+export type PromptClaim =
+  | { readonly kind: 'unclaimable' }
+  | { readonly kind: 'claimed'; readonly request: AuthRequest; readonly user: User | null; readonly verdict: PromptVerdict; readonly countedNow: boolean };
+
+/** The start of a notification, as one database round trip. */
+export interface PromptClaims {
+  /**
+   * In one statement: loads the request if it still awaits its notification, with its user; checks
+   * the prompt limits and counts the prompt (as `NotificationLimiter.acquire`); and, when allowed,
+   * stores `tokens` for the request (idempotent: a resend derives and stores the same ones).
+   */
+  claim(requestId: string, now: Date, limits: PromptLimits, tokens: readonly ClaimToken[]): Promise<PromptClaim>;
+  /**
+   * Gives back the prompt a claim counted (`countedNow`) for a request that then reached no one (no
+   * channel reaches the user): a request never taken to the user uses no budget.
+   */
+  release(request: Pick<AuthRequest, 'id' | 'clientId' | 'subject'>, countedAt: Date, limits: PromptLimits): Promise<void>;
 }
 
 /** Failed client authentications, counted per key (a client id, a source address) in fixed windows. */

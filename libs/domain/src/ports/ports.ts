@@ -79,6 +79,19 @@ export interface AuthRequestRepository {
   findUnnotified(createdBefore: Date, limit: number): Promise<AuthRequest[]>;
 }
 
+/**
+ * Markers on a request that only save work later, written behind the caller and coalesced (many
+ * requests' markers in one statement): a marker lost to a crash costs a repeat, never an outcome.
+ * - `notified`: the user was reached (`notified_at`); without it a redelivered created event may
+ *   prompt again, and the sweeper never re-notifies a request whose decision tokens are stored;
+ * - `outcomePublished`: the outcome event is on the bus (the outbox marker); without it the sweeper
+ *   republishes the event, which the bus's de-duplication and idempotent consumers absorb.
+ */
+export interface DeferredRequestMarkers {
+  notified(id: string, at: Date): void;
+  outcomePublished(id: string, at: Date): void;
+}
+
 /** Single-use tokens handed to an authentication device; only their hash is stored. */
 export interface DecisionTokenRecord {
   readonly tokenHash: string;

@@ -14,8 +14,8 @@ import { ClientEntity } from '../client/client.entity.js';
 @Index('ix_auth_requests_status_notified_at_created_at', ['status', 'notifiedAt', 'createdAt'])
 // The outbox scan: settled requests whose outcome event is not confirmed published (migration-defined partial index).
 @Index('ix_auth_requests_outcome_unpublished', { synchronize: false })
-// The denial back-off: a client's recent decisions for one user.
-@Index('ix_auth_requests_client_subject_decided_at', ['clientId', 'subject', 'decidedAt'])
+// The denial back-off: the user's own recent denials of one client (migration-defined partial index).
+@Index('ix_auth_requests_user_denials', { synchronize: false })
 @Check('ck_auth_requests_status', `status IN ('pending', 'approved', 'denied', 'expired', 'redeemed')`)
 @Check('ck_auth_requests_delivery_mode', `delivery_mode IN ('poll', 'ping', 'push')`)
 @Check('ck_auth_requests_hint_type', `hint_type IN ('login_hint', 'id_token_hint', 'login_hint_token')`)

@@ -16,3 +16,5 @@ export const NOTIFICATION_LIMITER = Symbol('NotificationLimiter');
 export const PASSKEY_REPOSITORY = Symbol('PasskeyRepository');
 export const WEBAUTHN_CHALLENGE_REPOSITORY = Symbol('WebAuthnChallengeRepository');
 export const CLIENT_AUTH_FAILURE_COUNTER = Symbol('ClientAuthFailureCounter');
+export const PROMPT_CLAIMS = Symbol('PromptClaims');
+export const DEFERRED_REQUEST_MARKERS = Symbol('DeferredRequestMarkers');

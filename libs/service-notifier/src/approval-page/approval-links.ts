@@ -20,9 +20,19 @@ export class ApprovalLinks {
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
   ) {}
 
+  /** Stores the link's token and returns the link. */
   async issue(request: AuthRequest): Promise<string> {
-    const token = this.tokens.tokenFor(request.id, APPROVAL_LINK_CHANNEL);
-    await this.decisionTokens.save({ tokenHash: DecisionTokens.hash(token), requestId: request.id, channel: APPROVAL_LINK_CHANNEL, expiresAt: request.expiresAt });
-    return `${this.config.publicUrls.notifier}/approve/${token}`;
+    await this.decisionTokens.save({ tokenHash: this.tokenHash(request.id), requestId: request.id, channel: APPROVAL_LINK_CHANNEL, expiresAt: request.expiresAt });
+    return this.linkFor(request.id);
+  }
+
+  /** The hash to store for the request's link (the notifier stores it when it claims the request). */
+  tokenHash(requestId: string): string {
+    return DecisionTokens.hash(this.tokens.tokenFor(requestId, APPROVAL_LINK_CHANNEL));
+  }
+
+  /** The link, without storing its token: for a request whose token is stored already. */
+  linkFor(requestId: string): string {
+    return `${this.config.publicUrls.notifier}/approve/${this.tokens.tokenFor(requestId, APPROVAL_LINK_CHANNEL)}`;
   }
 }

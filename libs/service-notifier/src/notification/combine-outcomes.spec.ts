@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { SendOutcome } from '@ciba/channels';
-import { combineOutcomes } from './user-notifier.service.js';
+import { combineOutcomes } from './channel-delivery.js';
 
 const sent: SendOutcome = { kind: 'sent', providerMessageId: 'm1' };
 const busy = (retryAfterMs: number | null): SendOutcome => ({ kind: 'retryable', reason: 'push_service_unavailable', retryAfterMs });

@@ -1,46 +1,26 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import type { ApprovalNotification, ConfiguredChannels, SendOutcome } from '@ciba/channels';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ApprovalNotification, SendOutcome } from '@ciba/channels';
 import type { ProviderConfig } from '@ciba/config';
 import {
   type AuthRequest,
-  type AuthRequestRepository,
   type ClientRepository,
   type Clock,
-  type DecisionTokenRepository,
-  type DeviceRepository,
+  type DeferredRequestMarkers,
   type EventPublisher,
   type NotificationChannel,
-  type NotificationLimiter,
+  type PromptClaims,
   type User,
-  type UserRepository,
   channelPlan,
   deviceNotified,
-  effectiveStatus,
-  normalisePhoneNumber,
 } from '@ciba/domain';
 import { passkeyStepUpAcr } from '@ciba/protocol';
 import { PermanentError, RetryableError } from '@ciba/messaging';
-import {
-  AUTH_REQUEST_REPOSITORY,
-  CLIENT_REPOSITORY,
-  CLOCK,
-  DECISION_TOKEN_REPOSITORY,
-  DEVICE_REPOSITORY,
-  EVENT_PUBLISHER,
-  NOTIFICATION_LIMITER,
-  PROVIDER_CONFIG,
-  USER_REPOSITORY,
-} from '@ciba/platform';
+import { CLIENT_REPOSITORY, CLOCK, DEFERRED_REQUEST_MARKERS, EVENT_PUBLISHER, PROMPT_CLAIMS, PROVIDER_CONFIG } from '@ciba/platform';
 import { ApprovalLinks } from '../approval-page/approval-links.js';
-import type { HttpAuthenticationChannel } from '../channels/http-authentication.channel.js';
-import { DecisionTokens } from '../decision-tokens.js';
 import { DeviceDecisionService } from '../device-decision.service.js';
-import { CONFIGURED_CHANNELS } from './configured-channels.js';
+import { ChannelDelivery, combineOutcomes } from './channel-delivery.js';
 
-export const AUTHENTICATION_CHANNEL = Symbol('AuthenticationChannel');
-
-/** Push services' answers meaning the registration is dead: the device is removed, never retried. */
-const GONE_REASONS = new Set(['subscription_gone', 'registration_token_invalid']);
+export { AUTHENTICATION_CHANNEL, combineOutcomes } from './channel-delivery.js';
 
 type Attempt = { readonly channel: NotificationChannel; readonly outcome: Exclude<SendOutcome, { kind: 'sent' }> };
 
@@ -52,6 +32,9 @@ type Attempt = { readonly channel: NotificationChannel; readonly outcome: Exclud
  * again from the preferred channel; if every channel failed for good, the request is ended
  * (`access_denied` to the client, reason UNREACHABLE) and the message goes to the dead letters.
  *
+ * One database statement starts it (`PromptClaims.claim`: the request with its user, the prompt
+ * limits, the decision tokens); the `notified` marker follows behind, batched with others.
+ *
  * Idempotent: a redelivered event for a request already notified, decided or expired is acknowledged
  * without contacting the user again, and the approval link is derived, so a resend carries the same.
  */
@@ -60,39 +43,32 @@ export class UserNotifier {
   private readonly logger = new Logger(UserNotifier.name);
 
   constructor(
-    @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
-    @Inject(USER_REPOSITORY) private readonly users: UserRepository,
+    @Inject(PROMPT_CLAIMS) private readonly claims: PromptClaims,
     @Inject(CLIENT_REPOSITORY) private readonly clients: ClientRepository,
-    @Inject(DECISION_TOKEN_REPOSITORY) private readonly decisionTokens: DecisionTokenRepository,
-    @Inject(DEVICE_REPOSITORY) private readonly devices: DeviceRepository,
-    @Inject(NOTIFICATION_LIMITER) private readonly limiter: NotificationLimiter,
     @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
+    @Inject(DEFERRED_REQUEST_MARKERS) private readonly markers: DeferredRequestMarkers,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
-    @Inject(CONFIGURED_CHANNELS) private readonly channels: ConfiguredChannels,
-    @Optional() @Inject(AUTHENTICATION_CHANNEL) private readonly httpChannel: HttpAuthenticationChannel | null,
-    private readonly tokens: DecisionTokens,
+    private readonly delivery: ChannelDelivery,
     private readonly links: ApprovalLinks,
     private readonly decisions: DeviceDecisionService,
   ) {}
 
   async notify(requestId: string): Promise<void> {
-    const request = await this.requests.findById(requestId);
     const now = this.clock.now();
-    if (!request || request.notifiedAt !== null || effectiveStatus(request, now) !== 'pending') return;
+    const limits = this.config.notifications.promptLimits;
+    // Every limit is the asking client's own: one client reaching a limit never blocks another's request.
+    const claim = await this.claims.claim(requestId, now, limits, this.delivery.claimTokens(requestId));
+    if (claim.kind === 'unclaimable') return;
+    const { request, user, verdict } = claim;
 
-    const user = await this.users.findBySub(request.subject);
-    // A request that needs a passkey is answered on the approval page only: the HTTP authentication
-    // channel's device decides on its own and cannot show the passkey ceremony, so it is left out.
-    const needsPasskey = passkeyStepUpAcr(request.acrValues, this.config.stepUp.passkeyAcrValues) !== null;
-    const plan = user ? channelPlan(user, this.config.notifications.preference, (channel) => this.enabled(channel) && !(needsPasskey && channel === 'http')) : [];
+    const plan = user ? this.planFor(request, user) : [];
     if (!user || plan.length === 0) {
+      // A request taken to no one uses no budget.
+      if (claim.countedNow) await this.claims.release(request, now, limits);
       await this.decisions.refuse(request, 'UNREACHABLE');
       throw new PermanentError('no enabled channel reaches the user');
     }
-
-    // Every limit is the asking client's own: one client reaching a limit never blocks another's request.
-    const verdict = await this.limiter.acquire(request, now, this.config.notifications.promptLimits);
     if (!verdict.allowed) {
       this.logger.warn({ requestId: request.id, clientId: request.clientId, limit: verdict.limit }, 'prompt limit reached; request refused without notifying');
       await this.decisions.refuse(request, 'RATE_LIMITED', verdict.limit);
@@ -100,13 +76,13 @@ export class UserNotifier {
     }
 
     const attempts: Attempt[] = [];
-    let notification: ApprovalNotification | null = null;
+    let notification: Promise<ApprovalNotification> | null = null;
+    const approvalNotification = () => (notification ??= this.approvalNotification(request, user));
     for (const channel of plan) {
-      if (channel !== 'http') notification ??= await this.approvalNotification(request, user);
-      const outcome = channel === 'http' ? await this.sendHttp(request) : await this.sendVia(channel, user, notification!);
+      const outcome = await this.delivery.send(channel, request, user, approvalNotification);
       if (outcome.kind === 'sent') {
         const notifiedAt = this.clock.now();
-        await this.requests.markNotified(request.id, notifiedAt);
+        this.markers.notified(request.id, notifiedAt);
         await this.events.publish(deviceNotified(request, channel, notifiedAt));
         this.logger.log({ requestId: request.id, channel, fallbacks: attempts.length }, 'user notified');
         return;
@@ -123,17 +99,13 @@ export class UserNotifier {
     throw new PermanentError(`every channel failed (${summary})`);
   }
 
-  private enabled(channel: NotificationChannel): boolean {
-    switch (channel) {
-      case 'http':
-        return this.httpChannel !== null;
-      case 'email':
-        return this.channels.email !== null;
-      case 'sms':
-        return this.channels.sms !== null;
-      case 'device-push':
-        return this.channels.devicePush.length > 0;
-    }
+  /**
+   * A request that needs a passkey is answered on the approval page only: the HTTP authentication
+   * channel's device decides on its own and cannot show the passkey ceremony, so it is left out.
+   */
+  private planFor(request: AuthRequest, user: User): NotificationChannel[] {
+    const needsPasskey = passkeyStepUpAcr(request.acrValues, this.config.stepUp.passkeyAcrValues) !== null;
+    return channelPlan(user, this.config.notifications.preference, (channel) => this.delivery.enabled(channel) && !(needsPasskey && channel === 'http'));
   }
 
   private async approvalNotification(request: AuthRequest, user: User): Promise<ApprovalNotification> {
@@ -145,73 +117,8 @@ export class UserNotifier {
       scope: request.scope,
       authorizationDetails: request.authorizationDetails,
       expiresAt: request.expiresAt,
-      approvalUrl: await this.links.issue(request),
+      approvalUrl: this.links.linkFor(request.id),
       recipientName: user.name,
     };
   }
-
-  private async sendVia(channel: Exclude<NotificationChannel, 'http'>, user: User, notification: ApprovalNotification): Promise<SendOutcome> {
-    switch (channel) {
-      case 'email':
-        return this.channels.email!.send(user.email!, notification);
-      case 'sms':
-        // SMS gateways take E.164; a stored number may carry the separators people type.
-        return this.channels.sms!.send(normalisePhoneNumber(user.phoneNumber!), notification);
-      case 'device-push':
-        return this.sendToDevices(user, notification);
-    }
-  }
-
-  /**
-   * Every active device an enabled adapter can reach: delivered when any device took it. A device the
-   * push service reports gone is revoked so it is never tried again.
-   */
-  private async sendToDevices(user: User, notification: ApprovalNotification): Promise<SendOutcome> {
-    // Never a registration past its lifetime: it is not active any more.
-    const devices = await this.devices.listActive(user.sub, this.clock.now());
-    const outcomes: SendOutcome[] = [];
-    for (const device of devices) {
-      const adapter = this.channels.devicePush.find((c) => c.accepts(device.target));
-      if (!adapter) continue;
-      const outcome = await adapter.send(device.target, notification);
-      outcomes.push(outcome);
-      const now = this.clock.now();
-      if (outcome.kind === 'sent') await this.devices.markUsed(device.id, now);
-      else if (outcome.kind === 'permanent' && GONE_REASONS.has(outcome.reason)) {
-        await this.devices.revoke(user.sub, device.id, 'gone', now);
-        this.logger.log({ deviceId: device.id, reason: outcome.reason }, 'device registration gone; revoked');
-      }
-    }
-    return combineOutcomes(outcomes);
-  }
-
-  /** The Keycloak-compatible HTTP authentication channel, with its own decision token. */
-  private async sendHttp(request: AuthRequest): Promise<SendOutcome> {
-    const channel = this.httpChannel!;
-    const decisionToken = this.tokens.tokenFor(request.id, channel.name);
-    await this.decisionTokens.save({ tokenHash: DecisionTokens.hash(decisionToken), requestId: request.id, channel: channel.name, expiresAt: request.expiresAt });
-    const outcome = await channel.send({
-      decisionToken,
-      loginHint: request.subject,
-      bindingMessage: request.bindingMessage,
-      scope: request.scope,
-      acrValues: request.acrValues,
-      clientId: request.clientId,
-      authorizationDetails: request.authorizationDetails,
-    });
-    return outcome.ok ? { kind: 'sent', providerMessageId: null } : { kind: 'retryable', reason: outcome.reason, retryAfterMs: null };
-  }
-}
-
-/** Several outcomes (devices of one user, or channels of one plan) as one: sent if any was, else retryable if any may later, else permanent. */
-export function combineOutcomes(outcomes: readonly SendOutcome[]): SendOutcome {
-  const sent = outcomes.find((o) => o.kind === 'sent');
-  if (sent) return sent;
-  const retryable = outcomes.filter((o): o is Extract<SendOutcome, { kind: 'retryable' }> => o.kind === 'retryable');
-  if (retryable.length > 0) {
-    const delays = retryable.map((o) => o.retryAfterMs).filter((d): d is number => d !== null);
-    return { kind: 'retryable', reason: retryable[0].reason, retryAfterMs: delays.length > 0 ? Math.min(...delays) : null };
-  }
-  const permanent = outcomes.find((o) => o.kind === 'permanent');
-  return permanent ?? { kind: 'permanent', reason: 'no_registered_device' };
 }
