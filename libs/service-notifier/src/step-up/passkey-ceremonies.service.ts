@@ -14,18 +14,14 @@ import type {
 import { PASSKEY_AMR, passkeyStepUpAcr } from '@ciba/protocol';
 import { CLOCK, PASSKEY_REPOSITORY, PROVIDER_CONFIG, USER_REPOSITORY, WEBAUTHN_CHALLENGE_REPOSITORY } from '@ciba/platform';
 import { randomToken, sha256Base64url } from '@ciba/tokens';
-import {
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-} from '@simplewebauthn/server';
+import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import {
   MAX_CHALLENGES_PER_LINK,
   SUPPORTED_ALGORITHMS,
   WebAuthnUserHandles,
   authenticationOptions,
   challengeExpiry,
+  loadWebAuthn,
   registrationOptions,
 } from './webauthn-options.js';
 import { parseAuthenticationResponse, parseRegistrationResponse, signedChallenge } from './webauthn-responses.js';
@@ -92,6 +88,7 @@ export class PasskeyCeremonies {
     if (!parsed.ok) return rejected('malformed');
     const challenge = await this.useChallenge(parsed.value.response.clientDataJSON, 'registration', enrolmentTokenHash, subject);
     if (challenge === null) return rejected('challenge');
+    const { verifyRegistrationResponse } = await loadWebAuthn();
     let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
     try {
       verification = await verifyRegistrationResponse({
@@ -159,6 +156,7 @@ export class PasskeyCeremonies {
     if (passkey === null) return rejected('unknown_passkey');
     const userHandle = response.response.userHandle;
     if (userHandle !== undefined && userHandle !== Buffer.from(this.handles.handleFor(request.subject)).toString('base64url')) return rejected('user_handle');
+    const { verifyAuthenticationResponse } = await loadWebAuthn();
     let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
     try {
       verification = await verifyAuthenticationResponse({

@@ -2,12 +2,18 @@ import { createHmac } from 'node:crypto';
 import { derivedKey } from '@ciba/tokens';
 import type { WebAuthnRelyingParty } from '@ciba/config';
 import type { Passkey } from '@ciba/domain';
-import {
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-} from '@simplewebauthn/server';
+import type * as SimpleWebAuthn from '@simplewebauthn/server';
+import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+
+let webAuthnLibrary: Promise<typeof SimpleWebAuthn> | undefined;
+/**
+ * `@simplewebauthn/server`, imported on the first ceremony: a notifier whose users never step up
+ * with a passkey does not carry it in memory.
+ */
+export function loadWebAuthn(): Promise<typeof SimpleWebAuthn> {
+  webAuthnLibrary ??= import('@simplewebauthn/server');
+  return webAuthnLibrary;
+}
 
 /** How long the browser may take over one ceremony (WebAuthn `timeout`, a hint to the browser). */
 export const CEREMONY_TIMEOUT_MS = 120_000;
@@ -49,7 +55,7 @@ export class WebAuthnUserHandles {
  * attestation (the provider trusts the ceremony's origin binding, not the authenticator's maker),
  * and the user's existing passkeys excluded so one authenticator is not registered twice.
  */
-export function registrationOptions(
+export async function registrationOptions(
   rp: WebAuthnRelyingParty,
   account: PasskeyAccount,
   userHandle: Uint8Array<ArrayBuffer>,
@@ -58,6 +64,7 @@ export function registrationOptions(
   challenge: string,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const userName = account.email ?? account.sub;
+  const { generateRegistrationOptions } = await loadWebAuthn();
   return generateRegistrationOptions({
     rpName: rp.id,
     rpID: rp.id,
@@ -77,11 +84,12 @@ export function registrationOptions(
  * `navigator.credentials.get()` options for a step-up: only the user's own passkeys may answer
  * (allowCredentials), and the authenticator must verify the user (PIN or biometric).
  */
-export function authenticationOptions(
+export async function authenticationOptions(
   rp: WebAuthnRelyingParty,
   passkeys: readonly Pick<Passkey, 'credentialId' | 'transports'>[],
   challenge: string,
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const { generateAuthenticationOptions } = await loadWebAuthn();
   return generateAuthenticationOptions({
     rpID: rp.id,
     allowCredentials: passkeys.map((p) => ({ id: p.credentialId, transports: [...p.transports] })),

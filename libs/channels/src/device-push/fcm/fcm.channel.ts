@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { importPKCS8, SignJWT } from 'jose';
-import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { ApprovalNotification, DevicePushChannel, DeviceTarget, SendOutcome } from '../../channel.js';
 import { readCaFile } from '../../ca-file.js';
 import { devicePushPayload } from '../push-payload.js';
 import { retryAfterMs as parseRetryAfter } from '../../retry-after.js';
+import { lazySdk } from '../../vendor-sdk.js';
+
+const loadUndici = lazySdk(() => import('undici'));
 
 export const FCM_MESSAGING_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -71,9 +74,8 @@ export class FcmChannel implements DevicePushChannel {
   readonly vendor = 'fcm';
 
   private readonly options: z.output<typeof fcmChannelOptionsSchema>;
-  private readonly fetchImpl: FcmFetch;
-  private readonly dispatcher: Dispatcher | undefined;
-  private readonly ownedAgent: Agent | undefined;
+  /** The fetch and dispatcher to use, once undici has loaded (see vendor-sdk.ts). */
+  private readonly http: Promise<{ readonly fetch: FcmFetch; readonly dispatcher: Dispatcher | undefined; readonly ownedAgent: Agent | undefined }>;
   private readonly now: () => Date;
   private signingKey: ReturnType<typeof importPKCS8> | undefined;
   private cachedToken: { readonly token: string; readonly refreshAtMs: number } | undefined;
@@ -83,13 +85,12 @@ export class FcmChannel implements DevicePushChannel {
     const parsed = fcmChannelOptionsSchema.safeParse(options);
     if (!parsed.success) throw new Error(`Invalid FCM channel options: ${describeIssues(parsed.error)}`);
     this.options = parsed.data;
-    this.fetchImpl = options.fetch ?? undiciFetch;
-    if (options.dispatcher) {
-      this.dispatcher = options.dispatcher;
-    } else if (options.ca) {
-      this.ownedAgent = new Agent({ connect: { ca: options.ca } });
-      this.dispatcher = this.ownedAgent;
-    }
+    this.http = loadUndici().then((undici) => {
+      const ownedAgent = !options.dispatcher && options.ca ? new undici.Agent({ connect: { ca: options.ca } }) : undefined;
+      return { fetch: options.fetch ?? undici.fetch, dispatcher: options.dispatcher ?? ownedAgent, ownedAgent };
+    });
+    // A failure to load surfaces on the first send (a network error there), not as an unhandled rejection.
+    this.http.catch(() => undefined);
     this.now = options.now ?? (() => new Date());
   }
 
@@ -137,7 +138,13 @@ export class FcmChannel implements DevicePushChannel {
   }
 
   async close(): Promise<void> {
-    await this.ownedAgent?.close();
+    const http = await this.http.catch(() => null);
+    await http?.ownedAgent?.close();
+  }
+
+  private async fetch(url: string, init: Omit<Parameters<FcmFetch>[1], 'dispatcher'>): ReturnType<FcmFetch> {
+    const http = await this.http;
+    return http.fetch(url, { ...init, ...(http.dispatcher ? { dispatcher: http.dispatcher } : {}) });
   }
 
   private async sendOnce(registrationToken: string, notification: ApprovalNotification): Promise<SendOutcome | 'auth_rejected'> {
@@ -160,12 +167,11 @@ export class FcmChannel implements DevicePushChannel {
     let response: Awaited<ReturnType<FcmFetch>>;
     let text: string;
     try {
-      response = await this.fetchImpl(url, {
+      response = await this.fetch(url, {
         method: 'POST',
         headers: { authorization: `Bearer ${access.token}`, 'content-type': 'application/json; charset=utf-8' },
         body: JSON.stringify(message),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       });
       text = await response.text();
     } catch {
@@ -211,12 +217,11 @@ export class FcmChannel implements DevicePushChannel {
     let retryAfter: string | null;
     let body: unknown;
     try {
-      const response = await this.fetchImpl(account.token_uri, {
+      const response = await this.fetch(account.token_uri, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString(),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       });
       status = response.status;
       retryAfter = response.headers.get('retry-after');

@@ -1,11 +1,14 @@
+import { createECDH } from 'node:crypto';
 import { Agent } from 'node:https';
-import webpush from 'web-push';
 import { z } from 'zod';
 import type { ApprovalNotification, DevicePushChannel, DeviceTarget, SendOutcome, WebPushSubscription } from '../../channel.js';
 import { devicePushPayload } from '../push-payload.js';
 import { retryAfterMs as parseRetryAfter } from '../../retry-after.js';
 import { parseWebPushSubscription } from './web-push-subscription.js';
 import { readCaFile } from '../../ca-file.js';
+import { lazySdk, preload } from '../../vendor-sdk.js';
+
+const loadWebPush = lazySdk(() => import('web-push'));
 
 const base64UrlBytes = (bytes: number) => (value: string) => /^[A-Za-z0-9_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64url').length === bytes;
 
@@ -96,6 +99,7 @@ export class WebPushChannel implements DevicePushChannel {
     this.options = parsed.data;
     this.agent = options.agent;
     this.now = options.now ?? (() => new Date());
+    preload(loadWebPush);
   }
 
   /**
@@ -131,7 +135,12 @@ export class WebPushChannel implements DevicePushChannel {
 
   /** A fresh VAPID key pair (base64url), for provisioning. */
   static generateVapidKeys(): { publicKey: string; privateKey: string } {
-    return webpush.generateVAPIDKeys();
+    // What web-push's generateVAPIDKeys does: an uncompressed P-256 point and a 32-byte scalar.
+    const curve = createECDH('prime256v1');
+    curve.generateKeys();
+    const scalar = curve.getPrivateKey();
+    const privateKey = scalar.length < 32 ? Buffer.concat([Buffer.alloc(32 - scalar.length), scalar]) : scalar;
+    return { publicKey: curve.getPublicKey().toString('base64url'), privateKey: privateKey.toString('base64url') };
   }
 
   /** The VAPID public key (RFC 8292 §3.2), base64url: browsers subscribe with it as `applicationServerKey`. */
@@ -154,6 +163,7 @@ export class WebPushChannel implements DevicePushChannel {
     if (!this.allowedEndpoint(target.subscription.endpoint)) return { kind: 'permanent', reason: 'endpoint_not_allowed' };
 
     const ttl = this.options.ttlSeconds ?? Math.max(0, Math.ceil((notification.expiresAt.getTime() - this.now().getTime()) / 1000));
+    const { default: webpush } = await loadWebPush();
     try {
       const result = await webpush.sendNotification(
         { endpoint: target.subscription.endpoint, keys: { p256dh: target.subscription.keys.p256dh, auth: target.subscription.keys.auth } },

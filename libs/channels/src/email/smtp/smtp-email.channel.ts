@@ -1,4 +1,3 @@
-import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
 import type { ApprovalNotification, DeviceAnnouncement, EmailChannel, EnrolmentInvitation, SendOutcome } from '../../channel.js';
 import { type RenderedEmail, renderEmail } from '../../templates/approval-email.template.js';
@@ -6,6 +5,9 @@ import { renderDeviceAnnouncementEmail } from '../../templates/device-announceme
 import { renderEnrolmentEmail } from '../../templates/enrolment-email.template.js';
 import { smtpEmailOptionsFromEnv, type SmtpEmailChannelOptions } from './smtp-email.config.js';
 import { classifySmtpError } from './smtp-error.classifier.js';
+import { lazySdk } from '../../vendor-sdk.js';
+
+const loadNodemailer = lazySdk(() => import('nodemailer'));
 
 /**
  * An approval request is only useful for a few minutes, so nodemailer's defaults (2 min to connect,
@@ -30,7 +32,8 @@ interface MailTransport {
 export class SmtpEmailChannel implements EmailChannel {
   readonly kind = 'email' as const;
   readonly vendor = 'smtp';
-  private readonly transport: MailTransport;
+  /** Created once nodemailer has loaded (see vendor-sdk.ts). */
+  private readonly transport: Promise<MailTransport>;
 
   constructor(private readonly options: SmtpEmailChannelOptions) {
     if (options.requireTls && options.ignoreTls) throw new Error('SMTP: requireTls and ignoreTls contradict each other');
@@ -48,7 +51,9 @@ export class SmtpEmailChannel implements EmailChannel {
       // Loopback and private relays are the normal case for an OP inside a cluster.
       allowInternalNetworkInterfaces: true,
     };
-    this.transport = options.pool ? nodemailer.createTransport({ ...common, pool: true }) : nodemailer.createTransport(common);
+    this.transport = loadNodemailer().then(({ default: nodemailer }) => (options.pool ? nodemailer.createTransport({ ...common, pool: true }) : nodemailer.createTransport(common)));
+    // A failure to load surfaces on the first send (classified there), not as an unhandled rejection.
+    this.transport.catch(() => undefined);
   }
 
   static fromEnv(env: Readonly<Record<string, string | undefined>>, extra: { readonly productName?: string } = {}): SmtpEmailChannel {
@@ -80,7 +85,8 @@ export class SmtpEmailChannel implements EmailChannel {
       return { kind: 'permanent', reason: 'invalid_notification' };
     }
     try {
-      const info = await this.transport.sendMail({
+      const transport = await this.transport;
+      const info = await transport.sendMail({
         from: this.options.from,
         to,
         subject: rendered.subject,
@@ -96,7 +102,9 @@ export class SmtpEmailChannel implements EmailChannel {
   }
 
   close(): Promise<void> {
-    this.transport.close();
-    return Promise.resolve();
+    return this.transport.then(
+      (transport) => transport.close(),
+      () => undefined,
+    );
   }
 }

@@ -1,10 +1,12 @@
-import smpp from 'smpp';
 import type { Pdu, Session } from 'smpp';
 import { z } from 'zod';
 import { parseChannelOptions } from '../../channel-options.js';
 import type { ApprovalNotification, DeviceAnnouncement, EnrolmentInvitation, SendOutcome, SmsChannel } from '../../channel.js';
 import { encodeGsm7, encodeUcs2, isGsm7 } from '../gsm7.js';
 import { renderDeviceAnnouncementSmsText, renderEnrolmentSmsText, renderSmsText } from '../sms-text.js';
+import { lazySdk, preload } from '../../vendor-sdk.js';
+
+const loadSmpp = lazySdk(() => import('smpp'));
 
 /** SMPP 3.4 §5.1.3 command_status values this adapter distinguishes. */
 export const SmppStatus = {
@@ -90,6 +92,7 @@ export class SmppSmsChannel implements SmsChannel {
 
   constructor(options: SmppSmsOptions) {
     this.options = parseOptions(options);
+    preload(loadSmpp);
   }
 
   static fromEnv(env: Readonly<Record<string, string | undefined>>): SmppSmsChannel {
@@ -168,7 +171,8 @@ export class SmppSmsChannel implements SmsChannel {
     return this.session;
   }
 
-  private bind(): Promise<Session> {
+  private async bind(): Promise<Session> {
+    const { default: smpp } = await loadSmpp();
     return new Promise<Session>((resolve, reject) => {
       const session = smpp.connect({ url: this.options.url, auto_enquire_link_period: this.options.enquireLinkMs ?? 30_000 });
       let settled = false;

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import twilio from 'twilio';
+import type twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 
 import { z } from 'zod';
@@ -8,6 +8,10 @@ import { parseChannelOptions } from '../../channel-options.js';
 import type { ApprovalNotification, DeviceAnnouncement, EnrolmentInvitation, SendOutcome, SmsChannel } from '../../channel.js';
 import { retryAfterMs as parseRetryAfter } from '../../retry-after.js';
 import { renderDeviceAnnouncementSmsText, renderEnrolmentSmsText, renderSmsText } from '../sms-text.js';
+import { lazySdk } from '../../vendor-sdk.js';
+
+const loadTwilio = lazySdk(async () => (await import('twilio')).default);
+type TwilioSdk = Awaited<ReturnType<typeof loadTwilio>>;
 
 const optionalNonEmpty = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
 
@@ -72,31 +76,36 @@ const RETRYABLE_CODES: ReadonlySet<number> = new Set([20429, 14107]);
 
 type ResponseHeaders = { headers: Record<string, unknown> | null };
 
+interface TwilioConnection {
+  readonly sdk: TwilioSdk;
+  readonly client: twilio.Twilio;
+  destroy(): void;
+}
+
 /**
  * Twilio's documented extension point (`new Twilio(sid, token, { httpClient })`): the stock
  * RequestClient, plus an optional origin swap and a hand-off of the response headers, because the
- * SDK's RestException keeps the status and error code but drops Retry-After.
+ * SDK's RestException keeps the status and error code but drops Retry-After. Built once the SDK has
+ * loaded (see vendor-sdk.ts).
  */
-class TwilioHttpClient extends twilio.RequestClient {
-  constructor(
-    options: { ca?: string | Buffer; timeout?: number },
-    private readonly apiOrigin: URL | null,
-    private readonly headerSink: AsyncLocalStorage<ResponseHeaders>,
-  ) {
-    super({ ...options, autoRetry: false });
+function connect(sdk: TwilioSdk, options: z.output<typeof twilioSmsOptionsSchema>, headerSink: AsyncLocalStorage<ResponseHeaders>): TwilioConnection {
+  const { accountSid, authToken, apiBaseUrl, ca, timeoutMs } = options;
+  const apiOrigin = apiBaseUrl ? new URL(apiBaseUrl) : null;
+  class TwilioHttpClient extends sdk.RequestClient {
+    override async request<TData>(opts: RequestClient.RequestOptions<TData>) {
+      const uri = apiOrigin ? rebase(opts.uri, apiOrigin) : opts.uri;
+      const response = await super.request<TData>({ ...opts, uri });
+      const sink = headerSink.getStore();
+      if (sink) sink.headers = (response.headers ?? null) as Record<string, unknown> | null;
+      return response;
+    }
   }
-
-  override async request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    const uri = this.apiOrigin ? rebase(opts.uri, this.apiOrigin) : opts.uri;
-    const response = await super.request<TData>({ ...opts, uri });
-    const sink = this.headerSink.getStore();
-    if (sink) sink.headers = (response.headers ?? null) as Record<string, unknown> | null;
-    return response;
-  }
-
-  destroy(): void {
-    (this.axios.defaults.httpsAgent as { destroy?: () => void } | undefined)?.destroy?.();
-  }
+  const httpClient = new TwilioHttpClient({ ca, timeout: timeoutMs ?? 10_000, autoRetry: false });
+  return {
+    sdk,
+    client: sdk(accountSid, authToken, { httpClient, autoRetry: false }),
+    destroy: () => (httpClient.axios.defaults.httpsAgent as { destroy?: () => void } | undefined)?.destroy?.(),
+  };
 }
 
 function rebase(uri: string, origin: URL): string {
@@ -111,14 +120,14 @@ export class TwilioSmsChannel implements SmsChannel {
 
   private readonly options: z.output<typeof twilioSmsOptionsSchema>;
   private readonly headerSink = new AsyncLocalStorage<ResponseHeaders>();
-  private readonly httpClient: TwilioHttpClient;
-  private readonly client: twilio.Twilio;
+  private readonly connection: Promise<TwilioConnection>;
 
   constructor(options: TwilioSmsOptions) {
-    this.options = parseOptions(options);
-    const { accountSid, authToken, apiBaseUrl, ca, timeoutMs } = this.options;
-    this.httpClient = new TwilioHttpClient({ ca, timeout: timeoutMs ?? 10_000 }, apiBaseUrl ? new URL(apiBaseUrl) : null, this.headerSink);
-    this.client = twilio(accountSid, authToken, { httpClient: this.httpClient, autoRetry: false });
+    const parsed = parseOptions(options);
+    this.options = parsed;
+    this.connection = loadTwilio().then((sdk) => connect(sdk, parsed, this.headerSink));
+    // A failure to load surfaces on the first send (Twilio unreachable), not as an unhandled rejection.
+    this.connection.catch(() => undefined);
   }
 
   static fromEnv(env: Readonly<Record<string, string | undefined>>): TwilioSmsChannel {
@@ -140,22 +149,30 @@ export class TwilioSmsChannel implements SmsChannel {
   private async deliver(to: string, body: string): Promise<SendOutcome> {
     const sender = this.options.messagingServiceSid !== undefined ? { messagingServiceSid: this.options.messagingServiceSid } : { from: this.options.from };
     const sink: ResponseHeaders = { headers: null };
+    let connection: TwilioConnection;
     try {
-      const message = await this.headerSink.run(sink, () => this.client.messages.create({ to, body, ...sender }));
+      connection = await this.connection;
+    } catch {
+      return { kind: 'retryable', reason: 'twilio_unreachable', retryAfterMs: null };
+    }
+    try {
+      const message = await this.headerSink.run(sink, () => connection.client.messages.create({ to, body, ...sender }));
       return { kind: 'sent', providerMessageId: message.sid ?? null };
     } catch (error) {
-      return classify(error, sink.headers);
+      return classify(connection.sdk, error, sink.headers);
     }
   }
 
   close(): Promise<void> {
-    this.httpClient.destroy();
-    return Promise.resolve();
+    return this.connection.then(
+      (connection) => connection.destroy(),
+      () => undefined,
+    );
   }
 }
 
-function classify(error: unknown, headers: Record<string, unknown> | null): SendOutcome {
-  if (!(error instanceof twilio.RestException)) {
+function classify(sdk: TwilioSdk, error: unknown, headers: Record<string, unknown> | null): SendOutcome {
+  if (!(error instanceof sdk.RestException)) {
     // Connection refused/reset, TLS failure or timeout: the message may or may not have left; Twilio is the judge on retry.
     return { kind: 'retryable', reason: 'twilio_unreachable', retryAfterMs: null };
   }
