@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { loadConfig } from '@ciba/config';
-import { BUS_LAG, type BusLag, CoreModule, createHttpApp, jetStreamBus, listen, registerBusLagGauge, runService, startJetStreamConsumers } from '@ciba/platform';
-import { CallbackDispatcherModule, CallbackMetrics } from '@ciba/service-callback-dispatcher';
+import { BUS_LAG, type BusLag, CoreModule, createHttpApp, jetStreamBus, listen, runService, startJetStreamConsumers } from '@ciba/platform';
+import { CallbackDispatcherModule, CallbackMetrics, registerBusLagGauge } from '@ciba/service-callback-dispatcher';
 
 /** The callback dispatcher: the `callback-dispatcher` JetStream consumer delivering ping and push results. */
 await runService(async () => {
