@@ -21,9 +21,10 @@ export class ConsumerDispatch {
     private readonly handlerFor: (pattern: string) => MessageHandler | null,
     private readonly policy: RetryPolicy,
     maxBatch: number,
+    lingerMs = 0,
   ) {
     const batchHandler = handlerFor(batchPattern(consumer));
-    this.batches = batchHandler ? new DeliveryBatcher(consumer, batchHandler, policy, maxBatch) : null;
+    this.batches = batchHandler ? new DeliveryBatcher(consumer, batchHandler, policy, maxBatch, lingerMs) : null;
   }
 
   /**
@@ -55,9 +56,9 @@ interface Gathered {
 
 /**
  * Gathers the deliveries of a batch consumer and hands them to its batch handler: a batch goes as
- * soon as it is full, or once no more deliveries are at hand (the next turn of the event loop) and
- * no earlier batch is still being handled; deliveries arriving meanwhile form the next batch (a
- * group commit). Each delivery's result is known only once its whole batch is: nothing is
+ * soon as it is full, or once no more deliveries are at hand (the next turn of the event loop, or
+ * `lingerMs` after its first delivery) and no earlier batch is still being handled; deliveries
+ * arriving meanwhile form the next batch (a group commit). Each delivery's result is known only once its whole batch is: nothing is
  * acknowledged before the batch handler has finished.
  */
 export class DeliveryBatcher {
@@ -70,6 +71,7 @@ export class DeliveryBatcher {
     private readonly handler: MessageHandler,
     private readonly policy: RetryPolicy,
     private readonly maxBatch: number,
+    private readonly lingerMs = 0,
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -96,11 +98,13 @@ export class DeliveryBatcher {
   private scheduleFlush(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const go = () => {
       this.scheduled = false;
       // While a batch runs, the next one keeps gathering; it goes when that batch is done.
       if (this.running === 0) this.flush();
-    });
+    };
+    if (this.lingerMs > 0) setTimeout(go, this.lingerMs);
+    else setImmediate(go);
   }
 
   private flush(): void {

@@ -82,7 +82,7 @@ export class JetStreamServer
       const js = jetstream(nc);
       for (const definition of this.definitions) {
         const policy = retryPolicyFor(definition, this.options.retry);
-        const dispatch = new ConsumerDispatch(definition.name, (pattern) => this.getHandlerByPattern(pattern), policy, this.maxInFlight);
+        const dispatch = new ConsumerDispatch(definition.name, (pattern) => this.getHandlerByPattern(pattern), policy, this.maxInFlight, definition.batchLingerMs);
         const consumer = await js.consumers.get(this.topology.lifecycleStream.name, definition.name);
         const messages = await consumer.consume({ max_messages: this.maxInFlight });
         this.subscriptions.push(messages);
