@@ -36,22 +36,36 @@ describe('TypeOrmCallbackDeliveryRepository', () => {
     createdAt: at(2),
   });
 
-  it('ensure is idempotent: the first stored delivery wins', async () => {
+  /** A stored delivery whose creator's lease has already ended (at(2)): free to claim from at(3) on. */
+  const stored = async (d: NewCallbackDelivery) => (await deliveries.ensure(d, at(2))).delivery;
+
+  it('ensure is idempotent: the first stored delivery wins, and only its creator holds the first attempt', async () => {
     const r = await request('denied');
-    const first = await deliveries.ensure(delivery(r.id, 'denied'));
-    const second = await deliveries.ensure({ ...delivery(r.id, 'denied'), encryptedMessage: 'v1.other' });
-    expect(second).toEqual(first);
-    expect(first).toMatchObject({ status: 'pending', attempts: 0, encryptedMessage: 'v1.sealed' });
+    const first = await deliveries.ensure(delivery(r.id, 'denied'), at(20));
+    const second = await deliveries.ensure({ ...delivery(r.id, 'denied'), encryptedMessage: 'v1.other' }, at(21));
+    expect(first).toMatchObject({ claimed: true, delivery: { status: 'pending', attempts: 0, encryptedMessage: 'v1.sealed', attemptLeaseUntil: at(20) } });
+    expect(second).toEqual({ claimed: false, delivery: first.delivery });
+    // The creator's lease holds off other claims until it ends.
+    await expect(deliveries.claimAttempt(first.delivery.id, at(19), at(36))).resolves.toMatchObject({ claimed: false });
+  });
+
+  it('of concurrent creators of one delivery, exactly one holds its first attempt', async () => {
+    const r = await request('denied');
+    const results = await Promise.all(Array.from({ length: 8 }, (_, n) => deliveries.ensure({ ...delivery(r.id, 'denied'), encryptedMessage: `v1.sealed-${n}` }, at(20 + n))));
+    const winners = results.filter((c) => c.claimed);
+    expect(winners).toHaveLength(1);
+    expect(new Set(results.map((c) => c.delivery.encryptedMessage))).toEqual(new Set([winners[0].delivery.encryptedMessage]));
   });
 
   it('CIBA §10.3 push: redeems the request and stores tokens and delivery together, once under concurrency', async () => {
     const r = await request();
     const token = (n: number) => ({ tokenHash: `rt-${r.id}-${n}`, clientId, subject: r.subject, scope: ['openid', 'offline_access'], authTime: at(1), acr: null, amr: [], expiresAt: at(9999), requestId: r.id, authorizationDetails: null });
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, n) => deliveries.ensureRedeemed({ ...delivery(r.id), encryptedMessage: `v1.sealed-${n}` }, at(3), token(n))),
+      Array.from({ length: 10 }, (_, n) => deliveries.ensureRedeemed({ ...delivery(r.id), encryptedMessage: `v1.sealed-${n}` }, at(3), token(n), at(20))),
     );
-    // Every caller sees the same stored delivery: the one whose transaction redeemed the request.
-    const messages = new Set(results.map((d) => d?.encryptedMessage));
+    // Every caller sees the same stored delivery: the one whose transaction redeemed the request, and which holds its first attempt.
+    expect(results.filter((c) => c?.claimed)).toHaveLength(1);
+    const messages = new Set(results.map((c) => c?.delivery.encryptedMessage));
     expect(messages.size).toBe(1);
     const stored = await db.dataSource.query<{ token_hash: string }[]>('SELECT token_hash FROM refresh_tokens WHERE request_id = $1', [r.id]);
     expect(stored).toHaveLength(1);
@@ -62,12 +76,12 @@ describe('TypeOrmCallbackDeliveryRepository', () => {
 
   it('ensureRedeemed answers null for a request that was never approved', async () => {
     const r = await request('denied');
-    await expect(deliveries.ensureRedeemed(delivery(r.id), at(3), null)).resolves.toBeNull();
+    await expect(deliveries.ensureRedeemed(delivery(r.id), at(3), null, at(20))).resolves.toBeNull();
   });
 
   it('a delivery succeeds at most once; failed ones can be reopened by an operator', async () => {
     const r = await request('denied');
-    const d = await deliveries.ensure(delivery(r.id, 'denied'));
+    const d = await stored(delivery(r.id, 'denied'));
     const first = (await deliveries.claimAttempt(d.id, at(3), at(20)))!;
     expect(first).toMatchObject({ claimed: true, delivery: { attemptLeaseUntil: at(20) } });
     await expect(deliveries.finishAttempt(d.id, at(20), { status: 'pending', error: 'http_503' })).resolves.toBe(false);
@@ -81,7 +95,7 @@ describe('TypeOrmCallbackDeliveryRepository', () => {
     await expect(deliveries.claimAttempt(d.id, at(7), at(24))).resolves.toMatchObject({ claimed: false, delivery: { status: 'delivered' } });
 
     const other = await request('denied');
-    const failed = await deliveries.ensure(delivery(other.id, 'denied'));
+    const failed = await stored(delivery(other.id, 'denied'));
     await deliveries.claimAttempt(failed.id, at(3), at(20));
     await expect(deliveries.finishAttempt(failed.id, at(20), { status: 'failed', error: 'http_401' })).resolves.toBe(true);
     expect((await deliveries.listFailed(100)).map((x) => x.id)).toContain(failed.id);
@@ -94,7 +108,7 @@ describe('TypeOrmCallbackDeliveryRepository', () => {
   describe('double delivery: one attempt at a time, however often the bus redelivers', () => {
     it('of concurrent claims of one pending delivery, exactly one wins; the others see its lease', async () => {
       const r = await request('denied');
-      const d = await deliveries.ensure(delivery(r.id, 'denied'));
+      const d = await stored(delivery(r.id, 'denied'));
       const claims = await Promise.all(Array.from({ length: 8 }, (_, n) => deliveries.claimAttempt(d.id, at(3), at(20 + n))));
       const winners = claims.filter((c) => c?.claimed);
       expect(winners).toHaveLength(1);
@@ -107,7 +121,7 @@ describe('TypeOrmCallbackDeliveryRepository', () => {
 
     it('a lease still running refuses a claim; an expired one (its holder died) can be claimed again', async () => {
       const r = await request('denied');
-      const d = await deliveries.ensure(delivery(r.id, 'denied'));
+      const d = await stored(delivery(r.id, 'denied'));
       await expect(deliveries.claimAttempt(d.id, at(3), at(20))).resolves.toMatchObject({ claimed: true });
       await expect(deliveries.claimAttempt(d.id, at(19), at(36))).resolves.toMatchObject({ claimed: false, delivery: { attemptLeaseUntil: at(20) } });
       await expect(deliveries.claimAttempt(d.id, at(20), at(37))).resolves.toMatchObject({ claimed: true, delivery: { attemptLeaseUntil: at(37) } });
@@ -115,7 +129,7 @@ describe('TypeOrmCallbackDeliveryRepository', () => {
 
     it('an attempt that outlived its lease records its outcome but does not release the lease of the attempt that took over', async () => {
       const r = await request('denied');
-      const d = await deliveries.ensure(delivery(r.id, 'denied'));
+      const d = await stored(delivery(r.id, 'denied'));
       await deliveries.claimAttempt(d.id, at(3), at(20));
       await deliveries.claimAttempt(d.id, at(21), at(38));
       await deliveries.finishAttempt(d.id, at(20), { status: 'pending', error: 'timeout' });

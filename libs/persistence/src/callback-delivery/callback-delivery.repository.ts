@@ -26,29 +26,29 @@ export class TypeOrmCallbackDeliveryRepository implements CallbackDeliveryReposi
     return this.first(await queryRows(this.dataSource, 'SELECT * FROM callback_deliveries WHERE id = $1', [id]));
   }
 
-  async ensure(delivery: NewCallbackDelivery): Promise<CallbackDelivery> {
+  async ensure(delivery: NewCallbackDelivery, leaseUntil: Date): Promise<AttemptClaim> {
     const d = delivery;
     const rows = await queryRows(
       this.dataSource,
       `WITH created AS (
-         INSERT INTO callback_deliveries (id, request_id, client_id, "trigger", kind, endpoint, encrypted_message, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING
+         INSERT INTO callback_deliveries (id, request_id, client_id, "trigger", kind, endpoint, encrypted_message, created_at, attempt_lease_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING
          RETURNING *
        )
-       SELECT * FROM created
+       SELECT true AS claimed, * FROM created
        UNION ALL
-       SELECT * FROM callback_deliveries WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM created)`,
-      [d.id, d.requestId, d.clientId, d.trigger, d.kind, d.endpoint, d.encryptedMessage, d.createdAt],
+       SELECT false AS claimed, * FROM callback_deliveries WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM created)`,
+      [d.id, d.requestId, d.clientId, d.trigger, d.kind, d.endpoint, d.encryptedMessage, d.createdAt, leaseUntil],
     );
     // A concurrent insert committed after this statement's snapshot: read again, in a new one.
-    const stored = this.first(rows) ?? (await this.find(d.id));
+    const stored = this.claimOf(rows) ?? (await this.unclaimed(d.id));
     if (!stored) throw new Error(`callback delivery ${d.id} vanished`);
     return stored;
   }
 
-  async ensureRedeemed(delivery: NewCallbackDelivery, now: Date, refreshToken: RefreshTokenRecord | null): Promise<CallbackDelivery | null> {
+  async ensureRedeemed(delivery: NewCallbackDelivery, now: Date, refreshToken: RefreshTokenRecord | null, leaseUntil: Date): Promise<AttemptClaim | null> {
     const d = delivery;
-    const parameters: unknown[] = [d.requestId, now, d.id, d.clientId, d.trigger, d.kind, d.endpoint, d.encryptedMessage, d.createdAt];
+    const parameters: unknown[] = [d.requestId, now, d.id, d.clientId, d.trigger, d.kind, d.endpoint, d.encryptedMessage, d.createdAt, leaseUntil];
     const rt = refreshToken ? refreshTokenInsert(refreshToken, parameters.length + 1) : null;
     // One atomic statement: redeem, store the refresh token and the sealed callback; when an earlier
     // attempt already did, answer the callback stored then.
@@ -59,19 +59,28 @@ export class TypeOrmCallbackDeliveryRepository implements CallbackDeliveryReposi
             ),
             ${rt ? `stored_token AS (INSERT INTO refresh_tokens (${rt.columns}) SELECT ${rt.placeholders} FROM redeemed),` : ''}
             created AS (
-              INSERT INTO callback_deliveries (id, request_id, client_id, "trigger", kind, endpoint, encrypted_message, created_at)
-              SELECT $3, $1, $4, $5, $6, $7, $8, $9 FROM redeemed
+              INSERT INTO callback_deliveries (id, request_id, client_id, "trigger", kind, endpoint, encrypted_message, created_at, attempt_lease_until)
+              SELECT $3, $1, $4, $5, $6, $7, $8, $9, $10 FROM redeemed
               ON CONFLICT (id) DO NOTHING
               RETURNING *
             )
-       SELECT * FROM created
+       SELECT true AS claimed, * FROM created
        UNION ALL
-       SELECT * FROM callback_deliveries WHERE id = $3 AND NOT EXISTS (SELECT 1 FROM created)`,
+       SELECT false AS claimed, * FROM callback_deliveries WHERE id = $3 AND NOT EXISTS (SELECT 1 FROM created)`,
       [...parameters, ...(rt?.parameters ?? [])],
     );
     // A concurrent attempt that won the redemption may have committed after this statement's snapshot
     // was taken (it waited on the row lock): then read again, in a new snapshot.
-    return this.first(rows) ?? this.find(d.id);
+    return this.claimOf(rows) ?? this.unclaimed(d.id);
+  }
+
+  private claimOf(rows: ObjectLiteral[]): AttemptClaim | null {
+    return rows.length === 0 ? null : { claimed: rows[0]['claimed'] === true, delivery: this.map(rows[0]) };
+  }
+
+  private async unclaimed(id: string): Promise<AttemptClaim | null> {
+    const delivery = await this.find(id);
+    return delivery ? { claimed: false, delivery } : null;
   }
 
   async claimAttempt(id: string, now: Date, leaseUntil: Date): Promise<AttemptClaim | null> {
