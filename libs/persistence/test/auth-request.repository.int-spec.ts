@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AuthenticatedClient } from '@ciba/domain';
-import { TypeOrmAuthRequestRepository } from '../src/index.js';
+import { TypeOrmAuthRequestRepository, TypeOrmUserRepository } from '../src/index.js';
 import { createScratchDatabase as createTestDatabase } from '../src/index.js';
 import type { ScratchDatabase as TestDatabase } from '../src/index.js';
 import { anAuthRequest, at, registeredClient } from './fixtures.js';
@@ -68,6 +68,34 @@ describe('TypeOrmAuthRequestRepository', () => {
     });
   });
 
+  describe('createForUser (bc-authorize in one statement)', () => {
+    const users = () => new TypeOrmUserRepository(db.dataSource);
+    const base = { name: null, emailVerified: true, phoneNumber: null, phoneNumberVerified: false, channelPreference: null };
+    const accepted = () => {
+      const { subject: _subject, ...rest } = anAuthRequest(client.clientId);
+      return rest;
+    };
+
+    it('§7.1 login_hint: stores the request for the user the hint names (sub, then email, then phone) and returns their sub', async () => {
+      await users().upsert({ ...base, sub: 'hinted-1', email: 'Hinted.One@example.com', phoneNumber: '+1 (555) 555-0111' });
+      for (const loginHint of ['hinted-1', 'hinted.one@EXAMPLE.com', '+15555550111']) {
+        const request = accepted();
+        await expect(repository.createForUser(request, { loginHint })).resolves.toBe('hinted-1');
+        await expect(repository.findById(request.id)).resolves.toEqual({ ...request, subject: 'hinted-1' });
+      }
+    });
+
+    it('§7.1 unknown_user_id: a hint that names nobody, or an email shared by two users, stores nothing', async () => {
+      await users().upsert({ ...base, sub: 'twin-1', email: 'twins@example.com' });
+      await users().upsert({ ...base, sub: 'twin-2', email: 'twins@example.com' });
+      for (const hint of [{ loginHint: 'nobody@example.com' }, { loginHint: 'twins@example.com' }, { loginHint: '  ' }, { sub: 'no-such-sub' }]) {
+        const request = accepted();
+        await expect(repository.createForUser(request, hint)).resolves.toBeNull();
+        await expect(repository.findById(request.id)).resolves.toBeNull();
+      }
+    });
+  });
+
   describe('recordPoll (CIBA §11 slow_down)', () => {
     it('stores the first poll, flags a poll within the interval and grows the interval, accepts one after it', async () => {
       const request = await created({ interval: 5 });
@@ -100,7 +128,14 @@ describe('TypeOrmAuthRequestRepository', () => {
       const request = await created({ status: 'approved', decidedAt: at(1), lastPolledAt: at(9), interval: 5 });
       const polls = repository.forClient(client);
       const record = await polls.recordPoll(request.id, at(10), 5);
-      expect(record).toEqual({ tooSoon: false, request });
+      expect(record).toEqual({ tooSoon: false, request, user: null });
+    });
+
+    it('reads the end-user in the same statement: the token endpoint needs their claims, and no second round trip', async () => {
+      const user = { sub: 'poll-user', name: 'Poll User', email: 'poll@example.com', emailVerified: true, phoneNumber: '+15555550100', phoneNumberVerified: false, channelPreference: ['email' as const] };
+      await new TypeOrmUserRepository(db.dataSource).upsert(user);
+      const request = await created({ subject: 'poll-user', status: 'approved', decidedAt: at(1) });
+      await expect(repository.forClient(client).recordPoll(request.id, at(10), 5)).resolves.toEqual({ tooSoon: false, request, user });
     });
 
     it('returns null for an unknown request', async () => {

@@ -6,8 +6,7 @@ import {
   type AuthenticatedClient,
   type Clock,
   type EventPublisher,
-  type User,
-  type UserRepository,
+  type UserHint,
   requestCreated,
 } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
@@ -22,7 +21,7 @@ import {
   validateBackchannelRequest,
 } from '@ciba/protocol';
 import { AuthReqIds, KeyStore, verifyIdTokenHint } from '@ciba/tokens';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, ClientNotificationTokenSealer, EVENT_PUBLISHER, PROVIDER_CONFIG, USER_REPOSITORY } from '@ciba/platform';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, ClientNotificationTokenSealer, EVENT_PUBLISHER, PROVIDER_CONFIG } from '@ciba/platform';
 
 /**
  * CIBA §7: validate the authentication request, resolve the user, persist the request as pending and
@@ -35,7 +34,6 @@ export class BackchannelAuthenticationService {
 
   constructor(
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
-    @Inject(USER_REPOSITORY) private readonly users: UserRepository,
     @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
     @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -61,15 +59,14 @@ export class BackchannelAuthenticationService {
       throw new OAuthError('unauthorized_client', `the ${client.backchannelTokenDeliveryMode} token delivery mode is not enabled on this provider`);
     }
     const validated = validateBackchannelRequest(params, client, this.policy);
-    const user = await this.resolveUser(client, validated);
+    const hint = await this.userHint(client, validated);
     const now = this.clock.now();
     const interval = client.backchannelTokenDeliveryMode === 'push' ? null : this.config.ciba.interval;
     const id = randomUUID();
     const { clientNotificationToken } = validated;
-    const request: AuthRequest = {
+    const accepted: Omit<AuthRequest, 'subject'> = {
       id,
       clientId: client.clientId,
-      subject: user.sub,
       scope: validated.scope,
       acrValues: validated.acrValues,
       bindingMessage: validated.bindingMessage,
@@ -91,7 +88,10 @@ export class BackchannelAuthenticationService {
       acr: null,
       amr: [],
     };
-    await this.requests.create(request);
+    // One round trip: the user found by the hint and the request stored for them.
+    const subject = await this.requests.createForUser(accepted, hint);
+    if (subject === null) throw new OAuthError('unknown_user_id', `the ${validated.hint.type} does not identify a known user`);
+    const request: AuthRequest = { ...accepted, subject };
     await this.announce(request, interval);
     return backchannelResponse({
       authReqId: this.authReqIds.issue(request.id, request.clientId),
@@ -100,19 +100,15 @@ export class BackchannelAuthenticationService {
     });
   }
 
-  private async resolveUser(client: AuthenticatedClient, validated: ValidatedBackchannelRequest): Promise<User> {
+  /** Who the request is for; the user is looked up when the request is stored. */
+  private async userHint(client: AuthenticatedClient, validated: ValidatedBackchannelRequest): Promise<UserHint> {
     const { hint } = validated;
     switch (hint.type) {
-      case 'login_hint': {
-        const user = await this.users.findByLoginHint(hint.value);
-        if (!user) throw new OAuthError('unknown_user_id', 'the login_hint does not identify a known user');
-        return user;
-      }
+      case 'login_hint':
+        return { loginHint: hint.value };
       case 'id_token_hint': {
         const { sub } = await verifyIdTokenHint(hint.value, { keyStore: this.keyStore, issuer: this.config.issuer, clientId: client.clientId });
-        const user = await this.users.findBySub(sub);
-        if (!user) throw new OAuthError('unknown_user_id', 'the id_token_hint does not identify a known user');
-        return user;
+        return { sub };
       }
       case 'login_hint_token':
         throw new OAuthError('invalid_request', 'login_hint_token is not supported by this provider; use login_hint or id_token_hint');

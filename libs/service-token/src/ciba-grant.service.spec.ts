@@ -26,6 +26,7 @@ class RecordingRequests implements AuthRequestRepository {
     };
   }
   create = () => this.looked('create', undefined);
+  createForUser = () => this.looked('createForUser', null);
   findById = (id: string) => this.looked(`findById ${id}`, null);
   decide = (id: string) => this.looked(`decide ${id}`, null);
   markNotified = (id: string) => this.looked(`markNotified ${id}`, undefined);

@@ -6,6 +6,7 @@ import {
   type Clock,
   type EventPublisher,
   type PendingPollCache,
+  type User,
   denialDescription,
   pollOutcome,
   requestRedeemed,
@@ -63,13 +64,13 @@ export class CibaGrantService {
       case 'redeemed':
         throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
       case 'approved':
-        return this.redeem(client, polled.request);
+        return this.redeem(client, polled.request, polled.user);
     }
   }
 
   /** Tokens are minted first (CPU only) and handed out only if this caller wins the atomic redemption. */
-  private async redeem(client: AuthenticatedClient, request: AuthRequest): Promise<TokenResponse> {
-    const prepared = await this.issuer.prepare(client, request);
+  private async redeem(client: AuthenticatedClient, request: AuthRequest, user: User | null): Promise<TokenResponse> {
+    const prepared = await this.issuer.prepare(client, request, { user });
     const redeemed = await this.requests.forClient(client).redeem(request.id, this.clock.now(), prepared.refreshTokenRecord);
     if (!redeemed) throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
     const issued = prepared.response.refresh_token ? ['access_token', 'id_token', 'refresh_token'] : ['access_token', 'id_token'];

@@ -20,6 +20,9 @@ export interface ClientRepository {
   authorizationDetailsTypes(): Promise<string[]>;
 }
 
+/** Who a request is for: a login_hint to resolve (CIBA §7.1), or a `sub` already known (a verified id_token_hint). */
+export type UserHint = { readonly loginHint: string } | { readonly sub: string };
+
 export interface UserRepository {
   findBySub(sub: string): Promise<User | null>;
   /** login_hint: the user's `sub`, email address or phone number (CIBA §7.1). */
@@ -30,6 +33,8 @@ export interface PollRecord {
   readonly request: AuthRequest;
   /** The poll came sooner than `interval` seconds after the previous one; `request.interval` is already increased. */
   readonly tooSoon: boolean;
+  /** The request's end-user, read in the same statement (the token needs their claims); null when they no longer exist. */
+  readonly user: User | null;
 }
 
 /**
@@ -54,6 +59,11 @@ export interface ClientAuthRequests {
 export interface AuthRequestRepository {
   forClient(client: AuthenticatedClient): ClientAuthRequests;
   create(request: AuthRequest): Promise<void>;
+  /**
+   * Stores `request` for the user `hint` identifies, found and stored in one statement; returns
+   * that user's `sub`, or null when the hint identifies nobody (nothing is stored then).
+   */
+  createForUser(request: Omit<AuthRequest, 'subject'>, hint: UserHint): Promise<string | null>;
   findById(id: string): Promise<AuthRequest | null>;
   /** pending (and not past expiry) → approved | denied; null when the request is not pending any more. */
   decide(id: string, decision: Decision, now: Date): Promise<AuthRequest | null>;
@@ -290,14 +300,19 @@ export interface DurableQueueStore {
 
 export interface CallbackDeliveryRepository {
   find(id: string): Promise<CallbackDelivery | null>;
-  /** Stores the delivery unless one with its id exists; returns the stored one either way. */
-  ensure(delivery: NewCallbackDelivery): Promise<CallbackDelivery>;
+  /**
+   * Stores the delivery unless one with its id exists; returns the stored one either way. A delivery
+   * this call creates is created claimed (`claimed` true): its first attempt holds the lease until
+   * `leaseUntil`, with no separate claim. One that existed is returned unclaimed, as it stands.
+   */
+  ensure(delivery: NewCallbackDelivery, leaseUntil: Date): Promise<AttemptClaim>;
   /**
    * Push mode (CIBA §10.3): in one transaction, approved → redeemed for `requestId`, store the refresh
-   * token issued with it, and store the delivery carrying the tokens. When the request was already
-   * redeemed by an earlier attempt, returns the delivery stored then; null when there is none.
+   * token issued with it, and store the delivery carrying the tokens, claimed as `ensure` does. When
+   * the request was already redeemed by an earlier attempt, returns the delivery stored then,
+   * unclaimed; null when there is none.
    */
-  ensureRedeemed(delivery: NewCallbackDelivery, now: Date, refreshToken: RefreshTokenRecord | null): Promise<CallbackDelivery | null>;
+  ensureRedeemed(delivery: NewCallbackDelivery, now: Date, refreshToken: RefreshTokenRecord | null, leaseUntil: Date): Promise<AttemptClaim | null>;
   /**
    * Claims the next attempt, atomically: only a pending delivery whose lease is absent or ended
    * (at `now`) is claimed, and then holds the lease until `leaseUntil`. Null when there is no

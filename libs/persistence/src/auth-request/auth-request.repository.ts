@@ -6,10 +6,14 @@ import type {
   Decision,
   PollRecord,
   RefreshTokenRecord,
+  UserHint,
 } from '@ciba/domain';
 import type { DataSource, ObjectLiteral } from 'typeorm';
 import { refreshTokenInsert } from '../refresh-token/refresh-token.repository.js';
 import { hydrate, queryRows } from '../sql.js';
+import { userHintSql } from '../user/user.repository.js';
+import { UserEntity } from '../user/user.entity.js';
+import { toUser } from '../user/user.mapper.js';
 import { AuthRequestEntity } from './auth-request.entity.js';
 import { fromAuthRequest, toAuthRequest } from './auth-request.mapper.js';
 
@@ -21,39 +25,24 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
   }
 
   async create(request: AuthRequest): Promise<void> {
-    const row = fromAuthRequest(request);
-    await queryRows(
+    const insert = authRequestInsert(request);
+    await queryRows(this.dataSource, `INSERT INTO auth_requests (subject, ${insert.columns}) VALUES ($${insert.parameters.length + 1}, ${insert.placeholders})`, [
+      ...insert.parameters,
+      request.subject,
+    ]);
+  }
+
+  /** bc-authorize in one round trip: the user looked up by the hint and the request stored for them. */
+  async createForUser(request: Omit<AuthRequest, 'subject'>, hint: UserHint): Promise<string | null> {
+    const insert = authRequestInsert(request);
+    const user = userHintSql(hint, insert.parameters.length + 1);
+    if (!user) return null;
+    const rows = await queryRows<{ subject: string }>(
       this.dataSource,
-      `INSERT INTO auth_requests (id, client_id, subject, scope, acr_values, binding_message, hint_type, delivery_mode,
-                                  sealed_client_notification_token, status, created_at, expires_at, "interval", last_polled_at, decided_at,
-                                  denial_reason, redeemed_at, notified_at, correlation_id, authorization_details, acr, amr)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
-      [
-        row.id,
-        row.clientId,
-        row.subject,
-        row.scope,
-        row.acrValues,
-        row.bindingMessage,
-        row.hintType,
-        row.deliveryMode,
-        row.sealedClientNotificationToken,
-        row.status,
-        row.createdAt,
-        row.expiresAt,
-        row.interval,
-        row.lastPolledAt,
-        row.decidedAt,
-        row.denialReason,
-        row.redeemedAt,
-        row.notifiedAt,
-        row.correlationId,
-        // pg would send a JS array as a Postgres array; jsonb wants the JSON text.
-        row.authorizationDetails === null ? null : JSON.stringify(row.authorizationDetails),
-        row.acr,
-        row.amr,
-      ],
+      `INSERT INTO auth_requests (subject, ${insert.columns}) SELECT hinted.sub, ${insert.placeholders} FROM (${user.sql}) AS hinted RETURNING subject`,
+      [...insert.parameters, ...user.parameters],
     );
+    return rows[0]?.subject ?? null;
   }
 
   async findById(id: string): Promise<AuthRequest | null> {
@@ -146,6 +135,37 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
   }
 }
 
+/** The columns of an auth_requests row but `subject`, with their placeholders ($1…) and values. */
+function authRequestInsert(request: Omit<AuthRequest, 'subject'>): { columns: string; placeholders: string; parameters: unknown[] } {
+  const row = fromAuthRequest({ ...request, subject: '' });
+  const values: Record<string, unknown> = {
+    id: row.id,
+    client_id: row.clientId,
+    scope: row.scope,
+    acr_values: row.acrValues,
+    binding_message: row.bindingMessage,
+    hint_type: row.hintType,
+    delivery_mode: row.deliveryMode,
+    sealed_client_notification_token: row.sealedClientNotificationToken,
+    status: row.status,
+    created_at: row.createdAt,
+    expires_at: row.expiresAt,
+    '"interval"': row.interval,
+    last_polled_at: row.lastPolledAt,
+    decided_at: row.decidedAt,
+    denial_reason: row.denialReason,
+    redeemed_at: row.redeemedAt,
+    notified_at: row.notifiedAt,
+    correlation_id: row.correlationId,
+    // pg would send a JS array as a Postgres array; jsonb wants the JSON text.
+    authorization_details: row.authorizationDetails === null ? null : JSON.stringify(row.authorizationDetails),
+    acr: row.acr,
+    amr: row.amr,
+  };
+  const columns = Object.keys(values);
+  return { columns: columns.join(', '), placeholders: columns.map((_, i) => `$${i + 1}`).join(', '), parameters: Object.values(values) };
+}
+
 /**
  * Every statement here carries `client_id = $2`: another client's request is simply not found. The
  * request id comes from an auth_req_id whose MAC the caller has verified.
@@ -188,13 +208,14 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
               "interval" = CASE WHEN prev.too_soon THEN prev."interval" + $4::integer ELSE prev."interval" END
          FROM prev
         WHERE ar.id = prev.id
-       RETURNING ar.*, prev.too_soon AS too_soon`,
+       RETURNING ar.*, prev.too_soon AS too_soon, (SELECT to_jsonb(u) FROM users u WHERE u.sub = ar.subject) AS end_user`,
       [requestId, this.clientId, now, slowDownIncrement],
     );
     if (rows.length === 0) return null;
     return {
       request: toAuthRequest(hydrate(this.dataSource, AuthRequestEntity, rows[0])),
       tooSoon: rows[0]['too_soon'] === true,
+      user: rows[0]['end_user'] ? toUser(hydrate(this.dataSource, UserEntity, rows[0]['end_user'] as ObjectLiteral)) : null,
     };
   }
 

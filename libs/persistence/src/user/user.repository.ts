@@ -1,8 +1,30 @@
-import { type User, type UserRepository, normalisePhoneNumber } from '@ciba/domain';
+import { type User, type UserHint, type UserRepository, normalisePhoneNumber } from '@ciba/domain';
 import type { DataSource } from 'typeorm';
 import { hydrate, queryRows } from '../sql.js';
 import { UserEntity } from './user.entity.js';
 import { PHONE_SEPARATORS_SQL, toUser } from './user.mapper.js';
+
+/**
+ * The SQL selecting the `sub` (one row, or none) of the user a hint identifies, and its parameters
+ * numbered from `first`. login_hint (CIBA §7.1): the `sub` exactly, else the email case-insensitively,
+ * else the phone number with separators ignored; an email or phone number shared by several users
+ * identifies nobody (no row rather than a guess). One statement, whichever form matches.
+ */
+export function userHintSql(hint: UserHint, first: number): { sql: string; parameters: unknown[] } | null {
+  if ('sub' in hint) return { sql: `SELECT sub FROM users WHERE sub = $${first}`, parameters: [hint.sub] };
+  const trimmed = hint.loginHint.trim();
+  if (trimmed === '') return null;
+  const [h, p] = [`$${first}::text`, `$${first + 1}::text`];
+  return {
+    sql: `WITH candidates AS MATERIALIZED (
+            SELECT sub, 1 AS rank FROM users WHERE sub = ${h}
+            UNION ALL SELECT sub, 2 FROM users WHERE lower(email) = lower(${h})
+            UNION ALL SELECT sub, 3 FROM users WHERE ${p} <> '' AND regexp_replace(phone_number, '${PHONE_SEPARATORS_SQL}', '', 'g') = ${p}
+          )
+          SELECT min(sub) AS sub FROM candidates WHERE rank = (SELECT min(rank) FROM candidates) HAVING count(*) = 1`,
+    parameters: [trimmed, normalisePhoneNumber(trimmed)],
+  };
+}
 
 export class TypeOrmUserRepository implements UserRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -18,19 +40,10 @@ export class TypeOrmUserRepository implements UserRepository {
    * nobody: null rather than a guess.
    */
   async findByLoginHint(hint: string): Promise<User | null> {
-    const trimmed = hint.trim();
-    if (trimmed === '') return null;
-
-    const bySub = await this.findBySub(trimmed);
-    if (bySub) return bySub;
-
-    const byEmail = await this.findUnique(`lower(email) = lower($1)`, trimmed);
-    if (byEmail !== 'none') return byEmail;
-
-    const phone = normalisePhoneNumber(trimmed);
-    if (phone === '') return null;
-    const byPhone = await this.findUnique(`regexp_replace(phone_number, '${PHONE_SEPARATORS_SQL}', '', 'g') = $1`, phone);
-    return byPhone === 'none' ? null : byPhone;
+    const match = userHintSql({ loginHint: hint }, 1);
+    if (!match) return null;
+    const rows = await queryRows(this.dataSource, `SELECT * FROM users WHERE sub = (${match.sql})`, match.parameters);
+    return rows.length === 0 ? null : toUser(hydrate(this.dataSource, UserEntity, rows[0]));
   }
 
   /** Inserts or replaces a user (seeding, admin tool). */
@@ -50,11 +63,4 @@ export class TypeOrmUserRepository implements UserRepository {
     );
   }
 
-  /** 'none' when nothing matches, null when more than one user does. */
-  private async findUnique(condition: string, value: string): Promise<User | null | 'none'> {
-    const rows = await queryRows(this.dataSource, `SELECT * FROM users WHERE ${condition} ORDER BY sub LIMIT 2`, [value]);
-    if (rows.length === 0) return 'none';
-    if (rows.length > 1) return null;
-    return toUser(hydrate(this.dataSource, UserEntity, rows[0]));
-  }
 }

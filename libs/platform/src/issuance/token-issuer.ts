@@ -54,8 +54,10 @@ export class TokenIssuer {
     return client.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE) && scope.includes('offline_access');
   }
 
-  async prepare(client: Client, request: AuthRequest, options: { includeRtHash?: boolean } = {}): Promise<PreparedTokens> {
+  /** `options.user`: the end-user when the caller already read them (null: they no longer exist); otherwise looked up. */
+  async prepare(client: Client, request: AuthRequest, options: { includeRtHash?: boolean; user?: User | null } = {}): Promise<PreparedTokens> {
     return this.prepareFor(client, {
+      user: options.user,
       subject: request.subject,
       scope: request.scope,
       authTime: request.decidedAt ?? this.clock.now(),
@@ -84,9 +86,11 @@ export class TokenIssuer {
       includeRtHash: boolean;
       /** RFC 9396: as granted with the request (the same on every refresh); null when none were requested. */
       authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
+      /** Already read by the caller (null: no longer exists); undefined: looked up here. */
+      user?: User | null;
     },
   ): Promise<PreparedTokens> {
-    const user = await this.users.findBySub(input.subject);
+    const user = input.user === undefined ? await this.users.findBySub(input.subject) : input.user;
     if (!user) throw tokenEndpointError('invalid_grant', 'the end-user no longer exists');
     const minted = await this.minter.mint({
       clientId: client.clientId,
