@@ -26,3 +26,5 @@ export { postDeviceRemoval, removalCsrfOf, removalLinkIn, removeDeviceWithLink }
 export type { RemovalCsrf } from './device-removal-visitor.js';
 export { smppEnvironment, smtpEnvironment } from './peers/peer-environment.js';
 export { requestIdIn } from './auth-req-id.js';
+export { PgStatementRelay } from './pg-statement-relay.js';
+export type { RelayedStatement } from './pg-statement-relay.js';
