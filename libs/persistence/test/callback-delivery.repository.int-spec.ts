@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type NewCallbackDelivery, callbackDeliveryId } from '@ciba/domain';
+import { type AuthRequest, type FirstAttempt, type NewCallbackDelivery, callbackDeliveryId } from '@ciba/domain';
 import { TypeOrmAuthRequestRepository, TypeOrmCallbackDeliveryRepository } from '../src/index.js';
 import { anAuthRequest, at, registeredClient } from './fixtures.js';
 import { type ScratchDatabase as TestDatabase, createScratchDatabase as createTestDatabase } from '../src/index.js';
@@ -55,6 +55,49 @@ describe('TypeOrmCallbackDeliveryRepository', () => {
     const winners = results.filter((c) => c.claimed);
     expect(winners).toHaveLength(1);
     expect(new Set(results.map((c) => c.delivery.encryptedMessage))).toEqual(new Set([winners[0].delivery.encryptedMessage]));
+  });
+
+  describe('openFirstAttempt: the request read and its ping callback stored claimed, in one statement', () => {
+    const first = (requestId: string, overrides: Partial<FirstAttempt> = {}): FirstAttempt => ({
+      requestId,
+      id: callbackDeliveryId(requestId, 'approved'),
+      trigger: 'approved',
+      endpoint: 'https://rp.example/cb',
+      pingWanted: true,
+      now: at(3),
+      leaseUntil: at(20),
+      ...overrides,
+    });
+    const ping = async (overrides: Partial<AuthRequest> = {}) => {
+      const r = anAuthRequest(clientId, { deliveryMode: 'ping', status: 'approved', decidedAt: at(1), sealedClientNotificationToken: 'v1.sealed-bearer', ...overrides });
+      await requests.create(r);
+      return r;
+    };
+
+    it('§10.2 a ping request: the callback is stored with the request’s sealed token, its first attempt claimed; a second call finds it stored', async () => {
+      const r = await ping();
+      const opened = await deliveries.openFirstAttempt(first(r.id));
+      expect(opened.request).toEqual(r);
+      expect(opened.created).toMatchObject({ claimed: true, delivery: { kind: 'ping', encryptedMessage: 'v1.sealed-bearer', attemptLeaseUntil: at(20), endpoint: 'https://rp.example/cb' } });
+      expect(await deliveries.find(callbackDeliveryId(r.id, 'approved'))).toEqual(opened.created?.delivery);
+      await expect(deliveries.openFirstAttempt(first(r.id, { leaseUntil: at(21) }))).resolves.toEqual({ request: r, created: null });
+    });
+
+    it('stores nothing for a poll or push request, an unwanted ping, a client without endpoint or a request without token', async () => {
+      const cases: Array<[Partial<AuthRequest>, Partial<FirstAttempt>]> = [
+        [{ deliveryMode: 'poll', sealedClientNotificationToken: null }, {}],
+        [{ deliveryMode: 'push' }, {}],
+        [{}, { pingWanted: false }],
+        [{}, { endpoint: null }],
+        [{ sealedClientNotificationToken: null }, {}],
+      ];
+      for (const [request, attempt] of cases) {
+        const r = await ping(request);
+        await expect(deliveries.openFirstAttempt(first(r.id, attempt))).resolves.toEqual({ request: r, created: null });
+        await expect(deliveries.find(callbackDeliveryId(r.id, 'approved'))).resolves.toBeNull();
+      }
+      await expect(deliveries.openFirstAttempt(first('00000000-0000-4000-8000-000000000000'))).resolves.toEqual({ request: null, created: null });
+    });
   });
 
   it('CIBA §10.3 push: redeems the request and stores tokens and delivery together, once under concurrency', async () => {

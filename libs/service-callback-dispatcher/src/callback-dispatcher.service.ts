@@ -71,17 +71,35 @@ export class CallbackDispatcher {
     this.leaseMs = attemptLeaseMs(config.callbacks);
   }
 
-  /** Handles one lifecycle outcome; `deliveryCount` is the bus's count for this message (1 first). */
-  async dispatch(requestId: string, trigger: CallbackTrigger, deliveryCount: number): Promise<void> {
-    const request = await this.requests.findById(requestId);
+  /**
+   * Handles one lifecycle outcome of `clientId`'s request; `deliveryCount` is the bus's count for this
+   * message (1 first). A first delivery of a ping outcome reads the request and stores its callback,
+   * claimed, in one statement; then the attempt's outcome is recorded: two round trips.
+   */
+  async dispatch(requestId: string, clientId: string, trigger: CallbackTrigger, deliveryCount: number): Promise<void> {
+    const pingWanted = trigger !== 'expired' || this.config.callbacks.pingOnExpiry;
+    let request: AuthRequest | null;
+    let claim: { delivery: CallbackDelivery; leaseUntil: Date } | null = null;
+    if (deliveryCount === 1) {
+      const client = await this.clients.findById(clientId);
+      const now = this.clock.now();
+      const leaseUntil = new Date(now.getTime() + this.leaseMs);
+      const id = callbackDeliveryId(requestId, trigger);
+      const endpoint = client?.backchannelClientNotificationEndpoint ?? null;
+      const opened = await this.deliveries.openFirstAttempt({ requestId, id, trigger, endpoint, pingWanted, now, leaseUntil });
+      request = opened.request;
+      if (opened.created) claim = { delivery: opened.created.delivery, leaseUntil };
+    } else {
+      request = await this.requests.findById(requestId);
+    }
     if (!request || request.deliveryMode === 'poll') return;
-    if (trigger === 'expired' && request.deliveryMode === 'ping' && !this.config.callbacks.pingOnExpiry) return;
+    if (request.deliveryMode === 'ping' && !pingWanted) return;
 
-    const claim = await this.claim(request, trigger, deliveryCount);
+    claim ??= await this.claim(request, trigger, deliveryCount);
     if (!claim) return;
     const { delivery, leaseUntil } = claim;
 
-    const message = JSON.parse(this.encryptor.decrypt(delivery.encryptedMessage, delivery.id)) as CallbackMessage;
+    const message = this.messageOf(delivery);
     const outcome = await this.sender.post(delivery.endpoint, message.body, message.bearerToken);
     const mode = delivery.kind === 'ping' ? 'ping' : 'push';
     const attempts = delivery.attempts + 1;
@@ -180,7 +198,8 @@ export class CallbackDispatcher {
 
     if (request.deliveryMode === 'ping') {
       // CIBA §10.2: only the auth_req_id; the client fetches the result from the token endpoint.
-      return this.deliveries.ensure({ ...base, id, kind: 'ping', encryptedMessage: seal(id, pingCallbackBody(authReqId)) }, leaseUntil);
+      // The request's sealed token as it is: the body is derived when sent (see `messageOf`).
+      return this.deliveries.ensure({ ...base, id, kind: 'ping', encryptedMessage: request.sealedClientNotificationToken! }, leaseUntil);
     }
     if (trigger === 'approved') return this.createPushTokens(request, authReqId, client, { ...base, id, kind: 'push_tokens' }, seal, leaseUntil);
     // CIBA §12: the error payload with the auth_req_id.
@@ -221,6 +240,23 @@ export class CallbackDispatcher {
       await this.events.publish(requestRedeemed(request, issued, now)).catch((err: unknown) => this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.redeemed'));
     }
     return stored;
+  }
+
+  /**
+   * What to POST: a ping's body is derived from the request, its bearer opened from the request's
+   * sealed token stored with it; a push callback (and a ping stored by an earlier version) is the
+   * whole message, sealed.
+   */
+  private messageOf(delivery: CallbackDelivery): CallbackMessage {
+    if (delivery.kind === 'ping') {
+      try {
+        const bearerToken = this.notificationTokens.open(delivery.encryptedMessage, delivery.requestId);
+        return { body: pingCallbackBody(this.authReqIds.issue(delivery.requestId, delivery.clientId)), bearerToken };
+      } catch {
+        // Sealed for another purpose: the whole message, as pings were stored before.
+      }
+    }
+    return JSON.parse(this.encryptor.decrypt(delivery.encryptedMessage, delivery.id)) as CallbackMessage;
   }
 
   /**

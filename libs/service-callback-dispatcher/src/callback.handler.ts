@@ -34,6 +34,6 @@ export class CallbackHandler {
     const event = parseLifecycleEvent(data);
     if (isDeviceEvent(event) || !(event.type in TRIGGERS)) throw new PermanentError(`unexpected ${event.type} on the callback-dispatcher consumer`);
     const trigger = TRIGGERS[event.type as keyof typeof TRIGGERS];
-    await this.dispatcher.dispatch(event.requestId, trigger, isBusContext(context) ? context.deliveryCount : 1);
+    await this.dispatcher.dispatch(event.requestId, event.clientId, trigger, isBusContext(context) ? context.deliveryCount : 1);
   }
 }

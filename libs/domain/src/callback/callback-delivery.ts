@@ -16,7 +16,12 @@ export interface CallbackDelivery {
   readonly trigger: CallbackTrigger;
   readonly kind: CallbackKind;
   readonly endpoint: string;
-  /** `{ body, bearerToken }` as JSON, encrypted with the key-encryption key; associated data: `id`. */
+  /**
+   * Push: `{ body, bearerToken }` as JSON, encrypted with the key-encryption key; associated data:
+   * `id`. Ping: the request's sealed client notification token, copied as it is (the body, the
+   * auth_req_id, is derived from the request); a ping stored by an earlier version holds the JSON
+   * form.
+   */
   readonly encryptedMessage: string;
   readonly status: CallbackStatus;
   readonly attempts: number;
@@ -34,6 +39,20 @@ export interface CallbackDelivery {
  * The answer to a claim of the next attempt: `claimed` when this caller now holds the lease (and
  * alone may send), otherwise the delivery as it stands — settled, or leased by an attempt in flight.
  */
+/** A first delivery of an outcome event: what `CallbackDeliveryRepository.openFirstAttempt` is given. */
+export interface FirstAttempt {
+  readonly requestId: string;
+  /** The id of the outcome's callback (`callbackDeliveryId`). */
+  readonly id: string;
+  readonly trigger: CallbackTrigger;
+  /** The client's notification endpoint; null when it has none (a poll client). */
+  readonly endpoint: string | null;
+  /** False when this outcome gets no ping (an expiry, unless pings on expiry are on). */
+  readonly pingWanted: boolean;
+  readonly now: Date;
+  readonly leaseUntil: Date;
+}
+
 export interface AttemptClaim {
   readonly claimed: boolean;
   readonly delivery: CallbackDelivery;

@@ -1,11 +1,13 @@
 import type {
   AttemptClaim,
   AttemptResult,
+  AuthRequest,
   CallbackDelivery,
   CallbackDeliveryRepository,
   CallbackKind,
   CallbackStatus,
   CallbackTrigger,
+  FirstAttempt,
   NewCallbackDelivery,
   RefreshTokenRecord,
 } from '@ciba/domain';
@@ -14,6 +16,8 @@ import { oneOf } from '../mapping.js';
 import { refreshTokenInsert } from '../refresh-token/refresh-token.repository.js';
 import { hydrate, queryRows } from '../sql.js';
 import { CallbackDeliveryEntity } from './callback-delivery.entity.js';
+import { AuthRequestEntity } from '../auth-request/auth-request.entity.js';
+import { toAuthRequest } from '../auth-request/auth-request.mapper.js';
 
 const TRIGGERS: readonly CallbackTrigger[] = ['approved', 'denied', 'expired'];
 const KINDS: readonly CallbackKind[] = ['ping', 'push_tokens', 'push_error'];
@@ -44,6 +48,44 @@ export class TypeOrmCallbackDeliveryRepository implements CallbackDeliveryReposi
     const stored = this.claimOf(rows) ?? (await this.unclaimed(d.id));
     if (!stored) throw new Error(`callback delivery ${d.id} vanished`);
     return stored;
+  }
+
+  async openFirstAttempt(attempt: FirstAttempt): Promise<{ request: AuthRequest | null; created: AttemptClaim | null }> {
+    const a = attempt;
+    const rows = await queryRows(
+      this.dataSource,
+      `WITH request AS MATERIALIZED (SELECT * FROM auth_requests WHERE id = $1),
+            created AS (
+              INSERT INTO callback_deliveries (id, request_id, client_id, "trigger", kind, endpoint, encrypted_message, created_at, attempt_lease_until)
+              SELECT $2, r.id, r.client_id, $3, 'ping', $4, r.sealed_client_notification_token, $5, $6
+                FROM request r
+               WHERE r.delivery_mode = 'ping' AND r.sealed_client_notification_token IS NOT NULL AND $4::text IS NOT NULL AND $7::boolean
+              ON CONFLICT (id) DO NOTHING
+              RETURNING encrypted_message
+            )
+       SELECT r.*, (SELECT encrypted_message FROM created) AS created_message FROM request r`,
+      [a.requestId, a.id, a.trigger, a.endpoint, a.now, a.leaseUntil, a.pingWanted],
+    );
+    if (rows.length === 0) return { request: null, created: null };
+    const request = toAuthRequest(hydrate(this.dataSource, AuthRequestEntity, rows[0]));
+    const message = rows[0]['created_message'] as string | null;
+    if (message === null || a.endpoint === null) return { request, created: null };
+    const delivery: CallbackDelivery = {
+      id: a.id,
+      requestId: request.id,
+      clientId: request.clientId,
+      trigger: a.trigger,
+      kind: 'ping',
+      endpoint: a.endpoint,
+      encryptedMessage: message,
+      status: 'pending',
+      attempts: 0,
+      lastError: null,
+      createdAt: a.now,
+      deliveredAt: null,
+      attemptLeaseUntil: a.leaseUntil,
+    };
+    return { request, created: { claimed: true, delivery } };
   }
 
   async ensureRedeemed(delivery: NewCallbackDelivery, now: Date, refreshToken: RefreshTokenRecord | null, leaseUntil: Date): Promise<AttemptClaim | null> {
