@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { TypeOrmUserRepository } from '@ciba/persistence';
 import { requestIdIn } from '@ciba/testing';
 import { CIBA, CLIENTS, type HttpResult, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
@@ -136,6 +137,23 @@ describe('token endpoint (CIBA §10.1, §11; RFC 6749 §3.2, §5)', () => {
       expect(first.headers.get('cache-control')).toBe('no-store');
       expect(first.headers.get('pragma')).toBe('no-cache');
       expectError(await op.token(authReqId), 400, 'invalid_grant');
+    });
+
+    it('§10.1 tokens that cannot be minted (the end-user was removed meanwhile) undo the redemption: the request stays approved, and a later poll gets them', async () => {
+      const sub = `leaver-${uniqueMessage('u').replace(/\W/g, '').slice(-10)}`;
+      const users = new TypeOrmUserRepository(op.db.dataSource);
+      const leaver = { sub, name: null, email: null, emailVerified: false, phoneNumber: null, phoneNumberVerified: false, channelPreference: null };
+      await users.upsert(leaver);
+      const authReqId = await decidedRequest('SUCCEED', { login_hint: sub });
+      await op.db.dataSource.query('DELETE FROM users WHERE sub = $1', [sub]);
+
+      expectError(await op.token(authReqId), 400, 'invalid_grant');
+      const status = async () => (await op.db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE id = $1', [requestIdIn(authReqId)]))[0].status;
+      expect(await status()).toBe('approved');
+
+      await users.upsert(leaver);
+      expect((await op.token(authReqId)).status).toBe(200);
+      expect(await status()).toBe('redeemed');
     });
 
     it('§10.1 tokens are issued exactly once: 50 concurrent token requests on one approved request give one 200', async () => {

@@ -61,8 +61,8 @@ describe('TypeOrmAuthRequestRepository', () => {
       const request = await created({ status: 'approved', decidedAt: at(1) });
       const other = repository.forClient(otherClient);
       await expect(other.find(request.id)).resolves.toBeNull();
-      await expect(other.recordPoll(request.id, at(2), 5)).resolves.toBeNull();
-      await expect(other.redeem(request.id, at(2), null)).resolves.toBeNull();
+      await expect(other.recordPoll(request.id, at(2), 5, null)).resolves.toBeNull();
+      await expect(other.recordPoll(request.id, at(2), 5, null)).resolves.toBeNull();
       const untouched = await repository.findById(request.id);
       expect(untouched).toEqual(request);
     });
@@ -101,14 +101,14 @@ describe('TypeOrmAuthRequestRepository', () => {
       const request = await created({ interval: 5 });
       const polls = repository.forClient(client);
 
-      const first = await polls.recordPoll(request.id, at(10), 5);
+      const first = await polls.recordPoll(request.id, at(10), 5, null);
       expect(first).toMatchObject({ tooSoon: false, request: { lastPolledAt: at(10), interval: 5 } });
 
-      const tooSoon = await polls.recordPoll(request.id, at(14), 5);
+      const tooSoon = await polls.recordPoll(request.id, at(14), 5, null);
       expect(tooSoon).toMatchObject({ tooSoon: true, request: { lastPolledAt: at(10), interval: 10 } });
 
       // 10 s after the last accepted poll: exactly the (grown) interval, so allowed.
-      const next = await polls.recordPoll(request.id, at(20), 5);
+      const next = await polls.recordPoll(request.id, at(20), 5, null);
       expect(next).toMatchObject({ tooSoon: false, request: { lastPolledAt: at(20), interval: 10 } });
     });
 
@@ -116,7 +116,7 @@ describe('TypeOrmAuthRequestRepository', () => {
       const request = await created({ interval: 5 });
       const polls = repository.forClient(client);
 
-      const results = await Promise.all(Array.from({ length: 20 }, () => polls.recordPoll(request.id, at(30), 5)));
+      const results = await Promise.all(Array.from({ length: 20 }, () => polls.recordPoll(request.id, at(30), 5, null)));
 
       expect(results.filter((result) => result?.tooSoon === false)).toHaveLength(1);
       const slowDownIntervals = results.filter((result) => result?.tooSoon).map((result) => result?.request.interval);
@@ -125,78 +125,87 @@ describe('TypeOrmAuthRequestRepository', () => {
     });
 
     it('counts no polls once the request is decided: tooSoon false, nothing changed', async () => {
-      const request = await created({ status: 'approved', decidedAt: at(1), lastPolledAt: at(9), interval: 5 });
+      const request = await created({ status: 'denied', decidedAt: at(1), denialReason: 'CANCELLED', lastPolledAt: at(9), interval: 5 });
       const polls = repository.forClient(client);
-      const record = await polls.recordPoll(request.id, at(10), 5);
-      expect(record).toEqual({ tooSoon: false, request, user: null });
+      const record = await polls.recordPoll(request.id, at(10), 5, null);
+      expect(record).toEqual({ tooSoon: false, request, user: null, redeemed: false });
     });
 
     it('reads the end-user in the same statement: the token endpoint needs their claims, and no second round trip', async () => {
       const user = { sub: 'poll-user', name: 'Poll User', email: 'poll@example.com', emailVerified: true, phoneNumber: '+15555550100', phoneNumberVerified: false, channelPreference: ['email' as const] };
       await new TypeOrmUserRepository(db.dataSource).upsert(user);
       const request = await created({ subject: 'poll-user', status: 'approved', decidedAt: at(1) });
-      await expect(repository.forClient(client).recordPoll(request.id, at(10), 5)).resolves.toEqual({ tooSoon: false, request, user });
+      await expect(repository.forClient(client).recordPoll(request.id, at(10), 5, null)).resolves.toEqual({ tooSoon: false, request: { ...request, status: 'redeemed', redeemedAt: at(10) }, user, redeemed: true });
     });
 
     it('returns null for an unknown request', async () => {
-      await expect(repository.forClient(client).recordPoll('00000000-0000-4000-8000-000000000000', at(1), 5)).resolves.toBeNull();
+      await expect(repository.forClient(client).recordPoll('00000000-0000-4000-8000-000000000000', at(1), 5, null)).resolves.toBeNull();
     });
   });
 
-  describe('redeem', () => {
-    it('moves approved → redeemed once', async () => {
+  describe('recordPoll of an approved request: the redemption (CIBA §11 tokens issued once)', () => {
+    const seed = (hash: string) => ({ tokenHash: hash, expiresAt: at(3600) });
+    const tokens = async (requestId: string) =>
+      (await db.dataSource.query<{ token_hash: string }[]>('SELECT token_hash FROM refresh_tokens WHERE request_id = $1', [requestId])).map((r) => r.token_hash);
+
+    it('moves approved → redeemed once: the first poll redeems, the next finds it redeemed', async () => {
       const request = await created({ status: 'approved', decidedAt: at(1) });
       const polls = repository.forClient(client);
-      await expect(polls.redeem(request.id, at(2), null)).resolves.toEqual({ ...request, status: 'redeemed', redeemedAt: at(2) });
-      await expect(polls.redeem(request.id, at(3), null)).resolves.toBeNull();
+      await expect(polls.recordPoll(request.id, at(2), 5, null)).resolves.toMatchObject({ redeemed: true, request: { ...request, status: 'redeemed', redeemedAt: at(2) } });
+      await expect(polls.recordPoll(request.id, at(3), 5, null)).resolves.toMatchObject({ redeemed: false, request: { status: 'redeemed', redeemedAt: at(2) } });
     });
 
-    it('refuses a request that is not approved', async () => {
+    it('redeems nothing that is not approved', async () => {
       const pending = await created();
       const denied = await created({ status: 'denied', decidedAt: at(1), denialReason: 'CANCELLED' });
-      await expect(repository.forClient(client).redeem(pending.id, at(2), null)).resolves.toBeNull();
-      await expect(repository.forClient(client).redeem(denied.id, at(2), null)).resolves.toBeNull();
+      await expect(repository.forClient(client).recordPoll(pending.id, at(2), 5, seed(`rt-p-${pending.id}`))).resolves.toMatchObject({ redeemed: false, request: { status: 'pending' } });
+      await expect(repository.forClient(client).recordPoll(denied.id, at(2), 5, seed(`rt-d-${denied.id}`))).resolves.toMatchObject({ redeemed: false, request: { status: 'denied' } });
+      expect([...(await tokens(pending.id)), ...(await tokens(denied.id))]).toEqual([]);
     });
 
-    it('stores the refresh token in the same transaction, only for the winner', async () => {
-      const request = await created({ status: 'approved', decidedAt: at(1) });
+    it('stores the refresh token in the same statement, only for the winner and only with offline_access', async () => {
+      const request = await created({ status: 'approved', decidedAt: at(1), scope: ['openid', 'offline_access'], acr: 'urn:acr:x', amr: ['hwk'] });
       const polls = repository.forClient(client);
-      const token = (hash: string) => ({
-        tokenHash: hash,
-        clientId: client.clientId,
-        subject: request.subject,
-        scope: ['openid', 'offline_access'],
-        authTime: at(1),
-        acr: null,
-        amr: [],
-        expiresAt: at(3600),
-        requestId: request.id,
-        authorizationDetails: null,
-      });
-      await expect(polls.redeem(request.id, at(2), token(`rt-win-${request.id}`))).resolves.not.toBeNull();
-      await expect(polls.redeem(request.id, at(3), token(`rt-lose-${request.id}`))).resolves.toBeNull();
-      const stored = await db.dataSource.query<{ token_hash: string }[]>('SELECT token_hash FROM refresh_tokens WHERE request_id = $1', [request.id]);
-      expect(stored.map((r) => r.token_hash)).toEqual([`rt-win-${request.id}`]);
+      await expect(polls.recordPoll(request.id, at(2), 5, seed(`rt-win-${request.id}`))).resolves.toMatchObject({ redeemed: true });
+      await expect(polls.recordPoll(request.id, at(3), 5, seed(`rt-lose-${request.id}`))).resolves.toMatchObject({ redeemed: false });
+      const [stored] = await db.dataSource.query<Record<string, unknown>[]>('SELECT * FROM refresh_tokens WHERE request_id = $1', [request.id]);
+      expect(stored).toMatchObject({ token_hash: `rt-win-${request.id}`, client_id: client.clientId, subject: request.subject, scope: ['openid', 'offline_access'], auth_time: at(1), acr: 'urn:acr:x', amr: ['hwk'], expires_at: at(3600) });
+      expect(await tokens(request.id)).toHaveLength(1);
+
+      const withoutOffline = await created({ status: 'approved', decidedAt: at(1), scope: ['openid'] });
+      await expect(polls.recordPoll(withoutOffline.id, at(2), 5, seed(`rt-none-${withoutOffline.id}`))).resolves.toMatchObject({ redeemed: true });
+      expect(await tokens(withoutOffline.id)).toEqual([]);
     });
 
     it('a failing refresh token insert leaves the request approved (both or neither)', async () => {
-      const request = await created({ status: 'approved', decidedAt: at(1) });
+      const request = await created({ status: 'approved', decidedAt: at(1), scope: ['openid', 'offline_access'] });
       const polls = repository.forClient(client);
-      const duplicate = { tokenHash: `rt-dup-${request.id}`, clientId: client.clientId, subject: 'x', scope: ['openid'], authTime: at(1), acr: null, amr: [], expiresAt: at(3600), requestId: request.id, authorizationDetails: null };
       await db.dataSource.query(
         'INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, auth_time, expires_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [duplicate.tokenHash, duplicate.clientId, duplicate.subject, duplicate.scope, duplicate.authTime, duplicate.expiresAt, duplicate.requestId],
+        [`rt-dup-${request.id}`, client.clientId, 'x', ['openid'], at(1), at(3600), request.id],
       );
-      await expect(polls.redeem(request.id, at(2), duplicate)).rejects.toThrow();
-      const [{ status }] = await db.dataSource.query<{ status: string }[]>('SELECT status FROM auth_requests WHERE id = $1', [request.id]);
-      expect(status).toBe('approved');
+      await expect(polls.recordPoll(request.id, at(2), 5, seed(`rt-dup-${request.id}`))).rejects.toThrow();
+      await expect(repository.findById(request.id)).resolves.toMatchObject({ status: 'approved', redeemedAt: null });
     });
 
-    it('CIBA §11 tokens issued once: 50 concurrent redeem → one non-null', async () => {
-      const request = await created({ status: 'approved', decidedAt: at(1) });
+    it('undoRedemption: tokens that could not be minted give the request back, approved, without its refresh token', async () => {
+      const request = await created({ status: 'approved', decidedAt: at(1), scope: ['openid', 'offline_access'] });
       const polls = repository.forClient(client);
-      const results = await Promise.all(Array.from({ length: 50 }, () => polls.redeem(request.id, at(2), null)));
-      expect(results.filter((result) => result !== null)).toHaveLength(1);
+      await polls.recordPoll(request.id, at(2), 5, seed(`rt-undo-${request.id}`));
+      await polls.undoRedemption(request.id, at(3), `rt-undo-${request.id}`); // not this redemption: nothing undone
+      await expect(repository.findById(request.id)).resolves.toMatchObject({ status: 'redeemed' });
+      await polls.undoRedemption(request.id, at(2), `rt-undo-${request.id}`);
+      await expect(repository.findById(request.id)).resolves.toMatchObject({ status: 'approved', redeemedAt: null });
+      expect(await tokens(request.id)).toEqual([]);
+      await expect(polls.recordPoll(request.id, at(4), 5, null)).resolves.toMatchObject({ redeemed: true });
+    });
+
+    it('CIBA §11 tokens issued once: 50 concurrent polls of an approved request → one redemption', async () => {
+      const request = await created({ status: 'approved', decidedAt: at(1), scope: ['openid', 'offline_access'] });
+      const polls = repository.forClient(client);
+      const results = await Promise.all(Array.from({ length: 50 }, (_, n) => polls.recordPoll(request.id, at(2), 5, seed(`rt-c${n}-${request.id}`))));
+      expect(results.filter((result) => result?.redeemed)).toHaveLength(1);
+      expect(await tokens(request.id)).toHaveLength(1);
     });
   });
 

@@ -22,7 +22,7 @@ class RecordingRequests implements AuthRequestRepository {
     return {
       find: (requestId) => this.looked(`find ${requestId}`, null),
       recordPoll: (requestId): Promise<PollRecord | null> => this.looked(`recordPoll ${requestId}`, null),
-      redeem: (requestId) => this.looked(`redeem ${requestId}`, null),
+      undoRedemption: (requestId) => this.looked(`undoRedemption ${requestId}`, undefined),
     };
   }
   create = () => this.looked('create', undefined);
@@ -75,7 +75,7 @@ function service() {
   const authReqIds = new AuthReqIds(randomBytes(32).toString('base64'));
   const events = { publish: () => Promise.resolve() };
   // No request is approved here, so nothing is ever minted.
-  const issuer = { prepare: () => Promise.reject(new Error('nothing to mint')) } as unknown as TokenIssuer;
+  const issuer = { prepare: () => Promise.reject(new Error('nothing to mint')), newRefreshToken: () => null } as unknown as TokenIssuer;
   return { requests, pollCache, authReqIds, grant: new CibaGrantService(requests, events, systemClock, pollCache, issuer, authReqIds) };
 }
 

@@ -13,7 +13,7 @@ import {
 } from '@ciba/domain';
 import { SLOW_DOWN_INCREMENT_SECONDS, tokenEndpointError } from '@ciba/protocol';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PENDING_POLL_CACHE, TokenIssuer, type TokenResponse } from '@ciba/platform';
-import { AuthReqIds } from '@ciba/tokens';
+import { AuthReqIds, type RefreshTokenSeed } from '@ciba/tokens';
 
 
 /**
@@ -47,7 +47,9 @@ export class CibaGrantService {
     if (cached) throw cached.tooSoon ? slowDown(cached.interval) : authorizationPending();
 
     const requests = this.requests.forClient(client);
-    const polled = await requests.recordPoll(requestId, now, SLOW_DOWN_INCREMENT_SECONDS);
+    // Made before the poll so that a redemption stores it in the same statement.
+    const refreshToken = this.issuer.newRefreshToken(client);
+    const polled = await requests.recordPoll(requestId, now, SLOW_DOWN_INCREMENT_SECONDS, refreshToken);
     if (!polled) throw unknownAuthReqId();
     const outcome = pollOutcome(polled.request, now, polled.tooSoon);
     if (outcome.kind === 'pending' || outcome.kind === 'slow_down') await this.pollCache.rememberPending(polled.request);
@@ -62,22 +64,34 @@ export class CibaGrantService {
       case 'expired':
         throw tokenEndpointError('expired_token', 'the auth_req_id has expired; start a new authentication request');
       case 'redeemed':
+        if (polled.redeemed) return this.issue(client, polled.request, polled.user, refreshToken);
         throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
       case 'approved':
-        return this.redeem(client, polled.request, polled.user);
+        // Not redeemed by the poll that found it approved: cannot happen (the statement redeems it).
+        throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
     }
   }
 
-  /** Tokens are minted first (CPU only) and handed out only if this caller wins the atomic redemption. */
-  private async redeem(client: AuthenticatedClient, request: AuthRequest, user: User | null): Promise<TokenResponse> {
-    const prepared = await this.issuer.prepare(client, request, { user });
-    const redeemed = await this.requests.forClient(client).redeem(request.id, this.clock.now(), prepared.refreshTokenRecord);
-    if (!redeemed) throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
+  /**
+   * This poll redeemed the request (for this caller alone, atomically): mint the tokens (CPU only).
+   * Should minting fail, the redemption is undone so that the client may poll again.
+   */
+  private async issue(client: AuthenticatedClient, redeemed: AuthRequest, user: User | null, refreshToken: RefreshTokenSeed | null): Promise<TokenResponse> {
+    let prepared;
+    try {
+      prepared = await this.issuer.prepare(client, redeemed, { user, refreshToken: refreshToken?.value ?? null });
+    } catch (err) {
+      await this.requests
+        .forClient(client)
+        .undoRedemption(redeemed.id, redeemed.redeemedAt ?? this.clock.now(), refreshToken?.tokenHash ?? null)
+        .catch((undoErr: unknown) => this.logger.error({ err: undoErr, requestId: redeemed.id }, 'could not undo a redemption whose tokens were not minted'));
+      throw err;
+    }
     const issued = prepared.response.refresh_token ? ['access_token', 'id_token', 'refresh_token'] : ['access_token', 'id_token'];
     // The tokens are already the client's; a lost audit event must not turn this into an error.
     await this.events
       .publish(requestRedeemed(redeemed, issued, redeemed.redeemedAt ?? this.clock.now()))
-      .catch((err: unknown) => this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.redeemed'));
+      .catch((err: unknown) => this.logger.warn({ err, requestId: redeemed.id }, 'could not publish auth_request.redeemed'));
     return prepared.response;
   }
 }

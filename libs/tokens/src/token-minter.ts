@@ -72,6 +72,8 @@ export interface MintInput {
   readonly authReqId?: string | null;
   readonly requestId: string;
   readonly includeRefreshToken: boolean;
+  /** The refresh token to issue when one is included, made (and stored) beforehand with `newRefreshToken`; otherwise a new one. */
+  readonly refreshToken?: string | null;
   /** CIBA §10.3.1 push mode: put `urn:openid:params:jwt:claim:rt_hash` in the ID token. */
   readonly includeRtHash?: boolean;
   /** Extra ID token claims the scope asked for, e.g. name, email. */
@@ -87,6 +89,13 @@ export interface MintInput {
    * the default.
    */
   readonly idTokenAlg?: SigningAlg | null;
+}
+
+/** A refresh token and what is stored of it. */
+export interface RefreshTokenSeed {
+  readonly value: string;
+  readonly tokenHash: string;
+  readonly expiresAt: Date;
 }
 
 export interface MintedTokens {
@@ -129,6 +138,12 @@ export class TokenMinter {
     this.accessTokenAudience = typeof audience === 'string' ? audience : [...audience];
   }
 
+  /** A refresh token made before the tokens are minted, so that it can be stored in the statement that redeems the request. */
+  newRefreshToken(): RefreshTokenSeed {
+    const value = randomToken(32);
+    return { value, tokenHash: sha256Base64url(value), expiresAt: new Date(this.clock.now().getTime() + this.refreshTokenTtl * 1000) };
+  }
+
   async mint(input: MintInput): Promise<MintedTokens> {
     const now = this.clock.now();
     const iat = seconds(now);
@@ -158,7 +173,7 @@ export class TokenMinter {
       .setJti(randomToken(16))
       .sign(key);
 
-    const refreshToken = input.includeRefreshToken ? randomToken(32) : null;
+    const refreshToken = input.includeRefreshToken ? (input.refreshToken ?? randomToken(32)) : null;
     const refreshTokenRecord: RefreshTokenRecord | null =
       refreshToken === null
         ? null

@@ -1,5 +1,5 @@
 import type { AuthRequest, Decision, TokenDecision } from '../auth-request/auth-request.js';
-import type { AttemptClaim, AttemptResult, CallbackDelivery, NewCallbackDelivery } from '../callback/callback-delivery.js';
+import type { AttemptClaim, AttemptResult, CallbackDelivery, FirstAttempt, NewCallbackDelivery } from '../callback/callback-delivery.js';
 import type { AuthenticatedClient, Client } from '../client/client.js';
 import type { LifecycleEvent } from '../events/lifecycle-event.js';
 import type { User } from '../user/user.js';
@@ -35,6 +35,14 @@ export interface PollRecord {
   readonly tooSoon: boolean;
   /** The request's end-user, read in the same statement (the token needs their claims); null when they no longer exist. */
   readonly user: User | null;
+  /** This poll found the request approved and redeemed it. */
+  readonly redeemed: boolean;
+}
+
+/** A refresh token to store with a redemption: its hash and expiry (the token itself is never stored). */
+export interface RefreshTokenToStore {
+  readonly tokenHash: string;
+  readonly expiresAt: Date;
 }
 
 /**
@@ -44,16 +52,19 @@ export interface PollRecord {
 export interface ClientAuthRequests {
   find(requestId: string): Promise<AuthRequest | null>;
   /**
-   * Atomically record a token-endpoint poll: when the previous poll was at least `interval` seconds
-   * ago (or there was none) store `now`; otherwise increase the interval by `slowDownIncrement` and
-   * report `tooSoon`. Concurrent polls see a single winner.
+   * A token-endpoint poll with the CIBA grant, in one atomic statement. A pending request records
+   * it: when the previous poll was at least `interval` seconds ago (or there was none) store `now`;
+   * otherwise increase the interval by `slowDownIncrement` and report `tooSoon` (concurrent polls see
+   * a single winner). An approved request is redeemed (approved → redeemed for exactly one caller,
+   * `redeemed` true), with `refreshToken` stored in the same statement when the request's scope has
+   * offline_access: the tokens are then that caller's to mint. Other states are returned unchanged.
    */
-  recordPoll(requestId: string, now: Date, slowDownIncrement: number): Promise<PollRecord | null>;
+  recordPoll(requestId: string, now: Date, slowDownIncrement: number, refreshToken: RefreshTokenToStore | null): Promise<PollRecord | null>;
   /**
-   * approved → redeemed for exactly one caller, storing the refresh token issued with it in the same
-   * transaction: either both happen or neither.
+   * Undoes a redemption whose tokens could not be minted: redeemed → approved again (only the one
+   * redeemed at `redeemedAt`) and its refresh token removed, so that the client may poll again.
    */
-  redeem(requestId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null>;
+  undoRedemption(requestId: string, redeemedAt: Date, refreshTokenHash: string | null): Promise<void>;
 }
 
 export interface AuthRequestRepository {
@@ -306,6 +317,13 @@ export interface CallbackDeliveryRepository {
    * `leaseUntil`, with no separate claim. One that existed is returned unclaimed, as it stands.
    */
   ensure(delivery: NewCallbackDelivery, leaseUntil: Date): Promise<AttemptClaim>;
+  /**
+   * The first delivery of an outcome, in one statement: reads the request and, when it is a ping
+   * request with a notification token, the client has an endpoint and the ping is wanted, stores its
+   * ping callback claimed until `leaseUntil` (as `ensure` does). `created` is null when nothing was
+   * stored: not a ping request, or a callback that already existed.
+   */
+  openFirstAttempt(attempt: FirstAttempt): Promise<{ readonly request: AuthRequest | null; readonly created: AttemptClaim | null }>;
   /**
    * Push mode (CIBA §10.3): in one transaction, approved → redeemed for `requestId`, store the refresh
    * token issued with it, and store the delivery carrying the tokens, claimed as `ensure` does. When

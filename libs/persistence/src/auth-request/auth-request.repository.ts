@@ -5,11 +5,10 @@ import type {
   ClientAuthRequests,
   Decision,
   PollRecord,
-  RefreshTokenRecord,
+  RefreshTokenToStore,
   UserHint,
 } from '@ciba/domain';
 import type { DataSource, ObjectLiteral } from 'typeorm';
-import { refreshTokenInsert } from '../refresh-token/refresh-token.repository.js';
 import { hydrate, queryRows } from '../sql.js';
 import { userHintSql } from '../user/user.repository.js';
 import { UserEntity } from '../user/user.entity.js';
@@ -187,10 +186,11 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
   /**
    * One statement. The CTE locks the row first (FOR UPDATE), so concurrent polls queue on the row
    * lock and each sees the previous one's result; `prev` then holds the values before this poll,
-   * which is what "too soon" is judged on (RETURNING alone only sees the new values).
-   * Only pending requests count polls; any other status is returned unchanged with tooSoon false.
+   * which is what "too soon" and "approved" are judged on (RETURNING alone only sees the new values).
+   * Only pending requests count polls; an approved one is redeemed (with its refresh token stored
+   * from the redeemed row); any other status is returned unchanged with tooSoon false.
    */
-  async recordPoll(requestId: string, now: Date, slowDownIncrement: number): Promise<PollRecord | null> {
+  async recordPoll(requestId: string, now: Date, slowDownIncrement: number, refreshToken: RefreshTokenToStore | null): Promise<PollRecord | null> {
     const rows = await queryRows(
       this.dataSource,
       `WITH prev AS MATERIALIZED (
@@ -201,41 +201,46 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
            FROM auth_requests
           WHERE id = $1 AND client_id = $2
           FOR UPDATE
+       ),
+       polled AS (
+         UPDATE auth_requests AS ar
+            SET last_polled_at = CASE WHEN prev.status = 'pending' AND NOT prev.too_soon THEN $3::timestamptz
+                                      ELSE prev.last_polled_at END,
+                "interval" = CASE WHEN prev.too_soon THEN prev."interval" + $4::integer ELSE prev."interval" END,
+                status = CASE WHEN prev.status = 'approved' THEN 'redeemed' ELSE ar.status END,
+                redeemed_at = CASE WHEN prev.status = 'approved' THEN $3::timestamptz ELSE ar.redeemed_at END
+           FROM prev
+          WHERE ar.id = prev.id
+         RETURNING ar.*, prev.too_soon AS too_soon, prev.status = 'approved' AS redeemed_now
+       ),
+       stored_token AS (
+         INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id, authorization_details, amr)
+         SELECT $5::text, client_id, subject, scope, COALESCE(decided_at, $3::timestamptz), acr, $6::timestamptz, id, authorization_details, amr
+           FROM polled
+          WHERE redeemed_now AND $5::text IS NOT NULL AND 'offline_access' = ANY(scope)
        )
-       UPDATE auth_requests AS ar
-          SET last_polled_at = CASE WHEN prev.status = 'pending' AND NOT prev.too_soon THEN $3::timestamptz
-                                    ELSE prev.last_polled_at END,
-              "interval" = CASE WHEN prev.too_soon THEN prev."interval" + $4::integer ELSE prev."interval" END
-         FROM prev
-        WHERE ar.id = prev.id
-       RETURNING ar.*, prev.too_soon AS too_soon, (SELECT to_jsonb(u) FROM users u WHERE u.sub = ar.subject) AS end_user`,
-      [requestId, this.clientId, now, slowDownIncrement],
+       SELECT polled.*, (SELECT to_jsonb(u) FROM users u WHERE u.sub = polled.subject) AS end_user FROM polled`,
+      [requestId, this.clientId, now, slowDownIncrement, refreshToken?.tokenHash ?? null, refreshToken?.expiresAt ?? null],
     );
     if (rows.length === 0) return null;
     return {
       request: toAuthRequest(hydrate(this.dataSource, AuthRequestEntity, rows[0])),
       tooSoon: rows[0]['too_soon'] === true,
+      redeemed: rows[0]['redeemed_now'] === true,
       user: rows[0]['end_user'] ? toUser(hydrate(this.dataSource, UserEntity, rows[0]['end_user'] as ObjectLiteral)) : null,
     };
   }
 
-  async redeem(requestId: string, now: Date, refreshToken: RefreshTokenRecord | null): Promise<AuthRequest | null> {
-    const update = `UPDATE auth_requests SET status = 'redeemed', redeemed_at = $3
-                     WHERE id = $1 AND client_id = $2 AND status = 'approved'
-                     RETURNING *`;
-    const parameters: unknown[] = [requestId, this.clientId, now];
-    if (!refreshToken) return this.first(await queryRows(this.dataSource, update, parameters));
-    // One statement, so one round trip and atomic: the refresh token is stored only with the winning
-    // redemption, and a failing insert undoes the redemption.
-    const insert = refreshTokenInsert(refreshToken, parameters.length + 1);
-    return this.first(
-      await queryRows(
-        this.dataSource,
-        `WITH redeemed AS (${update}),
-              stored AS (INSERT INTO refresh_tokens (${insert.columns}) SELECT ${insert.placeholders} FROM redeemed)
-         SELECT * FROM redeemed`,
-        [...parameters, ...insert.parameters],
-      ),
+  async undoRedemption(requestId: string, redeemedAt: Date, refreshTokenHash: string | null): Promise<void> {
+    await queryRows(
+      this.dataSource,
+      `WITH undone AS (
+         UPDATE auth_requests SET status = 'approved', redeemed_at = NULL
+          WHERE id = $1 AND client_id = $2 AND status = 'redeemed' AND redeemed_at = $3
+         RETURNING id
+       )
+       DELETE FROM refresh_tokens WHERE token_hash = $4 AND request_id IN (SELECT id FROM undone)`,
+      [requestId, this.clientId, redeemedAt, refreshTokenHash],
     );
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuthRequest, Client, Clock, RefreshTokenRecord, User, UserRepository } from '@ciba/domain';
 import { REFRESH_TOKEN_GRANT_TYPE, tokenEndpointError } from '@ciba/protocol';
-import { AuthReqIds, TokenMinter } from '@ciba/tokens';
+import { AuthReqIds, type RefreshTokenSeed, TokenMinter } from '@ciba/tokens';
 import { CLOCK, USER_REPOSITORY } from '../di/tokens.js';
 
 /** RFC 6749 §5.1 token response (plus the OIDC id_token). */
@@ -54,10 +54,23 @@ export class TokenIssuer {
     return client.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE) && scope.includes('offline_access');
   }
 
-  /** `options.user`: the end-user when the caller already read them (null: they no longer exist); otherwise looked up. */
-  async prepare(client: Client, request: AuthRequest, options: { includeRtHash?: boolean; user?: User | null } = {}): Promise<PreparedTokens> {
+  /** A refresh token for `client`, made (and stored with the redemption) before the tokens are minted; null when it may not refresh. */
+  newRefreshToken(client: Client): RefreshTokenSeed | null {
+    return client.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE) ? this.minter.newRefreshToken() : null;
+  }
+
+  /**
+   * `options.user`: the end-user when the caller already read them (null: they no longer exist);
+   * otherwise looked up. `options.refreshToken`: the refresh token to issue, already stored.
+   */
+  async prepare(
+    client: Client,
+    request: AuthRequest,
+    options: { includeRtHash?: boolean; user?: User | null; refreshToken?: string | null } = {},
+  ): Promise<PreparedTokens> {
     return this.prepareFor(client, {
       user: options.user,
+      refreshToken: options.refreshToken ?? null,
       subject: request.subject,
       scope: request.scope,
       authTime: request.decidedAt ?? this.clock.now(),
@@ -88,6 +101,7 @@ export class TokenIssuer {
       authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
       /** Already read by the caller (null: no longer exists); undefined: looked up here. */
       user?: User | null;
+      refreshToken?: string | null;
     },
   ): Promise<PreparedTokens> {
     const user = input.user === undefined ? await this.users.findBySub(input.subject) : input.user;
@@ -102,6 +116,7 @@ export class TokenIssuer {
       authReqId: input.authReqId,
       requestId: input.requestId,
       includeRefreshToken: this.mayRefresh(client, input.scope),
+      refreshToken: input.refreshToken ?? null,
       includeRtHash: input.includeRtHash,
       claims: claimsForScope(user, input.scope),
       authorizationDetails: input.authorizationDetails,
