@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 
@@ -5,7 +6,8 @@ import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from 'typ
  * Runs one SQL statement and returns its rows, whatever the command (`UPDATE … RETURNING` included).
  * Inside a transaction it uses the transaction's connection; otherwise it goes straight to the
  * driver's pg pool: on the protocol hot paths a TypeORM query runner per statement costs more CPU
- * than the statement.
+ * than the statement. On the pool, statements are prepared (see `preparedName`): PostgreSQL parses
+ * and plans each once per connection instead of at every call.
  */
 export async function queryRows<R extends ObjectLiteral = ObjectLiteral>(
   executor: DataSource | EntityManager,
@@ -15,7 +17,7 @@ export async function queryRows<R extends ObjectLiteral = ObjectLiteral>(
   const manager = 'manager' in executor ? executor.manager : executor;
   const shared = manager.queryRunner;
   const pool = shared ? null : poolOf(manager.dataSource);
-  if (pool) return (await pool.query<R>(sql, [...parameters])).rows;
+  if (pool) return runPrepared<R>(pool, sql, parameters);
   const runner = shared ?? manager.dataSource.createQueryRunner();
   try {
     const result = await runner.query(sql, [...parameters], true);
@@ -37,6 +39,45 @@ export function hydrate<E extends ObjectLiteral>(
     if (column.databaseName in row) entity[column.propertyName] = row[column.databaseName] as unknown;
   }
   return entity as E;
+}
+
+/** At most this many distinct statements are prepared per process; any more run unnamed. */
+const MAX_PREPARED = 500;
+const preparedNames = new Map<string, string>();
+let generation = 0;
+
+/**
+ * The name a statement is prepared under on every pooled connection: derived from its text, so the
+ * same SQL is parsed once per connection. None past `MAX_PREPARED` distinct texts (SQL built with a
+ * varying number of placeholders would otherwise fill every connection's statement cache).
+ */
+function preparedName(sql: string): string | undefined {
+  let name = preparedNames.get(sql);
+  if (name === undefined) {
+    if (preparedNames.size >= MAX_PREPARED) return undefined;
+    name = `ciba_${generation}_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    preparedNames.set(sql, name);
+  }
+  return name;
+}
+
+async function runPrepared<R extends ObjectLiteral>(pool: Pool, sql: string, parameters: readonly unknown[]): Promise<R[]> {
+  try {
+    return (await pool.query<R>({ name: preparedName(sql), text: sql, values: [...parameters] })).rows;
+  } catch (err) {
+    if (!isStalePlan(err)) throw err;
+    // A migration changed a table under prepared statements (a rolling upgrade): prepare everything
+    // afresh under new names, and run this one again.
+    generation++;
+    preparedNames.clear();
+    return (await pool.query<R>({ name: preparedName(sql), text: sql, values: [...parameters] })).rows;
+  }
+}
+
+/** PostgreSQL refuses a prepared statement whose result columns a schema change altered. */
+function isStalePlan(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
 }
 
 function poolOf(dataSource: DataSource): Pool | null {
