@@ -93,9 +93,16 @@ export class ServiceProcess {
   }
 
   async start() {
-    const child = spawn(process.execPath, [join(this.repoRoot, `apps/${this.name}/dist/main.js`)], {
+    // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/profiles" to profile our processes under load
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, join(this.repoRoot, `apps/${this.name}/dist/main.js`)], {
       cwd: this.repoRoot,
-      env: { PATH: process.env.PATH ?? '', ...this.env, CIBA_PORT: String(this.port), CIBA_HOST: '127.0.0.1' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...this.env,
+        CIBA_PORT: String(this.port),
+        CIBA_HOST: '127.0.0.1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

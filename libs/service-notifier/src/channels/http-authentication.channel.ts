@@ -1,3 +1,5 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
+
 /**
  * The HTTP authentication channel, wire-compatible with Keycloak's CIBA HTTP authentication
  * channel: POST JSON to the configured URI with `Authorization: Bearer <decision token>`; any 2xx
@@ -31,13 +33,37 @@ export type ChannelOutcome = { readonly ok: true } | { readonly ok: false; reado
 /** The decision-token channel name of the HTTP authentication channel. */
 export const HTTP_CHANNEL = 'http';
 
-export class HttpAuthenticationChannel {
+const importUndici = () => import('undici');
+type Undici = Awaited<ReturnType<typeof importUndici>>;
+
+/**
+ * Sent with undici's `request` on a kept-alive connection pool of its own (the HTTP client of the
+ * provider's outbound calls; about a third of the CPU of WHATWG `fetch` per call), imported on the
+ * first send. No redirect is followed; the timeout bounds connecting, the headers and the body.
+ */
+export class HttpAuthenticationChannel implements OnApplicationShutdown {
   readonly name = HTTP_CHANNEL;
+  private client: Promise<{ undici: Undici; dispatcher: InstanceType<Undici['Agent']> }> | undefined;
 
   constructor(
     private readonly uri: string,
     private readonly timeoutMs: number,
   ) {}
+
+  private connection() {
+    this.client ??= importUndici().then((undici) => ({
+      undici,
+      dispatcher: new undici.Agent({ connect: { timeout: this.timeoutMs }, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs }),
+    }));
+    return this.client;
+  }
+
+  /** Closes the kept-alive connections (Nest calls it on shutdown). */
+  async onApplicationShutdown(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await (await client).dispatcher.close();
+  }
 
   async send(request: AuthenticationChannelRequest): Promise<ChannelOutcome> {
     // Every documented field is always present, null when the request has no value for it: a device
@@ -54,18 +80,19 @@ export class HttpAuthenticationChannel {
       authorization_details: request.authorizationDetails,
     };
     try {
-      const res = await fetch(this.uri, {
+      const { undici, dispatcher } = await this.connection();
+      const res = await undici.request(this.uri, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${request.decisionToken}` },
         body: JSON.stringify(body),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
+        dispatcher,
       });
-      await res.arrayBuffer().catch(() => undefined);
-      return res.status >= 200 && res.status < 300 ? { ok: true } : { ok: false, reason: `channel answered HTTP ${res.status}` };
+      await res.body.dump().catch(() => undefined);
+      return res.statusCode >= 200 && res.statusCode < 300 ? { ok: true } : { ok: false, reason: `channel answered HTTP ${res.statusCode}` };
     } catch (err) {
-      const name = err instanceof Error ? err.name : 'Error';
-      return { ok: false, reason: name === 'TimeoutError' ? 'channel timed out' : `channel unreachable (${name})` };
+      const code = (err as { code?: unknown } | null)?.code;
+      const timedOut = code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+      return { ok: false, reason: timedOut ? 'channel timed out' : `channel unreachable (${typeof code === 'string' ? code : err instanceof Error ? err.name : 'Error'})` };
     }
   }
 }
