@@ -21,7 +21,9 @@ export interface NatsConnectionOptions {
 
 export function connectNats(options: NatsConnectionOptions): Promise<NatsConnection> {
   const servers = typeof options.servers === 'string' ? [options.servers] : [...options.servers];
-  return connect({ servers, name: options.name, maxReconnectAttempts: -1 });
+  // noAsyncTraces: no Error (with its stack) captured at every request and publish just in case it
+  // times out; a timeout still says what timed out.
+  return connect({ servers, name: options.name, maxReconnectAttempts: -1, noAsyncTraces: true });
 }
 
 export const nanos = (ms: number): number => Math.round(ms * 1_000_000);
