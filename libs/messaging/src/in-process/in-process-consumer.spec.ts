@@ -73,6 +73,8 @@ describe('in-process consumer: a slot per message', () => {
 
     // Five handled while the first still blocks: the fifth and sixth need claims after slots freed.
     await waitFor(() => events.slice(1).every((event) => handled(event.requestId)), 'the other messages handled');
+    // A handler's call is recorded before its message is settled: wait for the five acknowledgements.
+    await waitFor(() => store.acked.length >= 5, 'the other messages acknowledged');
     expect(store.acked.map((row) => row.messageId).sort()).toEqual(events.slice(1).map((event) => event.eventId).sort());
     slow.open();
     await waitFor(() => store.acked.length === 6, 'the slow one acknowledged once released');
