@@ -48,7 +48,9 @@ export async function busTestBed(): Promise<BusTestBed> {
   const query = pool.query.bind(pool);
   let running = 0;
   pool.query = (...args: unknown[]) => {
-    if (typeof args[0] === 'string') statements.push(args[0].replace(/\s+/g, ' ').trim());
+    // A plain text, or a prepared statement's config ({ name, text, values }).
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: unknown } | null)?.text;
+    if (typeof text === 'string') statements.push(text.replace(/\s+/g, ' ').trim());
     running++;
     const result = query(...args) as Promise<unknown>;
     void result.finally(() => running--).catch(() => undefined);

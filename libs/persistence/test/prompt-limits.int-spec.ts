@@ -27,7 +27,7 @@ describe('prompt limits, each scoped to the asking client (PostgreSQL, across no
     db = await createScratchDatabase();
     limiter = new PostgresNotificationLimiter(db.dataSource);
     requests = new TypeOrmAuthRequestRepository(db.dataSource);
-  });
+  }, 30_000);
   afterAll(async () => {
     await db.drop();
   });
@@ -136,7 +136,7 @@ describe('prompt limits, each scoped to the asking client (PostgreSQL, across no
     beforeAll(async () => {
       second = await createDataSource({ url: db.url, poolSize: 10 }).initialize();
       otherReplica = new PostgresNotificationLimiter(second);
-    });
+    }, 30_000);
     afterAll(async () => {
       await second.destroy();
     });
