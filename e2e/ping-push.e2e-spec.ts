@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { ClientReceiver, DeviceEmulator, type TestDatabase, createTestDatabase, waitFor, requestIdIn } from '@ciba/testing';
-import { type ServiceProcess, admin, deleteBus, deploymentEnvironment, serviceProcesses, servicePorts, startServices } from './service-processes.js';
+import { type ClientReceiver, type DeviceEmulator, type TestDatabase, waitFor, requestIdIn } from '@ciba/testing';
+import { type ServiceProcess, admin, bootstrapFile, deleteBus, deploymentPeers, serviceProcesses, startServices } from './service-processes.js';
 
 const PING = { id: 'e2e-ping', secret: `ping-${randomBytes(6).toString('hex')}` };
 const PUSH = { id: 'e2e-push', secret: `push-${randomBytes(6).toString('hex')}` };
@@ -25,17 +22,14 @@ describe('ping and push across separate service processes', () => {
   const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    device = await DeviceEmulator.start();
-    receiver = await ClientReceiver.start();
-    const ports = await servicePorts();
+    const peers = await deploymentPeers(busPrefix);
+    ({ db, device, receiver } = peers);
+    const { ports } = peers;
     env = {
-      ...deploymentEnvironment(db.url, ports, busPrefix),
-      CIBA_AUTH_CHANNEL_URI: device.url,
+      ...peers.env,
       // Many requests for one user from one client, some denied: the prompt limits have their own tests.
       CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0',
       CIBA_DENIAL_BACKOFF_THRESHOLD: '0',
-      CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
       // A dispatcher that dies mid-delivery hands the message on after 2 s; its attempt's lease (connect
       // + response timeout + 2 s) runs out after 6 s, and the callback is sent again.
       CIBA_CALLBACK_ACK_WAIT_MS: '2000',
@@ -43,7 +37,6 @@ describe('ping and push across separate service processes', () => {
       CIBA_CALLBACK_RESPONSE_TIMEOUT_MS: '3000',
       CIBA_CALLBACK_MAX_ATTEMPTS: '2',
     };
-    const file = join(await mkdtemp(join(tmpdir(), 'ciba-e2e-')), 'bootstrap.json');
     const client = (c: typeof PING, mode: 'ping' | 'push') => ({
       client_id: c.id,
       client_secret: c.secret,
@@ -52,7 +45,7 @@ describe('ping and push across separate service processes', () => {
       backchannel_token_delivery_mode: mode,
       backchannel_client_notification_endpoint: `${receiver.origin}/${mode}`,
     });
-    await writeFile(file, JSON.stringify({ clients: [client(PING, 'ping'), client(PUSH, 'push')], users: [{ sub: 'dave', email: 'dave@example.com' }] }));
+    const file = await bootstrapFile({ clients: [client(PING, 'ping'), client(PUSH, 'push')], users: [{ sub: 'dave', email: 'dave@example.com' }] });
     await admin(['bootstrap', '--file', file], env);
 
     services = serviceProcesses(['authorize', 'token', 'notifier', 'callback-dispatcher'], ports, env);

@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
-import { freePort, waitFor } from '@ciba/testing';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { ClientReceiver, DeviceEmulator, type TestDatabase, createTestDatabase, freePort, waitFor } from '@ciba/testing';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = promisify(execFile);
@@ -100,6 +102,33 @@ export function deploymentEnvironment(databaseUrl: string, ports: Record<Service
     CIBA_BUS_PREFIX: busPrefix,
     CIBA_POLL_INTERVAL: '1',
   };
+}
+
+/**
+ * What a ping/push test deployment talks to: its scratch database, the device emulator behind the
+ * HTTP authentication channel, and the client's notification receiver (plain HTTP on loopback);
+ * with the services' ports and the environment naming them all.
+ */
+export async function deploymentPeers(busPrefix: string): Promise<{
+  db: TestDatabase;
+  device: DeviceEmulator;
+  receiver: ClientReceiver;
+  ports: Record<ServiceName, number>;
+  env: Record<string, string>;
+}> {
+  const db = await createTestDatabase();
+  const device = await DeviceEmulator.start();
+  const receiver = await ClientReceiver.start();
+  const ports = await servicePorts();
+  const env = { ...deploymentEnvironment(db.url, ports, busPrefix), CIBA_AUTH_CHANNEL_URI: device.url, CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true' };
+  return { db, device, receiver, ports, env };
+}
+
+/** Writes a bootstrap file (clients and users, README "Bootstrap file") to a temporary folder; returns its path. */
+export async function bootstrapFile(data: { clients: readonly object[]; users: readonly object[] }): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), 'ciba-e2e-')), 'bootstrap.json');
+  await writeFile(file, JSON.stringify(data));
+  return file;
 }
 
 /** A process for each of `names` on its port in `ports`, all with `env`; none started yet. */

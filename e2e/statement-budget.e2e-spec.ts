@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ClientReceiver, DeviceEmulator, PgStatementRelay, type RelayedStatement, type TestDatabase, createTestDatabase, waitFor } from '@ciba/testing';
-import { type ServiceName, ServiceProcess, admin, deleteBus, deploymentEnvironment, servicePorts, startServices } from './service-processes.js';
+import { type ClientReceiver, type DeviceEmulator, PgStatementRelay, type RelayedStatement, type TestDatabase, waitFor } from '@ciba/testing';
+import { type ServiceName, ServiceProcess, admin, bootstrapFile, deleteBus, deploymentPeers, startServices } from './service-processes.js';
 
 const PING = { id: 'budget-ping', secret: `ping-${randomBytes(6).toString('hex')}` };
 const CIBA = 'urn:openid:params:grant-type:ciba';
@@ -45,35 +42,24 @@ describe('statement budget: PostgreSQL round trips of a whole ping flow, by serv
   const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    device = await DeviceEmulator.start();
-    receiver = await ClientReceiver.start();
-    const ports = await servicePorts();
-    const env = {
-      ...deploymentEnvironment(db.url, ports, busPrefix),
-      CIBA_AUTH_CHANNEL_URI: device.url,
-      CIBA_CALLBACK_ALLOW_HTTP_LOOPBACK: 'true',
-      CIBA_SWEEP_INTERVAL_MS: '60000',
-      // Many requests for one user: the prompt limits stay on (they are counted in the notifier's claim).
-      CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '1000',
-    };
-    const file = join(await mkdtemp(join(tmpdir(), 'ciba-budget-')), 'bootstrap.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        clients: [
-          {
-            client_id: PING.id,
-            client_secret: PING.secret,
-            grant_types: [CIBA, 'refresh_token'],
-            scope: 'openid offline_access',
-            backchannel_token_delivery_mode: 'ping',
-            backchannel_client_notification_endpoint: `${receiver.origin}/ping`,
-          },
-        ],
-        users: [{ sub: 'dave', email: 'dave@example.com' }],
-      }),
-    );
+    const peers = await deploymentPeers(busPrefix);
+    ({ db, device, receiver } = peers);
+    const { ports } = peers;
+    // Many requests for one user: the prompt limits stay on (they are counted in the notifier's claim).
+    const env = { ...peers.env, CIBA_SWEEP_INTERVAL_MS: '60000', CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '1000' };
+    const file = await bootstrapFile({
+      clients: [
+        {
+          client_id: PING.id,
+          client_secret: PING.secret,
+          grant_types: [CIBA, 'refresh_token'],
+          scope: 'openid offline_access',
+          backchannel_token_delivery_mode: 'ping',
+          backchannel_client_notification_endpoint: `${receiver.origin}/ping`,
+        },
+      ],
+      users: [{ sub: 'dave', email: 'dave@example.com' }],
+    });
     await admin(['bootstrap', '--file', file], env);
     for (const name of SERVICES) relays[name] = await PgStatementRelay.start();
     services = Object.fromEntries(
