@@ -95,7 +95,8 @@ export class CallbackDispatcher {
     if (!request || request.deliveryMode === 'poll') return;
     if (request.deliveryMode === 'ping' && !pingWanted) return;
 
-    claim ??= await this.claim(request, trigger, deliveryCount);
+    // A ping's first delivery already tried to store it above: the claim starts from the stored row.
+    claim ??= await this.claim(request, trigger, deliveryCount, deliveryCount === 1 && request.deliveryMode === 'push');
     if (!claim) return;
     const { delivery, leaseUntil } = claim;
 
@@ -139,16 +140,18 @@ export class CallbackDispatcher {
    * there is none yet. Null when there is nothing to send: the callback was delivered or given up.
    * While another attempt holds it, this delivery of the bus message sends nothing: it is handed back
    * until that attempt's lease ends or, being the last delivery the bus allows, waits here for it.
-   * A first delivery of the message builds the callback straight away: storing it claims its first
-   * attempt in the same statement (one round trip where claim, store, claim took three).
+   * With `createFirst` (a push outcome's first delivery) the callback is built straight away: storing
+   * it claims its first attempt in the same statement (one round trip where claim, store, claim took
+   * three).
    */
   private async claim(
     request: AuthRequest,
     trigger: CallbackTrigger,
     deliveryCount: number,
+    createFirst: boolean,
   ): Promise<{ delivery: CallbackDelivery; leaseUntil: Date } | null> {
     const id = callbackDeliveryId(request.id, trigger);
-    let create = deliveryCount === 1;
+    let create = createFirst;
     for (;;) {
       const now = this.clock.now();
       const leaseUntil = new Date(now.getTime() + this.leaseMs);
