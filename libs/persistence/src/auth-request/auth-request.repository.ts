@@ -11,8 +11,8 @@ import type {
 import type { DataSource, ObjectLiteral } from 'typeorm';
 import { hydrate, queryRows } from '../sql.js';
 import { userHintSql } from '../user/user.repository.js';
-import { UserEntity } from '../user/user.entity.js';
-import { toUser } from '../user/user.mapper.js';
+import { USER_COLUMNS, userFromColumns } from '../user/user.mapper.js';
+import { REFRESH_TOKEN_COLUMNS } from '../refresh-token/refresh-token.repository.js';
 import { AuthRequestEntity } from './auth-request.entity.js';
 import { fromAuthRequest, toAuthRequest } from './auth-request.mapper.js';
 
@@ -214,12 +214,12 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
          RETURNING ar.*, prev.too_soon AS too_soon, prev.status = 'approved' AS redeemed_now
        ),
        stored_token AS (
-         INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id, authorization_details, amr)
+         INSERT INTO refresh_tokens (${REFRESH_TOKEN_COLUMNS})
          SELECT $5::text, client_id, subject, scope, COALESCE(decided_at, $3::timestamptz), acr, $6::timestamptz, id, authorization_details, amr
            FROM polled
           WHERE redeemed_now AND $5::text IS NOT NULL AND 'offline_access' = ANY(scope)
        )
-       SELECT polled.*, (SELECT to_jsonb(u) FROM users u WHERE u.sub = polled.subject) AS end_user FROM polled`,
+       SELECT polled.*, ${USER_COLUMNS} FROM polled LEFT JOIN users u ON u.sub = polled.subject`,
       [requestId, this.clientId, now, slowDownIncrement, refreshToken?.tokenHash ?? null, refreshToken?.expiresAt ?? null],
     );
     if (rows.length === 0) return null;
@@ -227,7 +227,7 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
       request: toAuthRequest(hydrate(this.dataSource, AuthRequestEntity, rows[0])),
       tooSoon: rows[0]['too_soon'] === true,
       redeemed: rows[0]['redeemed_now'] === true,
-      user: rows[0]['end_user'] ? toUser(hydrate(this.dataSource, UserEntity, rows[0]['end_user'] as ObjectLiteral)) : null,
+      user: userFromColumns(this.dataSource, rows[0]),
     };
   }
 

@@ -1,16 +1,11 @@
-import { type AuthRequest, type ClaimToken, type PromptClaim, type PromptClaims, type PromptLimits, type User, fixedWindowStart } from '@ciba/domain';
-import type { DataSource, ObjectLiteral } from 'typeorm';
+import { type AuthRequest, type ClaimToken, type PromptClaim, type PromptClaims, type PromptLimits, fixedWindowStart } from '@ciba/domain';
+import type { DataSource } from 'typeorm';
 import { AuthRequestEntity } from '../auth-request/auth-request.entity.js';
 import { toAuthRequest } from '../auth-request/auth-request.mapper.js';
 import { hydrate, queryRows } from '../sql.js';
-import { UserEntity } from '../user/user.entity.js';
-import { toUser } from '../user/user.mapper.js';
+import { USER_COLUMNS, userFromColumns } from '../user/user.mapper.js';
 import { limitsOff, runPromptStatement, verdictOf } from './notification-limiter.js';
 import { Parameters, type PromptOutcome, promptLimitCtes } from './prompt-limit-ctes.js';
-
-/** The user's columns, selected beside the request's `*` with a prefix (the two tables share some names). */
-const USER_COLUMN_NAMES = ['sub', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified', 'channel_preference'] as const;
-const USER_COLUMNS = USER_COLUMN_NAMES.map((column) => `u.${column} AS user_${column}`).join(', ');
 
 /**
  * The start of a notification in one round trip: the request (only while it awaits its
@@ -47,7 +42,7 @@ export class PostgresPromptClaims implements PromptClaims {
     return {
       kind: 'claimed',
       request: toAuthRequest(hydrate(this.dataSource, AuthRequestEntity, row)),
-      user: this.userOf(row),
+      user: userFromColumns(this.dataSource, row),
       verdict,
       countedNow: outcome === 'counted_now',
     };
@@ -71,12 +66,5 @@ export class PostgresPromptClaims implements PromptClaims {
         WHERE client_id = $2 AND window_start = $4 AND prompts > 0 AND EXISTS (SELECT 1 FROM released)`,
       [request.id, request.clientId, request.subject, windowStart],
     );
-  }
-
-  private userOf(row: ObjectLiteral): User | null {
-    if (row['user_sub'] === null || row['user_sub'] === undefined) return null;
-    const columns: ObjectLiteral = {};
-    for (const column of USER_COLUMN_NAMES) columns[column] = row[`user_${column}`] as unknown;
-    return toUser(hydrate(this.dataSource, UserEntity, columns));
   }
 }

@@ -98,6 +98,9 @@ export async function insertRefreshToken(manager: EntityManager, record: Refresh
   await manager.query(`INSERT INTO refresh_tokens (${columns}) VALUES (${placeholders})`, parameters);
 }
 
+/** The columns a refresh token is stored with, in the order of `refreshTokenInsert`'s parameters. */
+export const REFRESH_TOKEN_COLUMNS = 'token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id, authorization_details, amr';
+
 /** Column list and parameters of a refresh token insert, for statements that embed one (from `$first`). */
 export function refreshTokenInsert(record: RefreshTokenRecord, first: number): { columns: string; placeholders: string; parameters: unknown[] } {
   const parameters = [
@@ -114,7 +117,7 @@ export function refreshTokenInsert(record: RefreshTokenRecord, first: number): {
     [...record.amr],
   ];
   return {
-    columns: 'token_hash, client_id, subject, scope, auth_time, acr, expires_at, request_id, authorization_details, amr',
+    columns: REFRESH_TOKEN_COLUMNS,
     placeholders: parameters.map((_, i) => `$${first + i}`).join(', '),
     parameters,
   };

@@ -1,6 +1,24 @@
 import { type User, NOTIFICATION_CHANNELS } from '@ciba/domain';
+import type { DataSource, ObjectLiteral } from 'typeorm';
 import { oneOf } from '../mapping.js';
-import type { UserEntity } from './user.entity.js';
+import { hydrate } from '../sql.js';
+import { UserEntity } from './user.entity.js';
+
+const USER_COLUMN_NAMES = ['sub', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified', 'channel_preference'] as const;
+
+/**
+ * A user's columns for a select list beside another table's `*` (the two share some names):
+ * `u.sub AS user_sub, …`, with the users table aliased `u`. Read back with `userFromColumns`.
+ */
+export const USER_COLUMNS = USER_COLUMN_NAMES.map((column) => `u.${column} AS user_${column}`).join(', ');
+
+/** The user selected with `USER_COLUMNS`; null when the join found none. */
+export function userFromColumns(dataSource: DataSource, row: ObjectLiteral): User | null {
+  if (row['user_sub'] === null || row['user_sub'] === undefined) return null;
+  const columns: ObjectLiteral = {};
+  for (const column of USER_COLUMN_NAMES) columns[column] = row[`user_${column}`] as unknown;
+  return toUser(hydrate(dataSource, UserEntity, columns));
+}
 
 export function toUser(entity: UserEntity): User {
   return {
