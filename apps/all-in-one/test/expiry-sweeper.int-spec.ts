@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TypeOrmAuthRequestRepository } from '@ciba/persistence';
 import { waitFor, requestIdIn } from '@ciba/testing';
-import { CLIENTS, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
+import { CLIENTS, type TestProvider, startTestProvider, storePendingRequest, uniqueMessage } from './provider-harness.js';
 
 describe('notifier sweeper', () => {
   let op: TestProvider;
@@ -30,30 +28,13 @@ describe('notifier sweeper', () => {
     const message = uniqueMessage('lost');
     const now = op.clock.now();
     // Written as bc-authorize writes it, but with no event on the bus (as if the bus had been down).
-    await new TypeOrmAuthRequestRepository(op.db.dataSource).create({
-      id: randomUUID(),
+    await storePendingRequest(op, {
       clientId: CLIENTS.basic.id,
       subject: 'bob',
-      scope: ['openid'],
-      acrValues: [],
       bindingMessage: message,
-      authorizationDetails: null,
-      hintType: 'login_hint',
-      deliveryMode: 'poll',
-      sealedClientNotificationToken: null,
-      status: 'pending',
       createdAt: new Date(now.getTime() - 5_000),
       expiresAt: new Date(now.getTime() + 120_000),
       interval: 2,
-      lastPolledAt: null,
-      decidedAt: null,
-      denialReason: null,
-      denialLimit: null,
-      redeemedAt: null,
-      notifiedAt: null,
-      correlationId: null,
-      acr: null,
-      amr: [],
     });
     const { body } = await op.notification((b) => b['binding_message'] === message);
     expect(body['login_hint']).toBe('bob');

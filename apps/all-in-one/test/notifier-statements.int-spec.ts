@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ApprovalNotification, EmailChannel } from '@ciba/channels';
-import type { AuthRequest } from '@ciba/domain';
-import { TypeOrmAuthRequestRepository, TypeOrmUserRepository } from '@ciba/persistence';
+import { TypeOrmUserRepository } from '@ciba/persistence';
 import { DeviceDecisionService, UserNotifier } from '@ciba/service-notifier';
 import { waitFor } from '@ciba/testing';
-import { CLIENTS, type TestClient, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
+import { CLIENTS, type TestClient, type TestProvider, startTestProvider, storePendingRequest, uniqueMessage } from './provider-harness.js';
 import { statementsOf } from './statement-counter.js';
 
 /**
@@ -62,36 +60,8 @@ describe('statement budget: the notifier’s PostgreSQL round trips per notifica
   });
 
   /** A pending request as bc-authorize stores it, without its created event: the test hands it to the notifier itself. */
-  async function accepted(subject: string, client: TestClient = CLIENTS.basic): Promise<AuthRequest> {
-    const now = op.clock.now();
-    const request: AuthRequest = {
-      id: randomUUID(),
-      clientId: client.id,
-      subject,
-      scope: ['openid'],
-      acrValues: [],
-      bindingMessage: uniqueMessage('budget'),
-      authorizationDetails: null,
-      hintType: 'login_hint',
-      deliveryMode: 'poll',
-      sealedClientNotificationToken: null,
-      status: 'pending',
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + 300_000),
-      interval: 5,
-      lastPolledAt: null,
-      decidedAt: null,
-      denialReason: null,
-      denialLimit: null,
-      redeemedAt: null,
-      notifiedAt: null,
-      correlationId: null,
-      acr: null,
-      amr: [],
-    };
-    await new TypeOrmAuthRequestRepository(op.db.dataSource).create(request);
-    return request;
-  }
+  const accepted = (subject: string, client: TestClient = CLIENTS.basic) =>
+    storePendingRequest(op, { clientId: client.id, subject, bindingMessage: uniqueMessage('budget') });
   /** A first prompt from `client` to `subject`, uncounted: it creates their row and caches the client. */
   const warmUp = async (subject: string, client: TestClient = CLIENTS.basic) => op.app.get(UserNotifier).notify((await accepted(subject, client)).id);
   const row = async (id: string) =>

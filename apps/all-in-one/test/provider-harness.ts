@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type BootstrapData, type ProviderConfig, loadConfig, parseBootstrap } from '@ciba/config';
-import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
+import type { AuthRequest } from '@ciba/domain';
+import { TypeOrmAuthRequestRepository, TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
 import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { ClientReceiver, DeviceEmulator, SettableClock, type TestDatabase, createTestDatabase, freePort } from '@ciba/testing';
 import { SecretHasher } from '@ciba/tokens';
@@ -205,4 +206,38 @@ async function toResult(res: Response): Promise<HttpResult> {
 /** Each test's own binding message, so a test can find its notification among others. */
 export function uniqueMessage(label: string): string {
   return `${label} ${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * A pending poll request written as bc-authorize writes it, but with no event on the bus (as if the
+ * bus had been down): the test hands it on itself. Created now, expiring in five minutes.
+ */
+export async function storePendingRequest(op: TestProvider, request: Pick<AuthRequest, 'clientId' | 'subject'> & Partial<AuthRequest>): Promise<AuthRequest> {
+  const now = op.clock.now();
+  const stored: AuthRequest = {
+    id: randomUUID(),
+    scope: ['openid'],
+    acrValues: [],
+    bindingMessage: null,
+    authorizationDetails: null,
+    hintType: 'login_hint',
+    deliveryMode: 'poll',
+    sealedClientNotificationToken: null,
+    status: 'pending',
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + 300_000),
+    interval: 5,
+    lastPolledAt: null,
+    decidedAt: null,
+    denialReason: null,
+    denialLimit: null,
+    redeemedAt: null,
+    notifiedAt: null,
+    correlationId: null,
+    acr: null,
+    amr: [],
+    ...request,
+  };
+  await new TypeOrmAuthRequestRepository(op.db.dataSource).create(stored);
+  return stored;
 }
