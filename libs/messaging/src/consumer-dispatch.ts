@@ -58,8 +58,8 @@ interface Gathered {
  * Gathers the deliveries of a batch consumer and hands them to its batch handler: a batch goes as
  * soon as it is full, or once no more deliveries are at hand (the next turn of the event loop, or
  * `lingerMs` after its first delivery) and no earlier batch is still being handled; deliveries
- * arriving meanwhile form the next batch (a group commit). Each delivery's result is known only once its whole batch is: nothing is
- * acknowledged before the batch handler has finished.
+ * arriving meanwhile form the next batch (a group commit). Each delivery's result is known only
+ * once its whole batch is: nothing is acknowledged before the batch handler has finished.
  */
 export class DeliveryBatcher {
   private gathering: Gathered[] = [];
