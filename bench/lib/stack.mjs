@@ -60,6 +60,7 @@ export async function createDatabase(adminUrl, name) {
 }
 
 export async function dropDatabase(adminUrl, name) {
+  if (process.env.BENCH_KEEP_DB === '1') return;
   await withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
 }
 

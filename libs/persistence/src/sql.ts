@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 
 /**
@@ -82,5 +82,39 @@ function isStalePlan(err: unknown): boolean {
 
 function poolOf(dataSource: DataSource): Pool | null {
   const master = (dataSource.driver as { master?: Partial<Pool> }).master;
-  return master && typeof master.query === 'function' ? (master as Pool) : null;
+  if (!master || typeof master.query !== 'function') return null;
+  replanAsTablesGrow(master as Pool);
+  return master as Pool;
+}
+
+/** A connection first drops its plans after this many uses, then after each doubling of its uses. */
+const FIRST_REPLAN = 100;
+/** … and at least once every this many uses. */
+const MAX_REPLAN_INTERVAL = 100_000;
+const replanningPools = new WeakSet<Pool>();
+const connectionUses = new WeakMap<PoolClient, { uses: number; replanAt: number }>();
+
+/**
+ * PostgreSQL makes a prepared statement's generic plan once per connection, from the table sizes of
+ * that moment, and keeps it until the table is next analyzed. A plan made while a table was empty
+ * (a fresh deployment, the first seconds of a burst) scans the whole table long after it has grown:
+ * a lookup by primary key through another index, a claim that sorts the whole queue. So each pooled
+ * connection drops its plans (`DISCARD PLANS`; the statements stay prepared, the next executions are
+ * planned against the tables as they are) after 100 uses, again after 200, 400, … and then every
+ * 100 000: tables grow with the work done on them. Queued on the connection before the user's
+ * statement, so it costs one round trip per replanning and no waiting.
+ */
+function replanAsTablesGrow(pool: Pool): void {
+  if (replanningPools.has(pool)) return;
+  replanningPools.add(pool);
+  pool.on('acquire', (client) => {
+    const state = connectionUses.get(client) ?? { uses: 0, replanAt: FIRST_REPLAN };
+    state.uses++;
+    if (state.uses >= state.replanAt) {
+      state.replanAt = state.uses + Math.min(state.uses, MAX_REPLAN_INTERVAL);
+      // A failure here is the connection's, and the statement queued behind it reports it.
+      client.query('DISCARD PLANS').catch(() => undefined);
+    }
+    connectionUses.set(client, state);
+  });
 }

@@ -39,4 +39,23 @@ describe('prepared statements on the pool', () => {
     await db.dataSource.query(`ALTER TABLE prepared_probe ADD COLUMN extra text NOT NULL DEFAULT 'x'`);
     expect(await queryRows(one, all, [1])).toEqual([{ id: 1, label: 'one', extra: 'x' }]);
   });
+
+  it('a generic plan made while its table was empty is made again once the connection has done more work (the table has grown)', async () => {
+    await db.dataSource.query('CREATE TABLE growing_probe (id int PRIMARY KEY, category int NOT NULL, label text)');
+    await db.dataSource.query('CREATE INDEX ix_growing_probe_category ON growing_probe (category)');
+    await db.dataSource.query('ANALYZE growing_probe');
+    const byCategory = 'SELECT label FROM growing_probe WHERE category = $1';
+    // Past PostgreSQL's five custom plans: the generic plan, made for an empty table, is a sequential scan.
+    for (let i = 0; i < 8; i++) await queryRows(one, byCategory, [1]);
+    const [{ name }] = await queryRows<{ name: string }>(one, 'SELECT name FROM pg_prepared_statements WHERE statement = $1', [byCategory]);
+    const plan = async () => (await one.query<{ 'QUERY PLAN': string }[]>(`EXPLAIN EXECUTE ${name}(1)`)).map((line) => line['QUERY PLAN']).join('\n');
+    expect(await plan()).toMatch(/Seq Scan on growing_probe/);
+
+    await db.dataSource.query(`INSERT INTO growing_probe SELECT i, i % 1000, 'x' FROM generate_series(1, 100000) AS i`);
+    expect(await plan()).toMatch(/Seq Scan on growing_probe/);
+    for (let i = 0; i < 200; i++) await queryRows(one, byCategory, [1]);
+    expect(await plan()).toMatch(/Index Scan on ix_growing_probe_category|Bitmap Index Scan on ix_growing_probe_category/);
+    // Still one prepared statement for the text: plans were dropped, not statements.
+    expect(await queryRows(one, 'SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1', [byCategory])).toEqual([{ n: 1 }]);
+  });
 });
