@@ -40,8 +40,11 @@ export class PostgresDurableQueueStore implements DurableQueueStore {
   }
 
   /**
-   * SKIP LOCKED: concurrent claimers never receive the same message. Oldest first. A MATERIALIZED
-   * CTE rather than `WHERE id IN (subquery)`, which the planner may re-run and so exceed the limit.
+   * SKIP LOCKED: concurrent claimers never receive the same message. In the order messages became
+   * visible (a new message at once, a retry when its delay is over; a batch is handed over oldest
+   * first): the order of the (consumer, visible_at) index, so a claim reads `limit` index entries
+   * rather than sorting the whole backlog. A MATERIALIZED CTE rather than `WHERE id IN (subquery)`,
+   * which the planner may re-run and so exceed the limit.
    */
   async claim(consumer: string, limit: number, leaseMs: number, now: Date): Promise<QueuedMessage[]> {
     const rows = await queryRows(
@@ -49,7 +52,7 @@ export class PostgresDurableQueueStore implements DurableQueueStore {
       `WITH claimed AS MATERIALIZED (
          SELECT id FROM queued_messages
           WHERE consumer = $1 AND visible_at <= $2
-          ORDER BY created_at
+          ORDER BY visible_at
           LIMIT $3
           FOR UPDATE SKIP LOCKED
        )
