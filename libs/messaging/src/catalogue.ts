@@ -35,6 +35,12 @@ export interface ConsumerDefinition {
    * 0 (the default): a batch goes with whatever is at hand on the next turn of the event loop.
    */
   readonly batchLingerMs?: number;
+  /**
+   * Messages in flight at once for this consumer, in place of the bus's concurrency (one slot per
+   * message). For a batch consumer it is also the largest batch: its messages cost one statement
+   * together, not a connection or an outbound call each.
+   */
+  readonly maxInFlight?: number;
 }
 
 export interface BusTopology {
@@ -112,8 +118,9 @@ export function defineTopology(overrides: TopologyOverrides = {}): BusTopology {
       // that late is useless, the request will have expired.
       backoffMs: [1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 120_000],
     },
-    // Off every flow's path: its rows wait up to 100 ms for others, so a flow's five events take about one insert.
-    { name: CONSUMER_NAMES.audit, filterSubject: `${lifecycle}.>`, maxDeliver: 20, ackWaitMs: 30_000, batchLingerMs: 100 },
+    // Off every flow's path: its rows wait up to 100 ms for others, so a flow's five events take about
+    // one insert; up to 256 rows per insert, so that it keeps up with a burst of requests.
+    { name: CONSUMER_NAMES.audit, filterSubject: `${lifecycle}.>`, maxDeliver: 20, ackWaitMs: 30_000, batchLingerMs: 100, maxInFlight: 256 },
     // Ping and push callbacks (CIBA §10.2, §10.3). The handler computes each retry delay itself
     // (exponential with jitter, or the endpoint's Retry-After). nats-server 2.9 has no multi-filter
     // consumers, so it sees every lifecycle event and acknowledges those it has no handler for.

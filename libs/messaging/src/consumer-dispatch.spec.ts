@@ -12,7 +12,8 @@ import { createdEvent } from '../test/event-fixtures.js';
 import { InMemoryQueueStore } from '../test/in-memory-queue-store.js';
 
 const silent: LoggerService = { log() {}, error() {}, warn() {}, debug() {}, verbose() {} };
-const topology = defineTopology({ consumers: { audit: { maxDeliver: 3, backoffMs: [50], ackWaitMs: 5_000 } } });
+const auditRetries = { maxDeliver: 3, backoffMs: [50], ackWaitMs: 5_000 };
+const topology = defineTopology({ consumers: { audit: auditRetries } });
 
 async function waitFor(condition: () => boolean, description: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -40,12 +41,16 @@ class BatchProbeModule {}
 
 const apps: INestMicroservice[] = [];
 
-/** Stores `count` audit messages, then starts the consumer: they come through claims of up to `maxInFlight`. */
-async function startWithBacklog(store: InMemoryQueueStore, count: number, maxInFlight = 8) {
+/**
+ * Stores `count` audit messages, then starts the consumer on a bus of concurrency 8: they come
+ * through claims of up to `auditInFlight` (null: the audit consumer's own limit).
+ */
+async function startWithBacklog(store: InMemoryQueueStore, count: number, auditInFlight: number | null = 8) {
   const events = Array.from({ length: count }, () => createdEvent());
   for (const event of events) await store.enqueue(['audit'], subjectFor(event.type, topology), event.eventId, { ...event }, {});
   const wakeup = new InProcessWakeup();
-  const server = new InProcessServer({ store, consumers: ['audit'], topology, wakeup, logger: silent, maxInFlight, pollIntervalMs: 20, retry: { jitterRatio: 0 } });
+  const consumers = defineTopology({ consumers: { audit: auditInFlight === null ? auditRetries : { ...auditRetries, maxInFlight: auditInFlight } } });
+  const server = new InProcessServer({ store, consumers: ['audit'], topology: consumers, wakeup, logger: silent, maxInFlight: 8, pollIntervalMs: 20, retry: { jitterRatio: 0 } });
   const app = await NestFactory.createMicroservice(BatchProbeModule, { strategy: server, logger: false });
   await app.listen();
   apps.push(app);
@@ -81,6 +86,16 @@ describe('batch consumers (OnBusBatch)', () => {
     expect(batches.length).toBeLessThan(12);
     expect(delivered().sort()).toEqual(events.map((event) => event.eventId).sort());
     expect(store.calls['ackMany']).toBeLessThan(12);
+  });
+
+  it('the audit consumer’s own in-flight limit (256) replaces the bus concurrency: a backlog of 40 goes to the handler as one batch', async () => {
+    const store = new InMemoryQueueStore();
+    const { events } = await startWithBacklog(store, 40, null);
+    await waitFor(() => store.acked.length === 40, 'every message acknowledged');
+
+    expect(topology.consumers.find((consumer) => consumer.name === 'audit')?.maxInFlight).toBe(256);
+    expect(batches.map((batch) => batch.events.length)).toEqual([40]);
+    expect(delivered().sort()).toEqual(events.map((event) => event.eventId).sort());
   });
 
   it('a batch waits the consumer’s linger for later messages: events of different moments share one handler call', async () => {

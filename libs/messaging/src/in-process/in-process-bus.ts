@@ -135,8 +135,9 @@ export class InProcessServer
     };
     for (const definition of this.definitions) {
       const policy = retryPolicyFor(definition, this.options.retry);
-      const dispatch = new ConsumerDispatch(definition.name, (pattern) => this.getHandlerByPattern(pattern), policy, this.maxInFlight, definition.batchLingerMs);
-      const consumer = new InProcessConsumer(definition, dispatch, deps, this.maxInFlight);
+      const inFlight = definition.maxInFlight ?? this.maxInFlight;
+      const dispatch = new ConsumerDispatch(definition.name, (pattern) => this.getHandlerByPattern(pattern), policy, inFlight, definition.batchLingerMs);
+      const consumer = new InProcessConsumer(definition, dispatch, deps, inFlight);
       this.unregister.push(this.wakeup.register(consumer));
       this.loops.push(consumer.run());
     }

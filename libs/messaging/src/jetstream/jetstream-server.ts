@@ -82,11 +82,12 @@ export class JetStreamServer
       const js = jetstream(nc);
       for (const definition of this.definitions) {
         const policy = retryPolicyFor(definition, this.options.retry);
-        const dispatch = new ConsumerDispatch(definition.name, (pattern) => this.getHandlerByPattern(pattern), policy, this.maxInFlight, definition.batchLingerMs);
+        const inFlight = definition.maxInFlight ?? this.maxInFlight;
+        const dispatch = new ConsumerDispatch(definition.name, (pattern) => this.getHandlerByPattern(pattern), policy, inFlight, definition.batchLingerMs);
         const consumer = await js.consumers.get(this.topology.lifecycleStream.name, definition.name);
-        const messages = await consumer.consume({ max_messages: this.maxInFlight });
+        const messages = await consumer.consume({ max_messages: inFlight });
         this.subscriptions.push(messages);
-        this.loops.push(this.consumeLoop(js, definition, dispatch, messages));
+        this.loops.push(this.consumeLoop(js, definition, dispatch, messages, inFlight));
       }
       this._status$.next('connected');
       callback();
@@ -124,15 +125,16 @@ export class JetStreamServer
 
   /**
    * A slot per message: each starts as soon as a slot is free and settles on its own, so a slow
-   * handler never holds up the messages pulled with it. The pull keeps `maxInFlight` more buffered.
+   * handler never holds up the messages pulled with it. The pull keeps `inFlight` more buffered.
    */
   private async consumeLoop(
     js: JetStreamClient,
     definition: ConsumerDefinition,
     dispatch: ConsumerDispatch,
     messages: ConsumerMessages,
+    inFlight: number,
   ): Promise<void> {
-    const slots = new Slots(this.maxInFlight);
+    const slots = new Slots(inFlight);
     try {
       for await (const msg of messages) {
         const waited = !this.closing && !slots.tryAcquire();
