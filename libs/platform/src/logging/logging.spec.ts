@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { correlationIdFrom, loggablePath } from './logging.js';
+import { correlationIdFrom, loggablePath, pinoParams } from './logging.js';
 
 describe('request logging', () => {
   it('never logs an approval-link or enrolment-link token, nor a query string', () => {
@@ -20,5 +20,10 @@ describe('request logging', () => {
   it('takes a well-formed correlation id and mints one otherwise', () => {
     expect(correlationIdFrom('abc-123')).toBe('abc-123');
     expect(correlationIdFrom('bad id with spaces')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('writes ISO 8601 timestamps (UTC), not epoch milliseconds', () => {
+    const options = pinoParams('token', 'info').pinoHttp as { timestamp: () => string };
+    expect(options.timestamp()).toMatch(/^,"time":"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"$/);
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import { type DestinationStream, stdTimeFunctions } from 'pino';
 import type { Options } from 'pino-http';
 import { serializeError } from './error-serializer.js';
 
@@ -74,6 +74,8 @@ export function pinoParams(service: string, level: string, destination?: Destina
   const options: Options = {
     level,
     base: { service },
+    // `"time":"2026-12-03T12:00:00.000Z"`: readable as it stands, and what log shippers parse.
+    timestamp: stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     genReqId: (req: IncomingMessage, res: ServerResponse) => {
       const id = correlationIdFrom(req.headers[CORRELATION_HEADER]);
