@@ -17,7 +17,15 @@ import {
   createDataSource,
   runMigrations,
 } from '@ciba/persistence';
-import { KEY_ACTIVATION_DELAY_MS, KEY_REFRESH_INTERVAL_MS, busTopology, deviceTargetSealer, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import {
+  KEY_ACTIVATION_DELAY_MS,
+  KEY_REFRESH_INTERVAL_MS,
+  busTopology,
+  deviceTargetSealer,
+  ensureBusTopology,
+  loadBootstrap,
+  notificationEndpointPolicy,
+} from '@ciba/platform';
 import { DeviceEnrolment, ENROLMENT_VIAS, EnrolmentRefused, type EnrolmentVia, channelsFromEnvironment } from '@ciba/service-notifier';
 import { InProcessEventPublisher, JetStreamEventPublisher, connectNats } from '@ciba/messaging';
 import type { DataSource } from 'typeorm';
@@ -34,6 +42,8 @@ commands:
                           (CIBA_ACCESS_TOKEN_TTL / CIBA_ID_TOKEN_TTL)
   keys list               list published signing keys of every algorithm (kid, alg, created, retired,
                           unpublish after); creates a missing algorithm's first key
+  streams ensure          create or update the JetStream streams (CIBA_NATS_STREAM_REPLICAS replicas), their
+                          durable consumers and the poll-state bucket on CIBA_NATS_SERVERS; idempotent
   callbacks failed        list ping/push callbacks given up (dead letters): id, client, attempts, reason
   callbacks redeliver ID [--bus in-process]
                           reopen a failed callback and hand it to the callback dispatcher again
@@ -60,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command === '' && !values.help ? 64 : 0;
   }
+  if (command === 'streams ensure') return ensureStreamsOnNats(loadConfig(process.env, 'admin', []));
   // Device targets are sealed with the key-encryption key.
   const needsKeys = command.startsWith('keys') || command === 'devices list' || command === 'devices revoke';
   const config = loadConfig(process.env, 'admin', needsKeys ? ['database', 'keys'] : ['database']);
@@ -226,6 +237,18 @@ async function redeliver(event: LifecycleEvent, messageId: string, inProcess: bo
   const connection = await connectNats({ servers: [...config.nats.servers], name: 'ciba-admin' });
   try {
     await new JetStreamEventPublisher({ connection, topology }).publish(event, { messageId });
+  } finally {
+    await connection.drain();
+  }
+}
+
+async function ensureStreamsOnNats(config: ProviderConfig): Promise<number> {
+  const connection = await connectNats({ servers: [...config.nats.servers], name: 'ciba-admin' });
+  try {
+    const topology = await ensureBusTopology(connection, config);
+    const streams = [topology.lifecycleStream, topology.deadLetterStream].map((stream) => stream.name).join(', ');
+    process.stdout.write(`streams ${streams} (${config.nats.streamReplicas} replica(s)), ${topology.consumers.length} consumers and the poll-state bucket are up to date\n`);
+    return 0;
   } finally {
     await connection.drain();
   }

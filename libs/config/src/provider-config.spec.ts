@@ -16,6 +16,13 @@ describe('loadConfig', () => {
     expect(c.publicUrls.token).toBe(c.issuer);
   });
 
+  it('NATS streams: one replica and created by the services by default; up to 5 replicas, or left to `ciba-admin streams ensure`', () => {
+    expect(loadConfig(base, 'token', []).nats).toMatchObject({ streamReplicas: 1, ensureStreams: true });
+    expect(loadConfig({ ...base, CIBA_NATS_STREAM_REPLICAS: '3', CIBA_NATS_ENSURE_STREAMS: 'false' }, 'token', []).nats).toMatchObject({ streamReplicas: 3, ensureStreams: false });
+    expect(() => loadConfig({ ...base, CIBA_NATS_STREAM_REPLICAS: '0' }, 'token', [])).toThrow(/CIBA_NATS_STREAM_REPLICAS/);
+    expect(() => loadConfig({ ...base, CIBA_NATS_STREAM_REPLICAS: '6' }, 'token', [])).toThrow(/CIBA_NATS_STREAM_REPLICAS/);
+  });
+
   it('names every missing required variable at once', () => {
     expect.assertions(3);
     try {

@@ -28,6 +28,8 @@ const envSchema = z.object({
   CIBA_DATABASE_POOL_SIZE: int(1, 200).default(10),
   CIBA_NATS_SERVERS: z.string().default('nats://127.0.0.1:4222'),
   CIBA_BUS_CONCURRENCY: int(1, 1024).default(32),
+  CIBA_NATS_STREAM_REPLICAS: int(1, 5).default(1),
+  CIBA_NATS_ENSURE_STREAMS: bool.default(true),
   CIBA_BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1–32 characters of A-Z a-z 0-9 _ -').optional(),
   CIBA_KEY_ENCRYPTION_KEY: z.string().optional(),
   CIBA_SIGNING_ALG: z.enum(SIGNING_ALGS).optional(),
@@ -78,7 +80,15 @@ export interface ProviderConfig {
   readonly publicUrls: { readonly authorize: string; readonly token: string; readonly notifier: string };
   readonly database: { readonly url: string; readonly poolSize: number };
   /** `prefix` namespaces streams, subjects, consumers and the KV bucket, for several deployments on one NATS. */
-  readonly nats: { readonly servers: readonly string[]; readonly prefix: string | null; readonly concurrency: number };
+  readonly nats: {
+    readonly servers: readonly string[];
+    readonly prefix: string | null;
+    readonly concurrency: number;
+    /** Replicas of the streams and the poll-state bucket (3 on a JetStream cluster). */
+    readonly streamReplicas: number;
+    /** Whether services create and update the streams and consumers on start (`ciba-admin streams ensure` otherwise). */
+    readonly ensureStreams: boolean;
+  };
   readonly keys: {
     readonly encryptionKey: string;
     /** The default algorithm: access tokens, and ID tokens of clients that registered none. The first of `signingAlgs`. */
@@ -235,7 +245,13 @@ export function loadConfig(
       notifier: notifierUrl,
     },
     database: { url: e.CIBA_DATABASE_URL ?? '', poolSize: e.CIBA_DATABASE_POOL_SIZE },
-    nats: { servers: e.CIBA_NATS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean), prefix: e.CIBA_BUS_PREFIX ?? null, concurrency: e.CIBA_BUS_CONCURRENCY },
+    nats: {
+      servers: e.CIBA_NATS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean),
+      prefix: e.CIBA_BUS_PREFIX ?? null,
+      concurrency: e.CIBA_BUS_CONCURRENCY,
+      streamReplicas: e.CIBA_NATS_STREAM_REPLICAS,
+      ensureStreams: e.CIBA_NATS_ENSURE_STREAMS,
+    },
     keys: { encryptionKey: e.CIBA_KEY_ENCRYPTION_KEY ?? '', signingAlg: signingAlgs[0], signingAlgs },
     bootstrapFile: e.CIBA_BOOTSTRAP_FILE ?? null,
     ciba: {

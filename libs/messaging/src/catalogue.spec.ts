@@ -13,8 +13,16 @@ import {
   subjectFor,
   subjectMatches,
 } from './catalogue.js';
+import { streamConfig } from './jetstream/jetstream-connection.js';
 
 describe('catalogue', () => {
+  it('streams keep one replica by default and as many as asked on a JetStream cluster', () => {
+    expect(streamConfig(DEFAULT_TOPOLOGY.lifecycleStream).num_replicas).toBe(1);
+    const clustered = defineTopology({ streamReplicas: 3 });
+    expect(streamConfig(clustered.lifecycleStream).num_replicas).toBe(3);
+    expect(streamConfig(clustered.deadLetterStream).num_replicas).toBe(3);
+  });
+
   it('names the production streams, subjects and consumers', () => {
     expect(DEFAULT_TOPOLOGY.lifecycleStream).toMatchObject({ name: 'CIBA_LIFECYCLE', subjects: ['ciba.lifecycle.>'] });
     expect(DEFAULT_TOPOLOGY.deadLetterStream).toMatchObject({ name: 'CIBA_DEAD_LETTER', subjects: ['ciba.dlq.>'] });

@@ -17,6 +17,8 @@ export interface StreamDefinition {
   readonly maxAgeMs: number;
   /** Window in which a repeated `Nats-Msg-Id` is dropped by the server. */
   readonly duplicateWindowMs: number;
+  /** Copies kept by a JetStream cluster (1, or 3 for a cluster that survives losing a server). */
+  readonly replicas: number;
 }
 
 export interface ConsumerDefinition {
@@ -92,6 +94,8 @@ export interface TopologyOverrides {
   /** Per-consumer overrides of the retry numbers, by consumer name. */
   readonly consumers?: Readonly<Record<string, Partial<Omit<ConsumerDefinition, 'name' | 'filterSubject'>>>>;
   readonly duplicateWindowMs?: number;
+  /** Replicas of every stream (and of the poll-state bucket); 1 by default. */
+  readonly streamReplicas?: number;
 }
 
 /**
@@ -108,6 +112,7 @@ export function defineTopology(overrides: TopologyOverrides = {}): BusTopology {
   const lifecycle = subjectPrefix(LIFECYCLE_SUBJECT_PREFIX);
   const deadLetter = subjectPrefix(DEAD_LETTER_SUBJECT_PREFIX);
   const duplicateWindowMs = overrides.duplicateWindowMs ?? DUPLICATE_WINDOW_MS;
+  const replicas = overrides.streamReplicas ?? 1;
   const consumers: ConsumerDefinition[] = [
     {
       name: CONSUMER_NAMES.notifier,
@@ -143,12 +148,14 @@ export function defineTopology(overrides: TopologyOverrides = {}): BusTopology {
       subjects: [`${lifecycle}.>`],
       maxAgeMs: 7 * DAY_MS,
       duplicateWindowMs,
+      replicas,
     },
     deadLetterStream: {
       name: streamName(DEAD_LETTER_STREAM),
       subjects: [`${deadLetter}.>`],
       maxAgeMs: 30 * DAY_MS,
       duplicateWindowMs,
+      replicas,
     },
     consumers,
   });

@@ -35,7 +35,7 @@ export function streamConfig(stream: StreamDefinition): StreamConfig {
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    num_replicas: 1,
+    num_replicas: stream.replicas,
     max_age: nanos(stream.maxAgeMs),
     duplicate_window: nanos(stream.duplicateWindowMs),
   } as StreamConfig;

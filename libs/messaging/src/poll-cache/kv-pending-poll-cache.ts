@@ -18,8 +18,8 @@ const MAX_ATTEMPTS = 50;
 export class KvPendingPollCache implements PendingPollCache {
   private constructor(private readonly kv: KV) {}
 
-  static async open(connection: NatsConnection, options: { ttlMs: number; bucket?: string }): Promise<KvPendingPollCache> {
-    const kv = await new Kvm(connection).create(options.bucket ?? POLL_STATE_BUCKET, { history: 1, ttl: options.ttlMs });
+  static async open(connection: NatsConnection, options: { ttlMs: number; bucket?: string; replicas?: number }): Promise<KvPendingPollCache> {
+    const kv = await new Kvm(connection).create(options.bucket ?? POLL_STATE_BUCKET, { history: 1, ttl: options.ttlMs, replicas: options.replicas ?? 1 });
     return new KvPendingPollCache(kv);
   }
 

@@ -52,7 +52,7 @@ export function jetStreamBus(config: ProviderConfig): Provider[] {
       provide: NATS_CONNECTION,
       useFactory: async () => {
         const connection = await connectNats({ servers: [...config.nats.servers], name: `ciba-${config.service}` });
-        await ensureStreams(await jetstreamManager(connection), topology);
+        if (config.nats.ensureStreams) await ensureStreams(await jetstreamManager(connection), topology);
         return connection;
       },
     },
@@ -61,10 +61,7 @@ export function jetStreamBus(config: ProviderConfig): Provider[] {
       provide: PENDING_POLL_CACHE,
       inject: [NATS_CONNECTION],
       // Entries outlive the longest request a little, then the bucket forgets them.
-      useFactory: (connection: NatsConnection) => KvPendingPollCache.open(connection, {
-          ttlMs: (config.ciba.maxExpiresIn + 60) * 1000,
-          bucket: config.nats.prefix ? `${config.nats.prefix}_${POLL_STATE_BUCKET}` : POLL_STATE_BUCKET,
-        }),
+      useFactory: (connection: NatsConnection) => KvPendingPollCache.open(connection, pollStateBucket(config)),
     },
     {
       provide: BUS_LAG,
@@ -93,9 +90,32 @@ export function inProcessBus(wakeup: InProcessWakeup, topology: BusTopology): Pr
 }
 
 /** Streams, subjects and consumers of this deployment (namespaced by `CIBA_BUS_PREFIX`). */
+/** The pending-poll cache's KV bucket: entries outlive the longest request a little, then the bucket forgets them. */
+export function pollStateBucket(config: ProviderConfig): { ttlMs: number; bucket: string; replicas: number } {
+  return {
+    ttlMs: (config.ciba.maxExpiresIn + 60) * 1000,
+    bucket: config.nats.prefix ? `${config.nats.prefix}_${POLL_STATE_BUCKET}` : POLL_STATE_BUCKET,
+    replicas: config.nats.streamReplicas,
+  };
+}
+
+/**
+ * Creates or updates what the services' bus needs on NATS: the lifecycle and dead-letter streams
+ * (with `CIBA_NATS_STREAM_REPLICAS` replicas), the durable consumers and the poll-state bucket.
+ * Idempotent. Services do it on start unless `CIBA_NATS_ENSURE_STREAMS=false`; `ciba-admin streams
+ * ensure` does it as a release step.
+ */
+export async function ensureBusTopology(connection: NatsConnection, config: ProviderConfig): Promise<BusTopology> {
+  const topology = busTopology(config);
+  await ensureStreams(await jetstreamManager(connection), topology);
+  await KvPendingPollCache.open(connection, pollStateBucket(config));
+  return topology;
+}
+
 export function busTopology(config: ProviderConfig): BusTopology {
   return defineTopology({
     ...(config.nats.prefix ? { prefix: config.nats.prefix } : {}),
+    streamReplicas: config.nats.streamReplicas,
     consumers: { 'callback-dispatcher': { maxDeliver: config.callbacks.maxAttempts, ackWaitMs: config.callbacks.ackWaitMs } },
   });
 }
@@ -110,6 +130,7 @@ export async function startJetStreamConsumers(app: INestApplication, config: Pro
         name: `ciba-${config.service}`,
         topology: busTopology(config),
         maxInFlight: config.nats.concurrency,
+        ensureTopology: config.nats.ensureStreams,
       }),
     },
     { inheritAppConfig: true },
