@@ -24,6 +24,7 @@ import {
   deviceTargetSealer,
   ensureBusTopology,
   loadBootstrap,
+  natsConnectionOptions,
   notificationEndpointPolicy,
 } from '@ciba/platform';
 import { DeviceEnrolment, ENROLMENT_VIAS, EnrolmentRefused, type EnrolmentVia, channelsFromEnvironment } from '@ciba/service-notifier';
@@ -234,7 +235,7 @@ async function redeliver(event: LifecycleEvent, messageId: string, inProcess: bo
     await new InProcessEventPublisher({ store: new PostgresDurableQueueStore(dataSource), topology }).publish(event, { messageId });
     return;
   }
-  const connection = await connectNats({ servers: [...config.nats.servers], name: 'ciba-admin' });
+  const connection = await connectNats(natsConnectionOptions(config, 'ciba-admin'));
   try {
     await new JetStreamEventPublisher({ connection, topology }).publish(event, { messageId });
   } finally {
@@ -243,7 +244,7 @@ async function redeliver(event: LifecycleEvent, messageId: string, inProcess: bo
 }
 
 async function ensureStreamsOnNats(config: ProviderConfig): Promise<number> {
-  const connection = await connectNats({ servers: [...config.nats.servers], name: 'ciba-admin' });
+  const connection = await connectNats(natsConnectionOptions(config, 'ciba-admin'));
   try {
     const topology = await ensureBusTopology(connection, config);
     const streams = [topology.lifecycleStream, topology.deadLetterStream].map((stream) => stream.name).join(', ');

@@ -23,6 +23,37 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, CIBA_NATS_STREAM_REPLICAS: '6' }, 'token', [])).toThrow(/CIBA_NATS_STREAM_REPLICAS/);
   });
 
+  it('NATS credentials: one way at most (user and password, token, nkey seed file, creds file); refusals name the variables, never their values', () => {
+    const nats = (env: Record<string, string>) => loadConfig({ ...base, ...env }, 'token', []).nats;
+    expect(nats({}).auth).toEqual({ kind: 'none' });
+    expect(nats({ CIBA_NATS_USER: 'ciba', CIBA_NATS_PASSWORD: 'pw-9f3a' }).auth).toEqual({ kind: 'user', user: 'ciba', password: 'pw-9f3a' });
+    expect(nats({ CIBA_NATS_TOKEN: 'tok-51c2' }).auth).toEqual({ kind: 'token', token: 'tok-51c2' });
+    expect(nats({ CIBA_NATS_NKEY_SEED_FILE: '/run/nats/user.nk' }).auth).toEqual({ kind: 'nkey', seedFile: '/run/nats/user.nk' });
+    expect(nats({ CIBA_NATS_CREDS_FILE: '/run/nats/ciba.creds' }).auth).toEqual({ kind: 'creds', credsFile: '/run/nats/ciba.creds' });
+    const refusal = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env }, 'token', []);
+      } catch (err) {
+        return (err as ConfigError).message;
+      }
+      throw new Error('accepted');
+    };
+    const several = refusal({ CIBA_NATS_TOKEN: 'tok-51c2', CIBA_NATS_USER: 'ciba', CIBA_NATS_PASSWORD: 'pw-9f3a' });
+    expect(several).toMatch(/set one of CIBA_NATS_USER\/CIBA_NATS_PASSWORD, CIBA_NATS_TOKEN, not several/);
+    expect(several).not.toMatch(/tok-51c2|pw-9f3a/);
+    expect(refusal({ CIBA_NATS_USER: 'ciba' })).toMatch(/CIBA_NATS_USER and CIBA_NATS_PASSWORD: set both or neither/);
+  });
+
+  it('NATS TLS: off unless asked (or a tls:// server); a CA file, and a client certificate only with its key', () => {
+    const nats = (env: Record<string, string>) => loadConfig({ ...base, ...env }, 'token', []).nats;
+    expect(nats({}).tls).toBeNull();
+    expect(nats({ CIBA_NATS_TLS: 'true' }).tls).toEqual({});
+    expect(nats({ CIBA_NATS_TLS_CA_FILE: '/run/nats/ca.pem' }).tls).toEqual({ caFile: '/run/nats/ca.pem' });
+    expect(nats({ CIBA_NATS_TLS_CERT_FILE: '/c.pem', CIBA_NATS_TLS_KEY_FILE: '/c.key' }).tls).toEqual({ certFile: '/c.pem', keyFile: '/c.key' });
+    expect(() => nats({ CIBA_NATS_TLS_CERT_FILE: '/c.pem' })).toThrow(/CIBA_NATS_TLS_CERT_FILE and CIBA_NATS_TLS_KEY_FILE: set both/);
+    expect(nats({}).connectTimeoutMs).toBe(10_000);
+  });
+
   it('names every missing required variable at once', () => {
     expect.assertions(3);
     try {

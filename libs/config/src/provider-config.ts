@@ -29,6 +29,16 @@ const envSchema = z.object({
   CIBA_NATS_SERVERS: z.string().default('nats://127.0.0.1:4222'),
   CIBA_BUS_CONCURRENCY: int(1, 1024).default(32),
   CIBA_NATS_STREAM_REPLICAS: int(1, 5).default(1),
+  CIBA_NATS_USER: z.string().optional(),
+  CIBA_NATS_PASSWORD: z.string().optional(),
+  CIBA_NATS_TOKEN: z.string().optional(),
+  CIBA_NATS_NKEY_SEED_FILE: z.string().optional(),
+  CIBA_NATS_CREDS_FILE: z.string().optional(),
+  CIBA_NATS_TLS: bool.default(false),
+  CIBA_NATS_CONNECT_TIMEOUT_MS: int(100, 120000).default(10000),
+  CIBA_NATS_TLS_CA_FILE: z.string().optional(),
+  CIBA_NATS_TLS_CERT_FILE: z.string().optional(),
+  CIBA_NATS_TLS_KEY_FILE: z.string().optional(),
   CIBA_NATS_ENSURE_STREAMS: bool.default(true),
   CIBA_BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1–32 characters of A-Z a-z 0-9 _ -').optional(),
   CIBA_KEY_ENCRYPTION_KEY: z.string().optional(),
@@ -88,6 +98,12 @@ export interface ProviderConfig {
     readonly streamReplicas: number;
     /** Whether services create and update the streams and consumers on start (`ciba-admin streams ensure` otherwise). */
     readonly ensureStreams: boolean;
+    /** How every process proves itself to NATS (one way at most). */
+    readonly auth: NatsAuthSettings;
+    /** TLS to NATS, required when set; null: as the server URLs say (`tls://` requires it). */
+    readonly tls: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string } | null;
+    /** How long a first connection may take before the process gives up (and exits, at start). */
+    readonly connectTimeoutMs: number;
   };
   readonly keys: {
     readonly encryptionKey: string;
@@ -180,6 +196,53 @@ const DEFAULT_PORTS: Record<ServiceName, number> = {
   admin: 0,
 };
 
+/** How a process proves itself to NATS; the same shape as `NatsAuth` in `@ciba/messaging`. */
+export type NatsAuthSettings =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'user'; readonly user: string; readonly password: string }
+  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'nkey'; readonly seedFile: string }
+  | { readonly kind: 'creds'; readonly credsFile: string };
+
+type Env = z.infer<typeof envSchema>;
+
+/** One way at most; a user needs its password. Problems name variables, never their values. */
+function natsAuth(e: Env, problems: string[]): NatsAuthSettings {
+  const ways = [
+    e.CIBA_NATS_USER !== undefined || e.CIBA_NATS_PASSWORD !== undefined ? 'CIBA_NATS_USER/CIBA_NATS_PASSWORD' : null,
+    e.CIBA_NATS_TOKEN !== undefined ? 'CIBA_NATS_TOKEN' : null,
+    e.CIBA_NATS_NKEY_SEED_FILE !== undefined ? 'CIBA_NATS_NKEY_SEED_FILE' : null,
+    e.CIBA_NATS_CREDS_FILE !== undefined ? 'CIBA_NATS_CREDS_FILE' : null,
+  ].filter((way): way is string => way !== null);
+  if (ways.length > 1) {
+    problems.push(`NATS authentication: set one of ${ways.join(', ')}, not several`);
+    return { kind: 'none' };
+  }
+  if (e.CIBA_NATS_USER !== undefined || e.CIBA_NATS_PASSWORD !== undefined) {
+    if (e.CIBA_NATS_USER === undefined || e.CIBA_NATS_PASSWORD === undefined) {
+      problems.push('CIBA_NATS_USER and CIBA_NATS_PASSWORD: set both or neither');
+      return { kind: 'none' };
+    }
+    return { kind: 'user', user: e.CIBA_NATS_USER, password: e.CIBA_NATS_PASSWORD };
+  }
+  if (e.CIBA_NATS_TOKEN !== undefined) return { kind: 'token', token: e.CIBA_NATS_TOKEN };
+  if (e.CIBA_NATS_NKEY_SEED_FILE !== undefined) return { kind: 'nkey', seedFile: e.CIBA_NATS_NKEY_SEED_FILE };
+  if (e.CIBA_NATS_CREDS_FILE !== undefined) return { kind: 'creds', credsFile: e.CIBA_NATS_CREDS_FILE };
+  return { kind: 'none' };
+}
+
+function natsTls(e: Env, problems: string[]): ProviderConfig['nats']['tls'] {
+  if ((e.CIBA_NATS_TLS_CERT_FILE === undefined) !== (e.CIBA_NATS_TLS_KEY_FILE === undefined)) {
+    problems.push('CIBA_NATS_TLS_CERT_FILE and CIBA_NATS_TLS_KEY_FILE: set both (mutual TLS) or neither');
+  }
+  const files = {
+    ...(e.CIBA_NATS_TLS_CA_FILE !== undefined ? { caFile: e.CIBA_NATS_TLS_CA_FILE } : {}),
+    ...(e.CIBA_NATS_TLS_CERT_FILE !== undefined ? { certFile: e.CIBA_NATS_TLS_CERT_FILE } : {}),
+    ...(e.CIBA_NATS_TLS_KEY_FILE !== undefined ? { keyFile: e.CIBA_NATS_TLS_KEY_FILE } : {}),
+  };
+  return e.CIBA_NATS_TLS || Object.keys(files).length > 0 ? files : null;
+}
+
 /**
  * Parse the environment for `service`. `requires` lists the sections the service cannot run without;
  * the all-in-one start fills database and keys itself before calling this.
@@ -232,6 +295,8 @@ export function loadConfig(
   const scopes = words(e.CIBA_SCOPES);
   if (!scopes.includes('openid')) problems.push('CIBA_SCOPES: must include openid');
   problems.push(...limitProblems(present, e));
+  const natsAuthSettings = natsAuth(e, problems);
+  const natsTlsSettings = natsTls(e, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const notifierUrl = stripSlash(e.CIBA_NOTIFIER_URL ?? issuer);
 
@@ -251,6 +316,9 @@ export function loadConfig(
       concurrency: e.CIBA_BUS_CONCURRENCY,
       streamReplicas: e.CIBA_NATS_STREAM_REPLICAS,
       ensureStreams: e.CIBA_NATS_ENSURE_STREAMS,
+      auth: natsAuthSettings,
+      tls: natsTlsSettings,
+      connectTimeoutMs: e.CIBA_NATS_CONNECT_TIMEOUT_MS,
     },
     keys: { encryptionKey: e.CIBA_KEY_ENCRYPTION_KEY ?? '', signingAlg: signingAlgs[0], signingAlgs },
     bootstrapFile: e.CIBA_BOOTSTRAP_FILE ?? null,

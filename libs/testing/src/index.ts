@@ -12,6 +12,7 @@ export { replyJson, selfSignedCert, startHttpsPeer, temporaryFile } from './peer
 export type { HttpsPeer, RecordedRequest, Responder, TlsIdentity } from './peers/https-peer.js';
 export { SMTP_REPLIES, SmtpPeer, mailParts } from './peers/smtp-peer.js';
 export type { MailParts, ReceivedMail, RecipientAttempt, SmtpPeerOptions, SmtpReply } from './peers/smtp-peer.js';
+export { NatsPeer } from './peers/nats-peer.js';
 export { SmppPeer } from './peers/smpp-peer.js';
 export type { SmppPeerOptions, SubmittedSm } from './peers/smpp-peer.js';
 export { TwilioPeer, twilioError } from './peers/twilio-peer.js';

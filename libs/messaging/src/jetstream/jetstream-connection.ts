@@ -1,5 +1,6 @@
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, nkeyAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator } from '@nats-io/transport-node';
+import type { Authenticator, NatsConnection } from '@nats-io/transport-node';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -13,17 +14,65 @@ import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/je
 import { DEFAULT_TOPOLOGY } from '../catalogue.js';
 import type { BusTopology, ConsumerDefinition, StreamDefinition } from '../catalogue.js';
 
+/** How a client proves itself to NATS: none, user and password, a token, an nkey seed file or a creds (JWT) file. */
+export type NatsAuth =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'user'; readonly user: string; readonly password: string }
+  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'nkey'; readonly seedFile: string }
+  | { readonly kind: 'creds'; readonly credsFile: string };
+
+/** TLS to NATS: the CA that signed the servers' certificates, and a client certificate for mutual TLS. */
+export interface NatsTls {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
 export interface NatsConnectionOptions {
   readonly servers: string | readonly string[];
   /** Client name shown in the server's connection list, e.g. `ciba-notifier`. */
   readonly name: string;
+  readonly auth?: NatsAuth;
+  /** TLS required when given (also for `nats://` URLs); the system's CAs when no `caFile`. */
+  readonly tls?: NatsTls | null;
+  /**
+   * How long the first connection may take before it fails (the client's default: 20 s). A refused
+   * client certificate shows only as this timeout: the server closes each handshake.
+   */
+  readonly connectTimeoutMs?: number;
 }
 
 export function connectNats(options: NatsConnectionOptions): Promise<NatsConnection> {
   const servers = typeof options.servers === 'string' ? [options.servers] : [...options.servers];
-  // noAsyncTraces: no Error (with its stack) captured at every request and publish just in case it
-  // times out; a timeout still says what timed out.
-  return connect({ servers, name: options.name, maxReconnectAttempts: -1, noAsyncTraces: true });
+  const authenticator = authenticatorFor(options.auth ?? { kind: 'none' });
+  return connect({
+    servers,
+    name: options.name,
+    maxReconnectAttempts: -1,
+    // No Error (with its stack) captured at every request and publish just in case it times out; a
+    // timeout still says what timed out.
+    noAsyncTraces: true,
+    ...(authenticator ? { authenticator } : {}),
+    ...(options.tls ? { tls: { ...options.tls } } : {}),
+    ...(options.connectTimeoutMs !== undefined ? { timeout: options.connectTimeoutMs } : {}),
+  });
+}
+
+/** Seed and creds files are read at each (re)connection, so that a rotated file is picked up. */
+function authenticatorFor(auth: NatsAuth): Authenticator | undefined {
+  switch (auth.kind) {
+    case 'none':
+      return undefined;
+    case 'user':
+      return usernamePasswordAuthenticator(auth.user, auth.password);
+    case 'token':
+      return tokenAuthenticator(auth.token);
+    case 'nkey':
+      return nkeyAuthenticator(() => new TextEncoder().encode(readFileSync(auth.seedFile, 'utf8').trim()));
+    case 'creds':
+      return credsAuthenticator(() => readFileSync(auth.credsFile));
+  }
 }
 
 export const nanos = (ms: number): number => Math.round(ms * 1_000_000);

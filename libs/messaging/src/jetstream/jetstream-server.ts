@@ -19,10 +19,13 @@ import { describeSettlement, InFlight, Slots } from '../handler-dispatch.js';
 import type { BusServerOptions, Delivery } from '../handler-dispatch.js';
 import { decodeLifecycleEvent } from '../lifecycle-event.schema.js';
 import { retryPolicyFor } from '../settlement.js';
-import { connectNats, ensureStreams } from './jetstream-connection.js';
+import { type NatsAuth, type NatsTls, connectNats, ensureStreams } from './jetstream-connection.js';
 
 export interface JetStreamServerOptions extends BusServerOptions {
   readonly servers: string | readonly string[];
+  readonly auth?: NatsAuth;
+  readonly tls?: NatsTls | null;
+  readonly connectTimeoutMs?: number;
   /** Connection name; defaults to `ciba-<consumers>`. */
   readonly name?: string;
   /** Create/update streams and consumers on listen. Default true. */
@@ -75,6 +78,9 @@ export class JetStreamServer
       const nc = await connectNats({
         servers: this.options.servers,
         name: this.options.name ?? `ciba-${this.options.consumers.join('-') || 'bus'}`,
+        ...(this.options.auth ? { auth: this.options.auth } : {}),
+        ...(this.options.tls ? { tls: this.options.tls } : {}),
+        ...(this.options.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.options.connectTimeoutMs } : {}),
       });
       this.connection = nc;
       void this.watchStatus(nc);

@@ -11,6 +11,7 @@ import {
   KvPendingPollCache,
   POLL_STATE_BUCKET,
   type BusTopology,
+  type NatsConnectionOptions,
   connectNats,
   defineTopology,
   ensureStreams,
@@ -51,7 +52,7 @@ export function jetStreamBus(config: ProviderConfig): Provider[] {
     {
       provide: NATS_CONNECTION,
       useFactory: async () => {
-        const connection = await connectNats({ servers: [...config.nats.servers], name: `ciba-${config.service}` });
+        const connection = await connectNats(natsConnectionOptions(config, `ciba-${config.service}`));
         if (config.nats.ensureStreams) await ensureStreams(await jetstreamManager(connection), topology);
         return connection;
       },
@@ -90,6 +91,11 @@ export function inProcessBus(wakeup: InProcessWakeup, topology: BusTopology): Pr
 }
 
 /** Streams, subjects and consumers of this deployment (namespaced by `CIBA_BUS_PREFIX`). */
+/** Servers, credentials and TLS for a connection of this process to NATS. */
+export function natsConnectionOptions(config: ProviderConfig, name: string): NatsConnectionOptions {
+  return { servers: [...config.nats.servers], name, auth: config.nats.auth, tls: config.nats.tls, connectTimeoutMs: config.nats.connectTimeoutMs };
+}
+
 /** The pending-poll cache's KV bucket: entries outlive the longest request a little, then the bucket forgets them. */
 export function pollStateBucket(config: ProviderConfig): { ttlMs: number; bucket: string; replicas: number } {
   return {
@@ -125,9 +131,8 @@ export async function startJetStreamConsumers(app: INestApplication, config: Pro
   app.connectMicroservice(
     {
       strategy: new JetStreamServer({
-        servers: [...config.nats.servers],
+        ...natsConnectionOptions(config, `ciba-${config.service}`),
         consumers,
-        name: `ciba-${config.service}`,
         topology: busTopology(config),
         maxInFlight: config.nats.concurrency,
         ensureTopology: config.nats.ensureStreams,
