@@ -186,10 +186,12 @@ describe('Helm chart: rendered objects', () => {
     for (const pod of pods) {
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
       expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.volumes).toContainEqual({ name: 'nats-credentials', secret: { secretName: 'ciba-nats-credentials' } });
       for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
         expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } });
-        // A writable /tmp, since the root filesystem is read-only.
+        // A writable /tmp, since the root filesystem is read-only; the NATS CA and creds from their Secret.
         expect(container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+        expect(container.volumeMounts).toContainEqual({ name: 'nats-credentials', mountPath: '/etc/ciba/nats', readOnly: true });
       }
     }
   });
@@ -250,6 +252,8 @@ describe('Helm chart: rendered objects', () => {
       CIBA_NATS_STREAM_REPLICAS: '3',
       CIBA_NATS_ENSURE_STREAMS: 'false',
       CIBA_DELIVERY_MODES: 'poll,ping,push',
+      CIBA_NATS_SERVERS: 'tls://nats-0.nats-headless.nats:4222,tls://nats-1.nats-headless.nats:4222,tls://nats-2.nats-headless.nats:4222',
+      CIBA_NATS_CREDS_FILE: '/etc/ciba/nats/ciba.creds',
     });
     expect(JSON.stringify(config.data)).not.toMatch(/postgres:|KEY_ENCRYPTION/);
     // An existing Secret: the chart makes none and every pod reads that one, and the operator's extra Secrets.

@@ -129,4 +129,7 @@ securityContext:
       mountPath: /etc/ciba/bootstrap
       readOnly: true
     {{- end }}
+    {{- with .root.Values.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
 {{- end -}}
