@@ -21,6 +21,7 @@ import {
   KEY_ACTIVATION_DELAY_MS,
   KEY_REFRESH_INTERVAL_MS,
   busTopology,
+  databaseOptions,
   deviceTargetSealer,
   ensureBusTopology,
   loadBootstrap,
@@ -80,7 +81,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'devices revoke' && positionals.length !== 4) throw new ConfigError(['devices revoke: name the user (sub) and one device id (see `devices list`)']);
   const via = values.via ?? 'email';
   if (command === 'devices enrol-link' && !(ENROLMENT_VIAS as readonly string[]).includes(via)) throw new ConfigError([`--via: expected ${ENROLMENT_VIAS.join(' or ')}`]);
-  const dataSource = createDataSource({ url: config.database.url });
+  // No statement timeout: a migration may rightly run for long.
+  const dataSource = createDataSource({ ...databaseOptions(config), statementTimeoutMs: 0 });
   await dataSource.initialize();
   try {
     switch (command) {

@@ -7,7 +7,7 @@ import type { ChannelKind, ConfiguredChannels } from '@ciba/channels';
 import { readBootstrapFile } from '@ciba/config';
 import { InProcessServer, InProcessWakeup } from '@ciba/messaging';
 import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
-import { BUS_LAG, type BusLag, CoreModule, busTopology, createHttpApp, inProcessBus, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { BUS_LAG, type BusLag, CoreModule, busTopology, createHttpApp, databaseOptions, inProcessBus, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { AuditModule } from '@ciba/service-audit';
 import { AuthorizeModule } from '@ciba/service-authorize';
 import { CallbackDispatcherModule, CallbackMetrics, registerBusLagGauge } from '@ciba/service-callback-dispatcher';
@@ -23,7 +23,7 @@ import { type DevInbox, DevInboxModule } from './dev-inbox/index.js';
  * start does them itself because it is the whole deployment.
  */
 export async function prepareDatabase(config: ProviderConfig): Promise<void> {
-  const dataSource = createDataSource({ url: config.database.url });
+  const dataSource = createDataSource({ ...databaseOptions(config), statementTimeoutMs: 0 });
   await dataSource.initialize();
   try {
     await runMigrations(dataSource);

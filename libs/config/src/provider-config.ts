@@ -26,6 +26,9 @@ const envSchema = z.object({
   CIBA_NOTIFIER_URL: url.optional(),
   CIBA_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   CIBA_DATABASE_POOL_SIZE: int(1, 200).default(10),
+  CIBA_DATABASE_CONNECT_TIMEOUT_MS: int(100, 120000).default(5000),
+  CIBA_DATABASE_STATEMENT_TIMEOUT_MS: int(0, 3600000).default(30000),
+  CIBA_READINESS_TIMEOUT_MS: int(100, 60000).default(2000),
   CIBA_NATS_SERVERS: z.string().default('nats://127.0.0.1:4222'),
   CIBA_BUS_CONCURRENCY: int(1, 1024).default(32),
   CIBA_NATS_STREAM_REPLICAS: int(1, 5).default(1),
@@ -88,7 +91,16 @@ export interface ProviderConfig {
   readonly http: { readonly host: string; readonly port: number; readonly trustProxy: boolean };
   /** Public URLs of each service, as advertised in discovery; all default to the issuer. */
   readonly publicUrls: { readonly authorize: string; readonly token: string; readonly notifier: string };
-  readonly database: { readonly url: string; readonly poolSize: number };
+  readonly database: {
+    readonly url: string;
+    readonly poolSize: number;
+    /** How long opening a connection may take. */
+    readonly connectTimeoutMs: number;
+    /** PostgreSQL cancels a statement running longer (0: never). */
+    readonly statementTimeoutMs: number;
+  };
+  /** How long each readiness check (database, NATS) may take before `/readyz` counts it failing. */
+  readonly readinessTimeoutMs: number;
   /** `prefix` namespaces streams, subjects, consumers and the KV bucket, for several deployments on one NATS. */
   readonly nats: {
     readonly servers: readonly string[];
@@ -309,7 +321,13 @@ export function loadConfig(
       token: stripSlash(e.CIBA_TOKEN_URL ?? issuer),
       notifier: notifierUrl,
     },
-    database: { url: e.CIBA_DATABASE_URL ?? '', poolSize: e.CIBA_DATABASE_POOL_SIZE },
+    database: {
+      url: e.CIBA_DATABASE_URL ?? '',
+      poolSize: e.CIBA_DATABASE_POOL_SIZE,
+      connectTimeoutMs: e.CIBA_DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.CIBA_DATABASE_STATEMENT_TIMEOUT_MS,
+    },
+    readinessTimeoutMs: e.CIBA_READINESS_TIMEOUT_MS,
     nats: {
       servers: e.CIBA_NATS_SERVERS.split(',').map((s) => s.trim()).filter(Boolean),
       prefix: e.CIBA_BUS_PREFIX ?? null,

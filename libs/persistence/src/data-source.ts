@@ -31,6 +31,12 @@ export interface PersistenceOptions {
   readonly poolSize?: number;
   /** Log every SQL statement through TypeORM's logger; for debugging only. */
   readonly logging?: boolean;
+  /** How long opening a connection may take (node-postgres default: no limit). */
+  readonly connectTimeoutMs?: number;
+  /** PostgreSQL's `statement_timeout` for every connection: a statement running longer is cancelled. 0: none. */
+  readonly statementTimeoutMs?: number;
+  /** Shown in `pg_stat_activity` (e.g. `ciba-token`). */
+  readonly applicationName?: string;
 }
 
 export function createDataSourceOptions(options: PersistenceOptions): DataSourceOptions {
@@ -38,6 +44,10 @@ export function createDataSourceOptions(options: PersistenceOptions): DataSource
     type: 'postgres',
     url: options.url,
     poolSize: options.poolSize,
+    ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMS: options.connectTimeoutMs } : {}),
+    ...(options.applicationName !== undefined ? { applicationName: options.applicationName } : {}),
+    // TLS comes from the URL (`sslmode=verify-full&sslrootcert=…`, as libpq reads it).
+    ...(options.statementTimeoutMs ? { extra: { statement_timeout: options.statementTimeoutMs } } : {}),
     logging: options.logging ?? false,
     entities: [...ENTITIES],
     migrations: [...MIGRATIONS],

@@ -21,6 +21,7 @@ import {
   PostgresClientAuthFailureCounter,
   TypeOrmPasskeyRepository,
   TypeOrmWebAuthnChallengeRepository,
+  type PersistenceOptions,
 } from '@ciba/persistence';
 import { AuthReqIds, KeyEncryptor, KeyStore, SecretHasher, TokenMinter } from '@ciba/tokens';
 import { CachedClientRepository } from './di/cached-client-repository.js';
@@ -54,6 +55,20 @@ import { HtmlErrorPages } from './http/oauth-exception.filter.js';
 import { ClientAuthThrottle } from './http/client-auth-throttle.js';
 import { TokenIssuer } from './issuance/token-issuer.js';
 import { pinoParams } from './logging/logging.js';
+
+/**
+ * The connection pool of a service: its size, a connect timeout, PostgreSQL's statement timeout, and
+ * the service's name in `pg_stat_activity`. TLS comes from the URL (`sslmode=verify-full`, …).
+ */
+export function databaseOptions(config: ProviderConfig): PersistenceOptions {
+  return {
+    url: config.database.url,
+    poolSize: config.database.poolSize,
+    connectTimeoutMs: config.database.connectTimeoutMs,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    applicationName: `ciba-${config.service}`,
+  };
+}
 
 export interface CoreModuleOptions {
   /** Binds EVENT_PUBLISHER and PENDING_POLL_CACHE: `jetStreamBus` for services, `inProcessBus` for the all-in-one. */
@@ -178,7 +193,7 @@ export class CoreModule {
     ];
     return {
       module: CoreModule,
-      imports: [LoggerModule.forRoot(pinoParams(config.service, config.log.level, options.logDestination)), PersistenceModule.forRoot({ url: config.database.url, poolSize: config.database.poolSize })],
+      imports: [LoggerModule.forRoot(pinoParams(config.service, config.log.level, options.logDestination)), PersistenceModule.forRoot(databaseOptions(config))],
       controllers: [HealthController],
       providers: [
         { provide: PROVIDER_CONFIG, useValue: config },

@@ -1,12 +1,23 @@
-import { Controller, Get, HttpCode, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Injectable, Optional, ServiceUnavailableException } from '@nestjs/common';
+import type { ProviderConfig } from '@ciba/config';
+import { PROVIDER_CONFIG } from '../di/tokens.js';
 
 export type ReadinessCheck = () => Promise<void>;
 
-/** Modules register what the service needs to be ready (database, NATS, keys); /readyz runs them. */
+/**
+ * Modules register what the service needs to be ready (database, NATS, keys); /readyz runs them, all
+ * at once. A check that takes longer than `CIBA_READINESS_TIMEOUT_MS` counts as failing: a database
+ * or NATS server that stopped answering must take the pod out of rotation, not hang the probe.
+ */
 @Injectable()
 export class ReadinessRegistry {
   private readonly checks = new Map<string, ReadinessCheck>();
   private shuttingDown = false;
+  private readonly timeoutMs: number;
+
+  constructor(@Optional() @Inject(PROVIDER_CONFIG) config?: Pick<ProviderConfig, 'readinessTimeoutMs'>) {
+    this.timeoutMs = config?.readinessTimeoutMs ?? 2_000;
+  }
 
   register(name: string, check: ReadinessCheck): void {
     this.checks.set(name, check);
@@ -21,10 +32,16 @@ export class ReadinessRegistry {
     const results: Record<string, 'ok' | 'failing'> = {};
     await Promise.all(
       [...this.checks].map(async ([name, check]) => {
-        results[name] = await check().then(
-          () => 'ok' as const,
-          () => 'failing' as const,
-        );
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'failing'>((resolve) => (timer = setTimeout(() => resolve('failing'), this.timeoutMs)));
+        results[name] = await Promise.race([
+          check().then(
+            () => 'ok' as const,
+            () => 'failing' as const,
+          ),
+          timedOut,
+        ]);
+        clearTimeout(timer);
       }),
     );
     const ready = !this.shuttingDown && Object.values(results).every((r) => r === 'ok');
