@@ -12,7 +12,7 @@ describe('database connection options', () => {
     db = await createScratchDatabase({ poolSize: 2 });
   });
   afterAll(async () => {
-    await Promise.all(opened.map((ds) => (ds.isInitialized ? ds.destroy() : undefined)));
+    await Promise.all(opened.filter((ds) => ds.isInitialized).map((ds) => ds.destroy()));
     await db?.drop();
   });
   async function open(options: Omit<Parameters<typeof createDataSource>[0], 'url'>, url = db.url): Promise<DataSource> {
