@@ -10,12 +10,16 @@ export interface ReceivedNotification {
 
 /**
  * An authentication-device service speaking the HTTP authentication channel, on a real loopback
- * HTTP server. `failNext(n, status)` makes the next n notifications fail, for retry tests.
+ * HTTP server. `failNext(n, status)` makes the next n notifications fail, for retry tests;
+ * `hold()` keeps every answer waiting (a slow device), for tests of what is in flight.
  */
 export class DeviceEmulator {
   readonly received: ReceivedNotification[] = [];
   attempts = 0;
+  /** Notifications that reached the device, answered or still held. */
+  arrived = 0;
   private failures: number[] = [];
+  private gate: Promise<void> | null = null;
 
   private constructor(
     private readonly server: Server,
@@ -29,6 +33,10 @@ export class DeviceEmulator {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        emulator!.arrived++;
+        void (emulator!.gate ?? Promise.resolve()).then(() => answer());
+      });
+      const answer = () => {
         emulator!.attempts++;
         const failStatus = emulator!.failures.shift();
         if (failStatus !== undefined) {
@@ -42,12 +50,23 @@ export class DeviceEmulator {
           headers: req.headers,
         });
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
+      };
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     state.emulator = new DeviceEmulator(server, `http://127.0.0.1:${port}/ciba/notify`);
     return state.emulator;
+  }
+
+  /** Holds every answer until the returned function is called; notifications still arrive (`arrived`). */
+  hold(): () => void {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.gate = gate;
+    return () => {
+      if (this.gate === gate) this.gate = null;
+      release();
+    };
   }
 
   failNext(times: number, status = 503): void {
