@@ -113,7 +113,7 @@ export interface ProviderConfig {
     /** How every process proves itself to NATS (one way at most). */
     readonly auth: NatsAuthSettings;
     /** TLS to NATS, required when set; null: as the server URLs say (`tls://` requires it). */
-    readonly tls: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string } | null;
+    readonly tls: NatsTlsSettings | null;
     /** How long a first connection may take before the process gives up (and exits, at start). */
     readonly connectTimeoutMs: number;
   };
@@ -208,7 +208,14 @@ const DEFAULT_PORTS: Record<ServiceName, number> = {
   admin: 0,
 };
 
-/** How a process proves itself to NATS; the same shape as `NatsAuth` in `@ciba/messaging`. */
+/** TLS to NATS: the CA that signed the servers' certificates, and a client certificate for mutual TLS. */
+export interface NatsTlsSettings {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+/** How a process proves itself to NATS: none, user and password, a token, an nkey seed file or a creds (JWT) file. */
 export type NatsAuthSettings =
   | { readonly kind: 'none' }
   | { readonly kind: 'user'; readonly user: string; readonly password: string }
@@ -243,7 +250,7 @@ function natsAuth(e: Env, problems: string[]): NatsAuthSettings {
   return { kind: 'none' };
 }
 
-function natsTls(e: Env, problems: string[]): ProviderConfig['nats']['tls'] {
+function natsTls(e: Env, problems: string[]): NatsTlsSettings | null {
   if ((e.CIBA_NATS_TLS_CERT_FILE === undefined) !== (e.CIBA_NATS_TLS_KEY_FILE === undefined)) {
     problems.push('CIBA_NATS_TLS_CERT_FILE and CIBA_NATS_TLS_KEY_FILE: set both (mutual TLS) or neither');
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, nkeyAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator } from '@nats-io/transport-node';
 import type { Authenticator, NatsConnection } from '@nats-io/transport-node';
+import type { NatsAuthSettings, NatsTlsSettings } from '@ciba/config';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -14,20 +15,10 @@ import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/je
 import { DEFAULT_TOPOLOGY } from '../catalogue.js';
 import type { BusTopology, ConsumerDefinition, StreamDefinition } from '../catalogue.js';
 
-/** How a client proves itself to NATS: none, user and password, a token, an nkey seed file or a creds (JWT) file. */
-export type NatsAuth =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'user'; readonly user: string; readonly password: string }
-  | { readonly kind: 'token'; readonly token: string }
-  | { readonly kind: 'nkey'; readonly seedFile: string }
-  | { readonly kind: 'creds'; readonly credsFile: string };
-
-/** TLS to NATS: the CA that signed the servers' certificates, and a client certificate for mutual TLS. */
-export interface NatsTls {
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-}
+/** How a client proves itself to NATS (the configuration's own shape). */
+export type NatsAuth = NatsAuthSettings;
+/** TLS to NATS: a CA file, and a client certificate for mutual TLS. */
+export type NatsTls = NatsTlsSettings;
 
 export interface NatsConnectionOptions {
   readonly servers: string | readonly string[];
