@@ -1,5 +1,5 @@
 // The image's entry point: `<service>` starts that service, `admin <command…>` runs ciba-admin.
-// With no argument, CIBA_SERVICE names the service.
+// With no argument, CIBA_SERVICE names the service; with neither, it says how to use it (exit 64).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
