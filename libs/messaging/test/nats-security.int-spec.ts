@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createUser } from '@nats-io/nkeys';
+import { type KeyPair, createAccount, createOperator, createUser } from '@nats-io/nkeys';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsPeer, selfSignedCert, temporaryFile } from '@ciba/testing';
 import { type NatsAuth, type NatsConnectionOptions, connectNats } from '../src/index.js';
@@ -67,6 +68,48 @@ describe('NATS authentication', () => {
     const auth = (seed: Uint8Array): NatsAuth => ({ kind: 'nkey', seedFile: file('user.nk', Buffer.from(seed)) });
     await roundTrip({ servers: server.url, name: 'test', auth: auth(user.getSeed()) });
     expect(await refusal({ servers: server.url, name: 'test', auth: auth(createUser().getSeed()) })).toMatch(/authorization/i);
+  });
+});
+
+/**
+ * A NATS JWT (v2, `ed25519-nkey`) signed by `issuer`: what `nsc` writes, minted here so that an
+ * operator-mode server can be set up offline.
+ */
+function natsJwt(issuer: KeyPair, subject: KeyPair, nats: Record<string, unknown>): string {
+  const part = (value: object | Uint8Array) => Buffer.from(value instanceof Uint8Array ? value : JSON.stringify(value)).toString('base64url');
+  const header = part({ typ: 'JWT', alg: 'ed25519-nkey' });
+  const claims = part({
+    jti: randomBytes(32).toString('hex').toUpperCase(),
+    iat: Math.floor(Date.now() / 1000),
+    iss: issuer.getPublicKey(),
+    sub: subject.getPublicKey(),
+    name: String(nats['type']),
+    nats: { ...nats, version: 2 },
+  });
+  return `${header}.${claims}.${part(issuer.sign(new TextEncoder().encode(`${header}.${claims}`)))}`;
+}
+
+/** A creds file as `nsc generate creds` writes it: the user's JWT and nkey seed. */
+function credsFile(account: KeyPair, user: KeyPair): string {
+  const userJwt = natsJwt(account, user, { type: 'user', pub: {}, sub: {}, subs: -1, data: -1, payload: -1 });
+  const seed = new TextDecoder().decode(user.getSeed());
+  return file('user.creds', `-----BEGIN NATS USER JWT-----\n${userJwt}\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${seed}\n------END USER NKEY SEED------\n`);
+}
+
+describe('NATS in operator mode (JWT accounts)', () => {
+  it('creds file: a user of an account the server trusts connects; a user of an account it does not know is refused', async () => {
+    const operator = createOperator();
+    const account = createAccount();
+    const limits = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
+    const server = await peer(
+      [
+        `operator: "${natsJwt(operator, operator, { type: 'operator' })}"`,
+        'resolver: MEMORY',
+        `resolver_preload: { ${account.getPublicKey()}: "${natsJwt(operator, account, { type: 'account', limits, default_permissions: { pub: {}, sub: {} } })}" }`,
+      ].join('\n'),
+    );
+    await roundTrip({ servers: server.url, name: 'test', auth: { kind: 'creds', credsFile: credsFile(account, createUser()) } });
+    expect(await refusal({ servers: server.url, name: 'test', auth: { kind: 'creds', credsFile: credsFile(createAccount(), createUser()) }, connectTimeoutMs: 2_000 })).toMatch(/authorization violation/i);
   });
 });
 
