@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type BootstrapData, type ProviderConfig, loadConfig, parseBootstrap } from '@ciba/config';
-import type { AuthRequest } from '@ciba/domain';
+import { type AuthRequest, acceptedLifecycle } from '@ciba/domain';
 import { TypeOrmAuthRequestRepository, TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
 import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { ClientReceiver, DeviceEmulator, SettableClock, type TestDatabase, createTestDatabase, freePort } from '@ciba/testing';
@@ -223,19 +223,11 @@ export async function storePendingRequest(op: TestProvider, request: Pick<AuthRe
     hintType: 'login_hint',
     deliveryMode: 'poll',
     sealedClientNotificationToken: null,
-    status: 'pending',
     createdAt: now,
     expiresAt: new Date(now.getTime() + 300_000),
     interval: 5,
-    lastPolledAt: null,
-    decidedAt: null,
-    denialReason: null,
-    denialLimit: null,
-    redeemedAt: null,
-    notifiedAt: null,
     correlationId: null,
-    acr: null,
-    amr: [],
+    ...acceptedLifecycle(),
     ...request,
   };
   await new TypeOrmAuthRequestRepository(op.db.dataSource).create(stored);

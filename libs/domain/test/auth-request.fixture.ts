@@ -1,4 +1,4 @@
-import type { AuthRequest } from '../src/auth-request/auth-request.js';
+import { type AuthRequest, acceptedLifecycle } from '../src/auth-request/auth-request.js';
 
 export const T0 = new Date('2026-01-01T00:00:00Z');
 /** `seconds` after T0. */
@@ -17,19 +17,11 @@ export function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthReques
     hintType: 'login_hint',
     deliveryMode: 'poll',
     sealedClientNotificationToken: null,
-    status: 'pending',
     createdAt: T0,
     expiresAt: at(60),
     interval: 5,
-    lastPolledAt: null,
-    decidedAt: null,
-    denialReason: null,
-    denialLimit: null,
-    redeemedAt: null,
-    notifiedAt: null,
     correlationId: null,
-    acr: null,
-    amr: [],
+    ...acceptedLifecycle(),
     ...overrides,
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { asAuthenticatedClient } from '@ciba/domain';
+import { acceptedLifecycle, asAuthenticatedClient } from '@ciba/domain';
 import type { AuthenticatedClient, AuthRequest, Client } from '@ciba/domain';
 import { TypeOrmClientRepository } from '../src/index.js';
 import type { DataSource } from 'typeorm';
@@ -47,19 +47,11 @@ export function anAuthRequest(clientId: string, overrides: Partial<AuthRequest> 
     hintType: 'login_hint',
     deliveryMode: 'poll',
     sealedClientNotificationToken: null,
-    status: 'pending',
     createdAt: T0,
     expiresAt: at(120),
     interval: 5,
-    lastPolledAt: null,
-    decidedAt: null,
-    denialReason: null,
-    denialLimit: null,
-    redeemedAt: null,
-    notifiedAt: null,
     correlationId: null,
-    acr: null,
-    amr: [],
+    ...acceptedLifecycle(),
     ...overrides,
   };
 }

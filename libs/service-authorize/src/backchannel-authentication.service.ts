@@ -7,6 +7,7 @@ import {
   type Clock,
   type EventPublisher,
   type UserHint,
+  acceptedLifecycle,
   requestCreated,
 } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
@@ -74,19 +75,11 @@ export class BackchannelAuthenticationService {
       hintType: validated.hint.type,
       deliveryMode: client.backchannelTokenDeliveryMode,
       sealedClientNotificationToken: clientNotificationToken === null ? null : this.notificationTokens.seal(clientNotificationToken, id),
-      status: 'pending',
       createdAt: now,
       expiresAt: new Date(now.getTime() + validated.expiresIn * 1000),
       interval: this.config.ciba.interval,
-      lastPolledAt: null,
-      decidedAt: null,
-      denialReason: null,
-      denialLimit: null,
-      redeemedAt: null,
-      notifiedAt: null,
       correlationId,
-      acr: null,
-      amr: [],
+      ...acceptedLifecycle(),
     };
     // One round trip: the user found by the hint and the request stored for them.
     const subject = await this.requests.createForUser(accepted, hint);

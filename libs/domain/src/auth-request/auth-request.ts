@@ -114,6 +114,15 @@ export class IllegalTransition extends Error {
   }
 }
 
+/**
+ * The lifecycle of a request bc-authorize has just accepted: pending, and not yet polled, decided,
+ * redeemed or notified. One place for it, so that a new lifecycle field starts out the same wherever
+ * a request is created.
+ */
+export function acceptedLifecycle(): Pick<AuthRequest, 'status' | 'lastPolledAt' | 'decidedAt' | 'denialReason' | 'denialLimit' | 'redeemedAt' | 'notifiedAt' | 'acr' | 'amr'> {
+  return { status: 'pending', lastPolledAt: null, decidedAt: null, denialReason: null, denialLimit: null, redeemedAt: null, notifiedAt: null, acr: null, amr: [] };
+}
+
 /** A pending request whose lifetime has passed is expired, whether or not the sweeper has run yet. */
 export function effectiveStatus(req: Pick<AuthRequest, 'status' | 'expiresAt'>, now: Date): AuthRequestStatus {
   if (req.status === 'pending' && now.getTime() >= req.expiresAt.getTime()) return 'expired';
