@@ -29,3 +29,5 @@ export { smppEnvironment, smtpEnvironment } from './peers/peer-environment.js';
 export { requestIdIn } from './auth-req-id.js';
 export { PgStatementRelay } from './pg-statement-relay.js';
 export type { RelayedStatement } from './pg-statement-relay.js';
+export { parsePrometheusText, scrapeMetrics, sumSamples } from './prometheus-text.js';
+export type { PrometheusSample } from './prometheus-text.js';
