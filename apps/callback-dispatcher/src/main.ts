@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { loadConfig } from '@ciba/config';
-import { BUS_LAG, type BusLag, CoreModule, createHttpApp, jetStreamBus, listen, runService, startJetStreamConsumers } from '@ciba/platform';
-import { CallbackDispatcherModule, CallbackMetrics, registerBusLagGauge } from '@ciba/service-callback-dispatcher';
+import { CoreModule, createHttpApp, jetStreamBus, listen, runService, startJetStreamConsumers } from '@ciba/platform';
+import { CallbackDispatcherModule } from '@ciba/service-callback-dispatcher';
 
 /** The callback dispatcher: the `callback-dispatcher` JetStream consumer delivering ping and push results. */
 await runService(async () => {
@@ -10,7 +10,6 @@ await runService(async () => {
   @Module({ imports: [CoreModule.forRoot(config, { keys: true, bus: jetStreamBus(config) }), CallbackDispatcherModule] })
   class CallbackDispatcherApp {}
   const app = await createHttpApp(CallbackDispatcherApp, config);
-  registerBusLagGauge(app.get(CallbackMetrics).registry, app.get<BusLag>(BUS_LAG));
   await startJetStreamConsumers(app, config, ['callback-dispatcher']);
   return { app, url: await listen(app, config) };
 });

@@ -16,6 +16,13 @@ describe('loadConfig', () => {
     expect(c.publicUrls.token).toBe(c.issuer);
   });
 
+  it('metrics: on the service port unless CIBA_METRICS_PORT names another port', () => {
+    expect(loadConfig(base, 'token', []).metrics).toEqual({ port: null });
+    expect(loadConfig({ ...base, CIBA_METRICS_PORT: '9464' }, 'token', []).metrics).toEqual({ port: 9464 });
+    expect(() => loadConfig({ ...base, CIBA_PORT: '9464', CIBA_METRICS_PORT: '9464' }, 'token', [])).toThrow(/CIBA_METRICS_PORT: must differ/);
+    expect(() => loadConfig({ ...base, CIBA_METRICS_PORT: '0' }, 'token', [])).toThrow(/CIBA_METRICS_PORT/);
+  });
+
   it('NATS streams: one replica and created by the services by default; up to 5 replicas, or left to `ciba-admin streams ensure`', () => {
     expect(loadConfig(base, 'token', []).nats).toMatchObject({ streamReplicas: 1, ensureStreams: true });
     expect(loadConfig({ ...base, CIBA_NATS_STREAM_REPLICAS: '3', CIBA_NATS_ENSURE_STREAMS: 'false' }, 'token', []).nats).toMatchObject({ streamReplicas: 3, ensureStreams: false });

@@ -80,6 +80,7 @@ const envSchema = z.object({
   CIBA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CIBA_TRUST_PROXY: bool.default(false),
   CIBA_SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
+  CIBA_METRICS_PORT: int(1, 65535).optional(),
   ...LIMIT_SETTINGS,
 });
 
@@ -89,6 +90,8 @@ export interface ProviderConfig {
   readonly service: ServiceName;
   readonly issuer: string;
   readonly http: { readonly host: string; readonly port: number; readonly trustProxy: boolean };
+  /** Prometheus `/metrics`: on its own port when `port` is set (and then not on the service's port). */
+  readonly metrics: { readonly port: number | null };
   /** Public URLs of each service, as advertised in discovery; all default to the issuer. */
   readonly publicUrls: { readonly authorize: string; readonly token: string; readonly notifier: string };
   readonly database: {
@@ -291,6 +294,9 @@ export function loadConfig(
   if (e.CIBA_MIN_EXPIRES_IN > e.CIBA_DEFAULT_EXPIRES_IN || e.CIBA_DEFAULT_EXPIRES_IN > e.CIBA_MAX_EXPIRES_IN) {
     problems.push('CIBA_MIN_EXPIRES_IN <= CIBA_DEFAULT_EXPIRES_IN <= CIBA_MAX_EXPIRES_IN must hold');
   }
+  if (e.CIBA_METRICS_PORT !== undefined && e.CIBA_METRICS_PORT === port) {
+    problems.push('CIBA_METRICS_PORT: must differ from the service port (unset it to serve /metrics on the service port)');
+  }
   if (e.CIBA_BINDING_MESSAGE_PATTERN !== undefined) {
     try {
       new RegExp(e.CIBA_BINDING_MESSAGE_PATTERN, 'u');
@@ -323,6 +329,7 @@ export function loadConfig(
     service,
     issuer,
     http: { host: e.CIBA_HOST, port, trustProxy: e.CIBA_TRUST_PROXY },
+    metrics: { port: e.CIBA_METRICS_PORT ?? null },
     publicUrls: {
       authorize: stripSlash(e.CIBA_AUTHORIZE_URL ?? issuer),
       token: stripSlash(e.CIBA_TOKEN_URL ?? issuer),

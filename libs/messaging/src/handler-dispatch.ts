@@ -193,4 +193,11 @@ export interface BusServerOptions {
   readonly maxInFlight?: number;
   /** Overrides of the retry curve shape (e.g. `jitterRatio`); the numbers come from the catalogue. */
   readonly retry?: Partial<Omit<RetryPolicy, 'maxDeliver'>>;
+  /** Told of every message a handler of this process settled (metrics). */
+  readonly observer?: BusObserver;
+}
+
+/** Sees each handled message once it is settled: its consumer, how it settled and how long handling took. */
+export interface BusObserver {
+  settled(consumer: string, action: Settlement['action'], durationMs: number): void;
 }

@@ -6,7 +6,7 @@ export * from './bus-event.decorator.js';
 export * from './settlement.js';
 export { handleDelivery, runHandler } from './handler-dispatch.js';
 export * from './consumer-lag.js';
-export type { Delivery, DeliveryResult } from './handler-dispatch.js';
+export type { BusObserver, Delivery, DeliveryResult } from './handler-dispatch.js';
 export * from './jetstream/jetstream-connection.js';
 export * from './jetstream/jetstream-event-publisher.js';
 export * from './jetstream/jetstream-server.js';

@@ -3,6 +3,8 @@ export type { PersistenceOptions } from './data-source.js';
 export { ENTITIES } from './entities.js';
 export { PersistenceModule } from './persistence.module.js';
 export type { PersistenceModuleOptions } from './persistence.module.js';
+export { poolUse } from './sql.js';
+export type { PoolUse } from './sql.js';
 
 export { TypeOrmClientRepository } from './client/client.repository.js';
 export { TypeOrmUserRepository } from './user/user.repository.js';

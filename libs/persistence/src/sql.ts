@@ -118,3 +118,17 @@ function replanAsTablesGrow(pool: Pool): void {
     connectionUses.set(client, state);
   });
 }
+
+/** Connections of a data source's pool: open, idle, and callers waiting for one; null without a pg pool. */
+export interface PoolUse {
+  readonly total: number;
+  readonly idle: number;
+  readonly waiting: number;
+  readonly max: number;
+}
+
+export function poolUse(dataSource: DataSource): PoolUse | null {
+  const master = (dataSource.driver as { master?: Partial<Pool> & { options?: { max?: number } } }).master;
+  if (!master || typeof master.totalCount !== 'number') return null;
+  return { total: master.totalCount, idle: master.idleCount ?? 0, waiting: master.waitingCount ?? 0, max: master.options?.max ?? 0 };
+}

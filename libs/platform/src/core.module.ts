@@ -55,6 +55,8 @@ import { HtmlErrorPages } from './http/oauth-exception.filter.js';
 import { ClientAuthThrottle } from './http/client-auth-throttle.js';
 import { TokenIssuer } from './issuance/token-issuer.js';
 import { pinoParams } from './logging/logging.js';
+import { MetricsServer } from './metrics/metrics-http.js';
+import { ProviderMetrics } from './metrics/provider-metrics.js';
 
 /**
  * The connection pool of a service: its size, a connect timeout, PostgreSQL's statement timeout, and
@@ -188,6 +190,7 @@ export class CoreModule {
       ClientAuthenticator,
       ReadinessRegistry,
       HtmlErrorPages,
+      ProviderMetrics,
       ...(options.keys ? [KeyEncryptor, DEVICE_REPOSITORY, KeyStore, TokenMinter, TokenIssuer] : []),
       ...(options.keys ? [AuthReqIds, ClientNotificationTokenSealer] : []),
     ];
@@ -218,6 +221,8 @@ export class CoreModule {
         ReadinessRegistry,
         HtmlErrorPages,
         DatabaseReadiness,
+        ProviderMetrics,
+        MetricsServer,
         ...options.bus,
         ...keyProviders,
         ...(options.extraProviders ?? []),

@@ -16,3 +16,5 @@ export * from './messaging/bus-lag.js';
 export * from './run-service.js';
 export * from './issuance/token-issuer.js';
 export * from './outbound/endpoint-policy.js';
+export * from './metrics/provider-metrics.js';
+export * from './metrics/metrics-http.js';

@@ -22,7 +22,7 @@ import {
   validateBackchannelRequest,
 } from '@ciba/protocol';
 import { AuthReqIds, KeyStore, verifyIdTokenHint } from '@ciba/tokens';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, ClientNotificationTokenSealer, EVENT_PUBLISHER, PROVIDER_CONFIG } from '@ciba/platform';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, ClientNotificationTokenSealer, EVENT_PUBLISHER, PROVIDER_CONFIG, ProviderMetrics } from '@ciba/platform';
 
 /**
  * CIBA §7: validate the authentication request, resolve the user, persist the request as pending and
@@ -41,6 +41,7 @@ export class BackchannelAuthenticationService {
     private readonly keyStore: KeyStore,
     private readonly authReqIds: AuthReqIds,
     private readonly notificationTokens: ClientNotificationTokenSealer,
+    private readonly metrics: ProviderMetrics,
   ) {
     const { bindingMessage } = config.ciba;
     this.policy = {
@@ -85,6 +86,7 @@ export class BackchannelAuthenticationService {
     const subject = await this.requests.createForUser(accepted, hint);
     if (subject === null) throw new OAuthError('unknown_user_id', `the ${validated.hint.type} does not identify a known user`);
     const request: AuthRequest = { ...accepted, subject };
+    this.metrics.flowStarted(request);
     await this.announce(request, interval);
     return backchannelResponse({
       authReqId: this.authReqIds.issue(request.id, request.clientId),

@@ -4,7 +4,7 @@ import type { ProviderConfig } from '@ciba/config';
 import { CallbackSender } from '@ciba/outbound';
 import { PROVIDER_CONFIG, notificationEndpointPolicy } from '@ciba/platform';
 import { CallbackDispatcher } from './callback-dispatcher.service.js';
-import { CallbackMetrics, MetricsController } from './callback-metrics.js';
+import { CallbackMetrics } from './callback-metrics.js';
 import { CallbackHandler } from './callback.handler.js';
 
 @Injectable()
@@ -17,7 +17,7 @@ class SenderLifecycle implements OnApplicationShutdown {
 
 /** The callback dispatcher: needs `CoreModule` (with keys) in the app and a bus server for its handler. */
 @Module({
-  controllers: [CallbackHandler, MetricsController],
+  controllers: [CallbackHandler],
   providers: [
     CallbackDispatcher,
     CallbackMetrics,

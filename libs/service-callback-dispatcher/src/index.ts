@@ -1,4 +1,3 @@
 export * from './callback-dispatcher.module.js';
 export * from './callback-dispatcher.service.js';
 export { CallbackMetrics } from './callback-metrics.js';
-export { registerBusLagGauge } from './bus-lag-gauge.js';

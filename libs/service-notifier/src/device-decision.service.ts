@@ -20,7 +20,16 @@ import {
 } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
 import { OAuthError, passkeyStepUpAcr } from '@ciba/protocol';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, DECISION_TOKEN_REPOSITORY, DEFERRED_REQUEST_MARKERS, EVENT_PUBLISHER, PENDING_POLL_CACHE, PROVIDER_CONFIG } from '@ciba/platform';
+import {
+  AUTH_REQUEST_REPOSITORY,
+  CLOCK,
+  DECISION_TOKEN_REPOSITORY,
+  DEFERRED_REQUEST_MARKERS,
+  EVENT_PUBLISHER,
+  PENDING_POLL_CACHE,
+  PROVIDER_CONFIG,
+  ProviderMetrics,
+} from '@ciba/platform';
 import { DecisionTokens } from './decision-tokens.js';
 import { SentDecisionTokens, type SentToken } from './sent-decision-tokens.js';
 
@@ -66,6 +75,7 @@ export class DeviceDecisionService {
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
     @Inject(DEFERRED_REQUEST_MARKERS) private readonly markers: DeferredRequestMarkers,
     private readonly sentTokens: SentDecisionTokens,
+    private readonly metrics: ProviderMetrics,
   ) {}
 
   /**
@@ -122,6 +132,7 @@ export class DeviceDecisionService {
     const result = await this.decisionTokens.decide(tokenHash, channel, decision, now);
     if (!result?.applied) return this.standing(decisionTokenState(result, now), decision);
     this.sentTokens.forget(tokenHash);
+    this.metrics.flowDecided(result.request);
     await this.announce(result.request, now);
     this.logger.log({ requestId: result.request.id, decision: result.request.status, ...(result.request.acr ? { acr: result.request.acr } : {}) }, 'authentication device decided');
     return result.request;
@@ -138,6 +149,7 @@ export class DeviceDecisionService {
     const now = this.clock.now();
     const decided = await this.requests.decide(request.id, { kind: 'deny', reason, ...(limit ? { limit } : {}) }, now);
     if (!decided) return null;
+    this.metrics.flowDecided(decided);
     await this.announce(decided, now);
     this.logger.warn({ requestId: decided.id, reason, ...(limit ? { limit } : {}) }, 'request refused without the user');
     return decided;

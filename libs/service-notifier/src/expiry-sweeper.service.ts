@@ -1,7 +1,7 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { type AuthRequest, type AuthRequestRepository, type Clock, type EventPublisher, type LifecycleEvent, requestCreated, requestExpired, settledEvent } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PROVIDER_CONFIG } from '@ciba/platform';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PROVIDER_CONFIG, ProviderMetrics } from '@ciba/platform';
 import { DeviceEvents } from './devices/device-events.service.js';
 
 const BATCH = 200;
@@ -26,6 +26,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly deviceEvents: DeviceEvents,
+    private readonly metrics: ProviderMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -50,6 +51,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
   async sweep(): Promise<{ expired: number; republished: number; outcomesRepublished: number }> {
     const now = this.clock.now();
     const expired = await this.requests.expireDue(now, BATCH);
+    this.metrics.flowsExpired(expired.length);
     await this.announce(expired, (request) => requestExpired(request, now), now);
     const unannounced = await this.requests.findUnpublishedOutcomes(new Date(now.getTime() - this.config.sweeper.republishAfterMs), BATCH);
     await this.announce(unannounced, settledEvent, now);

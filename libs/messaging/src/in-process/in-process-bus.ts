@@ -132,6 +132,7 @@ export class InProcessServer
       pollIntervalMs: this.pollIntervalMs,
       signal: this.stop.signal,
       emitError: (error) => this.emitError(error),
+      ...(this.options.observer ? { observer: this.options.observer } : {}),
     };
     for (const definition of this.definitions) {
       const policy = retryPolicyFor(definition, this.options.retry);

@@ -4,7 +4,7 @@ import { eventTypeOfSubject, HEADERS } from '../catalogue.js';
 import type { BusTopology, ConsumerDefinition } from '../catalogue.js';
 import type { ConsumerDispatch } from '../consumer-dispatch.js';
 import { describeSettlement, Slots } from '../handler-dispatch.js';
-import type { Delivery, InFlight } from '../handler-dispatch.js';
+import type { BusObserver, Delivery, InFlight } from '../handler-dispatch.js';
 import { parseLifecycleEvent } from '../lifecycle-event.schema.js';
 import type { InProcessWakeup, LocalConsumer } from './in-process-wakeup.js';
 
@@ -19,6 +19,7 @@ export interface InProcessConsumerDeps {
   readonly pollIntervalMs: number;
   readonly signal: AbortSignal;
   readonly emitError: (error: unknown) => void;
+  readonly observer?: BusObserver;
 }
 
 /**
@@ -103,9 +104,11 @@ export class InProcessConsumer implements LocalConsumer {
       decode: () => parseLifecycleEvent(message.payload),
     };
     const { store, clock, logger } = this.deps;
+    const started = performance.now();
     try {
       const result = await this.dispatch.dispatch(delivery);
       const { settlement } = result;
+      this.deps.observer?.settled(delivery.consumer, settlement.action, performance.now() - started);
       switch (settlement.action) {
         case 'ack':
           await this.deps.acks.ack(message.id);

@@ -177,9 +177,11 @@ export class JetStreamServer
     // that a busy event loop does not miss the deadline.
     if (waited) msg.working();
     const keepAlive = setInterval(() => msg.working(), Math.max(250, definition.ackWaitMs / 3));
+    const started = performance.now();
     try {
       const result = await dispatch.dispatch(delivery);
       const { settlement } = result;
+      this.options.observer?.settled(delivery.consumer, settlement.action, performance.now() - started);
       switch (settlement.action) {
         case 'ack':
           msg.ack();

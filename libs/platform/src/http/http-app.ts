@@ -6,13 +6,16 @@ import type { Request } from 'express';
 import { Logger } from 'nestjs-pino';
 import type { ProviderConfig } from '@ciba/config';
 import { ReadinessRegistry } from '../health/health.js';
+import { httpMetricsMiddleware, metricsHandler } from '../metrics/metrics-http.js';
+import { ProviderMetrics } from '../metrics/provider-metrics.js';
 import { FallbackExceptionFilter, HtmlErrorPages } from './oauth-exception.filter.js';
 import { useRequestBodyParsers } from './request-bodies.js';
 
 /**
  * Express with the body parsers protocol endpoints need (refusing bodies that are not UTF-8 text),
  * errors outside controllers in the OAuth format (or a page's own, see `HtmlErrorPages`), pino
- * logs, and graceful shutdown.
+ * logs, request metrics and `/metrics` (here unless `CIBA_METRICS_PORT` moves it), and graceful
+ * shutdown.
  */
 export async function createHttpApp(rootModule: unknown, config: ProviderConfig): Promise<NestExpressApplication> {
   // abortOnError: false lets a start-up error reach runService (a configuration error exits 78).
@@ -22,6 +25,9 @@ export async function createHttpApp(rootModule: unknown, config: ProviderConfig)
   // Protocol responses are never cached (no-store); hashing every body for an ETag is wasted work.
   app.set('etag', false);
   if (config.http.trustProxy) app.set('trust proxy', true);
+  const metrics = app.get(ProviderMetrics);
+  app.use(httpMetricsMiddleware(metrics));
+  if (config.metrics.port === null) app.use(metricsHandler(metrics));
   useRequestBodyParsers(app);
   app.useGlobalFilters(new FallbackExceptionFilter(app.get(HtmlErrorPages)));
   answerUnparsableRequests(app.getHttpServer());

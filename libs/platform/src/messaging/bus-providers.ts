@@ -21,6 +21,7 @@ import {
 import { PostgresDurableQueueStore } from '@ciba/persistence';
 import { EVENT_PUBLISHER, PENDING_POLL_CACHE } from '../di/tokens.js';
 import { ReadinessRegistry } from '../health/health.js';
+import { ProviderMetrics } from '../metrics/provider-metrics.js';
 import { BUS_LAG, type BusLag } from './bus-lag.js';
 
 export const NATS_CONNECTION = Symbol('NatsConnection');
@@ -136,6 +137,7 @@ export async function startJetStreamConsumers(app: INestApplication, config: Pro
         topology: busTopology(config),
         maxInFlight: config.nats.concurrency,
         ensureTopology: config.nats.ensureStreams,
+        observer: app.get(ProviderMetrics).busObserver,
       }),
     },
     { inheritAppConfig: true },

@@ -15,7 +15,7 @@ import {
 } from '@ciba/domain';
 import { passkeyStepUpAcr } from '@ciba/protocol';
 import { PermanentError, RetryableError } from '@ciba/messaging';
-import { CLIENT_REPOSITORY, CLOCK, DEFERRED_REQUEST_MARKERS, EVENT_PUBLISHER, PROMPT_CLAIMS, PROVIDER_CONFIG } from '@ciba/platform';
+import { CLIENT_REPOSITORY, CLOCK, DEFERRED_REQUEST_MARKERS, EVENT_PUBLISHER, PROMPT_CLAIMS, PROVIDER_CONFIG, ProviderMetrics } from '@ciba/platform';
 import { ApprovalLinks } from '../approval-page/approval-links.js';
 import { DeviceDecisionService } from '../device-decision.service.js';
 import { ChannelDelivery, combineOutcomes } from './channel-delivery.js';
@@ -52,6 +52,7 @@ export class UserNotifier {
     private readonly delivery: ChannelDelivery,
     private readonly links: ApprovalLinks,
     private readonly decisions: DeviceDecisionService,
+    private readonly metrics: ProviderMetrics,
   ) {}
 
   async notify(requestId: string): Promise<void> {
@@ -79,7 +80,7 @@ export class UserNotifier {
     let notification: Promise<ApprovalNotification> | null = null;
     const approvalNotification = () => (notification ??= this.approvalNotification(request, user));
     for (const channel of plan) {
-      const outcome = await this.delivery.send(channel, request, user, approvalNotification);
+      const outcome = await this.sendMeasured(channel, request, user, approvalNotification);
       if (outcome.kind === 'sent') {
         const notifiedAt = this.clock.now();
         this.markers.notified(request.id, notifiedAt);
@@ -97,6 +98,19 @@ export class UserNotifier {
     if (overall.kind === 'retryable') throw new RetryableError(`no channel delivered yet (${summary})`, overall.retryAfterMs ?? undefined);
     await this.decisions.refuse(request, 'UNREACHABLE');
     throw new PermanentError(`every channel failed (${summary})`);
+  }
+
+  /** One send on `channel`, counted and timed by outcome (`error`: the send threw). */
+  private async sendMeasured(channel: NotificationChannel, request: AuthRequest, user: User, notification: () => Promise<ApprovalNotification>): Promise<SendOutcome> {
+    const started = performance.now();
+    try {
+      const outcome = await this.delivery.send(channel, request, user, notification);
+      this.metrics.channelSend(channel, outcome.kind, (performance.now() - started) / 1000);
+      return outcome;
+    } catch (error) {
+      this.metrics.channelSend(channel, 'error', (performance.now() - started) / 1000);
+      throw error;
+    }
   }
 
   /**
