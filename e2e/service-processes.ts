@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -55,12 +55,16 @@ export abstract class ManagedProcess {
   }
 }
 
-/** A service started from its built entry point (`npm run build` first), as its own OS process. */
+/**
+ * A service started from its built entry point (`npm run build` first), as its own OS process;
+ * `replica` tells apart processes of one service sharing a deployment (0 for the first).
+ */
 export class ServiceProcess extends ManagedProcess {
   constructor(
     readonly name: ServiceName,
     readonly port: number,
     private readonly env: Record<string, string>,
+    readonly replica = 0,
   ) {
     super();
   }
@@ -69,9 +73,14 @@ export class ServiceProcess extends ManagedProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** `notifier`, or `notifier#2` for the second replica. */
+  get label(): string {
+    return this.replica === 0 ? this.name : `${this.name}#${this.replica + 1}`;
+  }
+
   start(): Promise<void> {
     const env = { ...this.env, CIBA_PORT: String(this.port), CIBA_HOST: '127.0.0.1' };
-    return this.spawnUntilReady(this.name, env, this.name, async () => (await fetch(`${this.url}/readyz`).catch(() => null))?.status === 200, 30_000);
+    return this.spawnUntilReady(this.name, env, this.label, async () => (await fetch(`${this.url}/readyz`).catch(() => null))?.status === 200, 30_000);
   }
 }
 
@@ -136,10 +145,35 @@ export function serviceProcesses<N extends ServiceName>(names: readonly N[], por
   return Object.fromEntries(names.map((name) => [name, new ServiceProcess(name, ports[name], env)])) as Record<N, ServiceProcess>;
 }
 
-/** Starts a deployment's services: authorize first (it generates the signing key the others load), then the others together. */
-export async function startServices(services: { readonly authorize: ServiceProcess } & Partial<Record<ServiceName, ServiceProcess>>): Promise<void> {
-  await services.authorize.start();
-  await Promise.all(Object.values(services).filter((s) => s !== services.authorize).map((s) => s.start()));
+/**
+ * `count` processes of each of `names`, all with `env` (one deployment: same database and bus): the
+ * first on its port in `ports` (the URL the deployment advertises), the others on free ports of
+ * their own, as replicas behind a load balancer would be; none started yet.
+ */
+export async function serviceReplicas<N extends ServiceName>(
+  names: readonly N[],
+  count: number,
+  ports: Record<ServiceName, number>,
+  env: Record<string, string>,
+): Promise<Record<N, ServiceProcess[]>> {
+  const replicas = {} as Record<N, ServiceProcess[]>;
+  for (const name of names) {
+    replicas[name] = [new ServiceProcess(name, ports[name], env)];
+    for (let replica = 1; replica < count; replica++) replicas[name].push(new ServiceProcess(name, await freePort(), env, replica));
+  }
+  return replicas;
+}
+
+type OneOrMore = ServiceProcess | readonly ServiceProcess[];
+
+/**
+ * Starts a deployment's services (one process or several replicas each): the first authorize first
+ * (it generates the signing key the others load), then all the others together.
+ */
+export async function startServices(services: { readonly authorize: OneOrMore } & Partial<Record<ServiceName, OneOrMore>>): Promise<void> {
+  const first = [services.authorize].flat()[0];
+  await first.start();
+  await Promise.all(Object.values(services).flat().filter((s) => s !== first).map((s) => s.start()));
 }
 
 /** Runs the admin CLI (`apps/admin`) and returns its stdout. */
@@ -149,6 +183,22 @@ export async function admin(args: string[], env: Record<string, string>): Promis
     env: { PATH: process.env['PATH'] ?? '', ...env },
   });
   return stdout;
+}
+
+/**
+ * What the durable consumers of a deployment's bus under `prefix` have not finished, by consumer:
+ * messages waiting plus delivered and not yet acknowledged. All 0: every message published so far
+ * was handled, and none will come again.
+ */
+export async function consumerBacklog(jsm: JetStreamManager, prefix: string): Promise<Record<string, number>> {
+  const backlog: Record<string, number> = {};
+  for await (const stream of jsm.streams.names()) {
+    if (!stream.startsWith(`${prefix}_`)) continue;
+    for await (const info of jsm.consumers.list(stream)) {
+      if (info.config.durable_name) backlog[info.name] = (backlog[info.name] ?? 0) + info.num_pending + info.num_ack_pending;
+    }
+  }
+  return backlog;
 }
 
 /** Removes the streams and the KV bucket a test deployment created under `prefix`. */
