@@ -108,6 +108,7 @@ func render(chartDir, releaseName, namespace, kubeVersion string, files []string
 			"Name": releaseName, "Namespace": namespace, "Service": "Helm",
 			"IsInstall": true, "IsUpgrade": false, "Revision": 1,
 		},
+		"Files": chartFiles{dir: chartDir},
 		"Capabilities": map[string]interface{}{
 			"KubeVersion": map[string]interface{}{"Version": kubeVersion, "GitVersion": kubeVersion},
 			"APIVersions": apiVersions{},
@@ -152,6 +153,22 @@ func helmChart(chart map[string]interface{}) map[string]interface{} {
 		out[strings.ToUpper(key[:1])+key[1:]] = value
 	}
 	return out
+}
+
+// chartFiles is Helm's .Files: Get returns a file of the chart by its chart-relative path ("" when
+// missing, as Helm does); templates/ and paths leaving the chart are not readable.
+type chartFiles struct{ dir string }
+
+func (f chartFiles) Get(name string) string {
+	clean := filepath.Clean(name)
+	if filepath.IsAbs(clean) || strings.HasPrefix(clean, "..") || strings.HasPrefix(clean, "templates"+string(filepath.Separator)) {
+		return ""
+	}
+	data, err := os.ReadFile(filepath.Join(f.dir, clean))
+	if err != nil {
+		return ""
+	}
+	return string(data)
 }
 
 // apiVersions answers .Capabilities.APIVersions.Has for the API groups a current cluster serves.

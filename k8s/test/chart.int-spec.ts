@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Ajv } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { Job } from 'kubernetes-models/batch/v1/Job';
@@ -24,7 +25,8 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
  * Helm's template engine semantics (Go text/template + sprig, Helm's include/tpl/required/toYaml,
  * values merged as `helm template -f` merges them). The merged values are checked against
  * values.schema.json as Helm checks them, and every rendered object against the Kubernetes API
- * schemas (kubernetes-models; Gateway API for the HTTPRoute).
+ * schemas (kubernetes-models; Gateway API for the HTTPRoute, the Prometheus operator's for the
+ * ServiceMonitor).
  */
 const k8s = join(dirname(fileURLToPath(import.meta.url)), '..');
 const chart = join(k8s, 'ciba-provider');
@@ -46,6 +48,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   NetworkPolicy,
   Job,
   HTTPRoute,
+  ServiceMonitor,
 };
 
 let scratch: string;
@@ -132,6 +135,9 @@ describe('Helm chart: values', () => {
     expect((await schemaErrors([await valuesFile({ ...minimal, nats: { streamReplicas: 6 } })])).join()).toMatch(/\/nats\/streamReplicas must be <= 5/);
     expect((await schemaErrors([await valuesFile({ ...minimal, nats: { servers: ['nats-host:4222'] } })])).join()).toMatch(/\/nats\/servers\/0 must match pattern/);
     expect((await schemaErrors([await valuesFile({ ...minimal, token: { autoscaling: { enabled: true, maxReplicas: 0 } } })])).join()).toMatch(/\/token\/autoscaling\/maxReplicas must be >= 1/);
+    // The metrics port cannot be a service's own port, and scrape intervals are Prometheus durations.
+    expect((await schemaErrors([await valuesFile({ ...minimal, metrics: { port: 3002 } })])).join()).toMatch(/\/metrics\/port must NOT be valid/);
+    expect((await schemaErrors([await valuesFile({ ...minimal, metrics: { serviceMonitor: { interval: '30 seconds' } } })])).join()).toMatch(/\/metrics\/serviceMonitor\/interval must match pattern/);
   });
 
   it('rendering refuses an install without an issuer, with an http issuer, or without the database URL and key (and says which)', async () => {
@@ -157,7 +163,7 @@ describe('Helm chart: rendered objects', () => {
     validateObjects(prod);
     const kinds = (list: readonly K8sObject[]) => Object.fromEntries([...new Set(list.map((o) => o.kind))].map((k) => [k, byKind(list, k).length]));
     expect(kinds(objects)).toEqual({ ConfigMap: 1, Secret: 1, Deployment: 5, Service: 5, ServiceAccount: 6, PodDisruptionBudget: 4, NetworkPolicy: 6, Job: 1 });
-    expect(kinds(prod)).toEqual({ ConfigMap: 1, Deployment: 5, Service: 5, ServiceAccount: 6, PodDisruptionBudget: 5, HorizontalPodAutoscaler: 4, NetworkPolicy: 6, Job: 1, Ingress: 1, HTTPRoute: 1 });
+    expect(kinds(prod)).toEqual({ ConfigMap: 2, ServiceMonitor: 1, Deployment: 5, Service: 5, ServiceAccount: 6, PodDisruptionBudget: 5, HorizontalPodAutoscaler: 4, NetworkPolicy: 6, Job: 1, Ingress: 1, HTTPRoute: 1 });
   });
 
   it('per service: a Deployment running that service from the one image, a Service on its port, its own ServiceAccount, probes on /healthz and /readyz', () => {
@@ -171,7 +177,7 @@ describe('Helm chart: rendered objects', () => {
       expect(container.env).toContainEqual({ name: 'CIBA_PORT', value: String(ports[service]) });
       expect(container).toMatchObject({ readinessProbe: { httpGet: { path: '/readyz', port: 'http' } }, livenessProbe: { httpGet: { path: '/healthz', port: 'http' } } });
       expect((pod as unknown as { serviceAccountName: string }).serviceAccountName).toBe(`ciba-ciba-provider-${service}`);
-      expect(named(objects, 'Service', `ciba-ciba-provider-${service}`)).toMatchObject({ spec: { ports: [{ port: ports[service], targetPort: 'http' }] } });
+      expect(named(objects, 'Service', `ciba-ciba-provider-${service}`)).toMatchObject({ spec: { ports: [{ name: 'http', port: ports[service], targetPort: 'http' }, { name: 'metrics' }] } });
       named(objects, 'ServiceAccount', `ciba-ciba-provider-${service}`);
     }
     // A digest wins over the tag, under the registry given.
@@ -279,6 +285,33 @@ describe('Helm chart: rendered objects', () => {
     for (const pdb of byKind(prod, 'PodDisruptionBudget')) expect(pdb).toMatchObject({ spec: { maxUnavailable: 1 } });
   });
 
+  it('metrics: every service serves /metrics on its own port, named on the Service, scraped by one ServiceMonitor; the Grafana dashboard is valid JSON over the series the services expose', async () => {
+    for (const service of SERVICES) {
+      const container = podOf(named(prod, 'Deployment', `ciba-ciba-provider-${service}`)).containers[0]!;
+      expect(container.env).toContainEqual({ name: 'CIBA_METRICS_PORT', value: '9464' });
+      expect((container as unknown as { ports: unknown[] }).ports).toContainEqual({ name: 'metrics', containerPort: 9464, protocol: 'TCP' });
+      expect((named(prod, 'Service', `ciba-ciba-provider-${service}`) as unknown as { spec: { ports: unknown[] } }).spec.ports).toContainEqual({ name: 'metrics', port: 9464, targetPort: 'metrics', protocol: 'TCP' });
+    }
+    expect(named(prod, 'ServiceMonitor', 'ciba-ciba-provider')).toMatchObject({
+      metadata: { labels: { release: 'monitoring' } },
+      spec: {
+        selector: { matchLabels: { 'app.kubernetes.io/name': 'ciba-provider', 'app.kubernetes.io/instance': 'ciba' } },
+        namespaceSelector: { matchNames: ['identity'] },
+        endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }],
+      },
+    });
+    expect(byKind(objects, 'ServiceMonitor')).toEqual([]);
+    const dashboard = named(prod, 'ConfigMap', 'ciba-ciba-provider-dashboard') as unknown as { metadata: { labels: Record<string, string> }; data: Record<string, string> };
+    expect(dashboard.metadata.labels['grafana_dashboard']).toBe('1');
+    const json = JSON.parse(dashboard.data['ciba-provider.json']!) as { uid: string; panels: Array<{ type: string; targets?: Array<{ expr: string }> }> };
+    expect(json.uid).toBe('ciba-provider');
+    const queried = new Set(json.panels.flatMap((p) => p.targets ?? []).flatMap((t) => t.expr.match(/\b(ciba|process)_[a-z_]+/g) ?? []));
+    const sources = ['libs/platform/src/metrics/provider-metrics.ts', 'libs/service-callback-dispatcher/src/callback-metrics.ts'];
+    const exposed = (await Promise.all(sources.map((file) => readFile(join(k8s, '..', file), 'utf8')))).join('\n');
+    const series = (name: string) => name.replace(/_(bucket|count|sum)$/, '');
+    expect([...queried].filter((name) => !name.startsWith('process_') && !exposed.includes(`'${series(name)}'`))).toEqual([]);
+  });
+
   it('NetworkPolicies: public services reachable from the ingress namespace only; egress to DNS, PostgreSQL and NATS; only the notifier and the callback dispatcher reach out, and never to internal ranges', () => {
     type Policy = { spec: { ingress: Array<{ from: unknown[]; ports: Array<{ port: number }> }>; egress: Array<{ to?: Array<{ ipBlock?: { cidr: string; except?: string[] } }>; ports: Array<{ port: number }> }> } };
     const policy = (component: string) => named(prod, 'NetworkPolicy', `ciba-ciba-provider-${component}`) as unknown as Policy;
@@ -293,6 +326,11 @@ describe('Helm chart: rendered objects', () => {
     const outbound = policy('callback-dispatcher').spec.egress.find((rule) => rule.to?.some((to) => to.ipBlock?.cidr === '0.0.0.0/0'));
     expect(outbound?.to?.[0]?.ipBlock?.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '169.254.0.0/16']));
     expect(policy('token').spec.egress).toContainEqual({ to: [{ ipBlock: { cidr: '10.20.0.0/24' } }], ports: [{ port: 5432, protocol: 'TCP' }] });
+    // Prometheus reaches the metrics port only; the service port stays the ingress controller's.
+    for (const component of SERVICES) {
+      const scraping = policy(component).spec.ingress.filter((rule) => JSON.stringify(rule.from).includes('monitoring'));
+      expect([component, scraping.flatMap((rule) => rule.ports.map((p) => p.port))]).toEqual([component, [9464]]);
+    }
   });
 });
 
