@@ -62,7 +62,7 @@ function memorySnapshot(impls) {
 
 async function main() {
   await checkPort(5432, 'PostgreSQL');
-  if (config.implementations.includes('services')) await checkPort(4222, 'NATS');
+  if (config.implementations.some((i) => i === 'services' || i === 'scaled')) await checkPort(4222, 'NATS');
   ensureBuild(repoRoot, log);
   const pools = await poolSizes(config, log);
 
@@ -91,6 +91,7 @@ async function main() {
     'ref-pg': () => startReferenceProcess(ctx, { database: true, poolSize: pools.single }),
     aio: () => startAllInOne(ctx, pools.single),
     services: () => startServices(ctx, pools.services),
+    scaled: () => startServices(ctx, pools.services, { key: 'scaled', replicas: config.replicas }),
   };
   const impls = {};
   for (const key of config.implementations) {
@@ -159,7 +160,8 @@ async function main() {
     `- knobs: BENCH_DURATION=${config.duration} s measured after BENCH_WARMUP=${config.warmup} s, BENCH_CONNECTIONS=${config.connections} (connections, or concurrent flows), ` +
       `BENCH_ROUNDS=${config.rounds}, BENCH_APPROVE_AFTER_MS=${config.approveAfterMs} (ping and push: the device approves this long after its notification), ` +
       `BENCH_DRAIN=${config.drainS} s, BENCH_PENDING=${config.pending}, BENCH_USERS=${config.users}, BENCH_REQUEST_TTL=${config.requestTtl} s, ` +
-      `pool ${pools.single} connections per single process, ${pools.services} per service (max_connections ${pools.maxConnections}), counting relays ${config.pgProxy ? 'on' : 'off'}`,
+      `pool ${pools.single} connections per single process, ${pools.services} per service process (max_connections ${pools.maxConnections}), counting relays ${config.pgProxy ? 'on' : 'off'}` +
+      (config.replicas ? `, BENCH_REPLICAS=${process.env.BENCH_REPLICAS} ("${IMPLEMENTATION_LABELS.scaled}": the five services again on a database and bus of their own, the driver taking the replicas in turn)` : ''),
     `- every implementation runs for the whole run as its own processes (the reference too); only the one under test gets load, the others are idle ` +
       `(their CPU is listed as "idle others"). CPU ms and statements are counted over the measured window and the drain after it (until the consumers are idle, if the drain did not suffice); ` +
       `CPU is that of the implementation's node processes, its database's PostgreSQL backends and PostgreSQL's own processes, and nats-server for the services`,

@@ -17,19 +17,48 @@ const list = (name, known, fallback) => {
   return values;
 };
 
-/** The four implementations, in the order of the first round (later rounds alternate it). */
-export const IMPLEMENTATIONS = ['ref-mem', 'ref-pg', 'aio', 'services'];
+export const SERVICES = ['authorize', 'token', 'notifier', 'audit', 'callback-dispatcher'];
+
+/**
+ * BENCH_REPLICAS, e.g. `notifier=2` or `authorize=2,token=2`: processes per service of the
+ * "scaled" implementation (the five services again, with these replicas; 1 for a service not named).
+ */
+export function parseReplicas(raw) {
+  if (!raw) return null;
+  const replicas = {};
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [name, count] = part.split('=');
+    if (!SERVICES.includes(name)) throw new Error(`BENCH_REPLICAS: unknown service "${name}" (known: ${SERVICES.join(', ')})`);
+    if (!/^[1-9]\d*$/.test(count ?? '')) throw new Error(`BENCH_REPLICAS: "${part}" is not <service>=<replicas ≥ 1>`);
+    replicas[name] = Number(count);
+  }
+  return replicas;
+}
+
+const describeReplicas = (replicas) =>
+  Object.entries(replicas ?? {})
+    .filter(([, n]) => n > 1)
+    .map(([name, n]) => `${n}× ${name}`)
+    .join(', ') || 'one of each';
+
+/** The implementations, in the order of the first round (later rounds alternate it); "scaled" only with BENCH_REPLICAS. */
+export const IMPLEMENTATIONS = ['ref-mem', 'ref-pg', 'aio', 'services', 'scaled'];
+const DEFAULT_IMPLEMENTATIONS = ['ref-mem', 'ref-pg', 'aio', 'services'];
 export const IMPLEMENTATION_LABELS = {
   'ref-mem': 'reference, in memory',
   'ref-pg': 'reference, PostgreSQL',
   aio: 'ours, all-in-one',
   services: 'ours, 5 services',
+  scaled: `ours, 5 services, ${describeReplicas(parseReplicas(process.env.BENCH_REPLICAS))}`,
 };
 export const SCENARIOS = ['bc-authorize', 'pending-poll', 'poll-flow', 'ping', 'push'];
 /** The figures the issue asks for; poll-flow (bc-authorize → approval → token, no callback) on request, to keep a default run near 6 minutes. */
 const DEFAULT_SCENARIOS = ['bc-authorize', 'pending-poll', 'ping', 'push'];
 
 export function readConfig() {
+  const replicas = parseReplicas(process.env.BENCH_REPLICAS);
+  const implementations = list('BENCH_IMPLS', IMPLEMENTATIONS, replicas ? [...DEFAULT_IMPLEMENTATIONS, 'scaled'] : DEFAULT_IMPLEMENTATIONS);
+  if (implementations.includes('scaled') && !replicas) throw new Error('BENCH_IMPLS: "scaled" needs BENCH_REPLICAS (e.g. notifier=2)');
   return {
     duration: number('BENCH_DURATION', 10),
     warmup: number('BENCH_WARMUP', 2),
@@ -50,7 +79,9 @@ export function readConfig() {
      */
     requestTtl: number('BENCH_REQUEST_TTL', 1800),
     pollInterval: 5,
-    implementations: list('BENCH_IMPLS', IMPLEMENTATIONS, IMPLEMENTATIONS),
+    implementations,
+    /** Processes per service of the "scaled" implementation ({ service: count }), or null. */
+    replicas,
     scenarios: list('BENCH_SCENARIOS', SCENARIOS, DEFAULT_SCENARIOS),
     adminUrl: process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     nats: process.env.BENCH_NATS ?? 'nats://127.0.0.1:4222',

@@ -1,4 +1,5 @@
 // The details section of bench/results.md: what each measured window saw, one line per fact.
+import os from 'node:os';
 import { IMPLEMENTATION_LABELS } from './config.mjs';
 
 const fmt = (x, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toFixed(digits));
@@ -53,6 +54,21 @@ export function describe(r, impl, rounds) {
     lines.push(
       `${title} CPU ms per ${unit} (window + drain): ${own.join(', ')}; total ${fmt(r.cpuPerUnit, 3)}. ` +
         `Not counted: load generator, devices and relays ${fmt(bench / r.units, 3)}, idle others ${fmt(idle / r.units, 3)}, rest of the machine ${fmt((r.cpu.other ?? 0) / r.units, 3)}`,
+    );
+  }
+  if (r.windowCpu && r.windowMs) {
+    // A process near 100 is bound by its one thread; the machine near its cores × 100 is bound by the cores.
+    const mine = new Set(impl.cpuGroups);
+    const pct = (ms) => fmt((ms / r.windowMs) * 100, 0);
+    const busy = Object.entries(r.windowCpu)
+      .filter(([g]) => mine.has(g))
+      .sort((a, b) => b[1] - a[1])
+      .map(([g, ms]) => `${g} ${pct(ms)}`);
+    const machine = Object.values(r.windowCpu).reduce((a, b) => a + b, 0);
+    const bench = Object.entries(r.windowCpu).find(([g]) => g.startsWith('bench'))?.[1] ?? 0;
+    lines.push(
+      `${title} CPU during the measured window (${fmt(r.windowMs / 1000)} s), % of one core: ${busy.join(', ')}; ` +
+        `load generator, devices and relays ${pct(bench)}; the whole machine ${pct(machine)} of ${os.cpus().length * 100}`,
     );
   }
   if (r.lag) {

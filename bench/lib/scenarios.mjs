@@ -11,7 +11,7 @@ import { AuthReqIds } from '@ciba/tokens';
 import { cpuMs, cpuSnapshot } from './cpu.mjs';
 import { sleep } from './stack.mjs';
 
-const SHORT = { 'ref-mem': 'rm', 'ref-pg': 'rp', aio: 'ai', services: 'sv' };
+const SHORT = { 'ref-mem': 'rm', 'ref-pg': 'rp', aio: 'ai', services: 'sv', scaled: 'sx' };
 
 export function createScenarios({ ctx, impls, driver }) {
   const { config, clients, log } = ctx;
@@ -47,7 +47,11 @@ export function createScenarios({ ctx, impls, driver }) {
   async function windowed(impl, fn) {
     const c0 = counters(impl);
     const s0 = cpuSnapshot(named(), databases);
+    const t0 = performance.now();
     const result = await fn();
+    // CPU over the measured window alone (no drain): how busy each process and the machine were under the load.
+    result.windowMs = performance.now() - t0;
+    result.windowCpu = cpuMs(s0, cpuSnapshot(named(), databases));
     if (config.drainS > 0) await sleep(config.drainS * 1000);
     result.lag = await impl.lag();
     // What the drain left is still work the window caused: counted too, and the next window starts idle.
@@ -73,6 +77,8 @@ export function createScenarios({ ctx, impls, driver }) {
       cpu: r.cpu,
       implCpuMs: r.implCpuMs,
       cpuPerUnit: units ? r.implCpuMs / units : null,
+      windowMs: r.windowMs,
+      windowCpu: r.windowCpu,
       statements: r.statements,
       roundTrips: r.roundTrips,
       statementsPerUnit: units && ctx.config.pgProxy && Object.keys(r.statements).length ? sum(r.statements) / units : null,
@@ -84,10 +90,10 @@ export function createScenarios({ ctx, impls, driver }) {
 
   async function bcAuthorize(impl, round) {
     const tag = `ba${round}${SHORT[impl.key]}`;
-    const ours = impl.key === 'aio' || impl.key === 'services';
+    const ours = impl.key === 'aio' || impl.nats;
     const args = { ...common(clients.poll), url: impl.endpoints.authorize, collect: ours };
     await settle(impl, 'before bc-authorize');
-    const before = impl.key === 'services' ? await createdEvents(impl) : null;
+    const before = impl.nats ? await createdEvents(impl) : null;
     const warm = await driver.call('authorize', { ...args, duration: config.warmup, tag: `${tag}w` });
     await settle(impl, 'after the warm-up');
     const r = await windowed(impl, () => driver.call('authorize', { ...args, duration: config.duration, tag }));
@@ -114,7 +120,7 @@ export function createScenarios({ ctx, impls, driver }) {
     const c1 = counters(impl);
     await driver.call('poll', { ...args, duration: config.warmup });
     await settle(impl, 'after the warm-up');
-    const kv0 = impl.key === 'services' ? await kvWrites(impl) : null;
+    const kv0 = impl.nats ? await kvWrites(impl) : null;
     const r = await windowed(impl, () => driver.call('poll', { ...args, duration: config.duration }));
     const out = finish(impl, 'pending-poll', round, r, { rate: r.rps, units: r.total, p50: r.p50, p99: r.p99 });
     out.non2xx = r.non2xx;
@@ -166,7 +172,7 @@ export function createScenarios({ ctx, impls, driver }) {
       out.refreshTokens = r.refreshTokens;
       if (r.failed) {
         out.notes.push(`${r.failed} failed: ${JSON.stringify(r.failures)}`);
-        if (impl.key === 'services') for (const name of ['callback-dispatcher', 'notifier', 'token']) out.notes.push(lastLines(`${name}`, impl.output(name)));
+        if (impl.nats) for (const name of ['callback-dispatcher', 'notifier', 'token']) out.notes.push(lastLines(`${name}`, impl.output(name)));
         else out.notes.push(lastLines(impl.key, impl.output()));
       }
       if (r.extraPolls) out.notes.push(`${r.extraPolls} token calls answered pending after the ping`);

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import { SERVICES } from './implementations.mjs';
+import { SERVICES } from './config.mjs';
 
 /** The load generator in a worker thread (lib/driver.mjs); it also hosts the clients' notification receiver. */
 export function startDriver(benchDir) {
@@ -87,8 +87,12 @@ export async function poolSizes(config, log) {
   await c.end();
   const singles = ['aio', 'ref-pg'].filter((i) => config.implementations.includes(i)).length;
   const left = rows[0].max - 10 - singles * config.poolSize;
-  const services = Math.max(2, Math.min(config.poolSize, Math.floor(left / SERVICES.length)));
-  if (services < config.poolSize && config.implementations.includes('services')) {
+  // Every service process of every deployment of the run: the five, and the scaled ones with their replicas.
+  const processes =
+    (config.implementations.includes('services') ? SERVICES.length : 0) +
+    (config.implementations.includes('scaled') ? SERVICES.reduce((n, name) => n + (config.replicas?.[name] ?? 1), 0) : 0);
+  const services = Math.max(2, Math.min(config.poolSize, Math.floor(left / Math.max(1, processes))));
+  if (services < config.poolSize && processes > 0) {
     log(`max_connections ${rows[0].max}: each service gets CIBA_DATABASE_POOL_SIZE=${services} (the single processes ${config.poolSize})`);
   }
   return { single: config.poolSize, services, maxConnections: rows[0].max };

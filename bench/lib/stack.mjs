@@ -74,11 +74,12 @@ export async function admin(repoRoot, args, env) {
   return stdout;
 }
 
-/** One service from its built entry point, as its own OS process. */
+/** One service from its built entry point, as its own OS process; `label` tells replicas apart (`notifier#2`). */
 export class ServiceProcess {
-  constructor(repoRoot, name, port, env) {
+  constructor(repoRoot, name, port, env, label = name) {
     this.repoRoot = repoRoot;
     this.name = name;
+    this.label = label;
     this.port = port;
     this.env = env;
     this.child = null;
@@ -116,14 +117,14 @@ export class ServiceProcess {
     await waitFor(
       async () => {
         if (child.exitCode !== null) {
-          const error = new Error(`${this.name} exited with ${child.exitCode}:\n${this.output}`);
+          const error = new Error(`${this.label} exited with ${child.exitCode}:\n${this.output}`);
           error.fatal = true;
           throw error;
         }
         const res = await fetch(`${this.url}/readyz`).catch(() => null);
         return res?.status === 200;
       },
-      { timeoutMs: 30_000, intervalMs: 100, description: `${this.name} ready` },
+      { timeoutMs: 30_000, intervalMs: 100, description: `${this.label} ready` },
     );
   }
 
