@@ -20,6 +20,7 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^@ciba/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
+    '^@ciba/platform/tracing$': '<rootDir>/libs/platform/src/tracing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',

@@ -1,15 +1,6 @@
-import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { loadConfig } from '@ciba/config';
-import { CoreModule, createHttpApp, jetStreamBus, listen, runService, startJetStreamConsumers } from '@ciba/platform';
-import { AuditModule } from '@ciba/service-audit';
+// Tracing first: OpenTelemetry patches http and pg as they load, so the service's modules are
+// imported only once it has started (or found that it is off).
+import { startTracing } from '@ciba/platform/tracing';
 
-/** The audit service: the `audit` JetStream consumer of every lifecycle event. */
-await runService(async () => {
-  const config = loadConfig(process.env, 'audit', ['database', 'nats']);
-  @Module({ imports: [CoreModule.forRoot(config, { keys: false, bus: jetStreamBus(config) }), AuditModule] })
-  class AuditApp {}
-  const app = await createHttpApp(AuditApp, config);
-  await startJetStreamConsumers(app, config, ['audit']);
-  return { app, url: await listen(app, config) };
-});
+await startTracing('audit');
+await import('./service.js');

@@ -1,18 +1,6 @@
-import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { loadConfig } from '@ciba/config';
-import { CoreModule, createHttpApp, jetStreamBus, listen, runService, startJetStreamConsumers } from '@ciba/platform';
-import { NotifierModule } from '@ciba/service-notifier';
+// Tracing first: OpenTelemetry patches http and pg as they load, so the service's modules are
+// imported only once it has started (or found that it is off).
+import { startTracing } from '@ciba/platform/tracing';
 
-/**
- * The notifier service: the `notifier` JetStream consumer (sign-in requests), the `notifier-devices`
- * consumer (new-device announcements), the device callback, the pages and the expiry sweeper.
- */
-await runService(async () => {
-  const config = loadConfig(process.env, 'notifier', ['database', 'nats', 'keys']);
-  @Module({ imports: [CoreModule.forRoot(config, { keys: true, bus: jetStreamBus(config) }), NotifierModule.forRoot()] })
-  class NotifierApp {}
-  const app = await createHttpApp(NotifierApp, config);
-  await startJetStreamConsumers(app, config, ['notifier', 'notifier-devices']);
-  return { app, url: await listen(app, config) };
-});
+await startTracing('notifier');
+await import('./service.js');

@@ -1,14 +1,6 @@
-import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { loadConfig } from '@ciba/config';
-import { CoreModule, createHttpApp, jetStreamBus, listen, runService } from '@ciba/platform';
-import { TokenModule } from '@ciba/service-token';
+// Tracing first: OpenTelemetry patches http and pg as they load, so the service's modules are
+// imported only once it has started (or found that it is off).
+import { startTracing } from '@ciba/platform/tracing';
 
-/** The token service: CIBA grant and refresh_token. */
-await runService(async () => {
-  const config = loadConfig(process.env, 'token', ['database', 'nats', 'keys']);
-  @Module({ imports: [CoreModule.forRoot(config, { keys: true, bus: jetStreamBus(config) }), TokenModule] })
-  class TokenApp {}
-  const app = await createHttpApp(TokenApp, config);
-  return { app, url: await listen(app, config) };
-});
+await startTracing('token');
+await import('./service.js');

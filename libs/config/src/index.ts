@@ -2,3 +2,4 @@ export * from './provider-config.js';
 export * from './bootstrap-file.js';
 export * from './limits-config.js';
 export * from './webauthn-relying-party.js';
+export * from './tracing-config.js';

@@ -2,6 +2,7 @@ export * from './catalogue.js';
 export * from './errors.js';
 export * from './lifecycle-event.schema.js';
 export * from './bus-context.js';
+export * from './bus-tracing.js';
 export * from './bus-event.decorator.js';
 export * from './settlement.js';
 export { handleDelivery, runHandler } from './handler-dispatch.js';

@@ -55,6 +55,8 @@ import { HtmlErrorPages } from './http/oauth-exception.filter.js';
 import { ClientAuthThrottle } from './http/client-auth-throttle.js';
 import { TokenIssuer } from './issuance/token-issuer.js';
 import { pinoParams } from './logging/logging.js';
+import { FlowTracing } from './tracing/flow-tracing.js';
+import { tracingProviders } from './tracing/tracing.providers.js';
 import { MetricsServer } from './metrics/metrics-http.js';
 import { ProviderMetrics } from './metrics/provider-metrics.js';
 
@@ -191,6 +193,7 @@ export class CoreModule {
       ReadinessRegistry,
       HtmlErrorPages,
       ProviderMetrics,
+      FlowTracing,
       ...(options.keys ? [KeyEncryptor, DEVICE_REPOSITORY, KeyStore, TokenMinter, TokenIssuer] : []),
       ...(options.keys ? [AuthReqIds, ClientNotificationTokenSealer] : []),
     ];
@@ -221,6 +224,7 @@ export class CoreModule {
         ReadinessRegistry,
         HtmlErrorPages,
         DatabaseReadiness,
+        ...tracingProviders,
         ProviderMetrics,
         MetricsServer,
         ...options.bus,

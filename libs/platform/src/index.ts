@@ -10,6 +10,7 @@ export * from './http/http-app.js';
 export * from './http/oauth-exception.filter.js';
 export * from './http/protocol-request.js';
 export * from './logging/logging.js';
+export { FlowTracing, NO_TRACING, installedTracing, type SpanAttributes } from './tracing/flow-tracing.js';
 export * from './admin/bootstrap-loader.js';
 export * from './messaging/bus-providers.js';
 export * from './messaging/bus-lag.js';

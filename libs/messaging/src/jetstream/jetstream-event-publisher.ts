@@ -6,12 +6,15 @@ import type { EventPublisher, LifecycleEvent, PublishOptions } from '@ciba/domai
 import { DEFAULT_TOPOLOGY, HEADERS, subjectFor } from '../catalogue.js';
 import type { BusTopology } from '../catalogue.js';
 import { encodeLifecycleEvent } from '../lifecycle-event.schema.js';
+import { type BusTracing, NO_BUS_TRACING } from '../bus-tracing.js';
 
 export interface JetStreamEventPublisherOptions {
   readonly connection: NatsConnection;
   readonly topology?: BusTopology;
   /** How long to wait for the stream's PubAck. */
   readonly timeoutMs?: number;
+  /** Spans for publishes, and the trace context in each message's headers. */
+  readonly tracing?: BusTracing;
 }
 
 /**
@@ -22,11 +25,13 @@ export class JetStreamEventPublisher implements EventPublisher {
   private readonly js: JetStreamClient;
   private readonly topology: BusTopology;
   private readonly timeoutMs: number;
+  private readonly tracing: BusTracing;
 
   constructor(options: JetStreamEventPublisherOptions) {
     this.js = jetstream(options.connection);
     this.topology = options.topology ?? DEFAULT_TOPOLOGY;
     this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.tracing = options.tracing ?? NO_BUS_TRACING;
   }
 
   async publish(event: LifecycleEvent, options: PublishOptions = {}): Promise<void> {
@@ -37,10 +42,10 @@ export class JetStreamEventPublisher implements EventPublisher {
   publishWithAck(event: LifecycleEvent, options: PublishOptions = {}): Promise<PubAck> {
     const hdrs = headers();
     if (event.correlationId) hdrs.set(HEADERS.correlationId, event.correlationId);
-    return this.js.publish(subjectFor(event.type, this.topology), encodeLifecycleEvent(event), {
-      msgID: options.messageId ?? event.eventId,
-      headers: hdrs,
-      timeout: this.timeoutMs,
-    });
+    const subject = subjectFor(event.type, this.topology);
+    const messageId = options.messageId ?? event.eventId;
+    return this.tracing.publish({ subject, messageId, headers: hdrs }, () =>
+      this.js.publish(subject, encodeLifecycleEvent(event), { msgID: messageId, headers: hdrs, timeout: this.timeoutMs }),
+    );
   }
 }

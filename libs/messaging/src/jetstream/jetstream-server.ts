@@ -14,6 +14,7 @@ import {
   HEADERS,
 } from '../catalogue.js';
 import type { BusTopology, ConsumerDefinition } from '../catalogue.js';
+import { type BusTracing, NO_BUS_TRACING } from '../bus-tracing.js';
 import { ConsumerDispatch } from '../consumer-dispatch.js';
 import { describeSettlement, InFlight, Slots } from '../handler-dispatch.js';
 import type { BusServerOptions, Delivery } from '../handler-dispatch.js';
@@ -30,6 +31,8 @@ export interface JetStreamServerOptions extends BusServerOptions {
   readonly name?: string;
   /** Create/update streams and consumers on listen. Default true. */
   readonly ensureTopology?: boolean;
+  /** A span per message handled, continuing the publisher's trace (its context in the headers). */
+  readonly tracing?: BusTracing;
 }
 
 /** Pass as `@EventPattern(pattern, JETSTREAM_TRANSPORT)` to bind a handler to this transport only (hybrid apps). */
@@ -179,7 +182,8 @@ export class JetStreamServer
     const keepAlive = setInterval(() => msg.working(), Math.max(250, definition.ackWaitMs / 3));
     const started = performance.now();
     try {
-      const result = await dispatch.dispatch(delivery);
+      const traced = { subject: msg.subject, consumer: definition.name, deliveryCount: delivery.deliveryCount, header: (key: string) => msg.headers?.get(key) };
+      const result = await (this.options.tracing ?? NO_BUS_TRACING).process(traced, () => dispatch.dispatch(delivery));
       const { settlement } = result;
       this.options.observer?.settled(delivery.consumer, settlement.action, performance.now() - started);
       switch (settlement.action) {

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import { type DestinationStream, stdTimeFunctions } from 'pino';
 import type { Options } from 'pino-http';
+import { installedTracing } from '../tracing/flow-tracing.js';
 import { serializeError } from './error-serializer.js';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
@@ -71,9 +72,12 @@ export function correlationIdFrom(header: string | string[] | undefined): string
 
 /** `destination`: where the JSON lines go (stdout by default). */
 export function pinoParams(service: string, level: string, destination?: DestinationStream): Params {
+  const tracing = installedTracing();
   const options: Options = {
     level,
     base: { service },
+    // With tracing on, each line written inside a span carries its `trace_id` and `span_id`.
+    ...(tracing.enabled ? { mixin: () => tracing.logFields() ?? {} } : {}),
     // `"time":"2026-12-03T12:00:00.000Z"`: readable as it stands, and what log shippers parse.
     timestamp: stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },

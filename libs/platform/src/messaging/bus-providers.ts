@@ -22,6 +22,7 @@ import { PostgresDurableQueueStore } from '@ciba/persistence';
 import { EVENT_PUBLISHER, PENDING_POLL_CACHE } from '../di/tokens.js';
 import { ReadinessRegistry } from '../health/health.js';
 import { ProviderMetrics } from '../metrics/provider-metrics.js';
+import { FlowTracing } from '../tracing/flow-tracing.js';
 import { BUS_LAG, type BusLag } from './bus-lag.js';
 
 export const NATS_CONNECTION = Symbol('NatsConnection');
@@ -58,7 +59,11 @@ export function jetStreamBus(config: ProviderConfig): Provider[] {
         return connection;
       },
     },
-    { provide: EVENT_PUBLISHER, inject: [NATS_CONNECTION], useFactory: (connection: NatsConnection) => new JetStreamEventPublisher({ connection, topology }) },
+    {
+      provide: EVENT_PUBLISHER,
+      inject: [NATS_CONNECTION, FlowTracing],
+      useFactory: (connection: NatsConnection, tracing: FlowTracing) => new JetStreamEventPublisher({ connection, topology, tracing }),
+    },
     {
       provide: PENDING_POLL_CACHE,
       inject: [NATS_CONNECTION],
@@ -138,6 +143,7 @@ export async function startJetStreamConsumers(app: INestApplication, config: Pro
         maxInFlight: config.nats.concurrency,
         ensureTopology: config.nats.ensureStreams,
         observer: app.get(ProviderMetrics).busObserver,
+        tracing: app.get(FlowTracing),
       }),
     },
     { inheritAppConfig: true },

@@ -1,0 +1,15 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { loadConfig } from '@ciba/config';
+import { CoreModule, createHttpApp, jetStreamBus, listen, runService, startJetStreamConsumers } from '@ciba/platform';
+import { AuditModule } from '@ciba/service-audit';
+
+/** The audit service: the `audit` JetStream consumer of every lifecycle event. */
+await runService(async () => {
+  const config = loadConfig(process.env, 'audit', ['database', 'nats']);
+  @Module({ imports: [CoreModule.forRoot(config, { keys: false, bus: jetStreamBus(config) }), AuditModule] })
+  class AuditApp {}
+  const app = await createHttpApp(AuditApp, config);
+  await startJetStreamConsumers(app, config, ['audit']);
+  return { app, url: await listen(app, config) };
+});
