@@ -227,6 +227,7 @@ export async function storePendingRequest(op: TestProvider, request: Pick<AuthRe
     expiresAt: new Date(now.getTime() + 300_000),
     interval: 5,
     correlationId: null,
+    traceContext: null,
     ...acceptedLifecycle(),
     ...request,
   };

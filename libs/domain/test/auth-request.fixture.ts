@@ -21,6 +21,7 @@ export function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthReques
     expiresAt: at(60),
     interval: 5,
     correlationId: null,
+    traceContext: null,
     ...acceptedLifecycle(),
     ...overrides,
   };

@@ -32,6 +32,7 @@ function pendingRequest(overrides: Partial<AuthRequest> = {}): AuthRequest {
     redeemedAt: null,
     notifiedAt: null,
     correlationId: null,
+    traceContext: null,
     acr: null,
     amr: [],
     ...overrides,

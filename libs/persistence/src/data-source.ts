@@ -10,6 +10,7 @@ import { AtomicDecisions1700000400000 } from './migrations/1700000400000-atomic-
 import { CredentialsAtRest1700000700000 } from './migrations/1700000700000-credentials-at-rest.js';
 import { CallbackAttemptLease1700000800000 } from './migrations/1700000800000-callback-attempt-lease.js';
 import { PromptClaims1700001100000 } from './migrations/1700001100000-prompt-claims.js';
+import { FlowTraceContext1700001200000 } from './migrations/1700001200000-flow-trace-context.js';
 
 /** Every migration in order, listed explicitly (no globs). */
 export const MIGRATIONS = [
@@ -22,6 +23,7 @@ export const MIGRATIONS = [
   CredentialsAtRest1700000700000,
   CallbackAttemptLease1700000800000,
   PromptClaims1700001100000,
+  FlowTraceContext1700001200000,
 ] as const;
 
 export interface PersistenceOptions {

@@ -51,6 +51,7 @@ export function anAuthRequest(clientId: string, overrides: Partial<AuthRequest> 
     expiresAt: at(120),
     interval: 5,
     correlationId: null,
+    traceContext: null,
     ...acceptedLifecycle(),
     ...overrides,
   };

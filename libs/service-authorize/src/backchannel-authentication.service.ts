@@ -22,7 +22,7 @@ import {
   validateBackchannelRequest,
 } from '@ciba/protocol';
 import { AuthReqIds, KeyStore, verifyIdTokenHint } from '@ciba/tokens';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, ClientNotificationTokenSealer, EVENT_PUBLISHER, PROVIDER_CONFIG, ProviderMetrics } from '@ciba/platform';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, ClientNotificationTokenSealer, EVENT_PUBLISHER, FlowTracing, PROVIDER_CONFIG, ProviderMetrics } from '@ciba/platform';
 
 /**
  * CIBA §7: validate the authentication request, resolve the user, persist the request as pending and
@@ -42,6 +42,7 @@ export class BackchannelAuthenticationService {
     private readonly authReqIds: AuthReqIds,
     private readonly notificationTokens: ClientNotificationTokenSealer,
     private readonly metrics: ProviderMetrics,
+    private readonly tracing: FlowTracing,
   ) {
     const { bindingMessage } = config.ciba;
     this.policy = {
@@ -80,6 +81,8 @@ export class BackchannelAuthenticationService {
       expiresAt: new Date(now.getTime() + validated.expiresIn * 1000),
       interval: this.config.ciba.interval,
       correlationId,
+      // The flow's later steps (device decision, token request) continue this request's trace.
+      traceContext: this.tracing.traceParent(),
       ...acceptedLifecycle(),
     };
     // One round trip: the user found by the hint and the request stored for them.

@@ -26,6 +26,7 @@ import {
   DECISION_TOKEN_REPOSITORY,
   DEFERRED_REQUEST_MARKERS,
   EVENT_PUBLISHER,
+  FlowTracing,
   PENDING_POLL_CACHE,
   PROVIDER_CONFIG,
   ProviderMetrics,
@@ -76,6 +77,7 @@ export class DeviceDecisionService {
     @Inject(DEFERRED_REQUEST_MARKERS) private readonly markers: DeferredRequestMarkers,
     private readonly sentTokens: SentDecisionTokens,
     private readonly metrics: ProviderMetrics,
+    private readonly tracing: FlowTracing,
   ) {}
 
   /**
@@ -182,12 +184,18 @@ export class DeviceDecisionService {
    * Publishes the outcome event, then confirms it on the request: behind the caller, batched with
    * other requests' markers, unless `confirm` is 'now'. A crash or bus failure in between leaves the
    * request unconfirmed, and the sweeper republishes it.
+   *
+   * In the flow's trace: the device's callback is a request of its own (its span is linked), and the
+   * outcome it publishes reaches the callback dispatcher within the flow.
    */
   private async announce(request: AuthRequest, now: Date, confirm: 'deferred' | 'now' = 'deferred'): Promise<void> {
     const event = settledEvent(request);
     if (!event) return;
-    await this.events.publish(event);
-    if (confirm === 'now') await this.requests.markOutcomePublished([request.id], now);
-    else this.markers.outcomePublished(request.id, now);
+    const attributes = { 'ciba.request_id': request.id, 'ciba.client_id': request.clientId, 'ciba.decision': request.status };
+    await this.tracing.inFlow('ciba.decision', request.traceContext, attributes, async () => {
+      await this.events.publish(event);
+      if (confirm === 'now') await this.requests.markOutcomePublished([request.id], now);
+      else this.markers.outcomePublished(request.id, now);
+    });
   }
 }

@@ -10,7 +10,7 @@ import {
   asAuthenticatedClient,
   systemClock,
 } from '@ciba/domain';
-import type { TokenIssuer } from '@ciba/platform';
+import { NO_TRACING, type TokenIssuer } from '@ciba/platform';
 import { OAuthError } from '@ciba/protocol';
 import { AuthReqIds } from '@ciba/tokens';
 import { CibaGrantService } from './ciba-grant.service.js';
@@ -76,7 +76,7 @@ function service() {
   const events = { publish: () => Promise.resolve() };
   // No request is approved here, so nothing is ever minted.
   const issuer = { prepare: () => Promise.reject(new Error('nothing to mint')), newRefreshToken: () => null } as unknown as TokenIssuer;
-  return { requests, pollCache, authReqIds, grant: new CibaGrantService(requests, events, systemClock, pollCache, issuer, authReqIds) };
+  return { requests, pollCache, authReqIds, grant: new CibaGrantService(requests, events, systemClock, pollCache, issuer, authReqIds, NO_TRACING) };
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<OAuthError> {

@@ -6,13 +6,14 @@ import {
   type Clock,
   type EventPublisher,
   type PendingPollCache,
+  type PollRecord,
   type User,
   denialDescription,
   pollOutcome,
   requestRedeemed,
 } from '@ciba/domain';
 import { SLOW_DOWN_INCREMENT_SECONDS, tokenEndpointError } from '@ciba/protocol';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PENDING_POLL_CACHE, TokenIssuer, type TokenResponse } from '@ciba/platform';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, FlowTracing, PENDING_POLL_CACHE, TokenIssuer, type TokenResponse } from '@ciba/platform';
 import { AuthReqIds, type RefreshTokenSeed } from '@ciba/tokens';
 
 
@@ -33,6 +34,7 @@ export class CibaGrantService {
     @Inject(PENDING_POLL_CACHE) private readonly pollCache: PendingPollCache,
     private readonly issuer: TokenIssuer,
     private readonly authReqIds: AuthReqIds,
+    private readonly tracing: FlowTracing,
   ) {}
 
   async exchange(client: AuthenticatedClient, authReqId: string): Promise<TokenResponse> {
@@ -51,6 +53,14 @@ export class CibaGrantService {
     const refreshToken = this.issuer.newRefreshToken(client);
     const polled = await requests.recordPoll(requestId, now, SLOW_DOWN_INCREMENT_SECONDS, refreshToken);
     if (!polled) throw unknownAuthReqId();
+    // A poll that reached the request's state is a step of its flow, in the flow's trace (polls the
+    // cache answers stay in their own request's trace: the cache holds no trace context).
+    const attributes = { 'ciba.request_id': polled.request.id, 'ciba.client_id': client.clientId, 'ciba.delivery_mode': polled.request.deliveryMode };
+    return this.tracing.inFlow('ciba.token_request', polled.request.traceContext, attributes, () => this.answer(client, polled, now, refreshToken));
+  }
+
+  /** The answer to a poll recorded in the database: an error per the request's state, or the tokens of a redemption. */
+  private async answer(client: AuthenticatedClient, polled: PollRecord, now: Date, refreshToken: RefreshTokenSeed | null): Promise<TokenResponse> {
     const outcome = pollOutcome(polled.request, now, polled.tooSoon);
     if (outcome.kind === 'pending' || outcome.kind === 'slow_down') await this.pollCache.rememberPending(polled.request);
     switch (outcome.kind) {

@@ -76,6 +76,12 @@ export interface AuthRequest {
   readonly notifiedAt: Date | null;
   readonly correlationId: string | null;
   /**
+   * The W3C `traceparent` of the bc-authorize request that created it (null without tracing): the
+   * later steps of its flow, which arrive on requests of their own (the device's decision, the token
+   * request), continue that trace. An identifier, not a secret.
+   */
+  readonly traceContext: string | null;
+  /**
    * The authentication context class the approval satisfied (the ID token's `acr`): set only when
    * the user confirmed with a passkey step-up; null otherwise.
    */

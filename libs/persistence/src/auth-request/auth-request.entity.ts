@@ -93,6 +93,10 @@ export class AuthRequestEntity {
   @Column({ name: 'correlation_id', type: 'text', nullable: true })
   correlationId!: string | null;
 
+  /** The W3C traceparent of the flow's first request (tracing on). */
+  @Column({ name: 'trace_context', type: 'text', nullable: true })
+  traceContext!: string | null;
+
   /** The ACR a passkey step-up satisfied at approval; null without one. */
   @Column({ name: 'acr', type: 'text', nullable: true })
   acr!: string | null;

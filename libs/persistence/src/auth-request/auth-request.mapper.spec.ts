@@ -24,6 +24,7 @@ const request: AuthRequest = {
   redeemedAt: null,
   notifiedAt: new Date('2030-01-01T00:00:01Z'),
   correlationId: null,
+  traceContext: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
   acr: null,
   amr: [],
 };

@@ -29,6 +29,7 @@ export function toAuthRequest(entity: AuthRequestEntity): AuthRequest {
     redeemedAt: entity.redeemedAt,
     notifiedAt: entity.notifiedAt,
     correlationId: entity.correlationId,
+    traceContext: entity.traceContext,
     acr: entity.acr,
     amr: [...entity.amr],
   };
@@ -57,6 +58,7 @@ export function fromAuthRequest(request: AuthRequest): Omit<AuthRequestEntity, '
     redeemedAt: request.redeemedAt,
     notifiedAt: request.notifiedAt,
     correlationId: request.correlationId,
+    traceContext: request.traceContext,
     acr: request.acr,
     amr: [...request.amr],
   };

@@ -156,6 +156,7 @@ function authRequestInsert(request: Omit<AuthRequest, 'subject'>): { columns: st
     redeemed_at: row.redeemedAt,
     notified_at: row.notifiedAt,
     correlation_id: row.correlationId,
+    trace_context: row.traceContext,
     // pg would send a JS array as a Postgres array; jsonb wants the JSON text.
     authorization_details: row.authorizationDetails === null ? null : JSON.stringify(row.authorizationDetails),
     acr: row.acr,
