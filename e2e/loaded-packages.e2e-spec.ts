@@ -117,6 +117,13 @@ describe('what each deployable loads', () => {
     expect(NOWHERE_AT_START.filter((p) => packages.has(p))).toEqual([]);
   });
 
+  it('with no OTLP endpoint configured (tracing off), no process loads the OpenTelemetry SDK, its instrumentations or module hooks', () => {
+    // The API alone (no-op without an SDK) comes with prom-client's process metrics, which read it for exemplars.
+    const isTracing = (p: string) => (p.startsWith('@opentelemetry/') && p !== '@opentelemetry/api') || p === 'import-in-the-middle' || p === 'require-in-the-middle';
+    const tracing = (name: string) => [...loaded.get(name)!].filter(isTracing);
+    for (const name of ['authorize', 'token', 'notifier', 'audit', 'callback-dispatcher', 'all-in-one']) expect([name, tracing(name)]).toEqual([name, []]);
+  });
+
   it('the all-in-one start with CIBA_DATABASE_URL loads no embedded PostgreSQL and no SDK of an unconfigured vendor', () => {
     const packages = loaded.get('all-in-one')!;
     expect(NOWHERE_AT_START.filter((p) => packages.has(p))).toEqual([]);
