@@ -312,6 +312,26 @@ describe('Helm chart: rendered objects', () => {
     expect([...queried].filter((name) => !name.startsWith('process_') && !exposed.includes(`'${series(name)}'`))).toEqual([]);
   });
 
+  it('tracing: off unless a collector endpoint is given; then every service exports to it (OTEL_* in the ConfigMap) and its NetworkPolicy lets it reach the collector port, the setup Job not', async () => {
+    const config = (list: readonly K8sObject[]) => (named(list, 'ConfigMap', 'ciba-ciba-provider-config') as unknown as { data: Record<string, string> }).data;
+    expect(Object.keys(config(objects)).filter((key) => key.startsWith('OTEL_'))).toEqual([]);
+    const collector = { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } };
+    const traced = await render([minimalFile, await valuesFile({ tracing: { otlpEndpoint: 'http://otel-collector.observability:4318', samplerArg: 0.25, sampler: 'parentbased_traceidratio', collectorNamespaceSelector: collector } })]);
+    validateObjects(traced);
+    expect(config(traced)).toMatchObject({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4318',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    });
+    type Egress = { spec: { egress: Array<{ to?: unknown[]; ports: Array<{ port: number }> }> } };
+    const toCollector = (component: string) => (named(traced, 'NetworkPolicy', `ciba-ciba-provider-${component}`) as unknown as Egress).spec.egress.filter((rule) => rule.ports.some((p) => p.port === 4318));
+    for (const service of SERVICES) expect([service, toCollector(service)]).toEqual([service, [{ to: [{ namespaceSelector: collector }], ports: [{ port: 4318, protocol: 'TCP' }] }]]);
+    expect(toCollector('setup')).toEqual([]);
+    expect((await schemaErrors([await valuesFile({ ...minimal, tracing: { otlpEndpoint: 'otel-collector:4318' } })])).join()).toMatch(/\/tracing\/otlpEndpoint must match pattern/);
+    expect((await schemaErrors([await valuesFile({ ...minimal, tracing: { protocol: 'grpc' } })])).join()).toMatch(/\/tracing\/protocol must be equal to one of the allowed values/);
+  });
+
   it('NetworkPolicies: public services reachable from the ingress namespace only; egress to DNS, PostgreSQL and NATS; only the notifier and the callback dispatcher reach out, and never to internal ranges', () => {
     type Policy = { spec: { ingress: Array<{ from: unknown[]; ports: Array<{ port: number }> }>; egress: Array<{ to?: Array<{ ipBlock?: { cidr: string; except?: string[] } }>; ports: Array<{ port: number }> }> } };
     const policy = (component: string) => named(prod, 'NetworkPolicy', `ciba-ciba-provider-${component}`) as unknown as Policy;
