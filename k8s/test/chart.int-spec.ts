@@ -287,7 +287,7 @@ describe('Helm chart: rendered objects', () => {
 
   it('metrics: every service serves /metrics on its own port, named on the Service, scraped by one ServiceMonitor; the Grafana dashboard is valid JSON over the series the services expose', async () => {
     for (const service of SERVICES) {
-      const container = podOf(named(prod, 'Deployment', `ciba-ciba-provider-${service}`)).containers[0]!;
+      const container = podOf(named(prod, 'Deployment', `ciba-ciba-provider-${service}`)).containers[0];
       expect(container.env).toContainEqual({ name: 'CIBA_METRICS_PORT', value: '9464' });
       expect((container as unknown as { ports: unknown[] }).ports).toContainEqual({ name: 'metrics', containerPort: 9464, protocol: 'TCP' });
       expect((named(prod, 'Service', `ciba-ciba-provider-${service}`) as unknown as { spec: { ports: unknown[] } }).spec.ports).toContainEqual({ name: 'metrics', port: 9464, targetPort: 'metrics', protocol: 'TCP' });
@@ -303,7 +303,7 @@ describe('Helm chart: rendered objects', () => {
     expect(byKind(objects, 'ServiceMonitor')).toEqual([]);
     const dashboard = named(prod, 'ConfigMap', 'ciba-ciba-provider-dashboard') as unknown as { metadata: { labels: Record<string, string> }; data: Record<string, string> };
     expect(dashboard.metadata.labels['grafana_dashboard']).toBe('1');
-    const json = JSON.parse(dashboard.data['ciba-provider.json']!) as { uid: string; panels: Array<{ type: string; targets?: Array<{ expr: string }> }> };
+    const json = JSON.parse(dashboard.data['ciba-provider.json']) as { uid: string; panels: Array<{ type: string; targets?: Array<{ expr: string }> }> };
     expect(json.uid).toBe('ciba-provider');
     const queried = new Set(json.panels.flatMap((p) => p.targets ?? []).flatMap((t) => t.expr.match(/\b(ciba|process)_[a-z_]+/g) ?? []));
     const sources = ['libs/platform/src/metrics/provider-metrics.ts', 'libs/service-callback-dispatcher/src/callback-metrics.ts'];
