@@ -46,6 +46,8 @@ describe('tracing across separate service processes', () => {
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.endpoint,
       // Spans leave each process a tenth of a second after they end, not five seconds.
       OTEL_BSP_SCHEDULE_DELAY: '100',
+      // A request may ask to live 2 s (the expiry test).
+      CIBA_MIN_EXPIRES_IN: '1',
     };
     const env = { ...peers.env, ...tracing };
     const file = await bootstrapFile({
@@ -162,6 +164,26 @@ describe('tracing across separate service processes', () => {
     const traceparent = (headers: Record<string, unknown>) => (typeof headers['traceparent'] === 'string' ? headers['traceparent'].split('-')[1] : null);
     expect(traceparent(device.received.find((n) => n.body['binding_message'] === bindingMessage)!.headers)).toBe(root.traceId);
     expect(traceparent(receiver.for(authReqId)[0].headers)).toBe(root.traceId);
+  });
+
+  it('a request that expires stays in its trace: the sweeper’s expiry is a span of the flow, and the expiry ping (CIBA §10.2) is delivered within it', async () => {
+    const started = await fetch(`${services.authorize.url}/bc-authorize`, {
+      method: 'POST',
+      headers: form,
+      body: new URLSearchParams({ scope: 'openid', login_hint: 'erin', binding_message: `Expiring ${randomBytes(3).toString('hex')}`, client_notification_token: 'expiry-bearer', requested_expiry: '2' }),
+    });
+    const expiring = ((await started.json()) as { auth_req_id: string }).auth_req_id;
+    await receiver.waitFor(expiring, 1, 15_000);
+    const expiryRoot = () => otlp.spans.find((s) => s.name === 'POST /bc-authorize' && s.traceId !== root.traceId);
+    const deliveredIn = (traceId: string) => otlp.trace(traceId).filter((s) => s.kind === SPAN_KIND.CONSUMER && s.service === 'ciba-callback-dispatcher' && s.name.endsWith('auth_request.expired'));
+    await waitFor(() => expiryRoot() !== undefined && deliveredIn(expiryRoot()!.traceId).length > 0, { timeoutMs: 10_000, description: 'the expiry ping’s spans' });
+    const flowOfExpiry = otlp.trace(expiryRoot()!.traceId);
+    const expiry = one(flowOfExpiry, 'expiry span', (s) => s.name === 'ciba.expiry');
+    // The sweeper works outside any request: its span is the flow's alone, linked to nothing.
+    expect(expiry).toMatchObject({ service: 'ciba-notifier', parentSpanId: expiryRoot()!.spanId, links: [] });
+    const published = one(flowOfExpiry, 'auth_request.expired publish', (s) => s.kind === SPAN_KIND.PRODUCER && s.name.endsWith('auth_request.expired'));
+    expect(published.parentSpanId).toBe(expiry.spanId);
+    expect(deliveredIn(expiryRoot()!.traceId).map((s) => s.parentSpanId)).toEqual([published.spanId]);
   });
 
   it('log lines written within the flow carry its trace_id and the span_id', () => {

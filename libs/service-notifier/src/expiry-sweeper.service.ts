@@ -1,7 +1,7 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { type AuthRequest, type AuthRequestRepository, type Clock, type EventPublisher, type LifecycleEvent, requestCreated, requestExpired, settledEvent } from '@ciba/domain';
 import type { ProviderConfig } from '@ciba/config';
-import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, PROVIDER_CONFIG, ProviderMetrics } from '@ciba/platform';
+import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, FlowTracing, PROVIDER_CONFIG, ProviderMetrics } from '@ciba/platform';
 import { DeviceEvents } from './devices/device-events.service.js';
 
 const BATCH = 200;
@@ -27,6 +27,7 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly deviceEvents: DeviceEvents,
     private readonly metrics: ProviderMetrics,
+    private readonly tracing: FlowTracing,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -52,11 +53,11 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
     const now = this.clock.now();
     const expired = await this.requests.expireDue(now, BATCH);
     this.metrics.flowsExpired(expired.length);
-    await this.announce(expired, (request) => requestExpired(request, now), now);
+    await this.announce('ciba.expiry', expired, (request) => requestExpired(request, now), now);
     const unannounced = await this.requests.findUnpublishedOutcomes(new Date(now.getTime() - this.config.sweeper.republishAfterMs), BATCH);
-    await this.announce(unannounced, settledEvent, now);
+    await this.announce('ciba.republish', unannounced, settledEvent, now);
     const stale = await this.requests.findUnnotified(new Date(now.getTime() - this.config.sweeper.renotifyAfterMs), BATCH);
-    for (const request of stale) await this.events.publish(requestCreated(request, this.config.ciba.interval));
+    for (const request of stale) await this.publishInFlow('ciba.renotify', request, requestCreated(request, this.config.ciba.interval));
     const counts = { expired: expired.length, republished: stale.length, outcomesRepublished: unannounced.length };
     if (expired.length + stale.length + unannounced.length > 0) this.logger.log(counts, 'sweep');
     const devices = await this.deviceEvents.recover(now);
@@ -65,14 +66,19 @@ export class ExpirySweeper implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   /** Publishes each request's outcome event, then confirms them all in one statement (the outbox marker). */
-  private async announce(requests: readonly AuthRequest[], eventOf: (request: AuthRequest) => LifecycleEvent | null, now: Date): Promise<void> {
+  private async announce(step: string, requests: readonly AuthRequest[], eventOf: (request: AuthRequest) => LifecycleEvent | null, now: Date): Promise<void> {
     for (const request of requests) {
       const event = eventOf(request);
-      if (event) await this.events.publish(event);
+      if (event) await this.publishInFlow(step, request, event);
     }
     await this.requests.markOutcomePublished(
       requests.map((request) => request.id),
       now,
     );
+  }
+
+  /** Each request's event in a span of its own flow's trace: an expiry ping, say, is delivered within the flow. */
+  private publishInFlow(step: string, request: AuthRequest, event: LifecycleEvent): Promise<void> {
+    return this.tracing.inFlow(step, request.traceContext, { 'ciba.request_id': request.id, 'ciba.client_id': request.clientId }, () => this.events.publish(event));
   }
 }
