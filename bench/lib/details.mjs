@@ -73,7 +73,8 @@ export function describe(r, impl, rounds) {
   }
   if (r.lag) {
     lines.push(
-      `${title} consumer lag after the drain: ${r.lag.total} ${JSON.stringify(r.lag.detail)}` +
+      (r.windowEndLag ? `${title} consumer lag as the load stopped: ${r.windowEndLag.total} ${JSON.stringify(r.windowEndLag.detail)}; ` : `${title} `) +
+        `consumer lag after the drain: ${r.lag.total} ${JSON.stringify(r.lag.detail)}` +
         (r.settledAfterS !== undefined ? `; idle ${r.settledAfterS.toFixed(1)} s later (counted in CPU and statements)` : ''),
     );
   }

@@ -52,6 +52,8 @@ export function createScenarios({ ctx, impls, driver }) {
     // CPU over the measured window alone (no drain): how busy each process and the machine were under the load.
     result.windowMs = performance.now() - t0;
     result.windowCpu = cpuMs(s0, cpuSnapshot(named(), databases));
+    // What the consumers had not caught up with as the load stopped (the drain then finishes it).
+    result.windowEndLag = await impl.lag();
     if (config.drainS > 0) await sleep(config.drainS * 1000);
     result.lag = await impl.lag();
     // What the drain left is still work the window caused: counted too, and the next window starts idle.
@@ -79,6 +81,7 @@ export function createScenarios({ ctx, impls, driver }) {
       cpuPerUnit: units ? r.implCpuMs / units : null,
       windowMs: r.windowMs,
       windowCpu: r.windowCpu,
+      windowEndLag: r.windowEndLag,
       statements: r.statements,
       roundTrips: r.roundTrips,
       statementsPerUnit: units && ctx.config.pgProxy && Object.keys(r.statements).length ? sum(r.statements) / units : null,
