@@ -1,12 +1,12 @@
 import { createECDH, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { WebPushChannel } from '@ciba/channels';
 import { SmtpPeer, type TestDatabase, answerApprovalPage, approvalLinkIn, createTestDatabase, mailParts, removalLinkIn, removeDeviceWithLink, smtpEnvironment, waitFor } from '@ciba/testing';
-import { type ServiceProcess, admin, deleteBus, deploymentEnvironment, serviceProcesses, servicePorts, startServices } from './service-processes.js';
+import { type ServiceProcess, admin, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-device-console', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
 const BOOTSTRAP = {
@@ -60,11 +60,7 @@ describe('new-device announcement across separate service processes', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(Object.values(services ?? {}).map((s) => s.stop()));
-    await smtp?.close();
-    await db?.drop();
-    await deleteBus(busPrefix);
-    if (bootstrapDir) await rm(bootstrapDir, { recursive: true, force: true });
+    await tearDownDeployment({ processes: Object.values(services ?? {}), peers: [smtp], db, busPrefix, dirs: [bootstrapDir] });
   });
 
   it('a client registers a device with the user\'s fresh ID token → the user is mailed about it → the removal link ends it; both reach the audit trail', async () => {

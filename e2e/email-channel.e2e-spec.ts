@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { SmtpPeer, type TestDatabase, answerApprovalPage, approvalLinkIn, createTestDatabase, mailParts, selfSignedCert, smtpEnvironment } from '@ciba/testing';
-import { type ServiceProcess, admin, deleteBus, deploymentEnvironment, serviceProcesses, servicePorts, startServices } from './service-processes.js';
+import { type ServiceProcess, admin, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-mail-console', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
 const SMTP_CREDENTIALS = { user: 'mailer', pass: `relay-${randomBytes(6).toString('hex')}` };
@@ -48,11 +48,7 @@ describe('email channel across separate service processes', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(Object.values(services ?? {}).map((s) => s.stop()));
-    await smtp?.close();
-    await db?.drop();
-    await deleteBus(busPrefix);
-    if (bootstrapDir) await rm(bootstrapDir, { recursive: true, force: true });
+    await tearDownDeployment({ processes: Object.values(services ?? {}), peers: [smtp], db, busPrefix, dirs: [bootstrapDir] });
   });
 
   it('bc-authorize → the notifier mails the approval link → the user approves on the page → polling yields tokens (CIBA §7, §10.1, §11)', async () => {

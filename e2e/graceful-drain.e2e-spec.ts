@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type DeviceEmulator, type TestDatabase, waitFor } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, deleteBus, deploymentPeers, serviceProcesses, startServices } from './service-processes.js';
+import { type ServiceProcess, admin, bootstrapFile, deploymentPeers, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-drain', secret: `drain-${randomBytes(6).toString('hex')}` };
 
@@ -38,10 +38,7 @@ describe('graceful drain on SIGTERM', () => {
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all([...Object.values(services ?? {}), ...(replacement ? [replacement] : [])].map((s) => s.stop()));
-    await device?.close();
-    await db?.drop();
-    await deleteBus(busPrefix);
+    await tearDownDeployment({ processes: [...Object.values(services ?? {}), replacement], peers: [device], db, busPrefix });
   });
 
   const bcAuthorize = (binding: string) =>

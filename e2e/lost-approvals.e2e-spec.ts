@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ClientReceiver, DeviceEmulator, SmtpPeer, type TestDatabase, approvalLinkIn, createTestDatabase, mailParts, smtpEnvironment, waitFor } from '@ciba/testing';
 import { type Answer, approvalForm, deviceCallback, tokenHash, untilDefinitive } from './decision-retries.js';
-import { type ServiceProcess, admin, deleteBus, deploymentEnvironment, serviceProcesses, servicePorts, startServices } from './service-processes.js';
+import { type ServiceProcess, admin, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
 
 const CIBA = 'urn:openid:params:grant-type:ciba';
 const POLL = { id: 'crash-poll', secret: `poll-${randomBytes(6).toString('hex')}` };
@@ -100,11 +100,7 @@ describe('lost approvals: kill -9 of the notifier while decisions are applied lo
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(Object.values(services ?? {}).map((s) => s.stop()));
-    await Promise.all([device?.close(), receiver?.close(), smtp?.close()]);
-    await db?.drop();
-    await deleteBus(busPrefix);
-    if (bootstrapDir) await rm(bootstrapDir, { recursive: true, force: true });
+    await tearDownDeployment({ processes: Object.values(services ?? {}), peers: [device, receiver, smtp], db, busPrefix, dirs: [bootstrapDir] });
   });
 
   const basic = (c: typeof POLL) => `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString('base64')}`;

@@ -11,7 +11,7 @@ import {
   sumSamples,
   waitFor,
 } from '@ciba/testing';
-import { type ServiceName, ServiceProcess, admin, bootstrapFile, deleteBus, deploymentPeers, serviceProcesses, startServices } from './service-processes.js';
+import { type ServiceName, ServiceProcess, admin, bootstrapFile, deploymentPeers, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const POLL = { id: 'metrics-poll', secret: `poll-${randomBytes(6).toString('hex')}` };
 const PING = { id: 'metrics-ping', secret: `ping-${randomBytes(6).toString('hex')}` };
@@ -131,11 +131,7 @@ describe('Prometheus metrics on every service', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(Object.values(services ?? {}).map((s) => s.stop()));
-    await receiver?.close();
-    await device?.close();
-    await db?.drop();
-    await deleteBus(busPrefix);
+    await tearDownDeployment({ processes: Object.values(services ?? {}), peers: [receiver, device], db, busPrefix });
   });
 
   it('every service counts its HTTP requests by route pattern and status, with latency histograms', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { type ClientReceiver, type DeviceEmulator, type TestDatabase, waitFor, requestIdIn } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, deleteBus, deploymentPeers, serviceProcesses, startServices } from './service-processes.js';
+import { type ServiceProcess, admin, bootstrapFile, deploymentPeers, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const PING = { id: 'e2e-ping', secret: `ping-${randomBytes(6).toString('hex')}` };
 const PUSH = { id: 'e2e-push', secret: `push-${randomBytes(6).toString('hex')}` };
@@ -54,11 +54,7 @@ describe('ping and push across separate service processes', () => {
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(Object.values(services ?? {}).map((s) => s.stop()));
-    await receiver?.close();
-    await device?.close();
-    await db?.drop();
-    await deleteBus(busPrefix);
+    await tearDownDeployment({ processes: Object.values(services ?? {}), peers: [receiver, device], db, busPrefix });
   });
 
   const approve = async (bindingMessage: string) => {

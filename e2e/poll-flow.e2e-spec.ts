@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { DeviceEmulator, type TestDatabase, createTestDatabase, waitFor, requestIdIn } from '@ciba/testing';
-import { ServiceProcess, admin, deleteBus, deploymentEnvironment, serviceProcesses, servicePorts, startServices } from './service-processes.js';
+import { ServiceProcess, admin, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-console', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
 const BOOTSTRAP = {
@@ -63,10 +63,7 @@ describe('poll mode across separate service processes (openid-client v6)', () =>
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(Object.values(services ?? {}).map((s) => s.stop()));
-    await device?.close();
-    await db?.drop();
-    await deleteBus(busPrefix);
+    await tearDownDeployment({ processes: Object.values(services ?? {}), peers: [device], db, busPrefix });
   });
 
   const approveOnDevice = async (bindingMessage: string, status: 'SUCCEED' | 'UNAUTHORIZED' | 'CANCELLED') => {

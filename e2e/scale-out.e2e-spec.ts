@@ -3,17 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { type ClientReceiver, type DeviceEmulator, type PrometheusSample, type TestDatabase, requestIdIn, scrapeMetrics, sumSamples, waitFor } from '@ciba/testing';
-import {
-  type ServiceName,
-  type ServiceProcess,
-  admin,
-  bootstrapFile,
-  consumerBacklog,
-  deleteBus,
-  deploymentPeers,
-  serviceReplicas,
-  startServices,
-} from './service-processes.js';
+import { type ServiceName, type ServiceProcess, admin, bootstrapFile, consumerBacklog, deploymentPeers, serviceReplicas, startServices, tearDownDeployment } from './service-processes.js';
 
 const CIBA = 'urn:openid:params:grant-type:ciba';
 const SERVICES: readonly ServiceName[] = ['authorize', 'token', 'notifier', 'audit', 'callback-dispatcher'];
@@ -99,11 +89,7 @@ describe('scale-out: two replicas of every service share the work and handle eac
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(Object.values(replicas ?? {}).flat().map((s) => s.stop()));
-    await nats?.close();
-    await Promise.all([device?.close(), receiver?.close()]);
-    await db?.drop();
-    await deleteBus(busPrefix);
+    await tearDownDeployment({ processes: Object.values(replicas ?? {}).flat(), peers: [nats, device, receiver], db, busPrefix });
   });
 
   /** Round-robin over a service's replicas, as a load balancer would. */

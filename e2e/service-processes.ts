@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { ClientReceiver, DeviceEmulator, type TestDatabase, createTestDatabase, freePort, waitFor } from '@ciba/testing';
 
@@ -213,4 +213,24 @@ export async function deleteBus(prefix: string): Promise<void> {
   } finally {
     await connection.drain();
   }
+}
+
+/**
+ * Takes a test deployment down, whatever state its start left it in (anything not started is
+ * skipped): its processes stopped gracefully, then its peers closed, its database dropped, its
+ * streams and KV bucket deleted (`deleteBus`) and its scratch folders removed.
+ */
+export async function tearDownDeployment(parts: {
+  readonly processes?: Iterable<ManagedProcess | null | undefined>;
+  readonly peers?: ReadonlyArray<{ close(): Promise<unknown> } | null | undefined>;
+  readonly db?: TestDatabase | null;
+  readonly busPrefix: string;
+  readonly dirs?: ReadonlyArray<string | null | undefined>;
+}): Promise<void> {
+  const started = <T>(items: Iterable<T | null | undefined>) => [...items].filter((item): item is T => item !== null && item !== undefined);
+  await Promise.all(started(parts.processes ?? []).map((process) => process.stop()));
+  await Promise.all(started(parts.peers ?? []).map((peer) => peer.close()));
+  await parts.db?.drop();
+  await deleteBus(parts.busPrefix);
+  for (const dir of parts.dirs ?? []) if (dir) await rm(dir, { recursive: true, force: true });
 }

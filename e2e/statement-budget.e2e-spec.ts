@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type ClientReceiver, type DeviceEmulator, PgStatementRelay, type RelayedStatement, type TestDatabase, waitFor } from '@ciba/testing';
-import { type ServiceName, ServiceProcess, admin, bootstrapFile, deleteBus, deploymentPeers, startServices } from './service-processes.js';
+import { type ServiceName, ServiceProcess, admin, bootstrapFile, deploymentPeers, startServices, tearDownDeployment } from './service-processes.js';
 
 const PING = { id: 'budget-ping', secret: `ping-${randomBytes(6).toString('hex')}` };
 const CIBA = 'urn:openid:params:grant-type:ciba';
@@ -69,12 +69,7 @@ describe('statement budget: PostgreSQL round trips of a whole ping flow, by serv
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(Object.values(services ?? {}).map((s) => s.stop()));
-    await Promise.all(Object.values(relays).map((r) => r.close()));
-    await receiver?.close();
-    await device?.close();
-    await db?.drop();
-    await deleteBus(busPrefix);
+    await tearDownDeployment({ processes: Object.values(services ?? {}), peers: [...Object.values(relays), receiver, device], db, busPrefix });
   });
 
   const basic = `Basic ${Buffer.from(`${PING.id}:${PING.secret}`).toString('base64')}`;

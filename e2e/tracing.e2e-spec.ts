@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type ClientReceiver, type DeviceEmulator, type TestDatabase, waitFor } from '@ciba/testing';
 import { OtlpReceiver, type ReceivedSpan, SPAN_KIND } from './otlp-receiver.js';
-import { ServiceProcess, admin, bootstrapFile, deleteBus, deploymentPeers, serviceProcesses, startServices } from './service-processes.js';
+import { ServiceProcess, admin, bootstrapFile, deploymentPeers, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const PING = { id: 'e2e-traced-ping', secret: `ping-${randomBytes(6).toString('hex')}` };
 const CIBA = 'urn:openid:params:grant-type:ciba';
@@ -102,12 +102,7 @@ describe('tracing across separate service processes', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([...Object.values(services ?? {}), audit].filter(Boolean).map((s) => s.stop()));
-    await otlp?.close();
-    await receiver?.close();
-    await device?.close();
-    await db?.drop();
-    await deleteBus(busPrefix);
+    await tearDownDeployment({ processes: [...Object.values(services ?? {}), audit], peers: [otlp, receiver, device], db, busPrefix });
   });
 
   it('the flow starts a trace at bc-authorize: a server span named by its route, its statements beneath it', () => {
