@@ -58,20 +58,29 @@ echo "smoke: uid 1000; no all-in-one, embedded PostgreSQL or dev dependencies"
 # The release steps of the chart's setup Job, then services that may not create streams.
 run "$container" -- node /app/docker/entrypoint.mjs admin migrate
 run "$container" -- node /app/docker/entrypoint.mjs admin streams ensure
-for service in "${SERVICES[@]}"; do
-  port=${PORTS[$service]}
+# Starts a service from the image (extra --env flags after its name), waits for /readyz, reads
+# /metrics, and stops it.
+probe() {
+  local service=$1; shift
+  local port=${PORTS[$service]}
   # In a process group of its own: stopping buildah alone would leave the service running.
-  setsid "${run_in_image[@]}" --env CIBA_LOG_LEVEL=warn "$container" -- node /app/docker/entrypoint.mjs "$service" &
+  setsid "${run_in_image[@]}" --env CIBA_LOG_LEVEL=warn "$@" "$container" -- node /app/docker/entrypoint.mjs "$service" &
   pid=$!
-  ready=""
+  local ready="" metrics=""
   for _ in $(seq 1 60); do
     if body=$(curl -fsS "http://127.0.0.1:$port/readyz" 2> /dev/null); then ready="$body"; break; fi
     kill -0 "$pid" 2> /dev/null || break
     sleep 0.5
   done
+  [[ -n "$ready" ]] && metrics=$(curl -fsS "http://127.0.0.1:$port/metrics" 2> /dev/null | grep -c '^ciba_' || true)
   kill -TERM -- "-$pid" 2> /dev/null || true
   wait "$pid" 2> /dev/null || true
   pid=""
   [[ -n "$ready" ]] || { echo "smoke: $service did not answer /readyz on :$port" >&2; exit 1; }
-  echo "smoke: $service /readyz → $ready"
-done
+  [[ "${metrics:-0}" -gt 0 ]] || { echo "smoke: $service serves no ciba_ series on /metrics" >&2; exit 1; }
+  echo "smoke: $service /readyz → $ready; /metrics: $metrics ciba_ samples"
+}
+for service in "${SERVICES[@]}"; do probe "$service"; done
+# Tracing on: the OpenTelemetry SDK and its module hooks load from the image (the collector need not be up).
+probe authorize --env OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9 --env OTEL_SERVICE_NAME=ciba-authorize-smoke
+echo "smoke: authorize starts with tracing on"
