@@ -26,6 +26,10 @@ export const OAuthErrorStatus = {
   expired_token: 400,
   transaction_failed: 400,
   invalid_token: 401,
+  // RFC 6750 §3.1 (a bearer token without the scope the resource needs)
+  insufficient_scope: 403,
+  // RFC 7009 §2.2.1 (a token type the server does not revoke)
+  unsupported_token_type: 400,
   method_not_allowed: 405,
   server_error: 500,
   temporarily_unavailable: 503,

@@ -1,1 +1,2 @@
 export * from './token.module.js';
+export { INTROSPECTION_PATH, REVOCATION_PATH } from './token-lifecycle.controller.js';

@@ -2,10 +2,13 @@ import { Module } from '@nestjs/common';
 import { CibaGrantService } from './ciba-grant.service.js';
 import { RefreshGrantService } from './refresh-grant.service.js';
 import { TokenController } from './token.controller.js';
+import { TokenIntrospectionService } from './token-introspection.service.js';
+import { TokenLifecycleController } from './token-lifecycle.controller.js';
+import { TokenRevocationService } from './token-revocation.service.js';
 
 /** The token service: needs `CoreModule` (ports, keys, client authentication) in the app. */
 @Module({
-  controllers: [TokenController],
-  providers: [CibaGrantService, RefreshGrantService],
+  controllers: [TokenController, TokenLifecycleController],
+  providers: [CibaGrantService, RefreshGrantService, TokenIntrospectionService, TokenRevocationService],
 })
 export class TokenModule {}

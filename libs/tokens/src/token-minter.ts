@@ -110,6 +110,9 @@ export interface MintedTokens {
   readonly scope: string;
 }
 
+// The verifier of the access tokens minted here, for the endpoints they are presented back to.
+export { type AccessTokenCheck, type AccessTokenClaims, verifyAccessToken } from './access-token.js';
+
 const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 function checkTtl(name: string, value: number): number {

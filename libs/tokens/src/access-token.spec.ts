@@ -1,0 +1,80 @@
+import { describe, expect, it } from '@jest/globals';
+import { SignJWT, base64url, generateKeyPair } from 'jose';
+import { InMemorySigningKeyRepository, TEST_ENCRYPTION_KEY, TestClock } from '../test/in-memory-signing-key.repository.js';
+import { verifyAccessToken } from './access-token.js';
+import { KeyEncryptor } from './key-encryption.js';
+import { KeyStore } from './key-store.js';
+import { TokenMinter, type MintInput } from './token-minter.js';
+
+const ISSUER = 'https://op.example.com';
+
+async function setup() {
+  const clock = new TestClock();
+  const keyStore = new KeyStore({ repository: new InMemorySigningKeyRepository(), encryptor: new KeyEncryptor(TEST_ENCRYPTION_KEY), clock, algs: ['ES256'] });
+  await keyStore.init();
+  const minter = (issuer = ISSUER) => new TokenMinter({ keyStore, issuer, clock, accessTokenTtl: 600, idTokenTtl: 300, refreshTokenTtl: 86_400 });
+  const check = () => ({ keyStore, issuer: ISSUER, now: clock.now() });
+  return { clock, keyStore, minter, check };
+}
+
+const input: MintInput = { clientId: 'client-1', subject: 'user-42', scope: ['openid', 'email'], authTime: new Date('2024-12-31T23:59:00Z'), requestId: 'request-1', includeRefreshToken: false };
+
+describe('verifyAccessToken (RFC 9068 access tokens presented back to the provider)', () => {
+  it('RFC 9068 §4 a token this provider issued verifies, with its claims', async () => {
+    const { minter, check, clock } = await setup();
+    const { accessToken } = await minter().mint(input);
+    const iat = Math.floor(clock.now().getTime() / 1000);
+    expect(await verifyAccessToken(accessToken, check())).toEqual({ sub: 'user-42', clientId: 'client-1', scope: ['openid', 'email'], exp: iat + 600, iat, iss: ISSUER, aud: ISSUER });
+  });
+
+  it('RFC 9068 §4 an expired token is refused', async () => {
+    const { minter, check, clock } = await setup();
+    const { accessToken } = await minter().mint(input);
+    clock.advance(601);
+    expect(await verifyAccessToken(accessToken, check())).toBeNull();
+  });
+
+  it('RFC 9068 §4 a token of another issuer is refused, even signed with this provider’s key', async () => {
+    const { minter, check } = await setup();
+    const { accessToken } = await minter('https://other.example.com').mint(input);
+    expect(await verifyAccessToken(accessToken, check())).toBeNull();
+  });
+
+  it('RFC 9068 §4 an ID token is not an access token', async () => {
+    const { minter, check } = await setup();
+    const { idToken } = await minter().mint(input);
+    expect(await verifyAccessToken(idToken, check())).toBeNull();
+  });
+
+  it('RFC 7519 §6 an unsecured (alg none) token is refused', async () => {
+    const { minter, check } = await setup();
+    const { accessToken } = await minter().mint(input);
+    const [, payload] = accessToken.split('.');
+    const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }));
+    expect(await verifyAccessToken(`${header}.${payload}.`, check())).toBeNull();
+  });
+
+  it('RFC 7515 a forged token (our kid, another key; or an altered payload) is refused', async () => {
+    const { minter, check, keyStore, clock } = await setup();
+    const { privateKey } = await generateKeyPair('ES256');
+    const iat = Math.floor(clock.now().getTime() / 1000);
+    const forged = await new SignJWT({ client_id: 'client-1', scope: 'openid' })
+      .setProtectedHeader({ alg: 'ES256', kid: keyStore.signingKey().kid, typ: 'at+jwt' })
+      .setIssuer(ISSUER)
+      .setSubject('user-42')
+      .setAudience(ISSUER)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 600)
+      .sign(privateKey);
+    expect(await verifyAccessToken(forged, check())).toBeNull();
+    const { accessToken } = await minter().mint(input);
+    const [header, , signature] = accessToken.split('.');
+    const altered = base64url.encode(JSON.stringify({ iss: ISSUER, sub: 'someone-else', aud: ISSUER, client_id: 'client-1', scope: 'openid', iat, exp: iat + 600 }));
+    expect(await verifyAccessToken(`${header}.${altered}.${signature}`, check())).toBeNull();
+  });
+
+  it('garbage is refused without an exception', async () => {
+    const { check } = await setup();
+    for (const token of ['', 'x', 'a.b.c', 'not-a-jwt-0123456789abcdefghijklmnopqrstuvwxyz']) expect(await verifyAccessToken(token, check())).toBeNull();
+  });
+});
