@@ -7,7 +7,7 @@ import { CLIENTS, type HttpResult, type TestClient, type TestProvider, startTest
 
 const ACCESS_TOKEN_TTL = 600;
 
-describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009)', () => {
+describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009), UserInfo (OIDC Core §5.3)', () => {
   let op: TestProvider;
   beforeAll(async () => {
     op = await startTestProvider({ CIBA_ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) });
@@ -31,6 +31,15 @@ describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009)', () 
   const introspect = (token: string, client: TestClient | null = CLIENTS.basic, hint?: string) =>
     op.form('/token/introspect', { token, ...(hint ? { token_type_hint: hint } : {}) }, client);
   const revoke = (token: string, client: TestClient | null = CLIENTS.basic, hint?: string) => op.form('/token/revoke', { token, ...(hint ? { token_type_hint: hint } : {}) }, client);
+  const userinfo = (accessToken: string | null, init: { method?: string; query?: string; body?: string } = {}) =>
+    fetch(`${op.url}/userinfo${init.query ?? ''}`, {
+      method: init.method ?? 'GET',
+      headers: {
+        ...(accessToken === null ? {} : { authorization: `Bearer ${accessToken}` }),
+        ...(init.body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
+      body: init.body,
+    });
   const inactive = (res: HttpResult) => expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { active: false } });
   const revokedRows = async (authReqId: string) =>
     Number((await op.db.dataSource.query<{ count: string }[]>('SELECT count(*) FROM refresh_tokens WHERE request_id = $1 AND revoked_at IS NOT NULL', [requestIdIn(authReqId)]))[0].count);
@@ -201,6 +210,59 @@ describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009)', () 
         if (status === 200) expect(await res.json()).toEqual({ active: false });
       }
       expect((await fetch(`${op.url}/token/introspect`)).status).toBe(405);
+    });
+  });
+
+  describe('OIDC Core §5.3 UserInfo', () => {
+    it('OIDC Core §5.3.2 / §5.4 the claims of the token’s scopes, sub always, by GET and POST', async () => {
+      const { accessToken } = await granted('openid email');
+      for (const method of ['GET', 'POST']) {
+        const res = await userinfo(accessToken, { method });
+        expect({ status: res.status, cacheControl: res.headers.get('cache-control'), body: await res.json() }).toEqual({
+          status: 200,
+          cacheControl: 'no-store',
+          body: { sub: 'alice', email: 'alice@example.com', email_verified: true },
+        });
+      }
+      const all = await granted('openid profile phone');
+      expect(await (await userinfo(all.accessToken)).json()).toEqual({ sub: 'alice', name: 'Alice Example', phone_number: '+1 555 555 0100', phone_number_verified: true });
+      const only = await granted('openid');
+      expect(await (await userinfo(only.accessToken)).json()).toEqual({ sub: 'alice' });
+    });
+
+    it('RFC 6750 §3.1 no token: 401 with a Bearer challenge and no error code; a bad token: invalid_token', async () => {
+      const none = await userinfo(null);
+      expect({ status: none.status, challenge: none.headers.get('www-authenticate') }).toEqual({ status: 401, challenge: 'Bearer realm="ciba"' });
+      const bad = await userinfo('not-a-token');
+      expect(bad.status).toBe(401);
+      expect(bad.headers.get('www-authenticate')).toMatch(/^Bearer realm="ciba", error="invalid_token"/);
+      expect(((await bad.json()) as Record<string, unknown>)['error']).toBe('invalid_token');
+    });
+
+    it('RFC 6750 §2.3 a token in the query string is refused, even beside a valid header; so is one in the body', async () => {
+      const { accessToken } = await granted('openid');
+      const inQuery = await userinfo(accessToken, { query: `?access_token=${accessToken}` });
+      expect(inQuery.status).toBe(400);
+      expect(inQuery.headers.get('www-authenticate')).toMatch(/error="invalid_request"/);
+      const inBody = await userinfo(null, { method: 'POST', body: `access_token=${accessToken}` });
+      expect(inBody.status).toBe(400);
+    });
+
+    it('RFC 6750 §3.1 an access token without openid is insufficient_scope; expired, ID token or another issuer is invalid_token', async () => {
+      const minter = op.app.get(TokenMinter);
+      const withoutOpenid = await minter.mint({ clientId: CLIENTS.basic.id, subject: 'alice', scope: ['profile'], authTime: op.clock.now(), requestId: 'r', includeRefreshToken: false });
+      const res = await userinfo(withoutOpenid.accessToken);
+      expect({ status: res.status, challenge: res.headers.get('www-authenticate') }).toEqual({
+        status: 403,
+        challenge: 'Bearer realm="ciba", error="insufficient_scope", error_description="the access token lacks the openid scope", scope="openid"',
+      });
+      expect((await userinfo(withoutOpenid.idToken)).status).toBe(401);
+      const foreign = new TokenMinter({ keyStore: op.app.get(KeyStore), issuer: 'https://other.example.com', clock: op.clock, accessTokenTtl: 600, idTokenTtl: 600, refreshTokenTtl: 600 });
+      const theirs = await foreign.mint({ clientId: CLIENTS.basic.id, subject: 'alice', scope: ['openid'], authTime: op.clock.now(), requestId: 'r', includeRefreshToken: false });
+      expect((await userinfo(theirs.accessToken)).status).toBe(401);
+      const { accessToken } = await granted('openid');
+      op.clock.advance(ACCESS_TOKEN_TTL + 1);
+      expect((await userinfo(accessToken)).status).toBe(401);
     });
   });
 });

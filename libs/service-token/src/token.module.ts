@@ -5,10 +5,11 @@ import { TokenController } from './token.controller.js';
 import { TokenIntrospectionService } from './token-introspection.service.js';
 import { TokenLifecycleController } from './token-lifecycle.controller.js';
 import { TokenRevocationService } from './token-revocation.service.js';
+import { UserInfoController } from './userinfo.controller.js';
 
 /** The token service: needs `CoreModule` (ports, keys, client authentication) in the app. */
 @Module({
-  controllers: [TokenController, TokenLifecycleController],
+  controllers: [TokenController, TokenLifecycleController, UserInfoController],
   providers: [CibaGrantService, RefreshGrantService, TokenIntrospectionService, TokenRevocationService],
 })
 export class TokenModule {}
