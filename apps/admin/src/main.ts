@@ -100,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
           hasher: new SecretHasher(),
           signingAlgs: config.keys.signingAlgs,
           endpoints: notificationEndpointPolicy(config),
+          encryptor: config.keys.encryptionKey ? new KeyEncryptor(config.keys.encryptionKey) : null,
         });
         process.stdout.write(
           `clients: ${result.clients.written} written, ${result.clients.unchanged} unchanged; users: ${result.users.written} written, ${result.users.unchanged} unchanged\n`,

@@ -13,7 +13,7 @@ import { AuthorizeModule } from '@ciba/service-authorize';
 import { CallbackDispatcherModule } from '@ciba/service-callback-dispatcher';
 import { NotifierModule } from '@ciba/service-notifier';
 import { TokenModule } from '@ciba/service-token';
-import { SecretHasher } from '@ciba/tokens';
+import { KeyEncryptor, SecretHasher } from '@ciba/tokens';
 import { DevDeviceModule } from './dev-device.module.js';
 import { DevToolsAccess } from './dev-tools/dev-tools-access.js';
 import { type DevInbox, DevInboxModule } from './dev-inbox/index.js';
@@ -29,7 +29,7 @@ export async function prepareDatabase(config: ProviderConfig): Promise<void> {
     await runMigrations(dataSource);
     if (config.bootstrapFile) {
       const data = await readBootstrapFile(config.bootstrapFile);
-      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher(), signingAlgs: config.keys.signingAlgs, endpoints: notificationEndpointPolicy(config) });
+      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher(), signingAlgs: config.keys.signingAlgs, endpoints: notificationEndpointPolicy(config), encryptor: config.keys.encryptionKey ? new KeyEncryptor(config.keys.encryptionKey) : null });
     }
   } finally {
     await dataSource.destroy();

@@ -25,7 +25,9 @@ describe('discovery and keys', () => {
     expect(doc['backchannel_token_delivery_modes_supported']).toEqual(['poll', 'ping', 'push']);
     expect(doc['backchannel_user_code_parameter_supported']).toBe(false);
     expect(doc['grant_types_supported']).toEqual(expect.arrayContaining(['urn:openid:params:grant-type:ciba', 'refresh_token']));
-    expect(doc['token_endpoint_auth_methods_supported']).toEqual(['client_secret_basic', 'client_secret_post']);
+    expect(doc['token_endpoint_auth_methods_supported']).toEqual(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt']);
+    // OpenID Connect Discovery 1.0 §3: what client assertions (RFC 7523) may be signed with; never none.
+    expect(doc['token_endpoint_auth_signing_alg_values_supported']).toEqual(['ES256', 'RS256', 'PS256', 'EdDSA', 'HS256', 'HS384', 'HS512']);
     expect(doc['id_token_signing_alg_values_supported']).toEqual(['ES256', 'RS256']);
     expect(doc['scopes_supported']).toContain('openid');
     expect(doc['claims_supported']).toEqual(expect.arrayContaining(['sub', 'auth_time']));

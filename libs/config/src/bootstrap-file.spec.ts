@@ -22,3 +22,27 @@ describe('bootstrap file: authorization_details_types', () => {
     expect(() => parseBootstrap({ clients: [{ ...client, authorization_details_types: types }] })).toThrow(message);
   });
 });
+
+describe('bootstrap file: client assertions (RFC 7523)', () => {
+  const rsaPublic = { kty: 'RSA', n: 'sXch', e: 'AQAB', kid: 'k1' };
+  const keyClient = { client_id: 'k1', token_endpoint_auth_method: 'private_key_jwt' };
+
+  it('RFC 7591 §2 registers a private_key_jwt client by jwks or by jwks_uri, without a secret', () => {
+    expect(parseBootstrap({ clients: [{ ...keyClient, jwks: { keys: [rsaPublic] } }] }).clients[0].jwks).toEqual({ keys: [rsaPublic] });
+    expect(parseBootstrap({ clients: [{ ...keyClient, jwks_uri: 'https://rp.example/jwks' }] }).clients[0].jwks_uri).toBe('https://rp.example/jwks');
+  });
+
+  it.each([
+    ['neither jwks nor jwks_uri', keyClient, /exactly one of jwks and jwks_uri/],
+    ['both jwks and jwks_uri', { ...keyClient, jwks: { keys: [rsaPublic] }, jwks_uri: 'https://rp.example/jwks' }, /exactly one/],
+    ['a private key in jwks', { ...keyClient, jwks: { keys: [{ ...rsaPublic, d: 'x' }] } }, /private or secret key material/],
+    ['a plain http jwks_uri', { ...keyClient, jwks_uri: 'http://rp.example/jwks' }, /jwks_uri must use https/],
+    ['an HMAC signing alg for private_key_jwt', { ...keyClient, jwks: { keys: [rsaPublic] }, token_endpoint_auth_signing_alg: 'HS256' }, /does not fit/],
+    ['alg none', { ...keyClient, jwks: { keys: [rsaPublic] }, token_endpoint_auth_signing_alg: 'none' }, /token_endpoint_auth_signing_alg/],
+    ['a short client_secret_jwt secret', { client_id: 's1', client_secret: 'short-secret', token_endpoint_auth_method: 'client_secret_jwt' }, /at least 32/],
+    ['keys for a secret method', { ...client, jwks: { keys: [rsaPublic] } }, /for private_key_jwt/],
+    ['a secret method without a secret', { client_id: 'c2' }, /client_secret is required/],
+  ])('refuses %s', (_case, entry, message) => {
+    expect(() => parseBootstrap({ clients: [entry] })).toThrow(message);
+  });
+});

@@ -1,6 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { CIBA_GRANT_TYPE, CLIENT_AUTH_METHODS, SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
+import {
+  CIBA_GRANT_TYPE,
+  CLIENT_AUTH_METHODS,
+  CLIENT_SECRET_JWT_ALGS,
+  SIGNING_ALGS,
+  TOKEN_DELIVERY_MODES,
+  assertionAlgsFor,
+  publicJwkSetProblem,
+} from '@ciba/protocol';
 import { NOTIFICATION_CHANNELS } from '@ciba/domain';
 
 /**
@@ -10,11 +18,18 @@ import { NOTIFICATION_CHANNELS } from '@ciba/domain';
 const clientSchema = z
   .object({
     client_id: z.string().min(1).max(255),
-    client_secret: z.string().min(8, 'client_secret must be at least 8 characters'),
+    /** Required but for private_key_jwt, whose clients prove themselves with their keys. */
+    client_secret: z.string().min(8, 'client_secret must be at least 8 characters').optional(),
     client_name: z.string().min(1).max(255).optional(),
     token_endpoint_auth_method: z.enum(CLIENT_AUTH_METHODS).default('client_secret_basic'),
     grant_types: z.array(z.string().min(1)).default([CIBA_GRANT_TYPE]),
     scope: z.string().default('openid'),
+    /** private_key_jwt (RFC 7591 §2): the client's public keys, inline… */
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
+    /** …or at an https URL (fetched under the outbound policy; exactly one of the two). */
+    jwks_uri: z.string().url().optional(),
+    /** OpenID Connect Dynamic Client Registration 1.0 §2: the only algorithm this client's assertions may use. */
+    token_endpoint_auth_signing_alg: z.enum([...SIGNING_ALGS, ...CLIENT_SECRET_JWT_ALGS]).optional(),
     backchannel_token_delivery_mode: z.enum(TOKEN_DELIVERY_MODES).default('poll'),
     backchannel_client_notification_endpoint: z.string().url().optional(),
     backchannel_user_code_parameter: z.boolean().default(false),
@@ -38,7 +53,45 @@ const clientSchema = z
     if (c.backchannel_token_delivery_mode !== 'poll' && !c.backchannel_client_notification_endpoint) {
       ctx.addIssue({ code: 'custom', message: 'backchannel_client_notification_endpoint is required for ping and push' });
     }
+    clientAuthenticationProblems(c).forEach((message) => ctx.addIssue({ code: 'custom', message }));
   });
+
+/**
+ * The registration each token_endpoint_auth_method needs: a secret for the secret methods (at
+ * least 32 characters for client_secret_jwt, RFC 7518 §3.2: an HMAC key as long as its hash),
+ * exactly one of jwks (public keys only) and jwks_uri (https) for private_key_jwt, and a signing
+ * algorithm that belongs to the method.
+ */
+function clientAuthenticationProblems(c: {
+  token_endpoint_auth_method: (typeof CLIENT_AUTH_METHODS)[number];
+  client_secret?: string | undefined;
+  jwks?: unknown;
+  jwks_uri?: string | undefined;
+  token_endpoint_auth_signing_alg?: string | undefined;
+}): string[] {
+  const method = c.token_endpoint_auth_method;
+  const problems: string[] = [];
+  if (method === 'private_key_jwt') {
+    if ((c.jwks === undefined) === (c.jwks_uri === undefined)) problems.push('private_key_jwt needs exactly one of jwks and jwks_uri');
+    if (c.jwks !== undefined) {
+      const problem = publicJwkSetProblem(c.jwks);
+      if (problem !== null) problems.push(`jwks ${problem}`);
+    }
+    if (c.jwks_uri !== undefined && !c.jwks_uri.startsWith('https://')) problems.push('jwks_uri must use https');
+  } else {
+    if (c.client_secret === undefined) problems.push(`client_secret is required for ${method}`);
+    if (c.jwks !== undefined || c.jwks_uri !== undefined) problems.push(`jwks and jwks_uri are for private_key_jwt, not ${method}`);
+    if (method === 'client_secret_jwt' && c.client_secret !== undefined && c.client_secret.length < 32) {
+      problems.push('client_secret must be at least 32 characters for client_secret_jwt');
+    }
+  }
+  const alg = c.token_endpoint_auth_signing_alg;
+  if (alg !== undefined) {
+    if (method !== 'private_key_jwt' && method !== 'client_secret_jwt') problems.push(`token_endpoint_auth_signing_alg is for client_secret_jwt and private_key_jwt, not ${method}`);
+    else if (!assertionAlgsFor(method).includes(alg)) problems.push(`token_endpoint_auth_signing_alg ${alg} does not fit ${method}`);
+  }
+  return problems;
+}
 
 const userSchema = z
   .object({

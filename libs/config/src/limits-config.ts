@@ -21,6 +21,10 @@ export const LIMIT_SETTINGS = {
   CIBA_CLIENT_AUTH_FAILURE_WINDOW_SECONDS: int(1, 86400).default(300),
   CIBA_SECRET_HASH_CONCURRENCY: int(1, 64).default(2),
   CIBA_SECRET_HASH_QUEUE_LIMIT: int(0, 10000).default(32),
+  CIBA_CLIENT_ASSERTION_MAX_LIFETIME_SECONDS: int(10, 3600).default(300),
+  CIBA_CLIENT_ASSERTION_CLOCK_SKEW_SECONDS: int(0, 300).default(30),
+  CIBA_CLIENT_JWKS_REFETCH_INTERVAL_SECONDS: int(1, 3600).default(60),
+  CIBA_CLIENT_JWKS_CACHE_SECONDS: int(10, 86400).default(600),
 };
 
 type LimitEnv = { [K in keyof typeof LIMIT_SETTINGS]: z.output<(typeof LIMIT_SETTINGS)[K]> };
@@ -36,6 +40,14 @@ export interface ClientAuthLimits {
   readonly hashConcurrency: number;
   /** Verifications that may wait for a slot; beyond that the answer is 503. */
   readonly hashQueueLimit: number;
+  /** RFC 7523 §3: how far ahead a client assertion's exp may be (beyond the skew); a longer-lived one is refused. */
+  readonly assertionMaxLifetimeMs: number;
+  /** Clock difference tolerated on exp, nbf and iat. */
+  readonly assertionClockSkewMs: number;
+  /** A jwks_uri is fetched again for an unknown kid at most this often. */
+  readonly jwksRefetchIntervalMs: number;
+  /** How long a fetched jwks_uri is used before it is fetched again. */
+  readonly jwksCacheMs: number;
 }
 
 /**
@@ -76,5 +88,9 @@ export function clientAuthLimits(e: LimitEnv): ClientAuthLimits {
     failureWindowMs: e.CIBA_CLIENT_AUTH_FAILURE_WINDOW_SECONDS * 1000,
     hashConcurrency: e.CIBA_SECRET_HASH_CONCURRENCY,
     hashQueueLimit: e.CIBA_SECRET_HASH_QUEUE_LIMIT,
+    assertionMaxLifetimeMs: e.CIBA_CLIENT_ASSERTION_MAX_LIFETIME_SECONDS * 1000,
+    assertionClockSkewMs: e.CIBA_CLIENT_ASSERTION_CLOCK_SKEW_SECONDS * 1000,
+    jwksRefetchIntervalMs: e.CIBA_CLIENT_JWKS_REFETCH_INTERVAL_SECONDS * 1000,
+    jwksCacheMs: e.CIBA_CLIENT_JWKS_CACHE_SECONDS * 1000,
   };
 }

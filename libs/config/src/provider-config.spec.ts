@@ -225,6 +225,10 @@ describe('loadConfig: client authentication throttling', () => {
       failureWindowMs: 300_000,
       hashConcurrency: 2,
       hashQueueLimit: 32,
+      assertionMaxLifetimeMs: 300_000,
+      assertionClockSkewMs: 30_000,
+      jwksRefetchIntervalMs: 60_000,
+      jwksCacheMs: 600_000,
     });
   });
 

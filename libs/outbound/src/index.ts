@@ -12,3 +12,5 @@ export type { DeliveryStep, RetryScheduleOptions } from './retry-schedule.js';
 export { pinnedLookup } from './pinned-lookup.js';
 export { CallbackSender } from './callback-sender.js';
 export type { CallbackSenderOptions } from './callback-sender.js';
+export { JwksFetcher, JwksFetchFailed, JWKS_RESPONSE_LIMIT_BYTES } from './jwks-fetcher.js';
+export type { JwksFetcherOptions } from './jwks-fetcher.js';

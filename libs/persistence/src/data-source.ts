@@ -11,6 +11,7 @@ import { CredentialsAtRest1700000700000 } from './migrations/1700000700000-crede
 import { CallbackAttemptLease1700000800000 } from './migrations/1700000800000-callback-attempt-lease.js';
 import { PromptClaims1700001100000 } from './migrations/1700001100000-prompt-claims.js';
 import { FlowTraceContext1700001200000 } from './migrations/1700001200000-flow-trace-context.js';
+import { ClientAssertions1700001300000 } from './migrations/1700001300000-client-assertions.js';
 
 /** Every migration in order, listed explicitly (no globs). */
 export const MIGRATIONS = [
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   CallbackAttemptLease1700000800000,
   PromptClaims1700001100000,
   FlowTraceContext1700001200000,
+  ClientAssertions1700001300000,
 ] as const;
 
 export interface PersistenceOptions {

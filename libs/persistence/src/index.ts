@@ -24,6 +24,7 @@ export { TypeOrmEnrolmentTokenRepository } from './device/enrolment-token.reposi
 export { PostgresNotificationLimiter } from './notification/notification-limiter.js';
 export { PostgresPromptClaims } from './notification/prompt-claims.js';
 export { PostgresClientAuthFailureCounter } from './client-auth/client-auth-failure.counter.js';
+export { PostgresClientAssertionJtis } from './client-auth/client-assertion-jtis.js';
 export { TypeOrmPasskeyRepository } from './passkey/passkey.repository.js';
 export { TypeOrmWebAuthnChallengeRepository } from './passkey/webauthn-challenge.repository.js';
 

@@ -16,6 +16,7 @@ import { TypeOrmEnrolmentTokenRepository } from './device/enrolment-token.reposi
 import { PostgresNotificationLimiter } from './notification/notification-limiter.js';
 import { PostgresPromptClaims } from './notification/prompt-claims.js';
 import { PostgresClientAuthFailureCounter } from './client-auth/client-auth-failure.counter.js';
+import { PostgresClientAssertionJtis } from './client-auth/client-assertion-jtis.js';
 import { TypeOrmPasskeyRepository } from './passkey/passkey.repository.js';
 import { TypeOrmWebAuthnChallengeRepository } from './passkey/webauthn-challenge.repository.js';
 
@@ -38,6 +39,7 @@ const REPOSITORIES = [
   PostgresNotificationLimiter,
   PostgresPromptClaims,
   PostgresClientAuthFailureCounter,
+  PostgresClientAssertionJtis,
   TypeOrmPasskeyRepository,
   TypeOrmWebAuthnChallengeRepository,
 ] as const;

@@ -53,6 +53,7 @@ import { HealthController, ReadinessRegistry } from './health/health.js';
 import { ClientAuthenticator } from './http/client-authenticator.js';
 import { HtmlErrorPages } from './http/oauth-exception.filter.js';
 import { ClientAuthThrottle } from './http/client-auth-throttle.js';
+import { clientAssertionProviders } from './http/client-assertions.providers.js';
 import { TokenIssuer } from './issuance/token-issuer.js';
 import { pinoParams } from './logging/logging.js';
 import { FlowTracing } from './tracing/flow-tracing.js';
@@ -220,6 +221,7 @@ export class CoreModule {
         { provide: SecretHasher, useFactory: () => new SecretHasher({ concurrency: config.clientAuth.hashConcurrency, queueLimit: config.clientAuth.hashQueueLimit }) },
         { provide: CLIENT_AUTH_FAILURE_COUNTER, useExisting: PostgresClientAuthFailureCounter },
         ClientAuthThrottle,
+        ...clientAssertionProviders(config, clock),
         ClientAuthenticator,
         ReadinessRegistry,
         HtmlErrorPages,

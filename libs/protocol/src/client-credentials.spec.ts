@@ -17,17 +17,16 @@ describe('extractClientCredentials', () => {
 
   it('RFC 6749 §2.3.1 form-url-decodes both halves of Basic credentials (+ is a space)', () => {
     const creds = extractClientCredentials(basic('my+client%3A1:p%40ss+word%2B%25'), form());
-    expect(creds.clientId).toBe('my client:1');
-    expect(creds.clientSecret).toBe('p@ss word+%');
+    expect(creds).toMatchObject({ clientId: 'my client:1', clientSecret: 'p@ss word+%' });
   });
 
   it('RFC 6749 §2.3.1 splits at the first colon only', () => {
-    expect(extractClientCredentials(basic('c:a:b'), form()).clientSecret).toBe('a:b');
+    expect(extractClientCredentials(basic('c:a:b'), form())).toMatchObject({ clientSecret: 'a:b' });
   });
 
   it('accepts the scheme name in any case (RFC 7235 §2.1)', () => {
     const header = basic('c:s').replace('Basic', 'bAsIc');
-    expect(extractClientCredentials(header, form()).clientId).toBe('c');
+    expect(extractClientCredentials(header, form())).toMatchObject({ clientId: 'c' });
   });
 
   it('RFC 6749 §2.3.1 reads client_secret_post', () => {
@@ -96,6 +95,38 @@ describe('extractClientCredentials', () => {
   it('never echoes the secret in a description', () => {
     const err = errorOf(() => extractClientCredentials(basic('c:hunter2%zz'), form()));
     expect(err.description).not.toContain('hunter2');
+  });
+});
+
+describe('extractClientCredentials: JWT client assertions', () => {
+  const TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+  const jws = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjIn0.c2ln';
+
+  it('RFC 7521 §4.2 reads client_assertion with its type, and the optional client_id', () => {
+    expect(extractClientCredentials(undefined, form({ client_assertion_type: TYPE, client_assertion: jws, client_id: 'c' }))).toEqual({
+      method: 'client_assertion',
+      clientIdParam: 'c',
+      assertion: jws,
+    });
+  });
+
+  it.each([
+    ['no client_assertion_type', { client_assertion: jws }],
+    ['no client_assertion', { client_assertion_type: TYPE }],
+    ['another assertion type', { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer', client_assertion: jws }],
+    ['an assertion that is not a compact JWS', { client_assertion_type: TYPE, client_assertion: 'a.b.c.d.e' }],
+    ['an oversized assertion', { client_assertion_type: TYPE, client_assertion: `${jws}${'A'.repeat(8192)}` }],
+  ])('RFC 7521 §4.2.1 answers %s with invalid_client', (_case, params) => {
+    const err = errorOf(() => extractClientCredentials(undefined, form(params)));
+    expect(err.error).toBe('invalid_client');
+    expect(err.status).toBe(401);
+  });
+
+  it('RFC 6749 §2.3 refuses an assertion beside a client_secret or a Basic header', () => {
+    expect(errorOf(() => extractClientCredentials(undefined, form({ client_assertion_type: TYPE, client_assertion: jws, client_secret: 's' }))).error).toBe(
+      'invalid_request',
+    );
+    expect(errorOf(() => extractClientCredentials(basic('c:s'), form({ client_assertion_type: TYPE, client_assertion: jws }))).error).toBe('invalid_request');
   });
 });
 

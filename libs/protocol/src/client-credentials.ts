@@ -1,14 +1,33 @@
 import { isUtf8 } from 'node:buffer';
-import type { ClientAuthMethod } from './constants.js';
+import { JWT_BEARER_CLIENT_ASSERTION_TYPE } from './constants.js';
 import { invalidClient, invalidRequest } from './errors.js';
 import { type FormParams, PARAMETER_MAX_LENGTH } from './form-params.js';
 import { hasControlCharacter } from './untrusted-text.js';
 
-export interface ClientCredentials {
-  readonly method: ClientAuthMethod;
+/** A client id and secret (RFC 6749 §2.3.1). */
+export interface ClientSecretCredentials {
+  readonly method: 'client_secret_basic' | 'client_secret_post';
   readonly clientId: string;
   readonly clientSecret: string;
 }
+
+/**
+ * A JWT client assertion (RFC 7521 §4.2, RFC 7523 §2.2), not yet verified. Whether it is
+ * client_secret_jwt or private_key_jwt is for its algorithm to say, once the client is known.
+ */
+export interface ClientAssertionCredentials {
+  readonly method: 'client_assertion';
+  /** The client_id parameter, when sent: RFC 7521 §4.2 lets it accompany the assertion. */
+  readonly clientIdParam: string | undefined;
+  readonly assertion: string;
+}
+
+export type ClientCredentials = ClientSecretCredentials | ClientAssertionCredentials;
+
+/** A signed JWT can be long (an x5c header, many claims), but not this long: longer is not an assertion worth parsing. */
+export const CLIENT_ASSERTION_MAX_LENGTH = 8192;
+/** JWS compact serialization: three base64url parts (RFC 7515 §7.1); a JWE or anything else is refused. */
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
 
@@ -20,7 +39,7 @@ const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
 export function extractClientCredentials(authorizationHeader: string | undefined, params: FormParams): ClientCredentials {
   if (authorizationHeader !== undefined && authorizationHeader !== '') {
     // RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request."
-    if (params.has('client_secret')) throw invalidRequest('use one client authentication method, not both');
+    if (params.has('client_secret') || params.has('client_assertion')) throw invalidRequest('use one client authentication method, not both');
     const basic = decodeBasic(authorizationHeader);
     // A body client_id beside Basic is identification, not a second method (RFC 6749 §3.2.1), but it must agree.
     const bodyClientId = params.get('client_id');
@@ -29,12 +48,28 @@ export function extractClientCredentials(authorizationHeader: string | undefined
     }
     return { method: 'client_secret_basic', ...basic };
   }
+  if (params.has('client_assertion') || params.has('client_assertion_type')) return clientAssertion(params);
   const clientId = params.get('client_id');
   const clientSecret = params.get('client_secret');
   if (clientId === undefined && clientSecret === undefined) throw invalidClient('client authentication is required');
   if (clientId === undefined) throw invalidClient('client_id is required with client_secret');
   if (clientSecret === undefined) throw invalidClient('client_secret is required');
   return { method: 'client_secret_post', clientId, clientSecret };
+}
+
+/**
+ * RFC 7521 §4.2: client_assertion_type and client_assertion together, with no second method beside
+ * them. Anything wrong with the assertion itself is invalid_client (RFC 7521 §4.2.1).
+ */
+function clientAssertion(params: FormParams): ClientAssertionCredentials {
+  // RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request."
+  if (params.has('client_secret')) throw invalidRequest('use one client authentication method, not both');
+  const type = params.get('client_assertion_type');
+  const assertion = params.get('client_assertion');
+  if (type === undefined || assertion === undefined) throw invalidClient('client_assertion and client_assertion_type go together');
+  if (type !== JWT_BEARER_CLIENT_ASSERTION_TYPE) throw invalidClient('unsupported client_assertion_type');
+  if (assertion.length > CLIENT_ASSERTION_MAX_LENGTH || !JWS_COMPACT.test(assertion)) throw invalidClient('malformed client_assertion');
+  return { method: 'client_assertion', clientIdParam: params.get('client_id'), assertion };
 }
 
 /**

@@ -19,6 +19,8 @@ export interface DiscoveryInput {
   readonly backchannelTokenDeliveryModesSupported: readonly TokenDeliveryMode[];
   readonly backchannelUserCodeParameterSupported: boolean;
   readonly tokenEndpointAuthMethodsSupported: readonly ClientAuthMethod[];
+  /** OpenID Connect Discovery 1.0 §3: the algorithms client_secret_jwt and private_key_jwt assertions may use. */
+  readonly tokenEndpointAuthSigningAlgValuesSupported?: readonly string[];
   readonly idTokenSigningAlgValuesSupported: readonly SigningAlg[];
   readonly claimsSupported: readonly string[];
   readonly acrValuesSupported?: readonly string[];
@@ -40,6 +42,7 @@ export type OpenIdProviderMetadata = {
   subject_types_supported: string[];
   id_token_signing_alg_values_supported: string[];
   token_endpoint_auth_methods_supported: string[];
+  token_endpoint_auth_signing_alg_values_supported?: string[];
   claims_supported: string[];
   acr_values_supported?: string[];
   backchannel_token_delivery_modes_supported: string[];
@@ -71,6 +74,9 @@ export function buildDiscoveryDocument(input: DiscoveryInput): OpenIdProviderMet
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...input.idTokenSigningAlgValuesSupported],
     token_endpoint_auth_methods_supported: [...input.tokenEndpointAuthMethodsSupported],
+    ...(input.tokenEndpointAuthSigningAlgValuesSupported === undefined
+      ? {}
+      : { token_endpoint_auth_signing_alg_values_supported: [...input.tokenEndpointAuthSigningAlgValuesSupported] }),
     claims_supported: [...input.claimsSupported],
     ...(input.acrValuesSupported === undefined ? {} : { acr_values_supported: [...input.acrValuesSupported] }),
     backchannel_token_delivery_modes_supported: [...input.backchannelTokenDeliveryModesSupported],

@@ -24,6 +24,9 @@ export const PARAMETER_MAX_LENGTH: Readonly<Record<string, number | null>> = {
   request: 8192,
   binding_message: null,
   authorization_details: null,
+  // RFC 7523: a failure to authenticate is invalid_client, so the assertion's bounds are client authentication's.
+  client_assertion: null,
+  client_assertion_type: 128,
 };
 /** Any other parameter (ignored, but still bounded). */
 export const DEFAULT_PARAMETER_MAX_LENGTH = 2048;

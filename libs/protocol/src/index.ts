@@ -4,6 +4,7 @@ export * from './form-params.js';
 export * from './untrusted-text.js';
 export * from './scope.js';
 export * from './client-credentials.js';
+export * from './client-assertion.js';
 export * from './binding-message.js';
 export * from './authorization-details.js';
 export * from './acr-values.js';

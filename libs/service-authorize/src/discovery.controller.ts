@@ -4,6 +4,8 @@ import type { ClientRepository } from '@ciba/domain';
 import {
   CIBA_GRANT_TYPE,
   CLIENT_AUTH_METHODS,
+  CLIENT_SECRET_JWT_ALGS,
+  SIGNING_ALGS,
   type OpenIdProviderMetadata,
   REFRESH_TOKEN_GRANT_TYPE,
   buildDiscoveryDocument,
@@ -34,6 +36,8 @@ export class DiscoveryController {
       backchannelTokenDeliveryModesSupported: [...config.ciba.deliveryModes],
       backchannelUserCodeParameterSupported: false,
       tokenEndpointAuthMethodsSupported: [...CLIENT_AUTH_METHODS],
+      // RFC 7523 client assertions: private_key_jwt with the asymmetric algorithms, client_secret_jwt with HMAC.
+      tokenEndpointAuthSigningAlgValuesSupported: [...SIGNING_ALGS, ...CLIENT_SECRET_JWT_ALGS],
       // OpenID Connect Discovery 1.0 §3: every algorithm with an active key (CIBA_SIGNING_ALGS), RS256 always among them.
       idTokenSigningAlgValuesSupported: [...config.keys.signingAlgs],
       claimsSupported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'amr', 'at_hash', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified'],

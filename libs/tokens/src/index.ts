@@ -5,3 +5,5 @@ export * from './key-store.js';
 export * from './token-minter.js';
 export * from './id-token-hint.js';
 export * from './auth-req-id.js';
+export * from './client-jwks-cache.js';
+export * from './client-assertion-verifier.js';

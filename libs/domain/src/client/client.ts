@@ -1,4 +1,9 @@
-import type { ClientAuthMethod, SigningAlg, TokenDeliveryMode } from '@ciba/protocol';
+import type { ClientAuthMethod, ClientSecretJwtAlg, SigningAlg, TokenDeliveryMode } from '@ciba/protocol';
+
+/** A JWK Set of public keys (RFC 7517 §5), as registered; checked for private members at registration. */
+export interface PublicJwkSet {
+  readonly keys: readonly Readonly<Record<string, unknown>>[];
+}
 
 /** A registered client, with RFC 7591 / CIBA registration metadata. */
 export interface Client {
@@ -7,6 +12,17 @@ export interface Client {
   /** scrypt hash of the secret (see tokens lib `SecretHasher`), never the secret itself. */
   readonly clientSecretHash: string;
   readonly tokenEndpointAuthMethod: ClientAuthMethod;
+  /**
+   * client_secret_jwt only: the secret sealed with the provider's key encryption key (tokens lib
+   * `KeyEncryptor`), since an HMAC needs the secret itself; null for every other method.
+   */
+  readonly clientSecretSealed: string | null;
+  /** private_key_jwt (RFC 7591 §2 `jwks`): the client's public keys, given inline. */
+  readonly jwks: PublicJwkSet | null;
+  /** private_key_jwt (RFC 7591 §2 `jwks_uri`): where the client publishes its public keys. */
+  readonly jwksUri: string | null;
+  /** OpenID Connect Dynamic Client Registration 1.0 §2: the only algorithm its assertions may use; null: any supported. */
+  readonly tokenEndpointAuthSigningAlg: SigningAlg | ClientSecretJwtAlg | null;
   readonly grantTypes: readonly string[];
   readonly scope: readonly string[];
   readonly backchannelTokenDeliveryMode: TokenDeliveryMode;

@@ -20,6 +20,15 @@ export interface ClientRepository {
   authorizationDetailsTypes(): Promise<string[]>;
 }
 
+/**
+ * RFC 7523 §3 (7): the `jti` of each client assertion accepted, kept until the assertion expires,
+ * shared by every replica so an assertion is accepted once in the whole deployment.
+ */
+export interface ClientAssertionJtis {
+  /** Records the jti; false when the client already used it (a replay). Atomic across replicas. */
+  claim(clientId: string, jti: string, expiresAt: Date): Promise<boolean>;
+}
+
 /** Who a request is for: a login_hint to resolve (CIBA §7.1), or a `sub` already known (a verified id_token_hint). */
 export type UserHint = { readonly loginHint: string } | { readonly sub: string };
 

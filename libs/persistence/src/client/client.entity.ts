@@ -1,6 +1,6 @@
 import { Check, Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-/** A registered client (RFC 7591 / CIBA registration metadata). Only the secret's hash is stored. */
+/** A registered client (RFC 7591 / CIBA registration metadata). Only the secret's hash is stored, and for client_secret_jwt the secret sealed. */
 @Entity({ name: 'clients' })
 @Check('ck_clients_token_delivery_mode', `backchannel_token_delivery_mode IN ('poll', 'ping', 'push')`)
 export class ClientEntity {
@@ -15,6 +15,21 @@ export class ClientEntity {
 
   @Column({ name: 'token_endpoint_auth_method', type: 'text' })
   tokenEndpointAuthMethod!: string;
+
+  /** client_secret_jwt only: the secret sealed with the key encryption key (an HMAC needs the secret itself). */
+  @Column({ name: 'client_secret_sealed', type: 'text', nullable: true })
+  clientSecretSealed!: string | null;
+
+  /** private_key_jwt: the client's public keys, inline (RFC 7591 §2 `jwks`). */
+  @Column({ name: 'jwks', type: 'jsonb', nullable: true })
+  jwks!: { keys: Record<string, unknown>[] } | null;
+
+  /** private_key_jwt: where the client publishes its public keys (RFC 7591 §2 `jwks_uri`). */
+  @Column({ name: 'jwks_uri', type: 'text', nullable: true })
+  jwksUri!: string | null;
+
+  @Column({ name: 'token_endpoint_auth_signing_alg', type: 'text', nullable: true })
+  tokenEndpointAuthSigningAlg!: string | null;
 
   @Column({ name: 'grant_types', type: 'text', array: true })
   grantTypes!: string[];

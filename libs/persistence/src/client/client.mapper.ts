@@ -1,7 +1,9 @@
 import type { Client } from '@ciba/domain';
-import { CLIENT_AUTH_METHODS, SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
+import { CLIENT_AUTH_METHODS, CLIENT_SECRET_JWT_ALGS, SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
 import { oneOf } from '../mapping.js';
 import type { ClientEntity } from './client.entity.js';
+
+const ASSERTION_ALGS = [...SIGNING_ALGS, ...CLIENT_SECRET_JWT_ALGS] as const;
 
 export function toClient(entity: ClientEntity): Client {
   return {
@@ -9,6 +11,13 @@ export function toClient(entity: ClientEntity): Client {
     clientName: entity.clientName,
     clientSecretHash: entity.clientSecretHash,
     tokenEndpointAuthMethod: oneOf(entity.tokenEndpointAuthMethod, CLIENT_AUTH_METHODS, 'clients.token_endpoint_auth_method'),
+    clientSecretSealed: entity.clientSecretSealed,
+    jwks: entity.jwks === null ? null : { keys: entity.jwks.keys.map((key) => ({ ...key })) },
+    jwksUri: entity.jwksUri,
+    tokenEndpointAuthSigningAlg:
+      entity.tokenEndpointAuthSigningAlg === null
+        ? null
+        : oneOf(entity.tokenEndpointAuthSigningAlg, ASSERTION_ALGS, 'clients.token_endpoint_auth_signing_alg'),
     grantTypes: [...entity.grantTypes],
     scope: [...entity.scope],
     backchannelTokenDeliveryMode: oneOf(entity.backchannelTokenDeliveryMode, TOKEN_DELIVERY_MODES, 'clients.backchannel_token_delivery_mode'),
@@ -30,6 +39,10 @@ export function fromClient(client: Client): Omit<ClientEntity, 'createdAt' | 'up
     clientName: client.clientName,
     clientSecretHash: client.clientSecretHash,
     tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
+    clientSecretSealed: client.clientSecretSealed,
+    jwks: client.jwks === null ? null : { keys: client.jwks.keys.map((key) => ({ ...key })) },
+    jwksUri: client.jwksUri,
+    tokenEndpointAuthSigningAlg: client.tokenEndpointAuthSigningAlg,
     grantTypes: [...client.grantTypes],
     scope: [...client.scope],
     backchannelTokenDeliveryMode: client.backchannelTokenDeliveryMode,

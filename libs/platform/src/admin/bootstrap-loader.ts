@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { BootstrapData } from '@ciba/config';
 import type { Client, User } from '@ciba/domain';
 import type { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
 import type { EndpointPolicy } from '@ciba/outbound';
 import type { SigningAlg } from '@ciba/protocol';
-import type { SecretHasher } from '@ciba/tokens';
+import { type KeyEncryptor, type SecretHasher, clientSecretSealingContext } from '@ciba/tokens';
 
 export interface BootstrapResult {
   readonly clients: { readonly written: number; readonly unchanged: number };
@@ -17,7 +18,15 @@ export interface BootstrapResult {
  */
 export async function loadBootstrap(
   data: BootstrapData,
-  deps: { clients: TypeOrmClientRepository; users: TypeOrmUserRepository; hasher: SecretHasher; signingAlgs: readonly SigningAlg[]; endpoints: EndpointPolicy },
+  deps: {
+    clients: TypeOrmClientRepository;
+    users: TypeOrmUserRepository;
+    hasher: SecretHasher;
+    signingAlgs: readonly SigningAlg[];
+    endpoints: EndpointPolicy;
+    /** Seals client_secret_jwt secrets (CIBA_KEY_ENCRYPTION_KEY); needed only when the file has such a client. */
+    encryptor?: KeyEncryptor | null;
+  },
 ): Promise<BootstrapResult> {
   // A client's ID tokens are signed with the algorithm it registered, which needs an active key: a
   // client asking for one the provider does not sign with would receive no tokens, so say so now
@@ -40,18 +49,32 @@ export async function loadBootstrap(
       problems.push(`${c.client_id}: backchannel_client_notification_endpoint ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  // A jwks_uri is fetched by the provider: the same outbound policy as notification endpoints.
+  for (const c of data.clients) {
+    if (c.jwks_uri === undefined) continue;
+    try {
+      await deps.endpoints.check(c.jwks_uri);
+    } catch (err) {
+      problems.push(`${c.client_id}: jwks_uri ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const unsealable = data.clients.filter((c) => c.token_endpoint_auth_method === 'client_secret_jwt' && !deps.encryptor);
+  if (unsealable.length > 0) problems.push(`${unsealable.map((c) => c.client_id).join(', ')}: client_secret_jwt needs CIBA_KEY_ENCRYPTION_KEY to seal the secret`);
   if (problems.length > 0) throw new Error(`bootstrap: ${problems.join('; ')}`);
 
   let clientsWritten = 0;
   let clientsUnchanged = 0;
   for (const c of data.clients) {
     const existing = await deps.clients.findById(c.client_id);
-    const keepHash = existing !== null && (await deps.hasher.verify(c.client_secret, existing.clientSecretHash));
     const client: Client = {
       clientId: c.client_id,
       clientName: c.client_name ?? c.client_id,
-      clientSecretHash: keepHash && existing ? existing.clientSecretHash : await deps.hasher.hash(c.client_secret),
+      clientSecretHash: await secretHash(c.client_secret, existing, deps.hasher),
       tokenEndpointAuthMethod: c.token_endpoint_auth_method,
+      clientSecretSealed: c.token_endpoint_auth_method === 'client_secret_jwt' ? sealedSecret(c.client_id, c.client_secret ?? '', existing, deps.encryptor ?? null) : null,
+      jwks: c.jwks ?? null,
+      jwksUri: c.jwks_uri ?? null,
+      tokenEndpointAuthSigningAlg: c.token_endpoint_auth_signing_alg ?? null,
       grantTypes: c.grant_types,
       scope: c.scope.split(' ').filter(Boolean),
       backchannelTokenDeliveryMode: c.backchannel_token_delivery_mode,
@@ -89,6 +112,37 @@ export async function loadBootstrap(
     usersWritten++;
   }
   return { clients: { written: clientsWritten, unchanged: clientsUnchanged }, users: { written: usersWritten, unchanged: usersUnchanged } };
+}
+
+/**
+ * The stored hash: kept when it already verifies the file's secret (scrypt salts differ each time).
+ * A private_key_jwt client has no secret: it gets the hash of a random one nobody knows, so HTTP Basic
+ * (the device API) can never succeed for it, kept across loads so a reload changes nothing.
+ */
+async function secretHash(secret: string | undefined, existing: Client | null, hasher: SecretHasher): Promise<string> {
+  if (secret === undefined) {
+    const keep = existing !== null && existing.tokenEndpointAuthMethod === 'private_key_jwt';
+    return keep ? existing.clientSecretHash : hasher.hash(randomBytes(32).toString('base64url'));
+  }
+  if (existing !== null && (await hasher.verify(secret, existing.clientSecretHash))) return existing.clientSecretHash;
+  return hasher.hash(secret);
+}
+
+/**
+ * client_secret_jwt: the secret sealed (AES-GCM, bound to the client id), kept when the stored seal
+ * already holds this secret (a new IV each time would otherwise rewrite the row on every load).
+ */
+function sealedSecret(clientId: string, secret: string, existing: Client | null, encryptor: KeyEncryptor | null): string {
+  if (encryptor === null) throw new Error('bootstrap: client_secret_jwt needs CIBA_KEY_ENCRYPTION_KEY');
+  const context = clientSecretSealingContext(clientId);
+  if (existing?.clientSecretSealed) {
+    try {
+      if (encryptor.decrypt(existing.clientSecretSealed, context) === secret) return existing.clientSecretSealed;
+    } catch {
+      // Sealed under another key: seal again under this one.
+    }
+  }
+  return encryptor.encrypt(secret, context);
 }
 
 function sameJson(a: object, b: object): boolean {

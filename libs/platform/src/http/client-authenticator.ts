@@ -1,22 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
+import type { ProviderConfig } from '@ciba/config';
 import { type AuthenticatedClient, type Client, type ClientRepository, asAuthenticatedClient } from '@ciba/domain';
-import { FormParams, extractClientCredentials, invalidClient } from '@ciba/protocol';
-import { SecretHasher } from '@ciba/tokens';
-import { CLIENT_REPOSITORY } from '../di/tokens.js';
+import { type ClientAssertionCredentials, FormParams, extractClientCredentials, invalidClient } from '@ciba/protocol';
+import { ClientAssertionVerifier, SecretHasher, unverifiedAssertionSubject } from '@ciba/tokens';
+import { CLIENT_REPOSITORY, PROVIDER_CONFIG } from '../di/tokens.js';
 import { ClientAuthThrottle, verifyOrUnavailable } from './client-auth-throttle.js';
 
 const NO_FORM_PARAMS = new FormParams([]);
 
 /**
  * Client authentication at the backchannel and token endpoints: client_secret_basic and
- * client_secret_post (RFC 6749 §2.3.1). Every failure is `401 invalid_client` and says nothing
+ * client_secret_post (RFC 6749 §2.3.1), client_secret_jwt and private_key_jwt (RFC 7523 §2.2,
+ * OpenID Connect Core 1.0 §9; see `ClientAssertionVerifier`). Every failure is `401 invalid_client` and says nothing
  * about which part was wrong. Failures are throttled (`ClientAuthThrottle`: 429) and scrypt runs
  * are bounded (`SecretHasher`: 503 when saturated); a secret already verified skips both.
  */
 @Injectable()
 export class ClientAuthenticator {
+  private readonly logger = new Logger(ClientAuthenticator.name);
   /** A real hash of a random secret, verified against for unknown clients so timing does not reveal client ids. */
   private readonly dummyHash: Promise<string>;
 
@@ -24,6 +27,8 @@ export class ClientAuthenticator {
     @Inject(CLIENT_REPOSITORY) private readonly clients: ClientRepository,
     private readonly hasher: SecretHasher,
     private readonly throttle: ClientAuthThrottle,
+    private readonly assertions: ClientAssertionVerifier,
+    @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
   ) {
     this.dummyHash = hasher.hash(randomBytes(32).toString('base64url'));
   }
@@ -32,6 +37,7 @@ export class ClientAuthenticator {
     const usedHeader = typeof req.headers.authorization === 'string';
     if (options.basicOnly && !usedHeader) throw invalidClient('client authentication with HTTP Basic is required', 'Basic');
     const credentials = extractClientCredentials(req.headers.authorization, params);
+    if (credentials.method === 'client_assertion') return this.authenticateAssertion(req, credentials);
     const fail = () => invalidClient('client authentication failed', usedHeader ? 'Basic' : undefined);
     const client: Client | null = await this.clients.findById(credentials.clientId);
     const known = client !== null && this.hasher.recallsVerified(credentials.clientSecret, client.clientSecretHash);
@@ -45,6 +51,42 @@ export class ClientAuthenticator {
     }
     if (!options.basicOnly && client.tokenEndpointAuthMethod !== credentials.method) throw fail();
     return asAuthenticatedClient(client);
+  }
+
+  /**
+   * RFC 7523 §3: the assertion names its client in `sub` (= `iss`); the client_id parameter, when
+   * sent, must agree. The assertion's reason for failing goes to a debug log (never the assertion);
+   * the client learns only `invalid_client`. Every assertion is verified in full (there is no
+   * cached verdict as for secrets), so the throttle is consulted every time.
+   */
+  private async authenticateAssertion(req: Request, credentials: ClientAssertionCredentials): Promise<AuthenticatedClient> {
+    const clientId = unverifiedAssertionSubject(credentials.assertion);
+    const client: Client | null = clientId === null ? null : await this.clients.findById(clientId);
+    const attempt = { clientId: clientId ?? credentials.clientIdParam ?? '', address: req.ip, registered: client !== null };
+    await this.throttle.check(attempt);
+    let reason: string | null;
+    if (client === null) reason = clientId === null ? 'no_subject' : 'unknown_client';
+    else if (credentials.clientIdParam !== undefined && credentials.clientIdParam !== client.clientId) reason = 'client_id_mismatch';
+    else {
+      const verdict = await this.assertions.verify(client, credentials.assertion, this.endpointUrl(req));
+      reason = verdict.ok ? null : verdict.reason;
+    }
+    if (client === null || reason !== null) {
+      this.logger.debug({ ...(client ? { clientId: client.clientId } : {}), reason }, 'client assertion refused');
+      await this.throttle.recordFailure(attempt);
+      throw invalidClient('client authentication failed');
+    }
+    return asAuthenticatedClient(client);
+  }
+
+  /**
+   * RFC 7523 §3 (3): the URL of the endpoint the assertion was sent to, one of the audiences it may
+   * name (the issuer is the other). The backchannel endpoint is served at the authorize service's
+   * public URL, every other endpoint that authenticates clients at the token service's.
+   */
+  private endpointUrl(req: Request): string {
+    const base = req.path === '/bc-authorize' ? this.config.publicUrls.authorize : this.config.publicUrls.token;
+    return `${base}${req.path}`;
   }
 
   /**

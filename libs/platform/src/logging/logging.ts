@@ -18,6 +18,8 @@ export const REDACT_PATHS = [
   '*.authorization',
   '*.client_secret',
   '*.clientSecret',
+  '*.client_assertion',
+  '*.clientSecretSealed',
   '*.login_hint',
   '*.loginHint',
   '*.login_hint_token',
