@@ -28,6 +28,16 @@ describe('discovery and keys', () => {
     expect(doc['token_endpoint_auth_methods_supported']).toEqual(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt']);
     // OpenID Connect Discovery 1.0 §3: what client assertions (RFC 7523) may be signed with; never none.
     expect(doc['token_endpoint_auth_signing_alg_values_supported']).toEqual(['ES256', 'RS256', 'PS256', 'EdDSA', 'HS256', 'HS384', 'HS512']);
+    // RFC 8414 §2: introspection and revocation take the token endpoint's client authentication; UserInfo a bearer token.
+    expect(doc).toMatchObject({
+      introspection_endpoint: `${op.url}/token/introspect`,
+      revocation_endpoint: `${op.url}/token/revoke`,
+      userinfo_endpoint: `${op.url}/userinfo`,
+      introspection_endpoint_auth_methods_supported: doc['token_endpoint_auth_methods_supported'],
+      revocation_endpoint_auth_methods_supported: doc['token_endpoint_auth_methods_supported'],
+      introspection_endpoint_auth_signing_alg_values_supported: doc['token_endpoint_auth_signing_alg_values_supported'],
+      revocation_endpoint_auth_signing_alg_values_supported: doc['token_endpoint_auth_signing_alg_values_supported'],
+    });
     expect(doc['id_token_signing_alg_values_supported']).toEqual(['ES256', 'RS256']);
     expect(doc['scopes_supported']).toContain('openid');
     expect(doc['claims_supported']).toEqual(expect.arrayContaining(['sub', 'auth_time']));

@@ -56,6 +56,28 @@ describe('buildDiscoveryDocument', () => {
     expect(full.response_types_supported).toEqual(['code']);
   });
 
+  it('RFC 8414 §2 introspection and revocation endpoints carry the token endpoint’s client authentication methods and algorithms', () => {
+    const bare = buildDiscoveryDocument(input);
+    expect(bare).not.toHaveProperty('introspection_endpoint');
+    expect(bare).not.toHaveProperty('revocation_endpoint');
+    const doc = buildDiscoveryDocument({
+      ...input,
+      tokenEndpointAuthSigningAlgValuesSupported: ['ES256', 'HS256'],
+      introspectionEndpoint: 'https://op.example.com/token/introspect',
+      revocationEndpoint: 'https://op.example.com/token/revoke',
+    });
+    expect(doc).toMatchObject({
+      introspection_endpoint: 'https://op.example.com/token/introspect',
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      introspection_endpoint_auth_signing_alg_values_supported: ['ES256', 'HS256'],
+      revocation_endpoint: 'https://op.example.com/token/revoke',
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      revocation_endpoint_auth_signing_alg_values_supported: ['ES256', 'HS256'],
+    });
+    const withoutAlgs = buildDiscoveryDocument({ ...input, introspectionEndpoint: 'https://op.example.com/token/introspect' });
+    expect(withoutAlgs).not.toHaveProperty('introspection_endpoint_auth_signing_alg_values_supported');
+  });
+
   it('serializes to plain JSON without sharing arrays with the input', () => {
     const scopes = ['openid'];
     const doc = buildDiscoveryDocument({ ...input, scopesSupported: scopes });

@@ -7,6 +7,12 @@ export interface DiscoveryInput {
   readonly tokenEndpoint: string;
   readonly jwksUri: string;
   readonly userinfoEndpoint?: string;
+  /**
+   * RFC 8414 §2: introspection (RFC 7662) and revocation (RFC 7009) endpoints. Both take the token
+   * endpoint's client authentication, so they are advertised with its methods and algorithms.
+   */
+  readonly introspectionEndpoint?: string;
+  readonly revocationEndpoint?: string;
   readonly scopesSupported: readonly string[];
   /**
    * This OP has no authorization endpoint, so it supports no response type. OIDC Discovery §3
@@ -36,6 +42,12 @@ export type OpenIdProviderMetadata = {
   token_endpoint: string;
   jwks_uri: string;
   userinfo_endpoint?: string;
+  introspection_endpoint?: string;
+  introspection_endpoint_auth_methods_supported?: string[];
+  introspection_endpoint_auth_signing_alg_values_supported?: string[];
+  revocation_endpoint?: string;
+  revocation_endpoint_auth_methods_supported?: string[];
+  revocation_endpoint_auth_signing_alg_values_supported?: string[];
   scopes_supported: string[];
   response_types_supported: string[];
   grant_types_supported: string[];
@@ -81,6 +93,19 @@ export function buildDiscoveryDocument(input: DiscoveryInput): OpenIdProviderMet
     ...(input.acrValuesSupported === undefined ? {} : { acr_values_supported: [...input.acrValuesSupported] }),
     backchannel_token_delivery_modes_supported: [...input.backchannelTokenDeliveryModesSupported],
     backchannel_user_code_parameter_supported: input.backchannelUserCodeParameterSupported,
+    ...(input.introspectionEndpoint === undefined ? {} : endpointWithClientAuth('introspection', input.introspectionEndpoint, input)),
+    ...(input.revocationEndpoint === undefined ? {} : endpointWithClientAuth('revocation', input.revocationEndpoint, input)),
+  };
+}
+
+/** RFC 8414 §2 `<name>_endpoint` with the token endpoint's authentication methods and algorithms. */
+function endpointWithClientAuth(name: 'introspection' | 'revocation', url: string, input: DiscoveryInput): Record<string, string | string[]> {
+  return {
+    [`${name}_endpoint`]: url,
+    [`${name}_endpoint_auth_methods_supported`]: [...input.tokenEndpointAuthMethodsSupported],
+    ...(input.tokenEndpointAuthSigningAlgValuesSupported === undefined
+      ? {}
+      : { [`${name}_endpoint_auth_signing_alg_values_supported`]: [...input.tokenEndpointAuthSigningAlgValuesSupported] }),
   };
 }
 

@@ -30,6 +30,10 @@ export class DiscoveryController {
       issuer: config.issuer,
       backchannelAuthenticationEndpoint: `${config.publicUrls.authorize}/bc-authorize`,
       tokenEndpoint: `${config.publicUrls.token}/token`,
+      // The token service's introspection (RFC 7662), revocation (RFC 7009) and UserInfo (OIDC Core §5.3).
+      introspectionEndpoint: `${config.publicUrls.token}/token/introspect`,
+      revocationEndpoint: `${config.publicUrls.token}/token/revoke`,
+      userinfoEndpoint: `${config.publicUrls.token}/userinfo`,
       jwksUri: `${config.publicUrls.authorize}${JWKS_PATH}`,
       scopesSupported: [...config.ciba.scopes],
       grantTypesSupported: [CIBA_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE],
