@@ -26,8 +26,12 @@ export type ClientCredentials = ClientSecretCredentials | ClientAssertionCredent
 
 /** A signed JWT can be long (an x5c header, many claims), but not this long: longer is not an assertion worth parsing. */
 export const CLIENT_ASSERTION_MAX_LENGTH = 8192;
-/** JWS compact serialization: three base64url parts (RFC 7515 §7.1); a JWE or anything else is refused. */
-const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/**
+ * JWS compact serialization: three base64url parts (RFC 7515 §7.1); a JWE or anything else is refused.
+ * The signature may be empty here (an unsecured JWT): refusing `alg: none` is the verifier's job, where
+ * the attempt is logged and counted like every other bad assertion.
+ */
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
 

@@ -31,6 +31,7 @@ export function clientAssertionProviders(config: ProviderConfig, clock: Clock): 
           fetch: (uri) => fetcher.fetch(uri),
           cacheMs: config.clientAuth.jwksCacheMs,
           refetchIntervalMs: config.clientAuth.jwksRefetchIntervalMs,
+          now: () => clock.now().getTime(),
         });
         return new ClientAssertionVerifier({
           jtis,
