@@ -201,6 +201,8 @@ describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009), User
         ['application/x-www-form-urlencoded', `token=${'a'.repeat(70_000)}`, 413],
         ['application/x-www-form-urlencoded', 'token=a%00b', 400],
         ['application/x-www-form-urlencoded', `token=${'a'.repeat(20_000)}`, 400],
+        // Long enough for an access token with 8 KB of authorization_details.
+        ['application/x-www-form-urlencoded', `token=${'a'.repeat(16_384)}`, 200],
         // Undecodable escapes stay literal text: a token nobody issued.
         ['application/x-www-form-urlencoded', 'token=%ZZ', 200],
       ];

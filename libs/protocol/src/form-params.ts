@@ -21,6 +21,9 @@ export const PARAMETER_MAX_LENGTH: Readonly<Record<string, number | null>> = {
   client_notification_token: 1024,
   auth_req_id: 256,
   refresh_token: 256,
+  // RFC 7662 / RFC 7009: an access token (a JWT that may carry 8 KB of authorization_details) or a refresh token.
+  token: 16384,
+  token_type_hint: 64,
   request: 8192,
   binding_message: null,
   authorization_details: null,
