@@ -173,6 +173,14 @@ describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009), User
       inactive(await introspect(accessToken));
     });
 
+    it('RFC 7662 §2.2 an expired refresh token is inactive, and revoking it changes nothing', async () => {
+      const { authReqId, refreshToken } = await granted();
+      op.clock.advance(op.config.tokens.refreshTokenTtl + 1);
+      inactive(await introspect(refreshToken));
+      expect((await revoke(refreshToken)).status).toBe(200);
+      expect(await revokedRows(authReqId)).toBe(0);
+    });
+
     it('RFC 7662 §2.2 forged, alg none, ID tokens and another issuer’s tokens are inactive', async () => {
       const { accessToken } = await granted();
       const [header, payload, signature] = accessToken.split('.');
@@ -266,5 +274,32 @@ describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009), User
       op.clock.advance(ACCESS_TOKEN_TTL + 1);
       expect((await userinfo(accessToken)).status).toBe(401);
     });
+  });
+});
+
+describe('token lifecycle: failed client authentication at introspection and revocation is throttled as at /token', () => {
+  const WINDOW_SECONDS = 300;
+  let op: TestProvider;
+  beforeAll(async () => {
+    op = await startTestProvider({ CIBA_CLIENT_AUTH_FAILURE_LIMIT: '3', CIBA_CLIENT_AUTH_FAILURE_WINDOW_SECONDS: String(WINDOW_SECONDS) });
+    // Start 1 s into a fresh window (the windows are fixed, the clock runs on in real time).
+    const windowMs = WINDOW_SECONDS * 1000;
+    const now = op.clock.now().getTime();
+    op.clock.advance((Math.ceil(now / windowMs) * windowMs + windowMs + 1000 - now) / 1000);
+  });
+  afterAll(async () => {
+    await op.close();
+  });
+
+  it('RFC 7662 §2.1 / RFC 7009 §2.1 wrong secrets at either endpoint count together; past the limit the answer is 429 at both', async () => {
+    const guessing = (i: number): TestClient => ({ ...CLIENTS.ping, secret: `wrong-guess-${i}` });
+    const outcome = (res: HttpResult) => ({ status: res.status, error: res.body['error'] });
+    expect(outcome(await op.form('/token/introspect', { token: 't' }, guessing(0)))).toEqual({ status: 401, error: 'invalid_client' });
+    expect(outcome(await op.form('/token/revoke', { token: 't' }, guessing(1)))).toEqual({ status: 401, error: 'invalid_client' });
+    expect(outcome(await op.form('/token/introspect', { token: 't' }, guessing(2)))).toEqual({ status: 401, error: 'invalid_client' });
+    const throttled = await op.form('/token/revoke', { token: 't' }, guessing(3));
+    expect(outcome(throttled)).toEqual({ status: 429, error: 'invalid_client' });
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(outcome(await op.form('/token/introspect', { token: 't' }, guessing(4)))).toEqual({ status: 429, error: 'invalid_client' });
   });
 });
