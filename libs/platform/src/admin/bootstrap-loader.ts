@@ -145,7 +145,12 @@ function sealedSecret(clientId: string, secret: string, existing: Client | null,
   return encryptor.encrypt(secret, context);
 }
 
+/** Equal as JSON whatever the order of object members, at any depth (jsonb, e.g. a client's jwks, does not keep it). */
 function sameJson(a: object, b: object): boolean {
-  const norm = (o: object) => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([x], [y]) => x.localeCompare(y))));
-  return norm(a) === norm(b);
+  const norm = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(norm);
+    if (typeof value !== 'object' || value === null) return value;
+    return Object.fromEntries(Object.entries(value).sort(([x], [y]) => x.localeCompare(y)).map(([k, v]) => [k, norm(v)]));
+  };
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type CryptoKey, exportJWK, generateKeyPair } from 'jose';
+import * as oidc from 'openid-client';
+import { DeviceEmulator, type TestDatabase, createTestDatabase } from '@ciba/testing';
+import { type ServiceProcess, admin, bootstrapFile, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
+
+const KEY_CLIENT = 'e2e-private-key-jwt';
+const SECRET_CLIENT = { id: 'e2e-client-secret-jwt', secret: `e2e-hmac-secret-${randomBytes(16).toString('hex')}` };
+const USER = { sub: 'dana', name: 'Dana Example', email: 'dana@example.com', email_verified: true };
+
+/**
+ * Client authentication with signed JWTs (RFC 7523, OpenID Connect Core 1.0 §9) across the separate
+ * service processes: openid-client v6 authenticates at bc-authorize (authorize service) and at the
+ * token endpoint (token service) with private_key_jwt and with client_secret_jwt; the jti of each
+ * assertion is remembered in PostgreSQL, shared by both services.
+ */
+describe('CIBA poll flow with private_key_jwt and client_secret_jwt across service processes (openid-client v6)', () => {
+  let db: TestDatabase;
+  let device: DeviceEmulator;
+  let services: Record<'authorize' | 'token' | 'notifier', ServiceProcess>;
+  let issuer: URL;
+  let privateKey: CryptoKey;
+  let file: string;
+  const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    device = await DeviceEmulator.start();
+    const ports = await servicePorts();
+    issuer = new URL(`http://127.0.0.1:${ports.authorize}`);
+    const env = {
+      ...deploymentEnvironment(db.url, ports, busPrefix),
+      CIBA_AUTH_CHANNEL_URI: device.url,
+      CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0',
+      CIBA_DENIAL_BACKOFF_THRESHOLD: '0',
+    };
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    privateKey = pair.privateKey;
+    const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'e2e-key-1', use: 'sig', alg: 'ES256' };
+    file = await bootstrapFile({
+      clients: [
+        { client_id: KEY_CLIENT, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [publicJwk] }, scope: 'openid email' },
+        { client_id: SECRET_CLIENT.id, client_secret: SECRET_CLIENT.secret, token_endpoint_auth_method: 'client_secret_jwt', scope: 'openid email' },
+      ],
+      users: [USER],
+    });
+    expect(await admin(['migrate'], env)).toContain('up to date');
+    expect(await admin(['bootstrap', '--file', file], env)).toContain('clients: 2 written, 0 unchanged');
+    // Idempotent: the sealed secret and the key set are kept as they are.
+    expect(await admin(['bootstrap', '--file', file], env)).toContain('clients: 0 written, 2 unchanged');
+    services = serviceProcesses(['authorize', 'token', 'notifier'], ports, env);
+    await startServices(services);
+  }, 90_000);
+
+  afterAll(async () => {
+    await tearDownDeployment({ processes: Object.values(services ?? {}), peers: [device], db, busPrefix });
+  });
+
+  async function pollFlow(config: oidc.Configuration): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> {
+    const bindingMessage = `E2E jwt ${randomBytes(3).toString('hex')}`;
+    const started = await oidc.initiateBackchannelAuthentication(config, { scope: 'openid email', login_hint: USER.email, binding_message: bindingMessage });
+    const n = await device.notificationFor((x) => x.body['binding_message'] === bindingMessage, 15_000);
+    const res = await fetch(`${services.notifier.url}/ext/ciba/auth/callback`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${n.decisionToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'SUCCEED' }),
+    });
+    expect(res.status).toBe(200);
+    return oidc.pollBackchannelAuthenticationGrant(config, started);
+  }
+
+  it('OpenID Connect Discovery 1.0 §3 advertises both methods and their algorithms', async () => {
+    const config = await oidc.discovery(issuer, KEY_CLIENT, undefined, oidc.PrivateKeyJwt(privateKey), { execute: [oidc.allowInsecureRequests] });
+    const metadata = config.serverMetadata();
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['private_key_jwt', 'client_secret_jwt']));
+    expect(metadata.token_endpoint_auth_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'HS256']));
+    expect(metadata.token_endpoint_auth_signing_alg_values_supported).not.toContain('none');
+  });
+
+  it('OpenID Connect Core 1.0 §9 private_key_jwt: a full poll flow, authenticated at the authorize and the token service', async () => {
+    const config = await oidc.discovery(issuer, KEY_CLIENT, undefined, oidc.PrivateKeyJwt(privateKey), { execute: [oidc.allowInsecureRequests] });
+    const tokens = await pollFlow(config);
+    expect(tokens.claims()?.sub).toBe(USER.sub);
+    expect(tokens.claims()?.aud).toBe(KEY_CLIENT);
+  }, 45_000);
+
+  it('OpenID Connect Core 1.0 §9 client_secret_jwt: a full poll flow with an HMAC keyed with the secret', async () => {
+    const config = await oidc.discovery(issuer, SECRET_CLIENT.id, undefined, oidc.ClientSecretJwt(SECRET_CLIENT.secret), { execute: [oidc.allowInsecureRequests] });
+    const tokens = await pollFlow(config);
+    expect(tokens.claims()?.sub).toBe(USER.sub);
+    expect(tokens.claims()?.aud).toBe(SECRET_CLIENT.id);
+  }, 45_000);
+
+  it('RFC 7523 §3 a client_secret_jwt client cannot authenticate with a key, nor a private_key_jwt client with a secret', async () => {
+    const wrongMethod = await oidc.discovery(issuer, SECRET_CLIENT.id, undefined, oidc.PrivateKeyJwt(privateKey), { execute: [oidc.allowInsecureRequests] });
+    await expect(oidc.initiateBackchannelAuthentication(wrongMethod, { scope: 'openid', login_hint: USER.email })).rejects.toMatchObject({ error: 'invalid_client' });
+    const wrongSecret = await oidc.discovery(issuer, KEY_CLIENT, undefined, oidc.ClientSecretJwt(SECRET_CLIENT.secret), { execute: [oidc.allowInsecureRequests] });
+    await expect(oidc.initiateBackchannelAuthentication(wrongSecret, { scope: 'openid', login_hint: USER.email })).rejects.toMatchObject({ error: 'invalid_client' });
+  });
+});
