@@ -12,3 +12,4 @@ export * from './backchannel-request.js';
 export * from './token-request.js';
 export * from './discovery.js';
 export * from './ciba-responses.js';
+export * from './request-object.js';
