@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type CryptoKey, exportJWK, generateKeyPair } from 'jose';
+import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import * as oidc from 'openid-client';
 import { DeviceEmulator, type TestDatabase, createTestDatabase } from '@ciba/testing';
 import { type ServiceProcess, admin, bootstrapFile, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
@@ -91,6 +91,26 @@ describe('CIBA poll flow with private_key_jwt and client_secret_jwt across servi
     expect(tokens.claims()?.sub).toBe(USER.sub);
     expect(tokens.claims()?.aud).toBe(SECRET_CLIENT.id);
   }, 45_000);
+
+  it('RFC 7523 §3 (7) an assertion accepted by the authorize service is a replay at the token service (one jti store for every process)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ jti: randomBytes(16).toString('hex') })
+      .setProtectedHeader({ alg: 'ES256', kid: 'e2e-key-1' })
+      .setIssuer(KEY_CLIENT)
+      .setSubject(KEY_CLIENT)
+      .setAudience(issuer.href.replace(/\/$/, ''))
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(privateKey);
+    const form = (extra: Record<string, string>) =>
+      new URLSearchParams({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion, ...extra });
+    const started = await fetch(`${services.authorize.url}/bc-authorize`, { method: 'POST', body: form({ scope: 'openid', login_hint: USER.email }) });
+    expect(started.status).toBe(200);
+    const { auth_req_id } = (await started.json()) as { auth_req_id: string };
+    const replayed = await fetch(`${services.token.url}/token`, { method: 'POST', body: form({ grant_type: 'urn:openid:params:grant-type:ciba', auth_req_id }) });
+    expect(replayed.status).toBe(401);
+    expect(await replayed.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+  });
 
   it('RFC 7523 §3 a client_secret_jwt client cannot authenticate with a key, nor a private_key_jwt client with a secret', async () => {
     const wrongMethod = await oidc.discovery(issuer, SECRET_CLIENT.id, undefined, oidc.PrivateKeyJwt(privateKey), { execute: [oidc.allowInsecureRequests] });

@@ -61,6 +61,18 @@ describe('ClientJwksCache', () => {
     expect(fetches).toHaveLength(2);
   });
 
+  it('keeps serving a set past its cache time while the jwks_uri cannot be reached', async () => {
+    const k1 = await publicJwk('k1');
+    const clock = { t: 0 };
+    let up = true;
+    const { cache, fetches } = cacheServing(() => (up ? { keys: [k1] } : Promise.reject(new Error('down'))), clock);
+    await cache.key(URI, { alg: 'ES256', kid: 'k1' });
+    up = false;
+    clock.t += 600_001;
+    await expect(cache.key(URI, { alg: 'ES256', kid: 'k1' })).resolves.toBeDefined();
+    expect(fetches).toHaveLength(2);
+  });
+
   it('RFC 7517 §5 refuses a fetched set holding private key material', async () => {
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const leaked = { ...(await exportJWK(privateKey)), kid: 'k1' };

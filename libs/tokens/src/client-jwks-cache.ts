@@ -66,7 +66,8 @@ export class ClientJwksCache {
   async key(uri: string, header: JWSHeaderParameters): Promise<ResolvedKey> {
     const cached = this.entries.get(uri);
     const fresh = cached !== undefined && this.now() - cached.fetchedAt < this.options.cacheMs;
-    const entry = fresh ? cached : await this.fetchRateLimited(uri, cached);
+    // A set past its cache time still serves while the client's server cannot be reached.
+    const entry = fresh ? cached : await this.fetchOrStale(uri, cached);
     try {
       return await entry.resolve(header);
     } catch (error) {
@@ -74,6 +75,15 @@ export class ClientJwksCache {
       const refetched = await this.fetchRateLimited(uri, entry);
       if (refetched === entry) throw error;
       return refetched.resolve(header);
+    }
+  }
+
+  private async fetchOrStale(uri: string, stale: Entry | undefined): Promise<Entry> {
+    try {
+      return await this.fetchRateLimited(uri, stale);
+    } catch (error) {
+      if (stale !== undefined) return stale;
+      throw error;
     }
   }
 
