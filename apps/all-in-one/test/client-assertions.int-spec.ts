@@ -136,6 +136,35 @@ describe('client authentication with JWT assertions (RFC 7523, OpenID Connect Co
     expect(peer.requests.filter((r) => r.url === '/jwks')).toHaveLength(2);
   });
 
+  describe('registration (bootstrap)', () => {
+    const deps = () => ({
+      clients: new TypeOrmClientRepository(op.db.dataSource),
+      users: new TypeOrmUserRepository(op.db.dataSource),
+      hasher: new SecretHasher(),
+      signingAlgs: op.config.keys.signingAlgs,
+      endpoints: notificationEndpointPolicy(op.config),
+      encryptor: new KeyEncryptor(op.config.keys.encryptionKey),
+    });
+
+    it('reloads private_key_jwt and client_secret_jwt clients as unchanged (the seal and the key set are kept)', async () => {
+      const data = parseBootstrap({
+        clients: [
+          { client_id: 'rp-reload-keys', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [keys[inline.kid].jwk] } },
+          { client_id: 'rp-reload-secret', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_jwt' },
+        ],
+      });
+      expect((await loadBootstrap(data, deps())).clients).toEqual({ written: 2, unchanged: 0 });
+      expect((await loadBootstrap(data, deps())).clients).toEqual({ written: 0, unchanged: 2 });
+    });
+
+    it('refuses a jwks_uri the outbound policy forbids (SSRF), and a client_secret_jwt client without a key to seal its secret', async () => {
+      const forbidden = parseBootstrap({ clients: [{ client_id: 'rp-internal', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://10.0.0.1/jwks' }] });
+      await expect(loadBootstrap(forbidden, deps())).rejects.toThrow(/rp-internal: jwks_uri/);
+      const unsealable = parseBootstrap({ clients: [{ client_id: 'rp-unsealed', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_jwt' }] });
+      await expect(loadBootstrap(unsealable, { ...deps(), encryptor: null })).rejects.toThrow(/CIBA_KEY_ENCRYPTION_KEY/);
+    });
+  });
+
   describe('hostile assertions: every one is 401 invalid_client, saying nothing about which check failed, and counted by the throttle', () => {
     it.each<[string, () => Promise<string>]>([
       ['RFC 7523 §3 (7) a replayed jti', async () => {
