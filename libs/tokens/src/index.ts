@@ -7,3 +7,4 @@ export * from './id-token-hint.js';
 export * from './auth-req-id.js';
 export * from './client-jwks-cache.js';
 export * from './client-assertion-verifier.js';
+export * from './request-object-verifier.js';

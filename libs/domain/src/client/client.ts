@@ -23,6 +23,12 @@ export interface Client {
   readonly jwksUri: string | null;
   /** OpenID Connect Dynamic Client Registration 1.0 §2: the only algorithm its assertions may use; null: any supported. */
   readonly tokenEndpointAuthSigningAlg: SigningAlg | ClientSecretJwtAlg | null;
+  /**
+   * CIBA Core 1.0 §4 `backchannel_authentication_request_signing_alg`: when set, every
+   * authentication request must be a request object signed with this algorithm and one of the
+   * client's registered keys; absent or null, a signed request is optional.
+   */
+  readonly backchannelAuthenticationRequestSigningAlg?: SigningAlg | null;
   readonly grantTypes: readonly string[];
   readonly scope: readonly string[];
   readonly backchannelTokenDeliveryMode: TokenDeliveryMode;

@@ -12,12 +12,21 @@ const PURGE_BATCH = 100;
  * once, exactly one inserts the row; the other gets no row back (a row whose assertion has expired
  * is taken over, since that jti can no longer be replayed). The jti is stored as a digest (bounded key size;
  * it is the client's text). Expired rows are dropped as new ones come (SKIP LOCKED: never waiting).
+ *
+ * Request objects' jtis (CIBA §7.1.1) live in the same table under the `request_object` namespace:
+ * the namespace is hashed in with the jti, so a client assertion and a request object may carry the
+ * same jti without one using up the other.
  */
 export class PostgresClientAssertionJtis implements ClientAssertionJtis {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly namespace: 'client_assertion' | 'request_object' = 'client_assertion',
+  ) {}
 
   async claim(clientId: string, jti: string, expiresAt: Date): Promise<boolean> {
-    const jtiHash = createHash('sha256').update(jti, 'utf8').digest('base64url');
+    // Client assertions keep the digest of the bare jti they were stored under before namespaces.
+    const hashed = this.namespace === 'client_assertion' ? jti : `${this.namespace}\u0000${jti}`;
+    const jtiHash = createHash('sha256').update(hashed, 'utf8').digest('base64url');
     const rows = await queryRows<{ inserted: boolean }>(
       this.dataSource,
       `WITH expired AS MATERIALIZED (
