@@ -26,8 +26,17 @@ describe('buildDiscoveryDocument', () => {
     expect(doc.grant_types_supported).toContain(CIBA_GRANT_TYPE);
   });
 
-  it('§4 omits the signing algorithms because signed requests are not supported', () => {
+  it('§4 omits backchannel_authentication_request_signing_alg_values_supported when signed requests are not accepted', () => {
     expect(buildDiscoveryDocument(input)).not.toHaveProperty('backchannel_authentication_request_signing_alg_values_supported');
+    expect(buildDiscoveryDocument({ ...input, backchannelAuthenticationRequestSigningAlgValuesSupported: [] })).not.toHaveProperty(
+      'backchannel_authentication_request_signing_alg_values_supported',
+    );
+  });
+
+  it('§4 publishes the algorithms signed authentication requests (§7.1.1) may use', () => {
+    const doc = buildDiscoveryDocument({ ...input, backchannelAuthenticationRequestSigningAlgValuesSupported: ['ES256', 'PS256'] });
+    expect(doc.backchannel_authentication_request_signing_alg_values_supported).toEqual(['ES256', 'PS256']);
+    expect(doc).not.toHaveProperty('request_parameter_supported');
   });
 
   it('OIDC Discovery §3 publishes every REQUIRED field', () => {

@@ -24,6 +24,8 @@ export interface DiscoveryInput {
   readonly grantTypesSupported: readonly string[];
   readonly backchannelTokenDeliveryModesSupported: readonly TokenDeliveryMode[];
   readonly backchannelUserCodeParameterSupported: boolean;
+  /** CIBA §4: the algorithms a signed authentication request (§7.1.1) may use; absent or empty, none is accepted. */
+  readonly backchannelAuthenticationRequestSigningAlgValuesSupported?: readonly SigningAlg[];
   readonly tokenEndpointAuthMethodsSupported: readonly ClientAuthMethod[];
   /** OpenID Connect Discovery 1.0 §3: the algorithms client_secret_jwt and private_key_jwt assertions may use. */
   readonly tokenEndpointAuthSigningAlgValuesSupported?: readonly string[];
@@ -59,13 +61,15 @@ export type OpenIdProviderMetadata = {
   acr_values_supported?: string[];
   backchannel_token_delivery_modes_supported: string[];
   backchannel_user_code_parameter_supported: boolean;
+  backchannel_authentication_request_signing_alg_values_supported?: string[];
   authorization_details_types_supported?: string[];
 };
 
 /**
- * Builds the document once at boot. Signed authentication requests are not supported, so
- * backchannel_authentication_request_signing_alg_values_supported is left out (CIBA §4: its
- * absence means none). A configuration that cannot serve CIBA fails here, at boot.
+ * Builds the document once at boot. backchannel_authentication_request_signing_alg_values_supported
+ * is published only when signed requests are accepted (CIBA §4: its absence means they are not).
+ * request_parameter_supported is not: OpenID Connect Discovery defines it for the authorization
+ * endpoint, which this provider does not have. A configuration that cannot serve CIBA fails here, at boot.
  */
 export function buildDiscoveryDocument(input: DiscoveryInput): OpenIdProviderMetadata {
   if (!input.grantTypesSupported.includes(CIBA_GRANT_TYPE)) {
@@ -93,6 +97,9 @@ export function buildDiscoveryDocument(input: DiscoveryInput): OpenIdProviderMet
     ...(input.acrValuesSupported === undefined ? {} : { acr_values_supported: [...input.acrValuesSupported] }),
     backchannel_token_delivery_modes_supported: [...input.backchannelTokenDeliveryModesSupported],
     backchannel_user_code_parameter_supported: input.backchannelUserCodeParameterSupported,
+    ...(input.backchannelAuthenticationRequestSigningAlgValuesSupported === undefined || input.backchannelAuthenticationRequestSigningAlgValuesSupported.length === 0
+      ? {}
+      : { backchannel_authentication_request_signing_alg_values_supported: [...input.backchannelAuthenticationRequestSigningAlgValuesSupported] }),
     ...(input.introspectionEndpoint === undefined ? {} : endpointWithClientAuth('introspection', input.introspectionEndpoint, input)),
     ...(input.revocationEndpoint === undefined ? {} : endpointWithClientAuth('revocation', input.revocationEndpoint, input)),
   };
