@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PromptLimits } from '@ciba/domain';
+import type { PromptLimits, UserCodeLimits } from '@ciba/domain';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -25,6 +25,9 @@ export const LIMIT_SETTINGS = {
   CIBA_CLIENT_ASSERTION_CLOCK_SKEW_SECONDS: int(0, 300).default(30),
   CIBA_CLIENT_JWKS_REFETCH_INTERVAL_SECONDS: int(1, 3600).default(60),
   CIBA_CLIENT_JWKS_CACHE_SECONDS: int(10, 86400).default(600),
+  CIBA_USER_CODE_ATTEMPT_LIMIT: int(1, 1000).default(5),
+  CIBA_USER_CODE_WINDOW_SECONDS: int(1, 86400).default(900),
+  CIBA_USER_CODE_LOCK_SECONDS: int(1, 604800).default(900),
 };
 
 type LimitEnv = { [K in keyof typeof LIMIT_SETTINGS]: z.output<(typeof LIMIT_SETTINGS)[K]> };
@@ -92,5 +95,14 @@ export function clientAuthLimits(e: LimitEnv): ClientAuthLimits {
     assertionClockSkewMs: e.CIBA_CLIENT_ASSERTION_CLOCK_SKEW_SECONDS * 1000,
     jwksRefetchIntervalMs: e.CIBA_CLIENT_JWKS_REFETCH_INTERVAL_SECONDS * 1000,
     jwksCacheMs: e.CIBA_CLIENT_JWKS_CACHE_SECONDS * 1000,
+  };
+}
+
+/** CIBA §7.1 user codes: verifications per user per window, then a lock. Never off: a code is short. */
+export function userCodeLimits(e: LimitEnv): UserCodeLimits {
+  return {
+    attemptLimit: e.CIBA_USER_CODE_ATTEMPT_LIMIT,
+    windowMs: e.CIBA_USER_CODE_WINDOW_SECONDS * 1000,
+    lockMs: e.CIBA_USER_CODE_LOCK_SECONDS * 1000,
   };
 }

@@ -236,3 +236,17 @@ describe('loadConfig: client authentication throttling', () => {
     expect(() => loadConfig({ ...base, CIBA_SECRET_HASH_CONCURRENCY: '0' }, 'token', [])).toThrow(/CIBA_SECRET_HASH_CONCURRENCY/);
   });
 });
+
+describe('loadConfig: user codes (CIBA §7.1)', () => {
+  it('defaults: 5 checks per user in 15 minutes, then a 15-minute lock', () => {
+    expect(loadConfig(base, 'authorize', []).userCode).toEqual({ attemptLimit: 5, windowMs: 900_000, lockMs: 900_000 });
+  });
+
+  it('takes CIBA_USER_CODE_* settings and refuses a limit of 0 (a short code must never be guessable without end)', () => {
+    const env = { ...base, CIBA_USER_CODE_ATTEMPT_LIMIT: '3', CIBA_USER_CODE_WINDOW_SECONDS: '60', CIBA_USER_CODE_LOCK_SECONDS: '3600' };
+    expect(loadConfig(env, 'authorize', []).userCode).toEqual({ attemptLimit: 3, windowMs: 60_000, lockMs: 3_600_000 });
+    for (const [name, value] of [['CIBA_USER_CODE_ATTEMPT_LIMIT', '0'], ['CIBA_USER_CODE_WINDOW_SECONDS', '0'], ['CIBA_USER_CODE_LOCK_SECONDS', 'soon']]) {
+      expect(() => loadConfig({ ...base, [name]: value }, 'authorize', [])).toThrow(new RegExp(name));
+    }
+  });
+});

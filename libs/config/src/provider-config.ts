@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
 import { NOTIFICATION_CHANNELS, type NotificationChannel, type PromptLimits } from '@ciba/domain';
-import { type ClientAuthLimits, LIMIT_SETTINGS, clientAuthLimits, limitProblems, promptLimits } from './limits-config.js';
+import { type ClientAuthLimits, LIMIT_SETTINGS, clientAuthLimits, limitProblems, promptLimits, userCodeLimits } from './limits-config.js';
+import type { UserCodeLimits } from '@ciba/domain';
 import { parseSigningAlgs } from './signing-algs.js';
 import { type WebAuthnRelyingParty, webAuthnRelyingParty } from './webauthn-relying-party.js';
 
@@ -188,6 +189,8 @@ export interface ProviderConfig {
   };
   /** Failed client authentication throttling and bounded secret hashing. */
   readonly clientAuth: ClientAuthLimits;
+  /** CIBA §7.1 user code verifications per user before a lock (CIBA_USER_CODE_*). */
+  readonly userCode: UserCodeLimits;
   readonly log: { readonly level: string };
   readonly shutdownTimeoutMs: number;
 }
@@ -384,6 +387,7 @@ export function loadConfig(
     },
     sweeper: { intervalMs: e.CIBA_SWEEP_INTERVAL_MS, renotifyAfterMs: e.CIBA_RENOTIFY_AFTER_MS, republishAfterMs: e.CIBA_REPUBLISH_AFTER_MS },
     clientAuth: clientAuthLimits(e),
+    userCode: userCodeLimits(e),
     log: { level: e.CIBA_LOG_LEVEL },
     shutdownTimeoutMs: e.CIBA_SHUTDOWN_TIMEOUT_MS,
   };

@@ -7,6 +7,7 @@ export * from './events/lifecycle-event.js';
 export * from './ports/ports.js';
 export * from './ports/device-ports.js';
 export * from './ports/passkey-ports.js';
+export * from './ports/user-code-ports.js';
 export * from './events/lifecycle-events.js';
 export * from './events/device-events.js';
 export * from './auth-request/pending-poll-cache.js';

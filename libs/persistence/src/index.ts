@@ -27,6 +27,7 @@ export { PostgresClientAuthFailureCounter } from './client-auth/client-auth-fail
 export { PostgresClientAssertionJtis } from './client-auth/client-assertion-jtis.js';
 export { TypeOrmPasskeyRepository } from './passkey/passkey.repository.js';
 export { TypeOrmWebAuthnChallengeRepository } from './passkey/webauthn-challenge.repository.js';
+export { PostgresUserCodeAttempts, TypeOrmUserCodeStore } from './user-code/user-code.repository.js';
 
 export { ClientEntity } from './client/client.entity.js';
 export { UserEntity } from './user/user.entity.js';

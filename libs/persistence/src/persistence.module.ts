@@ -19,6 +19,7 @@ import { PostgresClientAuthFailureCounter } from './client-auth/client-auth-fail
 import { PostgresClientAssertionJtis } from './client-auth/client-assertion-jtis.js';
 import { TypeOrmPasskeyRepository } from './passkey/passkey.repository.js';
 import { TypeOrmWebAuthnChallengeRepository } from './passkey/webauthn-challenge.repository.js';
+import { PostgresUserCodeAttempts, TypeOrmUserCodeStore } from './user-code/user-code.repository.js';
 
 export interface PersistenceModuleOptions extends PersistenceOptions {
   /** Register the providers globally (default false: import the module where it is needed). */
@@ -42,6 +43,8 @@ const REPOSITORIES = [
   PostgresClientAssertionJtis,
   TypeOrmPasskeyRepository,
   TypeOrmWebAuthnChallengeRepository,
+  TypeOrmUserCodeStore,
+  PostgresUserCodeAttempts,
 ] as const;
 
 /**

@@ -18,3 +18,5 @@ export const WEBAUTHN_CHALLENGE_REPOSITORY = Symbol('WebAuthnChallengeRepository
 export const CLIENT_AUTH_FAILURE_COUNTER = Symbol('ClientAuthFailureCounter');
 export const PROMPT_CLAIMS = Symbol('PromptClaims');
 export const DEFERRED_REQUEST_MARKERS = Symbol('DeferredRequestMarkers');
+export const USER_CODE_STORE = Symbol('UserCodeStore');
+export const USER_CODE_ATTEMPTS = Symbol('UserCodeAttempts');
