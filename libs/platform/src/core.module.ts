@@ -19,11 +19,13 @@ import {
   PostgresNotificationLimiter,
   PostgresPromptClaims,
   PostgresClientAuthFailureCounter,
+  PostgresUserCodeAttempts,
+  TypeOrmUserCodeStore,
   TypeOrmPasskeyRepository,
   TypeOrmWebAuthnChallengeRepository,
   type PersistenceOptions,
 } from '@ciba/persistence';
-import { AuthReqIds, KeyEncryptor, KeyStore, SecretHasher, TokenMinter } from '@ciba/tokens';
+import { AuthReqIds, KeyEncryptor, KeyStore, RequestObjectVerifier, SecretHasher, TokenMinter } from '@ciba/tokens';
 import { CachedClientRepository } from './di/cached-client-repository.js';
 import { ClientNotificationTokenSealer } from './di/client-notification-token-sealer.js';
 import { deviceTargetSealer } from './di/device-target-sealer.js';
@@ -46,6 +48,8 @@ import {
   PASSKEY_REPOSITORY,
   WEBAUTHN_CHALLENGE_REPOSITORY,
   CLIENT_AUTH_FAILURE_COUNTER,
+  USER_CODE_ATTEMPTS,
+  USER_CODE_STORE,
   PROMPT_CLAIMS,
   DEFERRED_REQUEST_MARKERS,
 } from './di/tokens.js';
@@ -187,10 +191,13 @@ export class CoreModule {
       DEFERRED_REQUEST_MARKERS,
       PASSKEY_REPOSITORY,
       WEBAUTHN_CHALLENGE_REPOSITORY,
+      USER_CODE_STORE,
+      USER_CODE_ATTEMPTS,
       EVENT_PUBLISHER,
       PENDING_POLL_CACHE,
       SecretHasher,
       ClientAuthenticator,
+      RequestObjectVerifier,
       ReadinessRegistry,
       HtmlErrorPages,
       ProviderMetrics,
@@ -220,6 +227,8 @@ export class CoreModule {
         { provide: WEBAUTHN_CHALLENGE_REPOSITORY, useExisting: TypeOrmWebAuthnChallengeRepository },
         { provide: SecretHasher, useFactory: () => new SecretHasher({ concurrency: config.clientAuth.hashConcurrency, queueLimit: config.clientAuth.hashQueueLimit }) },
         { provide: CLIENT_AUTH_FAILURE_COUNTER, useExisting: PostgresClientAuthFailureCounter },
+        { provide: USER_CODE_STORE, useExisting: TypeOrmUserCodeStore },
+        { provide: USER_CODE_ATTEMPTS, useExisting: PostgresUserCodeAttempts },
         ClientAuthThrottle,
         ...clientAssertionProviders(config, clock),
         ClientAuthenticator,

@@ -125,10 +125,10 @@ describe('validateBackchannelRequest', () => {
   });
 
   describe('request objects', () => {
-    it('§7.1.1 rejects a signed authentication request', () => {
-      const err = errorOf(() => validate({ request: 'eyJ.eyJ.sig' }));
+    it('§7.1.1 refuses a request object nested inside the (already unpacked) request object', () => {
+      const err = errorOf(() => validate({ ...minimal, request: 'eyJ.eyJ.sig' }));
       expect(err.error).toBe('invalid_request');
-      expect(err.description).toBe('signed authentication requests are not supported');
+      expect(err.description).toBe('a request object cannot contain another request object');
     });
 
     it('§7.1.1 rejects request_uri', () => {

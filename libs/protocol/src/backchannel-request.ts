@@ -67,12 +67,12 @@ export function checkClientMayUseCiba({ client }: BackchannelRequestContext): Pa
 }
 
 /**
- * CIBA §7.1.1 signed requests are not supported (no
- * backchannel_authentication_request_signing_alg_values_supported is published), and CIBA defines
- * no request_uri; refusing both beats silently ignoring parameters the client meant us to honour.
+ * CIBA §7.1.1: a signed request's parameters come from its request object, verified and unpacked
+ * before these checks (`requestObjectParams`), so a `request` seen here was nested inside one.
+ * CIBA defines no request_uri; refusing both beats silently ignoring what the client meant us to honour.
  */
 export function rejectRequestObject({ params }: BackchannelRequestContext): Partial<ValidatedBackchannelRequest> {
-  if (params.has('request')) throw invalidRequest('signed authentication requests are not supported');
+  if (params.has('request')) throw invalidRequest('a request object cannot contain another request object');
   if (params.has('request_uri')) throw invalidRequest('request_uri is not supported');
   return {};
 }
