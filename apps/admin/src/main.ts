@@ -13,6 +13,7 @@ import {
   TypeOrmEnrolmentTokenRepository,
   TypeOrmPasskeyRepository,
   TypeOrmSigningKeyRepository,
+  TypeOrmUserCodeStore,
   TypeOrmUserRepository,
   createDataSource,
   runMigrations,
@@ -33,6 +34,7 @@ import { InProcessEventPublisher, JetStreamEventPublisher, connectNats } from '@
 import type { DataSource } from 'typeorm';
 import type { ProviderConfig } from '@ciba/config';
 import { KeyEncryptor, KeyStore, SecretHasher } from '@ciba/tokens';
+import { userCodeCommand } from './user-code.command.js';
 
 const USAGE = `usage: ciba-admin <command>
 
@@ -58,6 +60,10 @@ commands:
                           address (default) or phone number, through the configured channel
                           (CIBA_EMAIL_VENDOR / CIBA_SMS_VENDOR); --print also shows the link
                           (development only: whoever has it can enrol a device for the user)
+  users set-code SUB      set the user's CIBA user_code, read from standard input (first line; never
+                          give it as an argument), stored as a scrypt hash
+  users clear-code SUB    remove the user's user_code (clients registered for user codes then get
+                          invalid_user_code for them)
 
 configuration comes from the environment (CIBA_DATABASE_URL, CIBA_KEY_ENCRYPTION_KEY, ...).`;
 
@@ -78,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(process.env, 'admin', needsKeys ? ['database', 'keys'] : ['database']);
   if (command === 'callbacks redeliver' && positionals.length !== 3) throw new ConfigError(['callbacks redeliver: name one callback id (see `callbacks failed`)']);
   if ((command === 'devices list' || command === 'devices enrol-link') && positionals.length !== 3) throw new ConfigError([`${command}: name one user (sub)`]);
+  if ((command === 'users set-code' || command === 'users clear-code') && positionals.length !== 3) throw new ConfigError([`${command}: name one user (sub); the code comes from standard input`]);
   if (command === 'devices revoke' && positionals.length !== 4) throw new ConfigError(['devices revoke: name the user (sub) and one device id (see `devices list`)']);
   const via = values.via ?? 'email';
   if (command === 'devices enrol-link' && !(ENROLMENT_VIAS as readonly string[]).includes(via)) throw new ConfigError([`--via: expected ${ENROLMENT_VIAS.join(' or ')}`]);
@@ -101,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
           signingAlgs: config.keys.signingAlgs,
           endpoints: notificationEndpointPolicy(config),
           encryptor: config.keys.encryptionKey ? new KeyEncryptor(config.keys.encryptionKey) : null,
+          userCodes: new TypeOrmUserCodeStore(dataSource),
         });
         process.stdout.write(
           `clients: ${result.clients.written} written, ${result.clients.unchanged} unchanged; users: ${result.users.written} written, ${result.users.unchanged} unchanged\n`,
@@ -216,6 +224,15 @@ async function main(argv: string[]): Promise<number> {
           );
         }
       }
+      case 'users set-code':
+      case 'users clear-code':
+        return await userCodeCommand(command, positionals[2], {
+          store: new TypeOrmUserCodeStore(dataSource),
+          hasher: new SecretHasher(),
+          input: process.stdin,
+          out: (line) => process.stdout.write(`${line}\n`),
+          err: (line) => process.stderr.write(`${line}\n`),
+        });
       default:
         process.stderr.write(`unknown command: ${command}\n${USAGE}\n`);
         return 64;

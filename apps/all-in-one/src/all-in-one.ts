@@ -6,7 +6,7 @@ import type { Clock } from '@ciba/domain';
 import type { ChannelKind, ConfiguredChannels } from '@ciba/channels';
 import { readBootstrapFile } from '@ciba/config';
 import { InProcessServer, InProcessWakeup } from '@ciba/messaging';
-import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
+import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserCodeStore, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
 import { CoreModule, ProviderMetrics, busTopology, createHttpApp, databaseOptions, inProcessBus, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { AuditModule } from '@ciba/service-audit';
 import { AuthorizeModule } from '@ciba/service-authorize';
@@ -29,7 +29,7 @@ export async function prepareDatabase(config: ProviderConfig): Promise<void> {
     await runMigrations(dataSource);
     if (config.bootstrapFile) {
       const data = await readBootstrapFile(config.bootstrapFile);
-      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher(), signingAlgs: config.keys.signingAlgs, endpoints: notificationEndpointPolicy(config), encryptor: config.keys.encryptionKey ? new KeyEncryptor(config.keys.encryptionKey) : null });
+      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher(), signingAlgs: config.keys.signingAlgs, endpoints: notificationEndpointPolicy(config), encryptor: config.keys.encryptionKey ? new KeyEncryptor(config.keys.encryptionKey) : null, userCodes: new TypeOrmUserCodeStore(dataSource) });
     }
   } finally {
     await dataSource.destroy();

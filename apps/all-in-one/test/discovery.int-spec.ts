@@ -23,7 +23,7 @@ describe('discovery and keys', () => {
     expect(doc['token_endpoint']).toBe(`${op.url}/token`);
     expect(doc['jwks_uri']).toBe(`${op.url}/jwks`);
     expect(doc['backchannel_token_delivery_modes_supported']).toEqual(['poll', 'ping', 'push']);
-    expect(doc['backchannel_user_code_parameter_supported']).toBe(false);
+    expect(doc['backchannel_user_code_parameter_supported']).toBe(true);
     expect(doc['grant_types_supported']).toEqual(expect.arrayContaining(['urn:openid:params:grant-type:ciba', 'refresh_token']));
     expect(doc['token_endpoint_auth_methods_supported']).toEqual(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt']);
     // OpenID Connect Discovery 1.0 §3: what client assertions (RFC 7523) may be signed with; never none.

@@ -33,6 +33,11 @@ const clientSchema = z
     backchannel_token_delivery_mode: z.enum(TOKEN_DELIVERY_MODES).default('poll'),
     backchannel_client_notification_endpoint: z.string().url().optional(),
     backchannel_user_code_parameter: z.boolean().default(false),
+    /**
+     * CIBA §4: every authentication request must be a request object signed with this algorithm and
+     * one of the client's registered keys (jwks or jwks_uri), whatever its authentication method.
+     */
+    backchannel_authentication_request_signing_alg: z.enum(SIGNING_ALGS).optional(),
     id_token_signed_response_alg: z.enum(SIGNING_ALGS).optional(),
     /** RFC 9396 §10: the authorization_details types this client may request; none by default. */
     authorization_details_types: z
@@ -60,7 +65,9 @@ const clientSchema = z
  * The registration each token_endpoint_auth_method needs: a secret for the secret methods (at
  * least 32 characters for client_secret_jwt, RFC 7518 §3.2: an HMAC key as long as its hash),
  * exactly one of jwks (public keys only) and jwks_uri (https) for private_key_jwt, and a signing
- * algorithm that belongs to the method.
+ * algorithm that belongs to the method. A client of another method may register public keys too
+ * (at most one of the two), to sign its authentication requests (CIBA §7.1.1), and must when it
+ * registers backchannel_authentication_request_signing_alg.
  */
 function clientAuthenticationProblems(c: {
   token_endpoint_auth_method: (typeof CLIENT_AUTH_METHODS)[number];
@@ -68,19 +75,23 @@ function clientAuthenticationProblems(c: {
   jwks?: unknown;
   jwks_uri?: string | undefined;
   token_endpoint_auth_signing_alg?: string | undefined;
+  backchannel_authentication_request_signing_alg?: string | undefined;
 }): string[] {
   const method = c.token_endpoint_auth_method;
   const problems: string[] = [];
-  if (method === 'private_key_jwt') {
-    if ((c.jwks === undefined) === (c.jwks_uri === undefined)) problems.push('private_key_jwt needs exactly one of jwks and jwks_uri');
-    if (c.jwks !== undefined) {
-      const problem = publicJwkSetProblem(c.jwks);
-      if (problem !== null) problems.push(`jwks ${problem}`);
-    }
-    if (c.jwks_uri !== undefined && !c.jwks_uri.startsWith('https://')) problems.push('jwks_uri must use https');
-  } else {
+  const hasKeys = c.jwks !== undefined || c.jwks_uri !== undefined;
+  if (method === 'private_key_jwt' && (c.jwks === undefined) === (c.jwks_uri === undefined)) problems.push('private_key_jwt needs exactly one of jwks and jwks_uri');
+  if (method !== 'private_key_jwt' && c.jwks !== undefined && c.jwks_uri !== undefined) problems.push('register at most one of jwks and jwks_uri');
+  if (c.backchannel_authentication_request_signing_alg !== undefined && !hasKeys) {
+    problems.push('backchannel_authentication_request_signing_alg needs the public keys the requests are verified with (jwks or jwks_uri)');
+  }
+  if (c.jwks !== undefined) {
+    const problem = publicJwkSetProblem(c.jwks);
+    if (problem !== null) problems.push(`jwks ${problem}`);
+  }
+  if (c.jwks_uri !== undefined && !c.jwks_uri.startsWith('https://')) problems.push('jwks_uri must use https');
+  if (method !== 'private_key_jwt') {
     if (c.client_secret === undefined) problems.push(`client_secret is required for ${method}`);
-    if (c.jwks !== undefined || c.jwks_uri !== undefined) problems.push(`jwks and jwks_uri are for private_key_jwt, not ${method}`);
     if (method === 'client_secret_jwt' && c.client_secret !== undefined && c.client_secret.length < 32) {
       problems.push('client_secret must be at least 32 characters for client_secret_jwt');
     }
@@ -106,6 +117,16 @@ const userSchema = z
       .array(z.enum(NOTIFICATION_CHANNELS))
       .min(1)
       .refine((list) => new Set(list).size === list.length, 'channel_preference lists a channel twice')
+      .optional(),
+    /**
+     * CIBA §7.1: the user's secret code (a PIN or password), hashed on load and never stored as
+     * given; absent leaves a code set earlier (`ciba-admin users set-code`) as it is.
+     */
+    user_code: z
+      .string()
+      .min(4, 'user_code must be at least 4 characters')
+      .max(256)
+      .regex(/^[^\u0000-\u001f\u007f]*$/, 'user_code must not contain control characters')
       .optional(),
   })
   .strict();

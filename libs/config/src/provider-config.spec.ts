@@ -250,3 +250,13 @@ describe('loadConfig: user codes (CIBA §7.1)', () => {
     }
   });
 });
+
+describe('parseBootstrap: user_code (CIBA §7.1)', () => {
+  it("takes a user's user_code of 4 to 256 characters, and refuses a shorter, longer or control-character one", () => {
+    expect(parseBootstrap({ users: [{ sub: 'u1', user_code: '4821' }] }).users[0]?.user_code).toBe('4821');
+    expect(parseBootstrap({ users: [{ sub: 'u1' }] }).users[0]?.user_code).toBeUndefined();
+    for (const code of ['482', 'x'.repeat(257), '4821\u0000', 'ab\ncd']) {
+      expect(() => parseBootstrap({ users: [{ sub: 'u1', user_code: code }] })).toThrow(/user_code/);
+    }
+  });
+});

@@ -12,6 +12,8 @@ import { CallbackAttemptLease1700000800000 } from './migrations/1700000800000-ca
 import { PromptClaims1700001100000 } from './migrations/1700001100000-prompt-claims.js';
 import { FlowTraceContext1700001200000 } from './migrations/1700001200000-flow-trace-context.js';
 import { ClientAssertions1700001300000 } from './migrations/1700001300000-client-assertions.js';
+import { RequestSigningAlg1700001400000 } from './migrations/1700001400000-request-signing-alg.js';
+import { UserCodes1700001500000 } from './migrations/1700001500000-user-codes.js';
 
 /** Every migration in order, listed explicitly (no globs). */
 export const MIGRATIONS = [
@@ -26,6 +28,8 @@ export const MIGRATIONS = [
   PromptClaims1700001100000,
   FlowTraceContext1700001200000,
   ClientAssertions1700001300000,
+  RequestSigningAlg1700001400000,
+  UserCodes1700001500000,
 ] as const;
 
 export interface PersistenceOptions {

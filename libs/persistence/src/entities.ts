@@ -16,6 +16,7 @@ import { WebAuthnChallengeEntity } from './passkey/webauthn-challenge.entity.js'
 import { DeviceRemovalLinkEntity } from './device/device-removal-link.entity.js';
 import { ClientPromptWindowEntity } from './notification/client-prompt-window.entity.js';
 import { ClientAuthFailureEntity } from './client-auth/client-auth-failure.entity.js';
+import { UserCodeAttemptEntity } from './user-code/user-code-attempt.entity.js';
 
 /** Every entity, listed explicitly: no globs, so ESM and bundling need no file-system lookups. */
 export const ENTITIES = [
@@ -37,4 +38,5 @@ export const ENTITIES = [
   DeviceRemovalLinkEntity,
   ClientPromptWindowEntity,
   ClientAuthFailureEntity,
+  UserCodeAttemptEntity,
 ] as const;

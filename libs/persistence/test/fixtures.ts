@@ -19,6 +19,7 @@ export function aClient(overrides: Partial<Client> = {}): Client {
     backchannelTokenDeliveryMode: 'poll',
     backchannelClientNotificationEndpoint: null,
     backchannelUserCodeParameter: false,
+    backchannelAuthenticationRequestSigningAlg: null,
     idTokenSignedResponseAlg: null,
     authorizationDetailsTypes: [],
     defaultAcrValues: [],

@@ -23,6 +23,7 @@ import {
 } from '@ciba/protocol';
 import { AuthReqIds, KeyStore, verifyIdTokenHint } from '@ciba/tokens';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, ClientNotificationTokenSealer, EVENT_PUBLISHER, FlowTracing, PROVIDER_CONFIG, ProviderMetrics } from '@ciba/platform';
+import { UserCodeVerifier } from './user-code.verifier.js';
 
 /**
  * CIBA §7: validate the authentication request, resolve the user, persist the request as pending and
@@ -43,13 +44,14 @@ export class BackchannelAuthenticationService {
     private readonly notificationTokens: ClientNotificationTokenSealer,
     private readonly metrics: ProviderMetrics,
     private readonly tracing: FlowTracing,
+    private readonly userCodes: UserCodeVerifier,
   ) {
     const { bindingMessage } = config.ciba;
     this.policy = {
       defaultExpiresIn: config.ciba.defaultExpiresIn,
       minExpiresIn: config.ciba.minExpiresIn,
       maxExpiresIn: config.ciba.maxExpiresIn,
-      userCodeSupported: false,
+      userCodeSupported: true,
       bindingMessage:
         bindingMessage.pattern === null
           ? defaultBindingMessageRule(bindingMessage.maxLength)
@@ -62,7 +64,10 @@ export class BackchannelAuthenticationService {
       throw new OAuthError('unauthorized_client', `the ${client.backchannelTokenDeliveryMode} token delivery mode is not enabled on this provider`);
     }
     const validated = validateBackchannelRequest(params, client, this.policy);
-    const hint = await this.userHint(client, validated);
+    const hinted = await this.userHint(client, validated);
+    // §7.1: a client registered for user codes always sends one (else missing_user_code above); a
+    // user_code from any other client plays no part and is ignored (never checked, never counted).
+    const hint = client.backchannelUserCodeParameter ? await this.userCodes.verify(hinted, validated.userCode ?? '') : hinted;
     const now = this.clock.now();
     const interval = client.backchannelTokenDeliveryMode === 'push' ? null : this.config.ciba.interval;
     const id = randomUUID();

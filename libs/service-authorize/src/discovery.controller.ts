@@ -8,6 +8,7 @@ import {
   SIGNING_ALGS,
   type OpenIdProviderMetadata,
   REFRESH_TOKEN_GRANT_TYPE,
+  REQUEST_OBJECT_ALGS,
   buildDiscoveryDocument,
   withAuthorizationDetailsTypes,
 } from '@ciba/protocol';
@@ -38,7 +39,10 @@ export class DiscoveryController {
       scopesSupported: [...config.ciba.scopes],
       grantTypesSupported: [CIBA_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE],
       backchannelTokenDeliveryModesSupported: [...config.ciba.deliveryModes],
-      backchannelUserCodeParameterSupported: false,
+      // CIBA §7.1: user codes are checked for clients registered with backchannel_user_code_parameter.
+      backchannelUserCodeParameterSupported: true,
+      // CIBA §7.1.1: request objects are verified with the client's registered public keys (`RequestObjectVerifier`).
+      backchannelAuthenticationRequestSigningAlgValuesSupported: [...REQUEST_OBJECT_ALGS],
       tokenEndpointAuthMethodsSupported: [...CLIENT_AUTH_METHODS],
       // RFC 7523 client assertions: private_key_jwt with the asymmetric algorithms, client_secret_jwt with HMAC.
       tokenEndpointAuthSigningAlgValuesSupported: [...SIGNING_ALGS, ...CLIENT_SECRET_JWT_ALGS],

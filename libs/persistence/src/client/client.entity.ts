@@ -31,6 +31,10 @@ export class ClientEntity {
   @Column({ name: 'token_endpoint_auth_signing_alg', type: 'text', nullable: true })
   tokenEndpointAuthSigningAlg!: string | null;
 
+  /** CIBA §4: the algorithm every authentication request must be signed with; null: signing optional. */
+  @Column({ name: 'backchannel_authentication_request_signing_alg', type: 'text', nullable: true })
+  backchannelAuthenticationRequestSigningAlg!: string | null;
+
   @Column({ name: 'grant_types', type: 'text', array: true })
   grantTypes!: string[];
 

@@ -12,6 +12,7 @@ const client: Client = {
   jwks: null,
   jwksUri: null,
   tokenEndpointAuthSigningAlg: null,
+  backchannelAuthenticationRequestSigningAlg: 'ES256',
   grantTypes: ['urn:openid:params:grant-type:ciba'],
   scope: ['openid'],
   backchannelTokenDeliveryMode: 'push',
@@ -29,12 +30,14 @@ function entityOf(c: Client): ClientEntity {
 describe('client mapper', () => {
   it('round-trips a client', () => {
     expect(toClient(entityOf(client))).toEqual(client);
+    expect(toClient(entityOf({ ...client, backchannelAuthenticationRequestSigningAlg: null })).backchannelAuthenticationRequestSigningAlg).toBeNull();
   });
 
   it('refuses values outside the protocol vocabulary instead of passing them on', () => {
     expect(() => toClient({ ...entityOf(client), tokenEndpointAuthMethod: 'none' })).toThrow('clients.token_endpoint_auth_method');
     expect(() => toClient({ ...entityOf(client), idTokenSignedResponseAlg: 'HS256' })).toThrow('clients.id_token_signed_response_alg');
     expect(() => toClient({ ...entityOf(client), backchannelTokenDeliveryMode: 'email' })).toThrow();
+    expect(() => toClient({ ...entityOf(client), backchannelAuthenticationRequestSigningAlg: 'none' })).toThrow('clients.backchannel_authentication_request_signing_alg');
   });
 
   it('does not share arrays with the entity', () => {

@@ -1,5 +1,5 @@
 import type { Client } from '@ciba/domain';
-import { CLIENT_AUTH_METHODS, CLIENT_SECRET_JWT_ALGS, SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
+import { CLIENT_AUTH_METHODS, CLIENT_SECRET_JWT_ALGS, REQUEST_OBJECT_ALGS, SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
 import { oneOf } from '../mapping.js';
 import type { ClientEntity } from './client.entity.js';
 
@@ -18,6 +18,10 @@ export function toClient(entity: ClientEntity): Client {
       entity.tokenEndpointAuthSigningAlg === null
         ? null
         : oneOf(entity.tokenEndpointAuthSigningAlg, ASSERTION_ALGS, 'clients.token_endpoint_auth_signing_alg'),
+    backchannelAuthenticationRequestSigningAlg:
+      entity.backchannelAuthenticationRequestSigningAlg === null
+        ? null
+        : oneOf(entity.backchannelAuthenticationRequestSigningAlg, REQUEST_OBJECT_ALGS, 'clients.backchannel_authentication_request_signing_alg'),
     grantTypes: [...entity.grantTypes],
     scope: [...entity.scope],
     backchannelTokenDeliveryMode: oneOf(entity.backchannelTokenDeliveryMode, TOKEN_DELIVERY_MODES, 'clients.backchannel_token_delivery_mode'),
@@ -43,6 +47,7 @@ export function fromClient(client: Client): Omit<ClientEntity, 'createdAt' | 'up
     jwks: client.jwks === null ? null : { keys: client.jwks.keys.map((key) => ({ ...key })) },
     jwksUri: client.jwksUri,
     tokenEndpointAuthSigningAlg: client.tokenEndpointAuthSigningAlg,
+    backchannelAuthenticationRequestSigningAlg: client.backchannelAuthenticationRequestSigningAlg ?? null,
     grantTypes: [...client.grantTypes],
     scope: [...client.scope],
     backchannelTokenDeliveryMode: client.backchannelTokenDeliveryMode,

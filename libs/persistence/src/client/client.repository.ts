@@ -32,8 +32,9 @@ export class TypeOrmClientRepository implements ClientRepository {
       `INSERT INTO clients (client_id, client_name, client_secret_hash, token_endpoint_auth_method, grant_types, scope,
                             backchannel_token_delivery_mode, backchannel_client_notification_endpoint,
                             backchannel_user_code_parameter, id_token_signed_response_alg, authorization_details_types,
-                            default_acr_values, client_secret_sealed, jwks, jwks_uri, token_endpoint_auth_signing_alg)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16)
+                            default_acr_values, client_secret_sealed, jwks, jwks_uri, token_endpoint_auth_signing_alg,
+                            backchannel_authentication_request_signing_alg)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17)
        ON CONFLICT (client_id) DO UPDATE SET
          client_name = EXCLUDED.client_name,
          client_secret_hash = EXCLUDED.client_secret_hash,
@@ -50,6 +51,7 @@ export class TypeOrmClientRepository implements ClientRepository {
          jwks = EXCLUDED.jwks,
          jwks_uri = EXCLUDED.jwks_uri,
          token_endpoint_auth_signing_alg = EXCLUDED.token_endpoint_auth_signing_alg,
+         backchannel_authentication_request_signing_alg = EXCLUDED.backchannel_authentication_request_signing_alg,
          updated_at = now()`,
       [
         row.clientId,
@@ -68,6 +70,7 @@ export class TypeOrmClientRepository implements ClientRepository {
         row.jwks === null ? null : JSON.stringify(row.jwks),
         row.jwksUri,
         row.tokenEndpointAuthSigningAlg,
+        row.backchannelAuthenticationRequestSigningAlg,
       ],
     );
   }

@@ -31,6 +31,10 @@ export class UserEntity {
   @Column({ name: 'channel_preference', type: 'text', array: true, nullable: true })
   channelPreference!: string[] | null;
 
+  /** CIBA §7.1: the user's code as a scrypt hash (tokens lib `SecretHasher`), never the code; null: none set. */
+  @Column({ name: 'user_code_hash', type: 'text', nullable: true })
+  userCodeHash!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

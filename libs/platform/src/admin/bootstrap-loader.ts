@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BootstrapData } from '@ciba/config';
 import type { Client, User } from '@ciba/domain';
-import type { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
+import type { TypeOrmClientRepository, TypeOrmUserCodeStore, TypeOrmUserRepository } from '@ciba/persistence';
 import type { EndpointPolicy } from '@ciba/outbound';
 import type { SigningAlg } from '@ciba/protocol';
 import { type KeyEncryptor, type SecretHasher, clientSecretSealingContext } from '@ciba/tokens';
@@ -26,6 +26,8 @@ export async function loadBootstrap(
     endpoints: EndpointPolicy;
     /** Seals client_secret_jwt secrets (CIBA_KEY_ENCRYPTION_KEY); needed only when the file has such a client. */
     encryptor?: KeyEncryptor | null;
+    /** Where users' codes (`user_code`) are kept; needed only when the file sets one. */
+    userCodes?: TypeOrmUserCodeStore | null;
   },
 ): Promise<BootstrapResult> {
   // A client's ID tokens are signed with the algorithm it registered, which needs an active key: a
@@ -60,6 +62,7 @@ export async function loadBootstrap(
   }
   const unsealable = data.clients.filter((c) => c.token_endpoint_auth_method === 'client_secret_jwt' && !deps.encryptor);
   if (unsealable.length > 0) problems.push(`${unsealable.map((c) => c.client_id).join(', ')}: client_secret_jwt needs CIBA_KEY_ENCRYPTION_KEY to seal the secret`);
+  if (!deps.userCodes && data.users.some((u) => u.user_code !== undefined)) problems.push('user_code needs a user code store');
   if (problems.length > 0) throw new Error(`bootstrap: ${problems.join('; ')}`);
 
   let clientsWritten = 0;
@@ -75,6 +78,7 @@ export async function loadBootstrap(
       jwks: c.jwks ?? null,
       jwksUri: c.jwks_uri ?? null,
       tokenEndpointAuthSigningAlg: c.token_endpoint_auth_signing_alg ?? null,
+      backchannelAuthenticationRequestSigningAlg: c.backchannel_authentication_request_signing_alg ?? null,
       grantTypes: c.grant_types,
       scope: c.scope.split(' ').filter(Boolean),
       backchannelTokenDeliveryMode: c.backchannel_token_delivery_mode,
@@ -104,12 +108,11 @@ export async function loadBootstrap(
       channelPreference: u.channel_preference ?? null,
     };
     const existing = await deps.users.findBySub(u.sub);
-    if (existing && sameJson(existing, user)) {
-      usersUnchanged++;
-      continue;
-    }
-    await deps.users.upsert(user);
-    usersWritten++;
+    const userWritten = !(existing && sameJson(existing, user));
+    if (userWritten) await deps.users.upsert(user);
+    const codeWritten = u.user_code !== undefined && deps.userCodes ? await setUserCode(u.sub, u.user_code, deps.userCodes, deps.hasher) : false;
+    if (userWritten || codeWritten) usersWritten++;
+    else usersUnchanged++;
   }
   return { clients: { written: clientsWritten, unchanged: clientsUnchanged }, users: { written: usersWritten, unchanged: usersUnchanged } };
 }
@@ -126,6 +129,16 @@ async function secretHash(secret: string | undefined, existing: Client | null, h
   }
   if (existing !== null && (await hasher.verify(secret, existing.clientSecretHash))) return existing.clientSecretHash;
   return hasher.hash(secret);
+}
+
+/**
+ * CIBA §7.1: the user's code hashed (scrypt, as client secrets); a stored hash that already verifies
+ * the file's code is kept (salts differ each time). True when the hash was written.
+ */
+async function setUserCode(sub: string, code: string, store: TypeOrmUserCodeStore, hasher: SecretHasher): Promise<boolean> {
+  const stored = (await store.findHolder({ sub }))?.userCodeHash ?? null;
+  if (stored !== null && (await hasher.verify(code, stored))) return false;
+  return store.setUserCodeHash(sub, await hasher.hash(code));
 }
 
 /**
