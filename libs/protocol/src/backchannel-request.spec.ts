@@ -268,6 +268,15 @@ describe('validateBackchannelRequest', () => {
     it('§13 rejects a binding_message longer than the rule allows', () => {
       expect(errorOf(() => validate({ ...minimal, binding_message: 'x'.repeat(65) })).error).toBe('invalid_binding_message');
     });
+
+    it('FAPI-CIBA §5.2.2 (3) rejects a request without binding_message from a fapi-ciba client', () => {
+      const fapiClient: BackchannelClientView = { ...pollClient, clientProfile: 'fapi-ciba' };
+      const err = errorOf(() => validate(minimal, fapiClient));
+      expect(err.error).toBe('invalid_request');
+      expect(err.description).toBe('binding_message is required for this client (FAPI-CIBA profile)');
+      expect(validate({ ...minimal, binding_message: 'W4K-9' }, fapiClient).bindingMessage).toBe('W4K-9');
+      expect(validate(minimal, { ...pollClient, clientProfile: null }).bindingMessage).toBeNull();
+    });
   });
 
   describe('user_code', () => {

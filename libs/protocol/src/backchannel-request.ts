@@ -1,5 +1,6 @@
 import { type AuthorizationDetail, parseAuthorizationDetails } from './authorization-details.js';
 import type { BindingMessageRule } from './binding-message.js';
+import { type ClientProfile, checkProfileBindingMessage } from './client-profile.js';
 import { CIBA_GRANT_TYPE } from './constants.js';
 import type { TokenDeliveryMode } from './constants.js';
 import { OAuthError, invalidRequest } from './errors.js';
@@ -18,6 +19,8 @@ export interface BackchannelClientView {
   readonly authorizationDetailsTypes: readonly string[];
   /** OpenID Connect Dynamic Client Registration 1.0 §2 `default_acr_values`: used when a request sends no acr_values. */
   readonly defaultAcrValues: readonly string[];
+  /** The client profile it registered (`client_profile`); absent or null: none. */
+  readonly clientProfile?: ClientProfile | null;
 }
 
 /** Operator policy for the backchannel authentication endpoint. Times in seconds. */
@@ -137,8 +140,9 @@ export function checkAcrValues({ params, client }: BackchannelRequestContext): P
 }
 
 /** CIBA §7.1 / §13: a binding_message the OP will not display is invalid_binding_message. */
-export function checkBindingMessage({ params, policy }: BackchannelRequestContext): Partial<ValidatedBackchannelRequest> {
+export function checkBindingMessage({ params, client, policy }: BackchannelRequestContext): Partial<ValidatedBackchannelRequest> {
   const bindingMessage = params.get('binding_message');
+  checkProfileBindingMessage(client.clientProfile, bindingMessage ?? null);
   if (bindingMessage === undefined) return { bindingMessage: null };
   policy.bindingMessage.check(bindingMessage);
   return { bindingMessage };
