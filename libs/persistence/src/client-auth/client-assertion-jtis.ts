@@ -24,8 +24,10 @@ export class PostgresClientAssertionJtis implements ClientAssertionJtis {
   ) {}
 
   async claim(clientId: string, jti: string, expiresAt: Date): Promise<boolean> {
-    // Client assertions keep the digest of the bare jti they were stored under before namespaces.
-    const hashed = this.namespace === 'client_assertion' ? jti : `${this.namespace}\u0000${jti}`;
+    // Client assertions keep the digest of the bare jti they were stored under before namespaces. A
+    // jti with a NUL in it could spell another namespace's key, so it is namespaced like the others.
+    const bare = this.namespace === 'client_assertion' && !jti.includes('\u0000');
+    const hashed = bare ? jti : `${this.namespace}\u0000${jti}`;
     const jtiHash = createHash('sha256').update(hashed, 'utf8').digest('base64url');
     const rows = await queryRows<{ inserted: boolean }>(
       this.dataSource,
