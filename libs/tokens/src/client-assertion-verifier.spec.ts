@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { type CryptoKey, type JWK, SignJWT, UnsecuredJWT, base64url, exportJWK, generateKeyPair } from 'jose';
 import type { Client, ClientAssertionJtis } from '@ciba/domain';
 import { ClientAssertionVerifier, clientSecretSealingContext, unverifiedAssertionSubject } from './client-assertion-verifier.js';
-import { ClientJwksCache } from './client-jwks-cache.js';
+import { MemoryJtis, aClient as aBaseClient, inlineJwksCache } from '../test/client-fixtures.js';
 import { KeyEncryptor } from './key-encryption.js';
 
 const ISSUER = 'https://op.example';
@@ -13,41 +13,12 @@ const nowSeconds = NOW.getTime() / 1000;
 const SECRET = 'a-client-secret-of-at-least-32-characters';
 const encryptor = new KeyEncryptor(base64url.encode(new Uint8Array(32).fill(7)));
 
-class MemoryJtis implements ClientAssertionJtis {
-  readonly used = new Set<string>();
-  claim(clientId: string, jti: string): Promise<boolean> {
-    const key = `${clientId} ${jti}`;
-    if (this.used.has(key)) return Promise.resolve(false);
-    this.used.add(key);
-    return Promise.resolve(true);
-  }
-}
 
 const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
 const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k1', use: 'sig' };
 const other = await generateKeyPair('ES256', { extractable: true });
 
-function aClient(overrides: Partial<Client> = {}): Client {
-  return {
-    clientId: 'rp-1',
-    clientName: 'RP',
-    clientSecretHash: 'scrypt$x',
-    tokenEndpointAuthMethod: 'private_key_jwt',
-    clientSecretSealed: null,
-    jwks: { keys: [publicJwk] },
-    jwksUri: null,
-    tokenEndpointAuthSigningAlg: null,
-    grantTypes: ['urn:openid:params:grant-type:ciba'],
-    scope: ['openid'],
-    backchannelTokenDeliveryMode: 'poll',
-    backchannelClientNotificationEndpoint: null,
-    backchannelUserCodeParameter: false,
-    idTokenSignedResponseAlg: null,
-    authorizationDetailsTypes: [],
-    defaultAcrValues: [],
-    ...overrides,
-  };
-}
+const aClient = (overrides: Partial<Client> = {}): Client => aBaseClient({ tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [publicJwk] }, ...overrides });
 
 const secretClient = aClient({
   tokenEndpointAuthMethod: 'client_secret_jwt',
@@ -58,7 +29,7 @@ const secretClient = aClient({
 function verifier(jtis: ClientAssertionJtis = new MemoryJtis()) {
   return new ClientAssertionVerifier({
     jtis,
-    jwksCache: new ClientJwksCache({ fetch: () => Promise.reject(new Error('no jwks_uri here')), cacheMs: 60_000, refetchIntervalMs: 60_000 }),
+    jwksCache: inlineJwksCache(),
     encryptor,
     clock: { now: () => NOW },
     issuer: ISSUER,

@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { CompactSign, type CryptoKey, type JWK, SignJWT, UnsecuredJWT, base64url, exportJWK, generateKeyPair } from 'jose';
 import type { Client, ClientAssertionJtis } from '@ciba/domain';
 import { OAuthError, parseFormParams } from '@ciba/protocol';
-import { ClientJwksCache } from './client-jwks-cache.js';
+import { MemoryJtis, aClient as aBaseClient, inlineJwksCache } from '../test/client-fixtures.js';
 import { RequestObjectVerifier } from './request-object-verifier.js';
 
 const ISSUER = 'https://op.example';
@@ -11,15 +11,6 @@ const ENDPOINT = 'https://op.example/bc-authorize';
 const NOW = new Date('2026-01-01T00:00:00Z');
 const now = NOW.getTime() / 1000;
 
-class MemoryJtis implements ClientAssertionJtis {
-  readonly used = new Set<string>();
-  claim(clientId: string, jti: string): Promise<boolean> {
-    const key = `${clientId} ${jti}`;
-    if (this.used.has(key)) return Promise.resolve(false);
-    this.used.add(key);
-    return Promise.resolve(true);
-  }
-}
 
 const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
 const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k1', use: 'sig' };
@@ -27,33 +18,12 @@ const other = await generateKeyPair('ES256', { extractable: true });
 const rsa = await generateKeyPair('PS256', { extractable: true });
 const rsaJwk: JWK = { ...(await exportJWK(rsa.publicKey)), kid: 'r1' };
 
-function aClient(overrides: Partial<Client> = {}): Client {
-  return {
-    clientId: 'rp-1',
-    clientName: 'RP',
-    clientSecretHash: 'scrypt$x',
-    tokenEndpointAuthMethod: 'client_secret_basic',
-    clientSecretSealed: null,
-    jwks: { keys: [publicJwk, rsaJwk] },
-    jwksUri: null,
-    tokenEndpointAuthSigningAlg: null,
-    backchannelAuthenticationRequestSigningAlg: null,
-    grantTypes: ['urn:openid:params:grant-type:ciba'],
-    scope: ['openid'],
-    backchannelTokenDeliveryMode: 'poll',
-    backchannelClientNotificationEndpoint: null,
-    backchannelUserCodeParameter: false,
-    idTokenSignedResponseAlg: null,
-    authorizationDetailsTypes: [],
-    defaultAcrValues: [],
-    ...overrides,
-  };
-}
+const aClient = (overrides: Partial<Client> = {}): Client => aBaseClient({ jwks: { keys: [publicJwk, rsaJwk] }, ...overrides });
 
 function verifier(jtis: ClientAssertionJtis = new MemoryJtis()) {
   return new RequestObjectVerifier({
     jtis,
-    jwksCache: new ClientJwksCache({ fetch: () => Promise.reject(new Error('no jwks_uri here')), cacheMs: 60_000, refetchIntervalMs: 60_000 }),
+    jwksCache: inlineJwksCache(),
     clock: { now: () => NOW },
     audiences: [ISSUER, ENDPOINT],
     clockSkewMs: 30_000,
