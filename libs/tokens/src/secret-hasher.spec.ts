@@ -21,6 +21,14 @@ describe('SecretHasher', () => {
     expect(await hasher.verify('', stored)).toBe(false);
   });
 
+  it('refuses the secret with NULs appended, which scrypt would take for the secret (its HMAC key is zero-padded)', async () => {
+    const stored = await hasher.hash('padded secret');
+    expect(await new SecretHasher({ cacheSize: 0 }).verify('padded secret\u0000', stored)).toBe(false);
+    expect(await hasher.verify('padded secret\u0000\u0000', stored)).toBe(false);
+    expect(await hasher.verify('padded secret', stored)).toBe(true);
+    await expect(hasher.hash('nul\u0000inside')).rejects.toThrow('NUL');
+  });
+
   it('does not let a cached success leak to another stored hash', async () => {
     const a = await hasher.hash('one');
     const b = await hasher.hash('two');

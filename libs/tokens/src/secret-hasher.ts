@@ -100,6 +100,7 @@ export class SecretHasher {
   }
 
   async hash(secret: string): Promise<string> {
+    if (secret.includes('\u0000')) throw new RangeError('a secret may not contain NUL characters');
     const { N, r, p } = DEFAULT_PARAMS;
     const salt = randomBytes(SALT_BYTES);
     const derived = await this.slots.run(() => scryptAsync(secret, salt, KEY_BYTES, { N, r, p, maxmem: maxmemFor(N, r, p) }), false);
@@ -134,7 +135,9 @@ export class SecretHasher {
       if (err instanceof SecretHasherBusy) throw err;
       return false;
     }
-    const ok = timingSafeEqual(derived, hash);
+    // scrypt keys its HMAC with the secret, zero-padded to the block size: `s` and `s\0` derive the
+    // same hash. No stored secret holds a NUL (`hash` refuses one), so a secret with one never matches.
+    const ok = timingSafeEqual(derived, hash) && !secret.includes('\u0000');
     if (ok && cacheKey !== null) this.remember(cacheKey);
     return ok;
   }
