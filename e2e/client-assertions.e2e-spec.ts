@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import * as oidc from 'openid-client';
 import { DeviceEmulator, type TestDatabase, createTestDatabase } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
+import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
 
 const KEY_CLIENT = 'e2e-private-key-jwt';
 const SECRET_CLIENT = { id: 'e2e-client-secret-jwt', secret: `e2e-hmac-secret-${randomBytes(16).toString('hex')}` };
+const POST_CLIENT = { id: 'e2e-client-secret-post', secret: `e2e-post-secret-${randomBytes(16).toString('hex')}` };
 const USER = { sub: 'dana', name: 'Dana Example', email: 'dana@example.com', email_verified: true };
 
 /**
@@ -15,7 +16,7 @@ const USER = { sub: 'dana', name: 'Dana Example', email: 'dana@example.com', ema
  * token endpoint (token service) with private_key_jwt and with client_secret_jwt; the jti of each
  * assertion is remembered in PostgreSQL, shared by both services.
  */
-describe('CIBA poll flow with private_key_jwt and client_secret_jwt across service processes (openid-client v6)', () => {
+describe('CIBA poll flow with private_key_jwt, client_secret_jwt and client_secret_post across service processes (openid-client v6)', () => {
   let db: TestDatabase;
   let device: DeviceEmulator;
   let services: Record<'authorize' | 'token' | 'notifier', ServiceProcess>;
@@ -42,13 +43,14 @@ describe('CIBA poll flow with private_key_jwt and client_secret_jwt across servi
       clients: [
         { client_id: KEY_CLIENT, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [publicJwk] }, scope: 'openid email' },
         { client_id: SECRET_CLIENT.id, client_secret: SECRET_CLIENT.secret, token_endpoint_auth_method: 'client_secret_jwt', scope: 'openid email' },
+        { client_id: POST_CLIENT.id, client_secret: POST_CLIENT.secret, token_endpoint_auth_method: 'client_secret_post', scope: 'openid email' },
       ],
       users: [USER],
     });
     expect(await admin(['migrate'], env)).toContain('up to date');
-    expect(await admin(['bootstrap', '--file', file], env)).toContain('clients: 2 written, 0 unchanged');
+    expect(await admin(['bootstrap', '--file', file], env)).toContain('clients: 3 written, 0 unchanged');
     // Idempotent: the sealed secret and the key set are kept as they are.
-    expect(await admin(['bootstrap', '--file', file], env)).toContain('clients: 0 written, 2 unchanged');
+    expect(await admin(['bootstrap', '--file', file], env)).toContain('clients: 0 written, 3 unchanged');
     services = serviceProcesses(['authorize', 'token', 'notifier'], ports, env);
     await startServices(services);
   }, 90_000);
@@ -60,13 +62,7 @@ describe('CIBA poll flow with private_key_jwt and client_secret_jwt across servi
   async function pollFlow(config: oidc.Configuration): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> {
     const bindingMessage = `E2E jwt ${randomBytes(3).toString('hex')}`;
     const started = await oidc.initiateBackchannelAuthentication(config, { scope: 'openid email', login_hint: USER.email, binding_message: bindingMessage });
-    const n = await device.notificationFor((x) => x.body['binding_message'] === bindingMessage, 15_000);
-    const res = await fetch(`${services.notifier.url}/ext/ciba/auth/callback`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${n.decisionToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ status: 'SUCCEED' }),
-    });
-    expect(res.status).toBe(200);
+    await decideOnDevice(device, services.notifier.url, bindingMessage);
     return oidc.pollBackchannelAuthenticationGrant(config, started);
   }
 
@@ -90,6 +86,20 @@ describe('CIBA poll flow with private_key_jwt and client_secret_jwt across servi
     const tokens = await pollFlow(config);
     expect(tokens.claims()?.sub).toBe(USER.sub);
     expect(tokens.claims()?.aud).toBe(SECRET_CLIENT.id);
+  }, 45_000);
+
+  it('RFC 6749 §2.3.1 client_secret_post: a full poll flow with the secret in the form body', async () => {
+    const config = await oidc.discovery(issuer, POST_CLIENT.id, undefined, oidc.ClientSecretPost(POST_CLIENT.secret), { execute: [oidc.allowInsecureRequests] });
+    const tokens = await pollFlow(config);
+    expect(tokens.claims()?.sub).toBe(USER.sub);
+    expect(tokens.claims()?.aud).toBe(POST_CLIENT.id);
+    // Registered for client_secret_post: the same secret by HTTP Basic is another method, refused.
+    const basic = await oidc.discovery(issuer, POST_CLIENT.id, undefined, oidc.ClientSecretBasic(POST_CLIENT.secret), { execute: [oidc.allowInsecureRequests] });
+    // 401 with a Basic challenge (RFC 6749 §5.2: the client tried the Authorization header).
+    await expect(oidc.initiateBackchannelAuthentication(basic, { scope: 'openid', login_hint: USER.email })).rejects.toMatchObject({
+      status: 401,
+      cause: [expect.objectContaining({ scheme: 'basic' })],
+    });
   }, 45_000);
 
   it('RFC 7523 §3 (7) an assertion accepted by the authorize service is a replay at the token service (one jti store for every process)', async () => {

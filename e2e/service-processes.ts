@@ -8,7 +8,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { ClientReceiver, DeviceEmulator, type TestDatabase, createTestDatabase, freePort, waitFor } from '@ciba/testing';
+import { ClientReceiver, DeviceEmulator, type ReceivedNotification, type TestDatabase, createTestDatabase, freePort, waitFor } from '@ciba/testing';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = promisify(execFile);
@@ -177,6 +177,27 @@ export async function startServices(services: { readonly authorize: OneOrMore } 
 }
 
 /** Runs the admin CLI (`apps/admin`) and returns its stdout. */
+/**
+ * The end-user decides on their device: the notification carrying `bindingMessage` reaches the
+ * emulated authentication device, which answers on the HTTP authentication channel callback
+ * (approves unless told otherwise). Throws unless the notifier accepts the decision.
+ */
+export async function decideOnDevice(
+  device: DeviceEmulator,
+  notifierUrl: string,
+  bindingMessage: string,
+  status: 'SUCCEED' | 'UNAUTHORIZED' | 'CANCELLED' = 'SUCCEED',
+): Promise<ReceivedNotification> {
+  const notification = await device.notificationFor((n) => n.body['binding_message'] === bindingMessage, 15_000);
+  const res = await fetch(`${notifierUrl}/ext/ciba/auth/callback`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${notification.decisionToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ status }),
+  });
+  if (res.status !== 200) throw new Error(`the notifier answered the device's decision with ${res.status}: ${await res.text()}`);
+  return notification;
+}
+
 export async function admin(args: string[], env: Record<string, string>): Promise<string> {
   const { stdout } = await run(process.execPath, [join(repoRoot, 'apps/admin/dist/main.js'), ...args], {
     cwd: repoRoot,

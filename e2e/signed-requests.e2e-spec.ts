@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import * as oidc from 'openid-client';
 import { DeviceEmulator, type TestDatabase, createTestDatabase } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
+import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = 'e2e-signed-requests';
 const KID = 'e2e-signing-1';
@@ -87,14 +87,8 @@ describe('CIBA poll flow with a signed authentication request across service pro
     const bindingMessage = `E2E signed ${randomBytes(3).toString('hex')}`;
     const request = await requestObject({ scope: 'openid email', login_hint: USER.email, binding_message: bindingMessage });
     const started = await oidc.initiateBackchannelAuthentication(config, { request, binding_message: 'ignored', scope: 'openid' });
-    const n = await device.notificationFor((x) => x.body['binding_message'] === bindingMessage, 15_000);
+    const n = await decideOnDevice(device, services.notifier.url, bindingMessage);
     expect(n.body['login_hint']).toBe(USER.sub);
-    const res = await fetch(`${services.notifier.url}/ext/ciba/auth/callback`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${n.decisionToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ status: 'SUCCEED' }),
-    });
-    expect(res.status).toBe(200);
     const tokens = await oidc.pollBackchannelAuthenticationGrant(config, started);
     expect(tokens.claims()?.sub).toBe(USER.sub);
     expect(tokens.claims()?.aud).toBe(CLIENT);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { DeviceEmulator, TestDatabase } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, deploymentPeers, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
+import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentPeers, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-lifecycle', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
 const OTHER = { id: 'e2e-other', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
@@ -52,13 +52,7 @@ describe('token lifecycle across separate service processes (openid-client v6)',
   async function cibaTokens(scope: string) {
     const bindingMessage = `E2E lifecycle ${randomBytes(3).toString('hex')}`;
     const started = await oidc.initiateBackchannelAuthentication(config, { scope, login_hint: 'dana', binding_message: bindingMessage });
-    const n = await device.notificationFor((x) => x.body['binding_message'] === bindingMessage, 15_000);
-    const res = await fetch(`${services.notifier.url}/ext/ciba/auth/callback`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${n.decisionToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ status: 'SUCCEED' }),
-    });
-    expect(res.status).toBe(200);
+    await decideOnDevice(device, services.notifier.url, bindingMessage);
     return oidc.pollBackchannelAuthenticationGrant(config, started);
   }
 

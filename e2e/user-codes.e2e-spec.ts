@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { ClientReceiver, DeviceEmulator, TestDatabase } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, deploymentPeers, repoRoot, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
+import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentPeers, repoRoot, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-pin-console', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
 const CAROL_CODE = `c-${randomBytes(4).toString('hex')}`;
@@ -65,13 +65,7 @@ describe('user codes across separate service processes (openid-client v6)', () =
   });
 
   const approve = async (bindingMessage: string) => {
-    const n = await device.notificationFor((x) => x.body['binding_message'] === bindingMessage, 15_000);
-    const res = await fetch(`${services.notifier.url}/ext/ciba/auth/callback`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${n.decisionToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ status: 'SUCCEED' }),
-    });
-    expect(res.status).toBe(200);
+    await decideOnDevice(device, services.notifier.url, bindingMessage);
   };
 
   const flow = async (loginHint: string, userCode: string) => {
