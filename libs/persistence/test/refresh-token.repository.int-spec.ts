@@ -35,7 +35,9 @@ describe('TypeOrmRefreshTokenRepository', () => {
     repository = new TypeOrmRefreshTokenRepository(db.dataSource);
   });
 
-  const active = (record: RefreshTokenRecord) => ({ kind: 'active', record });
+  // The store adds the time it stored the token (its issue time).
+  const stored = (record: RefreshTokenRecord) => ({ ...record, issuedAt: expect.any(Date) });
+  const active = (record: RefreshTokenRecord) => ({ kind: 'active', record: stored(record) });
   const used = (record: RefreshTokenRecord) => ({ kind: 'used', requestId: record.requestId });
   const invalid = { kind: 'invalid' };
 
@@ -52,7 +54,7 @@ describe('TypeOrmRefreshTokenRepository', () => {
     const old = token();
     const next = token({ requestId: old.requestId });
     await repository.save(old);
-    await expect(repository.rotate('rp-1', old.tokenHash, next, at(10))).resolves.toEqual({ kind: 'rotated', previous: old });
+    await expect(repository.rotate('rp-1', old.tokenHash, next, at(10))).resolves.toEqual({ kind: 'rotated', previous: stored(old) });
     await expect(repository.find('rp-1', next.tokenHash, at(10))).resolves.toEqual(active(next));
     await expect(repository.find('rp-1', old.tokenHash, at(10))).resolves.toEqual(used(old));
     // Still a replay after its own lifetime: the grant it was rotated into may be alive.
@@ -69,7 +71,7 @@ describe('TypeOrmRefreshTokenRepository', () => {
     const next = token({ requestId: old.requestId, authorizationDetails });
     await repository.save(old);
     await expect(repository.find('rp-1', old.tokenHash, at(10))).resolves.toEqual(active(old));
-    await expect(repository.rotate('rp-1', old.tokenHash, next, at(10))).resolves.toEqual({ kind: 'rotated', previous: old });
+    await expect(repository.rotate('rp-1', old.tokenHash, next, at(10))).resolves.toEqual({ kind: 'rotated', previous: stored(old) });
     await expect(repository.find('rp-1', next.tokenHash, at(10))).resolves.toMatchObject({ kind: 'active', record: { authorizationDetails } });
   });
 

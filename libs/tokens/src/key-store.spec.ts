@@ -159,6 +159,88 @@ describe('KeyStore', () => {
     await expect(store.rotate(-1)).rejects.toThrow(RangeError);
   });
 
+  describe('scheduled rotation (OpenID Connect Core §10.1.1)', () => {
+    const DAY = 86_400;
+    const schedule = { rotateAfterMs: 90 * DAY * 1000, maxTokenLifetimeSeconds: 660 };
+    const scheduled = (algs: SigningAlg[] = ['ES256']) => {
+      const { repository, clock, encryptor } = setup();
+      const newStore = (): KeyStore => new KeyStore({ repository, encryptor, clock, algs, activationDelayMs: 120_000 });
+      return { repository, clock, newStore };
+    };
+
+    it('OIDC Core §10.1.1 rotates nothing before the signing key is rotateAfterMs old, and a new key for every alg once it is', async () => {
+      const { repository, clock, newStore } = scheduled(['ES256', 'RS256']);
+      const store = newStore();
+      await store.init();
+      const first = repository.records.map((r) => r.kid);
+      expect(store.rotationDueAt(schedule.rotateAfterMs)).toEqual(new Date(clock.now().getTime() + schedule.rotateAfterMs));
+      clock.advance(90 * DAY - 1);
+      await expect(store.rotateIfDue(schedule)).resolves.toEqual([]);
+      expect(repository.records).toHaveLength(2);
+      clock.advance(1);
+      const rotated = await store.rotateIfDue(schedule);
+      expect(rotated.map((k) => k.alg)).toEqual(['ES256', 'RS256']);
+      for (const kid of first) {
+        expect(repository.records.find((r) => r.kid === kid)).toMatchObject({ retiredAt: clock.now(), unpublishAfter: new Date(clock.now().getTime() + 120_000 + 660_000) });
+      }
+      expect(store.rotationDueAt(schedule.rotateAfterMs)).toEqual(new Date(clock.now().getTime() + schedule.rotateAfterMs));
+    });
+
+    it('OIDC Core §10.1.1 counts the age of the oldest signing key when an algorithm was enabled later', async () => {
+      const { repository, clock, encryptor } = setup();
+      await new KeyStore({ repository, encryptor, clock, algs: ['ES256'] }).init();
+      clock.advance(30 * DAY);
+      const store = new KeyStore({ repository, encryptor, clock, algs: ['ES256', 'RS256'] });
+      await store.init();
+      clock.advance(60 * DAY);
+      expect(await store.rotateIfDue(schedule)).toHaveLength(2);
+    });
+
+    it('OIDC Core §10.1.1 a restarted process (a new KeyStore on the same keys) neither rotates again early nor forgets a due rotation', async () => {
+      const { repository, clock, newStore } = scheduled();
+      const before = newStore();
+      await before.init();
+      clock.advance(90 * DAY);
+      const [rotated] = await before.rotateIfDue(schedule);
+      const rotatedAt = clock.now();
+
+      const restarted = newStore();
+      await restarted.init();
+      expect(restarted.rotationDueAt(schedule.rotateAfterMs)).toEqual(new Date(rotatedAt.getTime() + schedule.rotateAfterMs));
+      clock.advance(90 * DAY - 1);
+      await expect(restarted.rotateIfDue(schedule)).resolves.toEqual([]);
+      expect(repository.records).toHaveLength(2);
+
+      clock.advance(30 * DAY); // down past its due time, started again
+      const late = newStore();
+      await late.init();
+      const [next] = await late.rotateIfDue(schedule);
+      expect(next?.kid).not.toBe(rotated?.kid);
+      await expect(late.rotateIfDue(schedule)).resolves.toEqual([]);
+      expect(repository.records).toHaveLength(3);
+    });
+
+    it('OIDC Core §10.1.1 two processes due at the same time rotate once', async () => {
+      const { repository, clock, newStore } = scheduled();
+      const [a, b] = [newStore(), newStore()];
+      await Promise.all([a.init(), b.init()]);
+      clock.advance(90 * DAY);
+      const [fromA, fromB] = await Promise.all([a.rotateIfDue(schedule), b.rotateIfDue(schedule)]);
+      expect(fromA.length + fromB.length).toBe(1);
+      expect(repository.records).toHaveLength(2);
+      expect(repository.records.filter((r) => r.retiredAt === null)).toHaveLength(1);
+    });
+
+    it('refuses a schedule that would replace a key before its activation delay has passed, or a negative lifetime', async () => {
+      const { newStore } = scheduled();
+      const store = newStore();
+      await store.init();
+      await expect(store.rotateIfDue({ rotateAfterMs: 120_000, maxTokenLifetimeSeconds: 0 })).rejects.toThrow(RangeError);
+      await expect(store.rotateIfDue({ rotateAfterMs: Number.NaN, maxTokenLifetimeSeconds: 0 })).rejects.toThrow(RangeError);
+      await expect(store.rotateIfDue({ rotateAfterMs: schedule.rotateAfterMs, maxTokenLifetimeSeconds: -1 })).rejects.toThrow(RangeError);
+    });
+  });
+
   describe('several algorithms', () => {
     const several = () => {
       const { repository, clock, encryptor } = setup();

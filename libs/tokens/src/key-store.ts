@@ -14,6 +14,9 @@ import {
 import type { Clock, SigningKeyRecord, SigningKeyRepository } from '@ciba/domain';
 import type { SigningAlg } from '@ciba/protocol';
 import type { KeyEncryptor } from './key-encryption.js';
+import { type RotationSchedule, checkedSchedule, rotationDueAt } from './key-rotation-schedule.js';
+
+export type { RotationSchedule } from './key-rotation-schedule.js';
 
 export const SIGNING_KEY_LOCK = 'signing-keys';
 
@@ -147,26 +150,55 @@ export class KeyStore {
     if (!Number.isFinite(maxTokenLifetimeSeconds) || maxTokenLifetimeSeconds < 0) {
       throw new RangeError(`maxTokenLifetimeSeconds must be a non-negative number, got ${maxTokenLifetimeSeconds}`);
     }
+    const rotated = await this.repository.withLock(SIGNING_KEY_LOCK, () => this.rotateLocked(this.clock.now(), maxTokenLifetimeSeconds));
+    await this.refresh();
+    return rotated;
+  }
+
+  /**
+   * Scheduled rotation (OpenID Connect Core §10.1.1): rotates as `rotate` does when it is due (see
+   * `rotationDueAt`), else does nothing and returns no key. The decision is taken again under the
+   * cluster lock on the keys as stored, so of replicas calling this together exactly one rotates.
+   */
+  async rotateIfDue(schedule: RotationSchedule): Promise<RotatedKey[]> {
+    const { rotateAfterMs, maxTokenLifetimeSeconds } = checkedSchedule(schedule, this.activationDelayMs);
     const rotated = await this.repository.withLock(SIGNING_KEY_LOCK, async () => {
       const now = this.clock.now();
-      const activatesAt = new Date(now.getTime() + this.activationDelayMs);
-      const fresh: RotatedKey[] = [];
-      for (const alg of this.algs) {
-        const record = await this.generate(alg, now);
-        await this.repository.insert(record);
-        fresh.push({ kid: record.kid, alg, activatesAt });
-      }
-      // The retired keys may still sign during the activation delay, so they stay published that much longer.
-      const unpublishAfter = new Date(now.getTime() + this.activationDelayMs + maxTokenLifetimeSeconds * 1000);
-      await this.repository.retireOthers(
-        fresh.map((key) => key.kid),
-        now,
-        unpublishAfter,
-      );
-      return fresh;
+      // Read again under the lock: another replica may have rotated since this one last loaded.
+      const stored = await this.repository.listPublished(now);
+      if (rotationDueAt(stored, this.algs, rotateAfterMs, now).getTime() > now.getTime()) return [];
+      return this.rotateLocked(now, maxTokenLifetimeSeconds);
     });
     await this.refresh();
     return rotated;
+  }
+
+  /**
+   * When the next scheduled rotation is due, from the keys as last loaded (no database round trip):
+   * a cheap look before `rotateIfDue`, which decides again on the stored keys.
+   */
+  rotationDueAt(rotateAfterMs: number): Date {
+    if (this.current.size === 0) throw new Error('KeyStore is not initialised: call init() first');
+    return rotationDueAt(this.records, this.algs, rotateAfterMs, this.clock.now());
+  }
+
+  /** Generates the new keys and retires the others; the caller holds `SIGNING_KEY_LOCK`. */
+  private async rotateLocked(now: Date, maxTokenLifetimeSeconds: number): Promise<RotatedKey[]> {
+    const activatesAt = new Date(now.getTime() + this.activationDelayMs);
+    const fresh: RotatedKey[] = [];
+    for (const alg of this.algs) {
+      const record = await this.generate(alg, now);
+      await this.repository.insert(record);
+      fresh.push({ kid: record.kid, alg, activatesAt });
+    }
+    // The retired keys may still sign during the activation delay, so they stay published that much longer.
+    const unpublishAfter = new Date(now.getTime() + this.activationDelayMs + maxTokenLifetimeSeconds * 1000);
+    await this.repository.retireOthers(
+      fresh.map((key) => key.kid),
+      now,
+      unpublishAfter,
+    );
+    return fresh;
   }
 
   /** Reloads the published keys from the repository; concurrent calls share one load. */
