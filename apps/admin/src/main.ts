@@ -22,6 +22,7 @@ import {
   KEY_ACTIVATION_DELAY_MS,
   KEY_REFRESH_INTERVAL_MS,
   busTopology,
+  configuredSectorIdentifierDocuments,
   databaseOptions,
   deviceTargetSealer,
   ensureBusTopology,
@@ -109,6 +110,7 @@ async function main(argv: string[]): Promise<number> {
           endpoints: notificationEndpointPolicy(config),
           encryptor: config.keys.encryptionKey ? new KeyEncryptor(config.keys.encryptionKey) : null,
           userCodes: new TypeOrmUserCodeStore(dataSource),
+          sectorDocuments: configuredSectorIdentifierDocuments(config),
         });
         process.stdout.write(
           `clients: ${result.clients.written} written, ${result.clients.unchanged} unchanged; users: ${result.users.written} written, ${result.users.unchanged} unchanged\n`,

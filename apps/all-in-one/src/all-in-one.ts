@@ -7,7 +7,7 @@ import type { ChannelKind, ConfiguredChannels } from '@ciba/channels';
 import { readBootstrapFile } from '@ciba/config';
 import { InProcessServer, InProcessWakeup } from '@ciba/messaging';
 import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserCodeStore, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
-import { CoreModule, ProviderMetrics, busTopology, createHttpApp, databaseOptions, inProcessBus, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { CoreModule, ProviderMetrics, busTopology, configuredSectorIdentifierDocuments, createHttpApp, databaseOptions, inProcessBus, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { AuditModule } from '@ciba/service-audit';
 import { AuthorizeModule } from '@ciba/service-authorize';
 import { CallbackDispatcherModule } from '@ciba/service-callback-dispatcher';
@@ -29,7 +29,7 @@ export async function prepareDatabase(config: ProviderConfig): Promise<void> {
     await runMigrations(dataSource);
     if (config.bootstrapFile) {
       const data = await readBootstrapFile(config.bootstrapFile);
-      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher(), signingAlgs: config.keys.signingAlgs, endpoints: notificationEndpointPolicy(config), encryptor: config.keys.encryptionKey ? new KeyEncryptor(config.keys.encryptionKey) : null, userCodes: new TypeOrmUserCodeStore(dataSource) });
+      await loadBootstrap(data, { clients: new TypeOrmClientRepository(dataSource), users: new TypeOrmUserRepository(dataSource), hasher: new SecretHasher(), signingAlgs: config.keys.signingAlgs, endpoints: notificationEndpointPolicy(config), encryptor: config.keys.encryptionKey ? new KeyEncryptor(config.keys.encryptionKey) : null, userCodes: new TypeOrmUserCodeStore(dataSource), sectorDocuments: configuredSectorIdentifierDocuments(config) });
     }
   } finally {
     await dataSource.destroy();

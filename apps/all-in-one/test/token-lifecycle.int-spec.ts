@@ -242,7 +242,7 @@ describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009), User
 
     it('RFC 6750 §3.1 no token: 401 with a Bearer challenge and no error code; a bad token: invalid_token', async () => {
       const none = await userinfo(null);
-      expect({ status: none.status, challenge: none.headers.get('www-authenticate') }).toEqual({ status: 401, challenge: 'Bearer realm="ciba"' });
+      expect({ status: none.status, challenge: none.headers.get('www-authenticate') }).toEqual({ status: 401, challenge: 'Bearer realm="ciba", DPoP algs="ES256 PS256 EdDSA RS256"' });
       const bad = await userinfo('not-a-token');
       expect(bad.status).toBe(401);
       expect(bad.headers.get('www-authenticate')).toMatch(/^Bearer realm="ciba", error="invalid_token"/);
@@ -264,7 +264,7 @@ describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009), User
       const res = await userinfo(withoutOpenid.accessToken);
       expect({ status: res.status, challenge: res.headers.get('www-authenticate') }).toEqual({
         status: 403,
-        challenge: 'Bearer realm="ciba", error="insufficient_scope", error_description="the access token lacks the openid scope", scope="openid"',
+        challenge: 'Bearer realm="ciba", error="insufficient_scope", error_description="the access token lacks the openid scope", scope="openid", DPoP algs="ES256 PS256 EdDSA RS256"',
       });
       expect((await userinfo(withoutOpenid.idToken)).status).toBe(401);
       const foreign = new TokenMinter({ keyStore: op.app.get(KeyStore), issuer: 'https://other.example.com', clock: op.clock, accessTokenTtl: 600, idTokenTtl: 600, refreshTokenTtl: 600 });

@@ -100,9 +100,9 @@ securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- end -}}
 
-{{/* Public paths by service: one issuer host, each path prefix routed to the service that answers it (/token also carries /token/introspect and /token/revoke). */}}
+{{/* Public paths by service: one issuer host, each path prefix routed to the service that answers it (/token also carries /token/introspect and /token/revoke; /register also /register/<client_id>, RFC 7592). */}}
 {{- define "ciba.routes" -}}
-- {service: authorize, port: 3001, prefixes: [/bc-authorize, /.well-known/, /jwks]}
+- {service: authorize, port: 3001, prefixes: [/bc-authorize, /.well-known/, /jwks, /register]}
 - {service: token, port: 3002, prefixes: [/token, /userinfo]}
 - {service: notifier, port: 3003, prefixes: [/ext/ciba/auth/callback, /ext/ciba/devices, /approve/, /enrol/]}
 {{- end -}}

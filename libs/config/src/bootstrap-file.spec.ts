@@ -66,3 +66,67 @@ describe('bootstrap file: signed authentication requests (CIBA §7.1.1)', () => 
     expect(() => parseBootstrap({ clients: [entry] })).toThrow(message);
   });
 });
+
+describe('bootstrap file: the fapi-ciba client profile', () => {
+  const fapiClient = {
+    client_id: 'bank-app',
+    client_profile: 'fapi-ciba',
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'PS256',
+    jwks_uri: 'https://bank.example/jwks.json',
+    backchannel_authentication_request_signing_alg: 'PS256',
+    id_token_signed_response_alg: 'ES256',
+    dpop_bound_access_tokens: true,
+  };
+
+  it('FAPI-CIBA §5.2.2 registers a client that fits the profile', () => {
+    expect(parseBootstrap({ clients: [fapiClient] }).clients[0].client_profile).toBe('fapi-ciba');
+    expect(parseBootstrap({ clients: [client] }).clients[0].client_profile).toBeUndefined();
+  });
+
+  it('FAPI-CIBA §5.2.2 refuses a fapi-ciba client that breaks the profile, naming each rule', () => {
+    expect(() => parseBootstrap({ clients: [{ ...fapiClient, backchannel_token_delivery_mode: 'push', backchannel_client_notification_endpoint: 'https://bank.example/cb' }] })).toThrow(
+      'fapi-ciba does not allow the push token delivery mode',
+    );
+    expect(() => parseBootstrap({ clients: [{ ...fapiClient, dpop_bound_access_tokens: false }] })).toThrow('fapi-ciba needs sender-constrained access tokens');
+    expect(() => parseBootstrap({ clients: [{ ...fapiClient, backchannel_authentication_request_signing_alg: undefined }] })).toThrow('fapi-ciba needs signed authentication requests');
+    expect(() => parseBootstrap({ clients: [{ ...fapiClient, token_endpoint_auth_method: 'client_secret_basic', client_secret: 'long-enough-secret', token_endpoint_auth_signing_alg: undefined }] })).toThrow(
+      'fapi-ciba needs token_endpoint_auth_method',
+    );
+  });
+
+  it('refuses an unknown profile', () => {
+    expect(() => parseBootstrap({ clients: [{ ...client, client_profile: 'fapi2' }] })).toThrow('client_profile');
+  });
+});
+
+describe('bootstrap file: mutual-TLS clients (RFC 8705)', () => {
+  const tlsClient = { client_id: 'rp-mtls', token_endpoint_auth_method: 'tls_client_auth' };
+  const certKey = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', x5c: ['MIIB'] };
+  const selfSigned = { client_id: 'rp-self', token_endpoint_auth_method: 'self_signed_tls_client_auth' };
+
+  it('RFC 8705 §2.1.2 registers a tls_client_auth client by one subject, without a secret, and §3 certificate-bound tokens', () => {
+    const data = parseBootstrap({ clients: [{ ...tlsClient, tls_client_auth_subject_dn: 'CN=rp.example.com,O=Example,C=GB', tls_client_certificate_bound_access_tokens: true }] });
+    expect(data.clients[0].tls_client_auth_subject_dn).toBe('CN=rp.example.com,O=Example,C=GB');
+    expect(data.clients[0].tls_client_certificate_bound_access_tokens).toBe(true);
+    expect(parseBootstrap({ clients: [{ ...tlsClient, tls_client_auth_san_ip: '2001:db8::1' }] }).clients[0].tls_client_certificate_bound_access_tokens).toBe(false);
+  });
+
+  it('RFC 8705 §2.2 registers a self_signed_tls_client_auth client by keys carrying their certificate', () => {
+    expect(parseBootstrap({ clients: [{ ...selfSigned, jwks: { keys: [certKey] } }] }).clients[0].jwks).toEqual({ keys: [certKey] });
+    expect(parseBootstrap({ clients: [{ ...selfSigned, jwks_uri: 'https://rp.example/jwks' }] }).clients[0].jwks_uri).toBe('https://rp.example/jwks');
+  });
+
+  it.each([
+    ['RFC 8705 §2.1.2 a tls_client_auth client without a subject', tlsClient, /exactly one of tls_client_auth_subject_dn/],
+    ['RFC 8705 §2.1.2 two subjects', { ...tlsClient, tls_client_auth_san_dns: 'rp.example.com', tls_client_auth_san_uri: 'https://rp.example.com' }, /exactly one of/],
+    ['RFC 8705 §2.1.2 a subject DN that is not RFC 4514', { ...tlsClient, tls_client_auth_subject_dn: 'rp.example.com' }, /RFC 4514/],
+    ['RFC 8705 §2.1.2 a SAN IP that is not an address', { ...tlsClient, tls_client_auth_san_ip: '10.0.0.256' }, /IPv4 or IPv6/],
+    ['RFC 8705 §2.1.2 a subject registered for another method', { ...client, tls_client_auth_san_dns: 'rp.example.com' }, /only for tls_client_auth/],
+    ['RFC 8705 §2.2 a self-signed client without keys', selfSigned, /exactly one of jwks and jwks_uri/],
+    ['RFC 8705 §2.2 keys without a certificate', { ...selfSigned, jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] } }, /x5c/],
+    ['RFC 8705 §3 bound tokens in push mode', { ...client, tls_client_certificate_bound_access_tokens: true, backchannel_token_delivery_mode: 'push', backchannel_client_notification_endpoint: 'https://rp.example/cb' }, /poll or ping/],
+  ])('refuses %s', (_case, entry, message) => {
+    expect(() => parseBootstrap({ clients: [entry] })).toThrow(message);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig } from './provider-config.js';
+import { ConfigError, SENSITIVE_SETTINGS, loadConfig } from './provider-config.js';
 import { webAuthnRelyingParty } from './webauthn-relying-party.js';
 import { parseBootstrap } from './bootstrap-file.js';
 
@@ -61,6 +61,17 @@ describe('loadConfig', () => {
     expect(nats({}).connectTimeoutMs).toBe(10_000);
   });
 
+  it('RFC 8705 mutual TLS: off by default; the certificate header needs the trusted proxies, given as CIDRs', () => {
+    expect(loadConfig(base, 'token', []).mtls).toBeNull();
+    const on = loadConfig({ ...base, CIBA_MTLS_CLIENT_CERT_HEADER: 'X-SSL-Client-Cert', CIBA_MTLS_TRUSTED_PROXIES: '10.0.0.0/8 fd00::/8' }, 'token', []);
+    expect(on.mtls).toEqual({ certHeader: 'x-ssl-client-cert', encoding: 'url-encoded-pem', trustedProxies: ['10.0.0.0/8', 'fd00::/8'], verifyHeader: null });
+    expect(() => loadConfig({ ...base, CIBA_MTLS_CLIENT_CERT_HEADER: 'X-SSL-Client-Cert' }, 'token', [])).toThrow('CIBA_MTLS_TRUSTED_PROXIES: required');
+    expect(() => loadConfig({ ...base, CIBA_MTLS_CLIENT_CERT_HEADER: 'X-SSL-Client-Cert', CIBA_MTLS_TRUSTED_PROXIES: '10.0.0.0/33 proxy.internal' }, 'token', [])).toThrow('not CIDRs: 10.0.0.0/33 proxy.internal');
+    expect(() => loadConfig({ ...base, CIBA_MTLS_TRUSTED_PROXIES: '10.0.0.0/8' }, 'token', [])).toThrow('set CIBA_MTLS_CLIENT_CERT_HEADER too');
+    expect(() => loadConfig({ ...base, CIBA_MTLS_CLIENT_CERT_HEADER: 'X SSL', CIBA_MTLS_TRUSTED_PROXIES: '10.0.0.0/8' }, 'token', [])).toThrow('CIBA_MTLS_CLIENT_CERT_HEADER');
+    expect(() => loadConfig({ ...base, CIBA_MTLS_CLIENT_CERT_HEADER: 'X-SSL', CIBA_MTLS_TRUSTED_PROXIES: '10.0.0.0/8', CIBA_MTLS_CLIENT_CERT_ENCODING: 'pem' }, 'token', [])).toThrow('CIBA_MTLS_CLIENT_CERT_ENCODING');
+  });
+
   it('names every missing required variable at once', () => {
     expect.assertions(3);
     try {
@@ -82,6 +93,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, CIBA_KEY_ENCRYPTION_KEY: bad }, 'token', ['keys'])).toThrow(/exactly 32 bytes/);
     try {
       loadConfig({ ...base, CIBA_KEY_ENCRYPTION_KEY: bad }, 'token', ['keys']);
+    } catch (err) {
+      expect((err as Error).message).not.toContain(bad);
+    }
+  });
+
+  it('OpenID Connect Core §8.1 takes CIBA_PAIRWISE_SUBJECT_KEY when set (32 bytes), never echoing a bad one', () => {
+    expect(SENSITIVE_SETTINGS).toContain('CIBA_PAIRWISE_SUBJECT_KEY');
+    expect(loadConfig(base, 'token', ['keys']).keys.pairwiseSubjectKey).toBeNull();
+    const pairwiseKey = Buffer.alloc(32, 7).toString('base64url');
+    expect(loadConfig({ ...base, CIBA_PAIRWISE_SUBJECT_KEY: pairwiseKey }, 'token', ['keys']).keys.pairwiseSubjectKey).toBe(pairwiseKey);
+    const bad = 'c2hvcnQta2V5';
+    expect(() => loadConfig({ ...base, CIBA_PAIRWISE_SUBJECT_KEY: bad }, 'token', [])).toThrow(/CIBA_PAIRWISE_SUBJECT_KEY: must decode to exactly 32 bytes/);
+    expect(() => loadConfig({ ...base, CIBA_PAIRWISE_SUBJECT_KEY: 'not base64 at all!' }, 'token', [])).toThrow(/CIBA_PAIRWISE_SUBJECT_KEY/);
+    try {
+      loadConfig({ ...base, CIBA_PAIRWISE_SUBJECT_KEY: bad }, 'token', []);
     } catch (err) {
       expect((err as Error).message).not.toContain(bad);
     }

@@ -1,9 +1,12 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
 import { NOTIFICATION_CHANNELS, type NotificationChannel, type PromptLimits } from '@ciba/domain';
 import { type ClientAuthLimits, LIMIT_SETTINGS, clientAuthLimits, limitProblems, promptLimits, userCodeLimits } from './limits-config.js';
 import type { UserCodeLimits } from '@ciba/domain';
 import { parseSigningAlgs } from './signing-algs.js';
+import { REGISTRATION_SETTINGS, type RegistrationSettings, registrationSettings } from './registration-config.js';
+import { type HintConfig, hintConfig } from './hint-config.js';
 import { type WebAuthnRelyingParty, webAuthnRelyingParty } from './webauthn-relying-party.js';
 
 /**
@@ -12,11 +15,19 @@ import { type WebAuthnRelyingParty, webAuthnRelyingParty } from './webauthn-rely
  * stops the process with a message naming the variable. Values in `SENSITIVE_SETTINGS` never reach
  * a log.
  */
-export const SENSITIVE_SETTINGS = ['CIBA_KEY_ENCRYPTION_KEY', 'CIBA_DATABASE_URL'] as const;
+export const SENSITIVE_SETTINGS = ['CIBA_KEY_ENCRYPTION_KEY', 'CIBA_DATABASE_URL', 'CIBA_PAIRWISE_SUBJECT_KEY', 'CIBA_LOGIN_HINT_DIRECTORY_TOKEN', 'CIBA_REGISTRATION_INITIAL_ACCESS_TOKEN'] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const url = z.string().url();
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/**
+ * RFC 8705: how the TLS-terminating proxy forwards the client certificate it verified:
+ * `url-encoded-pem` (nginx `$ssl_client_escaped_cert`), `base64-der` (HAProxy `ssl_c_der,base64`),
+ * `xfcc` (Envoy `x-forwarded-client-cert`, its `Cert=` element).
+ */
+export const MTLS_CERT_ENCODINGS = ['url-encoded-pem', 'base64-der', 'xfcc'] as const;
+export type MtlsCertEncoding = (typeof MTLS_CERT_ENCODINGS)[number];
 
 const envSchema = z.object({
   CIBA_ISSUER: url.optional(),
@@ -46,8 +57,10 @@ const envSchema = z.object({
   CIBA_NATS_ENSURE_STREAMS: bool.default(true),
   CIBA_BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1–32 characters of A-Z a-z 0-9 _ -').optional(),
   CIBA_KEY_ENCRYPTION_KEY: z.string().optional(),
+  CIBA_PAIRWISE_SUBJECT_KEY: z.string().optional(),
   CIBA_SIGNING_ALG: z.enum(SIGNING_ALGS).optional(),
   CIBA_SIGNING_ALGS: z.string().optional(),
+  CIBA_SIGNING_KEY_ROTATION_DAYS: int(0, 3650).default(90),
   CIBA_BOOTSTRAP_FILE: z.string().optional(),
   CIBA_DELIVERY_MODES: z.string().default('poll ping push'),
   CIBA_PING_ON_EXPIRY: bool.default(true),
@@ -80,10 +93,39 @@ const envSchema = z.object({
   CIBA_REPUBLISH_AFTER_MS: int(100, 3600000).default(5000),
   CIBA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CIBA_TRUST_PROXY: bool.default(false),
+  CIBA_MTLS_CLIENT_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').optional(),
+  CIBA_MTLS_CLIENT_CERT_ENCODING: z.enum(MTLS_CERT_ENCODINGS).default('url-encoded-pem'),
+  CIBA_MTLS_CLIENT_CERT_VERIFY_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').optional(),
+  CIBA_MTLS_TRUSTED_PROXIES: z.string().optional(),
+  CIBA_DPOP_IAT_WINDOW: int(5, 600).default(60),
+  CIBA_DPOP_NONCE_REQUIRED: bool.default(true),
+  CIBA_DPOP_NONCE_LIFETIME: int(30, 3600).default(300),
   CIBA_SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
   CIBA_METRICS_PORT: int(1, 65535).optional(),
   ...LIMIT_SETTINGS,
+  ...REGISTRATION_SETTINGS,
 });
+
+/** Mutual-TLS client authentication and certificate-bound tokens (RFC 8705), behind a TLS-terminating proxy. */
+export interface MtlsSettings {
+  /** The request header (lower case) carrying the client certificate. */
+  readonly certHeader: string;
+  readonly encoding: MtlsCertEncoding;
+  /** Peer addresses (CIDRs) whose certificate header is believed; from any other peer it is ignored. */
+  readonly trustedProxies: readonly string[];
+  /** nginx `$ssl_client_verify`: when set, tls_client_auth needs its value `SUCCESS` (the proxy verified the chain). */
+  readonly verifyHeader: string | null;
+}
+
+/** DPoP proofs (RFC 9449) at the token endpoint and UserInfo. */
+export interface DpopSettings {
+  /** §4.3 (11): how far a proof's `iat` may lie from now, either way, in seconds (its jti is kept that long). */
+  readonly iatWindowSeconds: number;
+  /** §8 / §9: proofs must carry a server nonce (`use_dpop_nonce` otherwise). */
+  readonly nonceRequired: boolean;
+  /** Seconds each nonce is current; it is accepted for one more such period. */
+  readonly nonceLifetimeSeconds: number;
+}
 
 export type ServiceName = 'authorize' | 'token' | 'notifier' | 'audit' | 'callback-dispatcher' | 'all-in-one' | 'admin';
 
@@ -127,6 +169,10 @@ export interface ProviderConfig {
     readonly signingAlg: (typeof SIGNING_ALGS)[number];
     /** Every algorithm with an active key, the default first; RS256 always among them. */
     readonly signingAlgs: readonly (typeof SIGNING_ALGS)[number][];
+    /** Scheduled rotation: a signing key is replaced once it is this many days old; 0: only by hand (`ciba-admin keys rotate`). */
+    readonly rotationDays: number;
+    /** OpenID Connect Core §8.1: the key pairwise subjects are derived from (`CIBA_PAIRWISE_SUBJECT_KEY`); null or absent: derived from `encryptionKey`. */
+    readonly pairwiseSubjectKey?: string | null;
   };
   readonly bootstrapFile: string | null;
   readonly ciba: {
@@ -191,9 +237,19 @@ export interface ProviderConfig {
   readonly clientAuth: ClientAuthLimits;
   /** CIBA §7.1 user code verifications per user before a lock (CIBA_USER_CODE_*). */
   readonly userCode: UserCodeLimits;
+  /** Dynamic client registration (RFC 7591 / 7592, CIBA_REGISTRATION_INITIAL_ACCESS_TOKEN). */
+  readonly registration: RegistrationSettings;
+  /** CIBA §7.1 hints: login_hint forms, the user directory, trusted login_hint_token issuers (CIBA_LOGIN_HINT_*). */
+  readonly hints: HintConfig;
   readonly log: { readonly level: string };
   readonly shutdownTimeoutMs: number;
+  /** RFC 8705 mutual TLS: null (off) unless CIBA_MTLS_CLIENT_CERT_HEADER is set. */
+  readonly mtls?: MtlsSettings | null;
+  /** RFC 9449 DPoP (CIBA_DPOP_*); absent: the defaults (`DEFAULT_DPOP_SETTINGS`). */
+  readonly dpop?: DpopSettings;
 }
+
+export const DEFAULT_DPOP_SETTINGS: DpopSettings = { iatWindowSeconds: 60, nonceRequired: true, nonceLifetimeSeconds: 300 };
 
 export type ConfigSection = 'database' | 'nats' | 'keys';
 
@@ -294,6 +350,9 @@ export function loadConfig(
     if (!e.CIBA_KEY_ENCRYPTION_KEY) problems.push('CIBA_KEY_ENCRYPTION_KEY: required (32 random bytes, base64)');
     else if (decodedLength(e.CIBA_KEY_ENCRYPTION_KEY) !== 32) problems.push('CIBA_KEY_ENCRYPTION_KEY: must decode to exactly 32 bytes (base64 or base64url)');
   }
+  if (e.CIBA_PAIRWISE_SUBJECT_KEY !== undefined && (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(e.CIBA_PAIRWISE_SUBJECT_KEY) || decodedLength(e.CIBA_PAIRWISE_SUBJECT_KEY) !== 32)) {
+    problems.push('CIBA_PAIRWISE_SUBJECT_KEY: must decode to exactly 32 bytes (base64 or base64url)');
+  }
   if (e.CIBA_MIN_EXPIRES_IN > e.CIBA_DEFAULT_EXPIRES_IN || e.CIBA_DEFAULT_EXPIRES_IN > e.CIBA_MAX_EXPIRES_IN) {
     problems.push('CIBA_MIN_EXPIRES_IN <= CIBA_DEFAULT_EXPIRES_IN <= CIBA_MAX_EXPIRES_IN must hold');
   }
@@ -325,6 +384,9 @@ export function loadConfig(
   problems.push(...limitProblems(present, e));
   const natsAuthSettings = natsAuth(e, problems);
   const natsTlsSettings = natsTls(e, problems);
+  const registration = registrationSettings(e.CIBA_REGISTRATION_INITIAL_ACCESS_TOKEN, problems);
+  const hints = hintConfig(present, issuer, problems);
+  const mtlsSettings = mtls(e, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const notifierUrl = stripSlash(e.CIBA_NOTIFIER_URL ?? issuer);
 
@@ -355,7 +417,7 @@ export function loadConfig(
       tls: natsTlsSettings,
       connectTimeoutMs: e.CIBA_NATS_CONNECT_TIMEOUT_MS,
     },
-    keys: { encryptionKey: e.CIBA_KEY_ENCRYPTION_KEY ?? '', signingAlg: signingAlgs[0], signingAlgs },
+    keys: { encryptionKey: e.CIBA_KEY_ENCRYPTION_KEY ?? '', signingAlg: signingAlgs[0], signingAlgs, rotationDays: e.CIBA_SIGNING_KEY_ROTATION_DAYS, pairwiseSubjectKey: e.CIBA_PAIRWISE_SUBJECT_KEY ?? null },
     bootstrapFile: e.CIBA_BOOTSTRAP_FILE ?? null,
     ciba: {
       deliveryModes: modes as ProviderConfig['ciba']['deliveryModes'],
@@ -388,9 +450,43 @@ export function loadConfig(
     sweeper: { intervalMs: e.CIBA_SWEEP_INTERVAL_MS, renotifyAfterMs: e.CIBA_RENOTIFY_AFTER_MS, republishAfterMs: e.CIBA_REPUBLISH_AFTER_MS },
     clientAuth: clientAuthLimits(e),
     userCode: userCodeLimits(e),
+    registration,
+    hints,
     log: { level: e.CIBA_LOG_LEVEL },
     shutdownTimeoutMs: e.CIBA_SHUTDOWN_TIMEOUT_MS,
+    mtls: mtlsSettings,
+    dpop: { iatWindowSeconds: e.CIBA_DPOP_IAT_WINDOW, nonceRequired: e.CIBA_DPOP_NONCE_REQUIRED, nonceLifetimeSeconds: e.CIBA_DPOP_NONCE_LIFETIME },
   };
+}
+
+/**
+ * The certificate header is believed only from the proxies that set it: without
+ * CIBA_MTLS_TRUSTED_PROXIES anyone reaching the service could claim any certificate.
+ */
+function mtls(e: Env, problems: string[]): MtlsSettings | null {
+  if (e.CIBA_MTLS_CLIENT_CERT_HEADER === undefined) {
+    if (e.CIBA_MTLS_TRUSTED_PROXIES !== undefined || e.CIBA_MTLS_CLIENT_CERT_VERIFY_HEADER !== undefined) {
+      problems.push('CIBA_MTLS_TRUSTED_PROXIES / CIBA_MTLS_CLIENT_CERT_VERIFY_HEADER: set CIBA_MTLS_CLIENT_CERT_HEADER too');
+    }
+    return null;
+  }
+  const trustedProxies = words(e.CIBA_MTLS_TRUSTED_PROXIES ?? '');
+  if (trustedProxies.length === 0) problems.push('CIBA_MTLS_TRUSTED_PROXIES: required with CIBA_MTLS_CLIENT_CERT_HEADER (the proxies\' addresses, CIDRs)');
+  const badCidrs = trustedProxies.filter((cidr) => !isCidr(cidr));
+  if (badCidrs.length > 0) problems.push(`CIBA_MTLS_TRUSTED_PROXIES: not CIDRs: ${badCidrs.join(' ')}`);
+  return {
+    certHeader: e.CIBA_MTLS_CLIENT_CERT_HEADER.toLowerCase(),
+    encoding: e.CIBA_MTLS_CLIENT_CERT_ENCODING,
+    trustedProxies,
+    verifyHeader: e.CIBA_MTLS_CLIENT_CERT_VERIFY_HEADER?.toLowerCase() ?? null,
+  };
+}
+
+function isCidr(cidr: string): boolean {
+  const [address, bits, extra] = cidr.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || extra !== undefined || bits === undefined || !/^[0-9]{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 /** Longest time any token this provider signs stays valid: how long a retired key must stay published. */

@@ -1,6 +1,7 @@
 export * from './auth-request/auth-request.js';
 export * from './client/client.js';
 export * from './user/user.js';
+export * from './user/login-hint.js';
 export * from './device/device.js';
 export * from './passkey/passkey.js';
 export * from './events/lifecycle-event.js';
@@ -8,6 +9,8 @@ export * from './ports/ports.js';
 export * from './ports/device-ports.js';
 export * from './ports/passkey-ports.js';
 export * from './ports/user-code-ports.js';
+export * from './ports/client-registration-ports.js';
+export * from './ports/pairwise-subject-ports.js';
 export * from './events/lifecycle-events.js';
 export * from './events/device-events.js';
 export * from './auth-request/pending-poll-cache.js';

@@ -14,3 +14,7 @@ export { CallbackSender } from './callback-sender.js';
 export type { CallbackSenderOptions } from './callback-sender.js';
 export { JwksFetcher, JwksFetchFailed, JWKS_RESPONSE_LIMIT_BYTES } from './jwks-fetcher.js';
 export type { JwksFetcherOptions } from './jwks-fetcher.js';
+export { DocumentFetchFailed, JsonDocumentFetcher } from './json-document-fetcher.js';
+export type { JsonDocumentFetcherOptions } from './json-document-fetcher.js';
+export { JsonPoster, JsonPostFailed, JSON_POST_RESPONSE_LIMIT_BYTES } from './json-poster.js';
+export type { JsonPosterOptions, JsonPostResponse } from './json-poster.js';

@@ -14,6 +14,12 @@ import { FlowTraceContext1700001200000 } from './migrations/1700001200000-flow-t
 import { ClientAssertions1700001300000 } from './migrations/1700001300000-client-assertions.js';
 import { RequestSigningAlg1700001400000 } from './migrations/1700001400000-request-signing-alg.js';
 import { UserCodes1700001500000 } from './migrations/1700001500000-user-codes.js';
+import { DpopClients1700001600000 } from './migrations/1700001600000-dpop-clients.js';
+import { ClientRegistrations1700001900000 } from './migrations/1700001900000-client-registrations.js';
+import { MutualTlsClients1700001700000 } from './migrations/1700001700000-mutual-tls-clients.js';
+import { ClientProfiles1700002200000 } from './migrations/1700002200000-client-profiles.js';
+import { PairwiseSubjects1700002000000 } from './migrations/1700002000000-pairwise-subjects.js';
+import { Usernames1700001800000 } from './migrations/1700001800000-usernames.js';
 
 /** Every migration in order, listed explicitly (no globs). */
 export const MIGRATIONS = [
@@ -30,6 +36,12 @@ export const MIGRATIONS = [
   ClientAssertions1700001300000,
   RequestSigningAlg1700001400000,
   UserCodes1700001500000,
+  DpopClients1700001600000,
+  MutualTlsClients1700001700000,
+  Usernames1700001800000,
+  ClientRegistrations1700001900000,
+  PairwiseSubjects1700002000000,
+  ClientProfiles1700002200000,
 ] as const;
 
 export interface PersistenceOptions {

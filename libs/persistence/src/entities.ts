@@ -2,6 +2,7 @@ import { AuditRecordEntity } from './audit/audit-record.entity.js';
 import { AuthRequestEntity } from './auth-request/auth-request.entity.js';
 import { CallbackDeliveryEntity } from './callback-delivery/callback-delivery.entity.js';
 import { ClientEntity } from './client/client.entity.js';
+import { ClientRegistrationEntity } from './client/client-registration.entity.js';
 import { DecisionTokenEntity } from './decision-token/decision-token.entity.js';
 import { DeadLetterEntity } from './queue/dead-letter.entity.js';
 import { QueuedMessageEntity } from './queue/queued-message.entity.js';
@@ -17,10 +18,12 @@ import { DeviceRemovalLinkEntity } from './device/device-removal-link.entity.js'
 import { ClientPromptWindowEntity } from './notification/client-prompt-window.entity.js';
 import { ClientAuthFailureEntity } from './client-auth/client-auth-failure.entity.js';
 import { UserCodeAttemptEntity } from './user-code/user-code-attempt.entity.js';
+import { PairwiseSubjectEntity } from './pairwise-subject/pairwise-subject.entity.js';
 
 /** Every entity, listed explicitly: no globs, so ESM and bundling need no file-system lookups. */
 export const ENTITIES = [
   ClientEntity,
+  ClientRegistrationEntity,
   UserEntity,
   AuthRequestEntity,
   DecisionTokenEntity,
@@ -39,4 +42,5 @@ export const ENTITIES = [
   ClientPromptWindowEntity,
   ClientAuthFailureEntity,
   UserCodeAttemptEntity,
+  PairwiseSubjectEntity,
 ] as const;

@@ -7,6 +7,7 @@ export { poolUse } from './sql.js';
 export type { PoolUse } from './sql.js';
 
 export { TypeOrmClientRepository } from './client/client.repository.js';
+export { TypeOrmClientRegistrationRepository } from './client/client-registration.repository.js';
 export { TypeOrmUserRepository } from './user/user.repository.js';
 export { TypeOrmAuthRequestRepository } from './auth-request/auth-request.repository.js';
 export { PostgresDeferredRequestMarkers } from './auth-request/deferred-request-markers.js';
@@ -28,8 +29,10 @@ export { PostgresClientAssertionJtis } from './client-auth/client-assertion-jtis
 export { TypeOrmPasskeyRepository } from './passkey/passkey.repository.js';
 export { TypeOrmWebAuthnChallengeRepository } from './passkey/webauthn-challenge.repository.js';
 export { PostgresUserCodeAttempts, TypeOrmUserCodeStore } from './user-code/user-code.repository.js';
+export { PostgresPairwiseSubjects } from './pairwise-subject/pairwise-subject.repository.js';
 
 export { ClientEntity } from './client/client.entity.js';
+export { ClientRegistrationEntity } from './client/client-registration.entity.js';
 export { UserEntity } from './user/user.entity.js';
 export { AuthRequestEntity } from './auth-request/auth-request.entity.js';
 export { DecisionTokenEntity } from './decision-token/decision-token.entity.js';

@@ -5,6 +5,7 @@ import { TypeOrmAuditRepository } from './audit/audit.repository.js';
 import { TypeOrmCallbackDeliveryRepository } from './callback-delivery/callback-delivery.repository.js';
 import { TypeOrmAuthRequestRepository } from './auth-request/auth-request.repository.js';
 import { TypeOrmClientRepository } from './client/client.repository.js';
+import { TypeOrmClientRegistrationRepository } from './client/client-registration.repository.js';
 import { createDataSource } from './data-source.js';
 import type { PersistenceOptions } from './data-source.js';
 import { TypeOrmDecisionTokenRepository } from './decision-token/decision-token.repository.js';
@@ -20,6 +21,7 @@ import { PostgresClientAssertionJtis } from './client-auth/client-assertion-jtis
 import { TypeOrmPasskeyRepository } from './passkey/passkey.repository.js';
 import { TypeOrmWebAuthnChallengeRepository } from './passkey/webauthn-challenge.repository.js';
 import { PostgresUserCodeAttempts, TypeOrmUserCodeStore } from './user-code/user-code.repository.js';
+import { PostgresPairwiseSubjects } from './pairwise-subject/pairwise-subject.repository.js';
 
 export interface PersistenceModuleOptions extends PersistenceOptions {
   /** Register the providers globally (default false: import the module where it is needed). */
@@ -28,6 +30,7 @@ export interface PersistenceModuleOptions extends PersistenceOptions {
 
 const REPOSITORIES = [
   TypeOrmClientRepository,
+  TypeOrmClientRegistrationRepository,
   TypeOrmUserRepository,
   TypeOrmAuthRequestRepository,
   TypeOrmDecisionTokenRepository,
@@ -45,6 +48,7 @@ const REPOSITORIES = [
   TypeOrmWebAuthnChallengeRepository,
   TypeOrmUserCodeStore,
   PostgresUserCodeAttempts,
+  PostgresPairwiseSubjects,
 ] as const;
 
 /**

@@ -23,6 +23,9 @@ export function aClient(overrides: Partial<Client> = {}): Client {
     idTokenSignedResponseAlg: null,
     authorizationDetailsTypes: [],
     defaultAcrValues: [],
+    subjectType: 'public',
+    sectorIdentifierUri: null,
+    clientProfile: null,
     ...overrides,
   };
 }

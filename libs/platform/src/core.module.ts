@@ -10,6 +10,7 @@ import {
   TypeOrmAuthRequestRepository,
   TypeOrmCallbackDeliveryRepository,
   TypeOrmClientRepository,
+  TypeOrmClientRegistrationRepository,
   TypeOrmDecisionTokenRepository,
   TypeOrmRefreshTokenRepository,
   TypeOrmSigningKeyRepository,
@@ -25,7 +26,7 @@ import {
   TypeOrmWebAuthnChallengeRepository,
   type PersistenceOptions,
 } from '@ciba/persistence';
-import { AuthReqIds, KeyEncryptor, KeyStore, RequestObjectVerifier, SecretHasher, TokenMinter } from '@ciba/tokens';
+import { AuthReqIds, DpopProofVerifier, KeyEncryptor, KeyStore, RequestObjectVerifier, SecretHasher, TokenMinter } from '@ciba/tokens';
 import { CachedClientRepository } from './di/cached-client-repository.js';
 import { ClientNotificationTokenSealer } from './di/client-notification-token-sealer.js';
 import { deviceTargetSealer } from './di/device-target-sealer.js';
@@ -52,18 +53,23 @@ import {
   USER_CODE_STORE,
   PROMPT_CLAIMS,
   DEFERRED_REQUEST_MARKERS,
+  CLIENT_REGISTRATIONS,
 } from './di/tokens.js';
 import { HealthController, ReadinessRegistry } from './health/health.js';
 import { ClientAuthenticator } from './http/client-authenticator.js';
+import { ClientCertificates } from './http/client-certificate.js';
 import { HtmlErrorPages } from './http/oauth-exception.filter.js';
 import { ClientAuthThrottle } from './http/client-auth-throttle.js';
 import { clientAssertionProviders } from './http/client-assertions.providers.js';
 import { TokenIssuer } from './issuance/token-issuer.js';
+import { dpopProviders } from './issuance/dpop.providers.js';
+import { SubjectMapper, subjectMapperProvider } from './issuance/pairwise-subjects.js';
 import { pinoParams } from './logging/logging.js';
 import { FlowTracing } from './tracing/flow-tracing.js';
 import { tracingProviders } from './tracing/tracing.providers.js';
 import { MetricsServer } from './metrics/metrics-http.js';
 import { ProviderMetrics } from './metrics/provider-metrics.js';
+import { KEY_ROTATION_OPTIONS, KeyRotationScheduler, keyRotationOptions } from './keys/key-rotation.scheduler.js';
 
 /**
  * The connection pool of a service: its size, a connect timeout, PostgreSQL's statement timeout, and
@@ -172,7 +178,11 @@ export class CoreModule {
               }),
           },
           KeyRefresher,
+          { provide: KEY_ROTATION_OPTIONS, useValue: keyRotationOptions(config, KEY_REFRESH_INTERVAL_MS) },
+          KeyRotationScheduler,
+          subjectMapperProvider(config),
           TokenIssuer,
+          ...dpopProviders(config, clock),
         ]
       : [];
     const exported = [
@@ -193,17 +203,21 @@ export class CoreModule {
       WEBAUTHN_CHALLENGE_REPOSITORY,
       USER_CODE_STORE,
       USER_CODE_ATTEMPTS,
+      CLIENT_REGISTRATIONS,
+      ClientAuthThrottle,
       EVENT_PUBLISHER,
       PENDING_POLL_CACHE,
       SecretHasher,
       ClientAuthenticator,
+      ClientCertificates,
       RequestObjectVerifier,
       ReadinessRegistry,
       HtmlErrorPages,
       ProviderMetrics,
       FlowTracing,
-      ...(options.keys ? [KeyEncryptor, DEVICE_REPOSITORY, KeyStore, TokenMinter, TokenIssuer] : []),
+      ...(options.keys ? [KeyEncryptor, DEVICE_REPOSITORY, KeyStore, TokenMinter, TokenIssuer, SubjectMapper] : []),
       ...(options.keys ? [AuthReqIds, ClientNotificationTokenSealer] : []),
+      ...(options.keys ? [DpopProofVerifier] : []),
     ];
     return {
       module: CoreModule,
@@ -229,9 +243,11 @@ export class CoreModule {
         { provide: CLIENT_AUTH_FAILURE_COUNTER, useExisting: PostgresClientAuthFailureCounter },
         { provide: USER_CODE_STORE, useExisting: TypeOrmUserCodeStore },
         { provide: USER_CODE_ATTEMPTS, useExisting: PostgresUserCodeAttempts },
+        { provide: CLIENT_REGISTRATIONS, useExisting: TypeOrmClientRegistrationRepository },
         ClientAuthThrottle,
         ...clientAssertionProviders(config, clock),
         ClientAuthenticator,
+        ClientCertificates,
         ReadinessRegistry,
         HtmlErrorPages,
         DatabaseReadiness,

@@ -269,7 +269,7 @@ describe('validateBackchannelRequest', () => {
       expect(errorOf(() => validate({ ...minimal, binding_message: 'x'.repeat(65) })).error).toBe('invalid_binding_message');
     });
 
-    it('FAPI-CIBA §5.2.2 (3) rejects a request without binding_message from a fapi-ciba client', () => {
+    it('FAPI-CIBA §5.2.2 rejects a request without binding_message from a fapi-ciba client', () => {
       const fapiClient: BackchannelClientView = { ...pollClient, clientProfile: 'fapi-ciba' };
       const err = errorOf(() => validate(minimal, fapiClient));
       expect(err.error).toBe('invalid_request');

@@ -53,6 +53,15 @@ describe('extractClientCredentials', () => {
     );
   });
 
+  it('RFC 8705 §2 with mutual TLS on, a client_id alone names a certificate-authenticated client; off, it lacks a secret', () => {
+    expect(extractClientCredentials(undefined, form({ client_id: 'rp-mtls' }), { tlsClientAuth: true })).toEqual({ method: 'tls_client_certificate', clientId: 'rp-mtls' });
+    expect(errorOf(() => extractClientCredentials(undefined, form({ client_id: 'rp-mtls' })))).toMatchObject({ error: 'invalid_client', description: 'client_secret is required' });
+    // Another credential beside the client_id is that method, not mutual TLS.
+    expect(extractClientCredentials(undefined, form({ client_id: 'rp', client_secret: 's3cret' }), { tlsClientAuth: true }).method).toBe('client_secret_post');
+    expect(extractClientCredentials(basic('rp:s3cret'), form({ client_id: 'rp' }), { tlsClientAuth: true }).method).toBe('client_secret_basic');
+    expect(errorOf(() => extractClientCredentials(undefined, form(), { tlsClientAuth: true }))).toMatchObject({ error: 'invalid_client' });
+  });
+
   it('RFC 6749 §5.2 answers missing credentials with invalid_client (401) and no challenge', () => {
     const err = errorOf(() => extractClientCredentials(undefined, form()));
     expect(err.error).toBe('invalid_client');

@@ -22,7 +22,16 @@ export interface ClientAssertionCredentials {
   readonly assertion: string;
 }
 
-export type ClientCredentials = ClientSecretCredentials | ClientAssertionCredentials;
+/**
+ * RFC 8705 §2: the client_id alone, the credential being the mutual-TLS certificate (tls_client_auth
+ * or self_signed_tls_client_auth, as the client registered); not yet verified.
+ */
+export interface TlsClientCertificateCredentials {
+  readonly method: 'tls_client_certificate';
+  readonly clientId: string;
+}
+
+export type ClientCredentials = ClientSecretCredentials | ClientAssertionCredentials | TlsClientCertificateCredentials;
 
 /** A signed JWT can be long (an x5c header, many claims), but not this long: longer is not an assertion worth parsing. */
 export const CLIENT_ASSERTION_MAX_LENGTH = 8192;
@@ -38,9 +47,14 @@ const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
 /**
  * Finds the client's credentials (RFC 6749 §2.3.1) without judging them: comparing the secret with
  * the stored hash happens in client authentication. Failures answered after an Authorization header
- * carry `WWW-Authenticate: Basic` (RFC 6749 §5.2).
+ * carry `WWW-Authenticate: Basic` (RFC 6749 §5.2). With `tlsClientAuth` (a certificate header is
+ * configured), a client_id sent alone is RFC 8705 §2 mutual-TLS authentication.
  */
-export function extractClientCredentials(authorizationHeader: string | undefined, params: FormParams): ClientCredentials {
+export function extractClientCredentials(
+  authorizationHeader: string | undefined,
+  params: FormParams,
+  options: { readonly tlsClientAuth?: boolean } = {},
+): ClientCredentials {
   if (authorizationHeader !== undefined && authorizationHeader !== '') {
     // RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request."
     if (params.has('client_secret') || params.has('client_assertion')) throw invalidRequest('use one client authentication method, not both');
@@ -57,7 +71,11 @@ export function extractClientCredentials(authorizationHeader: string | undefined
   const clientSecret = params.get('client_secret');
   if (clientId === undefined && clientSecret === undefined) throw invalidClient('client authentication is required');
   if (clientId === undefined) throw invalidClient('client_id is required with client_secret');
-  if (clientSecret === undefined) throw invalidClient('client_secret is required');
+  // RFC 8705 §2: with mutual TLS on, a client_id without other credentials names a certificate-authenticated client.
+  if (clientSecret === undefined) {
+    if (options.tlsClientAuth === true) return { method: 'tls_client_certificate', clientId };
+    throw invalidClient('client_secret is required');
+  }
   return { method: 'client_secret_post', clientId, clientSecret };
 }
 

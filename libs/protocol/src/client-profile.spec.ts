@@ -26,7 +26,7 @@ describe('fapi-ciba client profile: registration', () => {
     expect(clientProfileProblems({ token_endpoint_auth_method: 'client_secret_basic', backchannel_token_delivery_mode: 'push' })).toEqual([]);
   });
 
-  it('FAPI-CIBA §5.2.2 (2) needs signed authentication requests with PS256 or ES256', () => {
+  it('FAPI-CIBA §5.2.2 needs signed authentication requests with PS256 or ES256', () => {
     expect(clientProfileProblems({ ...fapi, backchannel_authentication_request_signing_alg: undefined })).toEqual([
       'fapi-ciba needs signed authentication requests: backchannel_authentication_request_signing_alg PS256 or ES256',
     ]);
@@ -34,7 +34,7 @@ describe('fapi-ciba client profile: registration', () => {
     expect(clientProfileProblems({ ...fapi, backchannel_authentication_request_signing_alg: 'EdDSA' })).toHaveLength(1);
   });
 
-  it('FAPI-CIBA §5.2.2 (4) refuses the push mode', () => {
+  it('FAPI-CIBA §5.2.2 refuses the push mode', () => {
     expect(clientProfileProblems({ ...fapi, backchannel_token_delivery_mode: 'push' })).toEqual(['fapi-ciba does not allow the push token delivery mode; use poll or ping']);
   });
 
@@ -68,7 +68,7 @@ describe('fapi-ciba client profile: registration', () => {
 });
 
 describe('fapi-ciba client profile: requests', () => {
-  it('FAPI-CIBA §5.2.2 (3) requires a binding_message from a fapi-ciba client', () => {
+  it('FAPI-CIBA §5.2.2 requires a binding_message from a fapi-ciba client', () => {
     const err = errorOf(() => checkProfileBindingMessage('fapi-ciba', null));
     expect(err.error).toBe('invalid_request');
     expect(err.description).toContain('binding_message is required');

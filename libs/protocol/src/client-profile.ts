@@ -32,9 +32,9 @@ const isFapiAlg = (alg: string | undefined): boolean => alg !== undefined && (FA
 /**
  * What a client registered with `client_profile: fapi-ciba` must also register, each problem one
  * message (empty when the registration fits the profile, or names no profile):
- * - FAPI-CIBA §5.2.2 (2): only signed authentication requests (CIBA §7.1.1), so
+ * - FAPI-CIBA §5.2.2: only signed authentication requests (CIBA §7.1.1), so
  *   `backchannel_authentication_request_signing_alg`, PS256 or ES256;
- * - FAPI-CIBA §5.2.2 (4): no push mode (tokens leave only from the token endpoint, where they are
+ * - FAPI-CIBA §5.2.2: no push mode (tokens leave only from the token endpoint, where they are
  *   sender-constrained);
  * - FAPI 1.0 Advanced §5.2.2 (14): `private_key_jwt` (with PS256 or ES256 as its
  *   `token_endpoint_auth_signing_alg`), `tls_client_auth` or `self_signed_tls_client_auth`;
@@ -64,7 +64,7 @@ export function clientProfileProblems(metadata: ProfiledClientMetadata): string[
 }
 
 /**
- * FAPI-CIBA §5.2.2 (3): the provider "shall ensure unique authorization context exists in the
+ * FAPI-CIBA §5.2.2: the provider "shall ensure unique authorization context exists in the
  * authorization request or require a binding_message". This provider requires the binding
  * message from every fapi-ciba client: it is what the user compares between the two devices.
  */

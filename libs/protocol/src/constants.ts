@@ -8,8 +8,11 @@ export const RT_HASH_CLAIM = 'urn:openid:params:jwt:claim:rt_hash';
 export const TOKEN_DELIVERY_MODES = ['poll', 'ping', 'push'] as const;
 export type TokenDeliveryMode = (typeof TOKEN_DELIVERY_MODES)[number];
 
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'] as const;
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+/** RFC 8705 §2: the methods that authenticate with the client's mutual-TLS certificate (offered only when a certificate header is configured). */
+export const TLS_CLIENT_AUTH_METHODS = ['tls_client_auth', 'self_signed_tls_client_auth'] as const satisfies readonly ClientAuthMethod[];
+export type TlsClientAuthMethod = (typeof TLS_CLIENT_AUTH_METHODS)[number];
 /** The methods that authenticate with a signed JWT (RFC 7523 §2.2, OpenID Connect Core 1.0 §9). */
 export type ClientAssertionMethod = Extract<ClientAuthMethod, 'client_secret_jwt' | 'private_key_jwt'>;
 

@@ -26,6 +26,10 @@ describe('buildDiscoveryDocument', () => {
     expect(doc.grant_types_supported).toContain(CIBA_GRANT_TYPE);
   });
 
+  it('RFC 9449 §5.1 publishes dpop_signing_alg_values_supported: asymmetric algorithms only', () => {
+    expect(buildDiscoveryDocument(input).dpop_signing_alg_values_supported).toEqual(['ES256', 'PS256', 'EdDSA', 'RS256']);
+  });
+
   it('§4 omits backchannel_authentication_request_signing_alg_values_supported when signed requests are not accepted', () => {
     expect(buildDiscoveryDocument(input)).not.toHaveProperty('backchannel_authentication_request_signing_alg_values_supported');
     expect(buildDiscoveryDocument({ ...input, backchannelAuthenticationRequestSigningAlgValuesSupported: [] })).not.toHaveProperty(
@@ -45,7 +49,8 @@ describe('buildDiscoveryDocument', () => {
       expect(doc).toHaveProperty(field);
     }
     expect(doc.token_endpoint).toBe('https://op.example.com/token');
-    expect(doc.subject_types_supported).toEqual(['public']);
+    // OpenID Connect Core §8.1: pairwise subject identifiers per client.
+    expect(doc.subject_types_supported).toEqual(['public', 'pairwise']);
     expect(doc.response_types_supported).toEqual([]);
     expect(doc).not.toHaveProperty('authorization_endpoint');
   });
@@ -63,6 +68,11 @@ describe('buildDiscoveryDocument', () => {
     expect(full.userinfo_endpoint).toBe('https://op.example.com/userinfo');
     expect(full.acr_values_supported).toEqual(['urn:acr:mfa']);
     expect(full.response_types_supported).toEqual(['code']);
+  });
+
+  it('RFC 8414 §2 / RFC 7591 §3 registration_endpoint only while dynamic registration is enabled', () => {
+    expect(buildDiscoveryDocument(input)).not.toHaveProperty('registration_endpoint');
+    expect(buildDiscoveryDocument({ ...input, registrationEndpoint: 'https://op.example.com/register' }).registration_endpoint).toBe('https://op.example.com/register');
   });
 
   it('RFC 8414 §2 introspection and revocation endpoints carry the token endpoint’s client authentication methods and algorithms', () => {
@@ -85,6 +95,14 @@ describe('buildDiscoveryDocument', () => {
     });
     const withoutAlgs = buildDiscoveryDocument({ ...input, introspectionEndpoint: 'https://op.example.com/token/introspect' });
     expect(withoutAlgs).not.toHaveProperty('introspection_endpoint_auth_signing_alg_values_supported');
+  });
+
+  it('RFC 8705 §3.3 publishes tls_client_certificate_bound_access_tokens only when certificate-bound tokens are issued', () => {
+    expect(buildDiscoveryDocument(input)).not.toHaveProperty('tls_client_certificate_bound_access_tokens');
+    expect(buildDiscoveryDocument({ ...input, tlsClientCertificateBoundAccessTokens: false })).not.toHaveProperty('tls_client_certificate_bound_access_tokens');
+    const mtls = buildDiscoveryDocument({ ...input, tlsClientCertificateBoundAccessTokens: true, tokenEndpointAuthMethodsSupported: ['tls_client_auth', 'self_signed_tls_client_auth'] });
+    expect(mtls.tls_client_certificate_bound_access_tokens).toBe(true);
+    expect(mtls.token_endpoint_auth_methods_supported).toEqual(['tls_client_auth', 'self_signed_tls_client_auth']);
   });
 
   it('serializes to plain JSON without sharing arrays with the input', () => {

@@ -1,4 +1,6 @@
 import { CIBA_GRANT_TYPE } from './constants.js';
+import { DPOP_SIGNING_ALGS } from './dpop.js';
+import { SUBJECT_TYPES } from './pairwise-sector.js';
 import type { ClientAuthMethod, SigningAlg, TokenDeliveryMode } from './constants.js';
 
 export interface DiscoveryInput {
@@ -7,6 +9,8 @@ export interface DiscoveryInput {
   readonly tokenEndpoint: string;
   readonly jwksUri: string;
   readonly userinfoEndpoint?: string;
+  /** RFC 8414 §2 / RFC 7591 §3: advertised only while dynamic client registration is enabled. */
+  readonly registrationEndpoint?: string;
   /**
    * RFC 8414 §2: introspection (RFC 7662) and revocation (RFC 7009) endpoints. Both take the token
    * endpoint's client authentication, so they are advertised with its methods and algorithms.
@@ -32,6 +36,8 @@ export interface DiscoveryInput {
   readonly idTokenSigningAlgValuesSupported: readonly SigningAlg[];
   readonly claimsSupported: readonly string[];
   readonly acrValuesSupported?: readonly string[];
+  /** RFC 8705 §3.3: certificate-bound access tokens are issued (mutual TLS is configured). */
+  readonly tlsClientCertificateBoundAccessTokens?: boolean;
 }
 
 /**
@@ -44,6 +50,7 @@ export type OpenIdProviderMetadata = {
   token_endpoint: string;
   jwks_uri: string;
   userinfo_endpoint?: string;
+  registration_endpoint?: string;
   introspection_endpoint?: string;
   introspection_endpoint_auth_methods_supported?: string[];
   introspection_endpoint_auth_signing_alg_values_supported?: string[];
@@ -63,6 +70,8 @@ export type OpenIdProviderMetadata = {
   backchannel_user_code_parameter_supported: boolean;
   backchannel_authentication_request_signing_alg_values_supported?: string[];
   authorization_details_types_supported?: string[];
+  tls_client_certificate_bound_access_tokens?: boolean;
+  dpop_signing_alg_values_supported: string[];
 };
 
 /**
@@ -84,10 +93,12 @@ export function buildDiscoveryDocument(input: DiscoveryInput): OpenIdProviderMet
     token_endpoint: input.tokenEndpoint,
     jwks_uri: input.jwksUri,
     ...(input.userinfoEndpoint === undefined ? {} : { userinfo_endpoint: input.userinfoEndpoint }),
+    ...(input.registrationEndpoint === undefined ? {} : { registration_endpoint: input.registrationEndpoint }),
     scopes_supported: [...input.scopesSupported],
     response_types_supported: [...(input.responseTypesSupported ?? [])],
     grant_types_supported: [...input.grantTypesSupported],
-    subject_types_supported: ['public'],
+    // OpenID Connect Core §8: public by default, pairwise per client (`subject_type`).
+    subject_types_supported: [...SUBJECT_TYPES],
     id_token_signing_alg_values_supported: [...input.idTokenSigningAlgValuesSupported],
     token_endpoint_auth_methods_supported: [...input.tokenEndpointAuthMethodsSupported],
     ...(input.tokenEndpointAuthSigningAlgValuesSupported === undefined
@@ -100,6 +111,9 @@ export function buildDiscoveryDocument(input: DiscoveryInput): OpenIdProviderMet
     ...(input.backchannelAuthenticationRequestSigningAlgValuesSupported === undefined || input.backchannelAuthenticationRequestSigningAlgValuesSupported.length === 0
       ? {}
       : { backchannel_authentication_request_signing_alg_values_supported: [...input.backchannelAuthenticationRequestSigningAlgValuesSupported] }),
+    ...(input.tlsClientCertificateBoundAccessTokens === true ? { tls_client_certificate_bound_access_tokens: true } : {}),
+    // RFC 9449 §5.1: DPoP proofs are always accepted, with these algorithms.
+    dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
     ...(input.introspectionEndpoint === undefined ? {} : endpointWithClientAuth('introspection', input.introspectionEndpoint, input)),
     ...(input.revocationEndpoint === undefined ? {} : endpointWithClientAuth('revocation', input.revocationEndpoint, input)),
   };

@@ -30,6 +30,13 @@ export const OAuthErrorStatus = {
   insufficient_scope: 403,
   // RFC 7009 §2.2.1 (a token type the server does not revoke)
   unsupported_token_type: 400,
+  // RFC 9449 §5 / §7.1 / §8 (DPoP): 400 at the token endpoint, 401 at a protected resource
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
+  // RFC 7591 §3.2.2 (dynamic client registration)
+  invalid_client_metadata: 400,
+  invalid_software_statement: 400,
+  unapproved_software_statement: 400,
   method_not_allowed: 405,
   server_error: 500,
   temporarily_unavailable: 503,

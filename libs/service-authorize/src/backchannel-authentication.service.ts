@@ -6,7 +6,7 @@ import {
   type AuthenticatedClient,
   type Clock,
   type EventPublisher,
-  type UserHint,
+  ClientNoLongerRegistered,
   acceptedLifecycle,
   requestCreated,
 } from '@ciba/domain';
@@ -15,15 +15,16 @@ import {
   type BackchannelPolicy,
   type FormParams,
   OAuthError,
-  type ValidatedBackchannelRequest,
   backchannelResponse,
   defaultBindingMessageRule,
+  invalidClient,
   patternBindingMessageRule,
   validateBackchannelRequest,
 } from '@ciba/protocol';
-import { AuthReqIds, KeyStore, verifyIdTokenHint } from '@ciba/tokens';
+import { AuthReqIds } from '@ciba/tokens';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, ClientNotificationTokenSealer, EVENT_PUBLISHER, FlowTracing, PROVIDER_CONFIG, ProviderMetrics } from '@ciba/platform';
 import { UserCodeVerifier } from './user-code.verifier.js';
+import { UserHintResolver } from './hints/user-hint.resolver.js';
 
 /**
  * CIBA §7: validate the authentication request, resolve the user, persist the request as pending and
@@ -39,12 +40,12 @@ export class BackchannelAuthenticationService {
     @Inject(AUTH_REQUEST_REPOSITORY) private readonly requests: AuthRequestRepository,
     @Inject(EVENT_PUBLISHER) private readonly events: EventPublisher,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly keyStore: KeyStore,
     private readonly authReqIds: AuthReqIds,
     private readonly notificationTokens: ClientNotificationTokenSealer,
     private readonly metrics: ProviderMetrics,
     private readonly tracing: FlowTracing,
     private readonly userCodes: UserCodeVerifier,
+    private readonly hints: UserHintResolver,
   ) {
     const { bindingMessage } = config.ciba;
     this.policy = {
@@ -64,7 +65,7 @@ export class BackchannelAuthenticationService {
       throw new OAuthError('unauthorized_client', `the ${client.backchannelTokenDeliveryMode} token delivery mode is not enabled on this provider`);
     }
     const validated = validateBackchannelRequest(params, client, this.policy);
-    const hinted = await this.userHint(client, validated);
+    const hinted = await this.hints.resolve(client, validated);
     // §7.1: a client registered for user codes always sends one (else missing_user_code above); a
     // user_code from any other client plays no part and is ignored (never checked, never counted).
     const hint = client.backchannelUserCodeParameter ? await this.userCodes.verify(hinted, validated.userCode ?? '') : hinted;
@@ -91,7 +92,11 @@ export class BackchannelAuthenticationService {
       ...acceptedLifecycle(),
     };
     // One round trip: the user found by the hint and the request stored for them.
-    const subject = await this.requests.createForUser(accepted, hint);
+    const subject = await this.requests.createForUser(accepted, hint).catch((err: unknown) => {
+      // Deleted (RFC 7592 §2.3) since it authenticated: as if its credentials had failed.
+      if (err instanceof ClientNoLongerRegistered) throw invalidClient('client authentication failed');
+      throw err;
+    });
     if (subject === null) throw new OAuthError('unknown_user_id', `the ${validated.hint.type} does not identify a known user`);
     const request: AuthRequest = { ...accepted, subject };
     this.metrics.flowStarted(request);
@@ -101,21 +106,6 @@ export class BackchannelAuthenticationService {
       expiresIn: validated.expiresIn,
       interval,
     });
-  }
-
-  /** Who the request is for; the user is looked up when the request is stored. */
-  private async userHint(client: AuthenticatedClient, validated: ValidatedBackchannelRequest): Promise<UserHint> {
-    const { hint } = validated;
-    switch (hint.type) {
-      case 'login_hint':
-        return { loginHint: hint.value };
-      case 'id_token_hint': {
-        const { sub } = await verifyIdTokenHint(hint.value, { keyStore: this.keyStore, issuer: this.config.issuer, clientId: client.clientId });
-        return { sub };
-      }
-      case 'login_hint_token':
-        throw new OAuthError('invalid_request', 'login_hint_token is not supported by this provider; use login_hint or id_token_hint');
-    }
   }
 
   /**

@@ -3,7 +3,6 @@ import type { ProviderConfig } from '@ciba/config';
 import type { ClientRepository } from '@ciba/domain';
 import {
   CIBA_GRANT_TYPE,
-  CLIENT_AUTH_METHODS,
   CLIENT_SECRET_JWT_ALGS,
   SIGNING_ALGS,
   type OpenIdProviderMetadata,
@@ -14,6 +13,7 @@ import {
 } from '@ciba/protocol';
 import { KeyStore } from '@ciba/tokens';
 import { CLIENT_REPOSITORY, PROVIDER_CONFIG } from '@ciba/platform';
+import { tokenEndpointAuthMethodsSupported } from './registration/registration-metadata.js';
 
 export const JWKS_PATH = '/jwks';
 
@@ -35,6 +35,8 @@ export class DiscoveryController {
       introspectionEndpoint: `${config.publicUrls.token}/token/introspect`,
       revocationEndpoint: `${config.publicUrls.token}/token/revoke`,
       userinfoEndpoint: `${config.publicUrls.token}/userinfo`,
+      // RFC 7591 §3: the authorize service's registration endpoint, only while registration is enabled.
+      ...(config.registration.enabled ? { registrationEndpoint: `${config.publicUrls.authorize}/register` } : {}),
       jwksUri: `${config.publicUrls.authorize}${JWKS_PATH}`,
       scopesSupported: [...config.ciba.scopes],
       grantTypesSupported: [CIBA_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE],
@@ -43,12 +45,14 @@ export class DiscoveryController {
       backchannelUserCodeParameterSupported: true,
       // CIBA §7.1.1: request objects are verified with the client's registered public keys (`RequestObjectVerifier`).
       backchannelAuthenticationRequestSigningAlgValuesSupported: [...REQUEST_OBJECT_ALGS],
-      tokenEndpointAuthMethodsSupported: [...CLIENT_AUTH_METHODS],
+      // RFC 8705 §2: the mutual-TLS methods only when the proxy's certificate header is configured.
+      tokenEndpointAuthMethodsSupported: tokenEndpointAuthMethodsSupported(config),
+      tlsClientCertificateBoundAccessTokens: Boolean(config.mtls),
       // RFC 7523 client assertions: private_key_jwt with the asymmetric algorithms, client_secret_jwt with HMAC.
       tokenEndpointAuthSigningAlgValuesSupported: [...SIGNING_ALGS, ...CLIENT_SECRET_JWT_ALGS],
       // OpenID Connect Discovery 1.0 §3: every algorithm with an active key (CIBA_SIGNING_ALGS), RS256 always among them.
       idTokenSigningAlgValuesSupported: [...config.keys.signingAlgs],
-      claimsSupported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'amr', 'at_hash', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified'],
+      claimsSupported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'amr', 'at_hash', 'name', 'preferred_username', 'email', 'email_verified', 'phone_number', 'phone_number_verified'],
       // The ACRs this provider can assert: those a passkey step-up satisfies, when the notifier's URL
       // can host WebAuthn at all. Other requested values are accepted and passed on, never asserted.
       ...(config.stepUp.relyingParty !== null && config.stepUp.passkeyAcrValues.length > 0 ? { acrValuesSupported: [...config.stepUp.passkeyAcrValues] } : {}),

@@ -14,7 +14,7 @@ import {
 } from '@ciba/domain';
 import { SLOW_DOWN_INCREMENT_SECONDS, tokenEndpointError } from '@ciba/protocol';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, FlowTracing, PENDING_POLL_CACHE, TokenIssuer, type TokenResponse } from '@ciba/platform';
-import { AuthReqIds, type RefreshTokenSeed } from '@ciba/tokens';
+import { AuthReqIds, type Confirmation, type RefreshTokenSeed } from '@ciba/tokens';
 
 
 /**
@@ -37,7 +37,8 @@ export class CibaGrantService {
     private readonly tracing: FlowTracing,
   ) {}
 
-  async exchange(client: AuthenticatedClient, authReqId: string): Promise<TokenResponse> {
+  /** `confirmation`: the key the access token is bound to (RFC 9449 DPoP, RFC 8705 mTLS); undefined for a bearer token. */
+  async exchange(client: AuthenticatedClient, authReqId: string, confirmation?: Confirmation): Promise<TokenResponse> {
     if (client.backchannelTokenDeliveryMode === 'push') {
       throw tokenEndpointError('unauthorized_client', 'push mode clients receive tokens at their notification endpoint, not from the token endpoint');
     }
@@ -56,11 +57,17 @@ export class CibaGrantService {
     // A poll that reached the request's state is a step of its flow, in the flow's trace (polls the
     // cache answers stay in their own request's trace: the cache holds no trace context).
     const attributes = { 'ciba.request_id': polled.request.id, 'ciba.client_id': client.clientId, 'ciba.delivery_mode': polled.request.deliveryMode };
-    return this.tracing.inFlow('ciba.token_request', polled.request.traceContext, attributes, () => this.answer(client, polled, now, refreshToken));
+    return this.tracing.inFlow('ciba.token_request', polled.request.traceContext, attributes, () => this.answer(client, polled, now, refreshToken, confirmation));
   }
 
   /** The answer to a poll recorded in the database: an error per the request's state, or the tokens of a redemption. */
-  private async answer(client: AuthenticatedClient, polled: PollRecord, now: Date, refreshToken: RefreshTokenSeed | null): Promise<TokenResponse> {
+  private async answer(
+    client: AuthenticatedClient,
+    polled: PollRecord,
+    now: Date,
+    refreshToken: RefreshTokenSeed | null,
+    confirmation: Confirmation | undefined,
+  ): Promise<TokenResponse> {
     const outcome = pollOutcome(polled.request, now, polled.tooSoon);
     if (outcome.kind === 'pending' || outcome.kind === 'slow_down') await this.pollCache.rememberPending(polled.request);
     switch (outcome.kind) {
@@ -74,7 +81,7 @@ export class CibaGrantService {
       case 'expired':
         throw tokenEndpointError('expired_token', 'the auth_req_id has expired; start a new authentication request');
       case 'redeemed':
-        if (polled.redeemed) return this.issue(client, polled.request, polled.user, refreshToken);
+        if (polled.redeemed) return this.issue(client, polled.request, polled.user, refreshToken, confirmation);
         throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
       case 'approved':
         // Not redeemed by the poll that found it approved: cannot happen (the statement redeems it).
@@ -86,10 +93,20 @@ export class CibaGrantService {
    * This poll redeemed the request (for this caller alone, atomically): mint the tokens (CPU only).
    * Should minting fail, the redemption is undone so that the client may poll again.
    */
-  private async issue(client: AuthenticatedClient, redeemed: AuthRequest, user: User | null, refreshToken: RefreshTokenSeed | null): Promise<TokenResponse> {
+  private async issue(
+    client: AuthenticatedClient,
+    redeemed: AuthRequest,
+    user: User | null,
+    refreshToken: RefreshTokenSeed | null,
+    confirmation: Confirmation | undefined,
+  ): Promise<TokenResponse> {
     let prepared;
     try {
-      prepared = await this.issuer.prepare(client, redeemed, { user, refreshToken: refreshToken?.value ?? null });
+      prepared = await this.issuer.prepare(client, redeemed, {
+        user,
+        refreshToken: refreshToken?.value ?? null,
+        ...(confirmation !== undefined ? { confirmation } : {}),
+      });
     } catch (err) {
       await this.requests
         .forClient(client)

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedClient, Clock, RefreshTokenRepository } from '@ciba/domain';
 import { tokenEndpointError } from '@ciba/protocol';
-import { sha256Base64url } from '@ciba/tokens';
+import { type Confirmation, sha256Base64url } from '@ciba/tokens';
 import { CLOCK, REFRESH_TOKEN_REPOSITORY, TokenIssuer, type TokenResponse } from '@ciba/platform';
 
 /**
@@ -26,7 +26,17 @@ export class RefreshGrantService {
     private readonly issuer: TokenIssuer,
   ) {}
 
-  async exchange(client: AuthenticatedClient, refreshToken: string, requestedScope: readonly string[] | null): Promise<TokenResponse> {
+  /**
+   * `confirmation`: the key the new access token is bound to (RFC 9449 DPoP, RFC 8705 mTLS). The
+   * refresh token of a confidential client is not bound (RFC 9449 §5): client authentication
+   * already protects it.
+   */
+  async exchange(
+    client: AuthenticatedClient,
+    refreshToken: string,
+    requestedScope: readonly string[] | null,
+    confirmation?: Confirmation,
+  ): Promise<TokenResponse> {
     const oldHash = sha256Base64url(refreshToken);
     const now = this.clock.now();
     const found = await this.refreshTokens.find(client.clientId, oldHash, now);
@@ -48,6 +58,7 @@ export class RefreshGrantService {
       includeRtHash: false,
       // RFC 9396 §7: no authorization_details in the request, so the details granted originally apply.
       authorizationDetails: current.authorizationDetails,
+      ...(confirmation !== undefined ? { confirmation } : {}),
     });
     const next = prepared.refreshTokenRecord;
     if (!next) {

@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AuthenticatedClient, Clock, RefreshTokenRepository } from '@ciba/domain';
 import { type ProviderConfig } from '@ciba/config';
 import type { TokenKind, TokenOperationRequest } from './token-lifecycle.rules.js';
-import { KeyStore, sha256Base64url, verifyAccessToken } from '@ciba/tokens';
-import { CLOCK, PROVIDER_CONFIG, REFRESH_TOKEN_REPOSITORY } from '@ciba/platform';
+import { type AccessTokenType, type Confirmation, KeyStore, accessTokenTypeOf, sha256Base64url, verifyAccessToken } from '@ciba/tokens';
+import { CLOCK, PROVIDER_CONFIG, REFRESH_TOKEN_REPOSITORY, SubjectMapper } from '@ciba/platform';
 
 /** RFC 7662 §2.2 introspection response: `{active: false}` alone, or the active token's description. */
 export type IntrospectionResponse =
@@ -14,12 +14,14 @@ export type IntrospectionResponse =
       readonly client_id: string;
       readonly sub: string;
       readonly exp: number;
-      /** Access tokens only: a refresh token's issue time is not kept. */
+      /** The access token's `iat`; a refresh token's time of issue as stored. */
       readonly iat?: number;
       readonly iss: string;
       readonly aud: string | readonly string[];
-      readonly token_type?: 'Bearer';
-      readonly cnf?: Readonly<Record<string, unknown>>;
+      /** RFC 9449 §5 / RFC 7662 §2.2: `DPoP` for a DPoP-bound access token. */
+      readonly token_type?: AccessTokenType;
+      /** RFC 7800 / RFC 9449 §6.2 / RFC 8705 §3.2: the key a sender-constrained access token is bound to. */
+      readonly cnf?: Confirmation;
     };
 
 const INACTIVE: IntrospectionResponse = { active: false };
@@ -40,6 +42,7 @@ export class TokenIntrospectionService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
     private readonly keyStore: KeyStore,
+    private readonly subjects: SubjectMapper,
   ) {}
 
   async introspect(client: AuthenticatedClient, request: TokenOperationRequest): Promise<IntrospectionResponse> {
@@ -72,7 +75,7 @@ export class TokenIntrospectionService {
       iat: claims.iat,
       iss: claims.iss,
       aud: claims.aud,
-      token_type: 'Bearer',
+      token_type: accessTokenTypeOf(claims.cnf),
       ...(claims.cnf === undefined ? {} : { cnf: claims.cnf }),
     };
   }
@@ -85,8 +88,10 @@ export class TokenIntrospectionService {
       active: true,
       scope: record.scope.join(' '),
       client_id: record.clientId,
-      sub: record.subject,
+      // The refresh token keeps the user's own sub; the client knows them by its own (OpenID Connect Core §8.1).
+      sub: this.subjects.subjectFor(client, record.subject),
       exp: seconds(record.expiresAt),
+      ...(record.issuedAt === undefined ? {} : { iat: seconds(record.issuedAt) }),
       iss: this.config.issuer,
       // A refresh token is presented to the provider alone.
       aud: this.config.issuer,

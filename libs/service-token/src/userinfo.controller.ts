@@ -1,10 +1,12 @@
 import { Controller, Get, HttpCode, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ProviderConfig } from '@ciba/config';
-import type { Clock, UserRepository } from '@ciba/domain';
-import { CLOCK, NO_STORE_HEADERS, OAuthExceptionFilter, PROVIDER_CONFIG, USER_REPOSITORY, claimsForScope } from '@ciba/platform';
-import { bearerError, bearerTokenOf } from './token-lifecycle.rules.js';
+import type { ClientRepository, Clock, UserRepository } from '@ciba/domain';
+import { CLIENT_REPOSITORY, CLOCK, NO_STORE_HEADERS, OAuthExceptionFilter, PROVIDER_CONFIG, SubjectMapper, USER_REPOSITORY, claimsForScope } from '@ciba/platform';
+import { resourceChallenge } from '@ciba/protocol';
 import { KeyStore, verifyAccessToken } from '@ciba/tokens';
+import { SenderConstraint } from './sender-constraint.js';
+import { accessTokenOf } from './token-lifecycle.rules.js';
 
 export const USERINFO_PATH = '/userinfo';
 
@@ -13,8 +15,9 @@ const hasParameter = (value: unknown, name: string): boolean => typeof value ===
 /**
  * OpenID Connect Core §5.3 UserInfo: the end-user's claims for a valid access token with the
  * `openid` scope. The claims per scope are the ID token's (`claimsForScope`), `sub` always. The
- * access token comes in the Authorization header only (RFC 6750 §2.1); errors carry the RFC 6750 §3
- * `WWW-Authenticate: Bearer` challenge.
+ * access token comes in the Authorization header only (RFC 6750 §2.1), as a Bearer token or, bound
+ * to the client's key, with the DPoP scheme and a proof (RFC 9449 §7); errors carry the RFC 6750 §3
+ * / RFC 9449 §7.1 `WWW-Authenticate` challenges (`Bearer` and `DPoP algs=…`).
  */
 @Controller(USERINFO_PATH.slice(1))
 @UseFilters(OAuthExceptionFilter)
@@ -24,6 +27,9 @@ export class UserInfoController {
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly keyStore: KeyStore,
+    private readonly senderConstraint: SenderConstraint,
+    @Inject(CLIENT_REPOSITORY) private readonly clients: ClientRepository,
+    private readonly subjects: SubjectMapper,
   ) {}
 
   @Get()
@@ -39,16 +45,23 @@ export class UserInfoController {
 
   private async userInfo(req: Request, res: Response): Promise<Record<string, unknown>> {
     res.set(NO_STORE_HEADERS);
-    const token = bearerTokenOf({
+    const presented = accessTokenOf({
       authorization: req.headers.authorization,
       inQuery: hasParameter(req.query, 'access_token'),
       inBody: req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded' && hasParameter(req.body, 'access_token'),
     });
-    const claims = await verifyAccessToken(token, { keyStore: this.keyStore, issuer: this.config.issuer, now: this.clock.now() });
-    if (claims === null) throw bearerError('invalid_token', 'the access token is invalid or has expired');
-    if (!claims.scope.includes('openid')) throw bearerError('insufficient_scope', 'the access token lacks the openid scope', 'openid');
-    const user = await this.users.findBySub(claims.sub);
-    if (user === null) throw bearerError('invalid_token', 'the end-user of the access token no longer exists');
+    const { scheme } = presented;
+    const claims = await verifyAccessToken(presented.token, { keyStore: this.keyStore, issuer: this.config.issuer, now: this.clock.now() });
+    if (claims === null) throw resourceChallenge('invalid_token', 'the access token is invalid or has expired', { scheme });
+    // RFC 9449 §7 / RFC 8705 §3: a sender-constrained token only from the holder of its key.
+    await this.senderConstraint.checkResourceRequest(req, claims, presented, `${this.config.publicUrls.token}${USERINFO_PATH}`, res);
+    if (!claims.scope.includes('openid')) throw resourceChallenge('insufficient_scope', 'the access token lacks the openid scope', { scope: 'openid', scheme });
+    // OpenID Connect Core §8.1: a pairwise client's token names the user by its sector's sub; the
+    // answer keeps that sub, the claims are the user's.
+    const client = await this.clients.findById(claims.clientId);
+    const sub = client === null ? null : await this.subjects.localSubject(client, claims.sub);
+    const user = sub === null ? null : await this.users.findBySub(sub);
+    if (user === null) throw resourceChallenge('invalid_token', 'the end-user of the access token no longer exists', { scheme });
     return { ...claimsForScope(user, claims.scope), sub: claims.sub };
   }
 }

@@ -10,6 +10,8 @@ export type { ReceivedCallback, ScriptedResponse } from './client-receiver.js';
 export { awaitRecorded } from './peers/await-recorded.js';
 export { replyJson, selfSignedCert, startHttpsPeer, temporaryFile } from './peers/https-peer.js';
 export type { HttpsPeer, RecordedRequest, Responder, TlsIdentity } from './peers/https-peer.js';
+export { forwardedCertificateHeader, testCertificateAuthority, testClientCertificate } from './peers/client-certificates.js';
+export type { ClientCertificate, TestCertificateAuthority } from './peers/client-certificates.js';
 export { SMTP_REPLIES, SmtpPeer, mailParts } from './peers/smtp-peer.js';
 export type { MailParts, ReceivedMail, RecipientAttempt, SmtpPeerOptions, SmtpReply } from './peers/smtp-peer.js';
 export { NatsPeer } from './peers/nats-peer.js';

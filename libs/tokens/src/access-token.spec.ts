@@ -73,6 +73,31 @@ describe('verifyAccessToken (RFC 9068 access tokens presented back to the provid
     expect(await verifyAccessToken(`${header}.${altered}.${signature}`, check())).toBeNull();
   });
 
+  it('RFC 7800 §3.1 a bound token verifies with its cnf (jkt or x5t#S256)', async () => {
+    const { minter, check } = await setup();
+    const dpop = await minter().mint({ ...input, confirmation: { jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' } });
+    expect((await verifyAccessToken(dpop.accessToken, check()))?.cnf).toEqual({ jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' });
+    const mtls = await minter().mint({ ...input, confirmation: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } });
+    expect((await verifyAccessToken(mtls.accessToken, check()))?.cnf).toEqual({ 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' });
+  });
+
+  it('RFC 7800 §3.1 a token whose cnf the provider cannot read is refused rather than treated as a bearer token', async () => {
+    const { check, keyStore, clock } = await setup();
+    const iat = Math.floor(clock.now().getTime() / 1000);
+    const { kid, key } = keyStore.signingKey();
+    for (const cnf of [{}, { jwk: { kty: 'EC' } }, { jkt: 42 }, { jkt: '' }, 'jkt', [{ jkt: 'x' }], { jkt: 'x', kid: 'y' }]) {
+      const token = await new SignJWT({ client_id: 'client-1', scope: 'openid', cnf })
+        .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+        .setIssuer(ISSUER)
+        .setSubject('user-42')
+        .setAudience(ISSUER)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 600)
+        .sign(key);
+      expect(await verifyAccessToken(token, check())).toBeNull();
+    }
+  });
+
   it('garbage is refused without an exception', async () => {
     const { check } = await setup();
     for (const token of ['', 'x', 'a.b.c', 'not-a-jwt-0123456789abcdefghijklmnopqrstuvwxyz']) expect(await verifyAccessToken(token, check())).toBeNull();

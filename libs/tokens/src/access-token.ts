@@ -1,5 +1,6 @@
 import { jwtVerify } from 'jose';
 import { SIGNING_ALGS } from '@ciba/protocol';
+import type { Confirmation } from './confirmation.js';
 import type { KeyStore } from './key-store.js';
 
 export interface AccessTokenCheck {
@@ -18,8 +19,8 @@ export interface AccessTokenClaims {
   readonly iat: number;
   readonly iss: string;
   readonly aud: string | readonly string[];
-  /** RFC 7800 confirmation, when the token is sender-constrained (never, today). */
-  readonly cnf?: Readonly<Record<string, unknown>>;
+  /** RFC 7800 confirmation, when the token is sender-constrained (RFC 9449 `jkt`, RFC 8705 `x5t#S256`). */
+  readonly cnf?: Confirmation;
 }
 
 /**
@@ -41,6 +42,9 @@ export async function verifyAccessToken(token: string, check: AccessTokenCheck):
     return null;
   }
   const { sub, client_id: clientId, scope, exp, iat, aud, cnf } = payload;
+  // A `cnf` this provider cannot read would make a bound token usable as a bearer one: refuse it.
+  const confirmation = cnf === undefined ? undefined : confirmationOf(cnf);
+  if (confirmation === null) return null;
   if (typeof sub !== 'string' || typeof clientId !== 'string' || typeof scope !== 'string' || typeof exp !== 'number' || typeof iat !== 'number' || aud === undefined) return null;
   return {
     sub,
@@ -50,6 +54,19 @@ export async function verifyAccessToken(token: string, check: AccessTokenCheck):
     iat,
     iss: check.issuer,
     aud,
-    ...(typeof cnf === 'object' && cnf !== null ? { cnf: cnf as Record<string, unknown> } : {}),
+    ...(confirmation !== undefined ? { cnf: confirmation } : {}),
   };
+}
+
+/** The RFC 7800 confirmation members this provider binds tokens with; null when `cnf` holds anything else. */
+function confirmationOf(cnf: unknown): Confirmation | null {
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return null;
+  const entries = Object.entries(cnf);
+  if (entries.length === 0) return null;
+  const confirmation: { jkt?: string; 'x5t#S256'?: string } = {};
+  for (const [name, value] of entries) {
+    if ((name !== 'jkt' && name !== 'x5t#S256') || typeof value !== 'string' || value === '') return null;
+    confirmation[name] = value;
+  }
+  return confirmation;
 }

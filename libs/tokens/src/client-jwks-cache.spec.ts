@@ -80,6 +80,22 @@ describe('ClientJwksCache', () => {
     await expect(cache.key(URI, { alg: 'ES256', kid: 'k1' })).rejects.toMatchObject({ reason: 'not_a_public_jwk_set' });
   });
 
+  it('RFC 8705 §2.2 findKey finds a key by its members (x5c), fetching again for no match at most once per interval', async () => {
+    const k1 = { ...(await publicJwk('k1')), x5c: ['Y2VydC0x'] };
+    const k2 = { ...(await publicJwk('k2')), x5c: ['Y2VydC0y'] };
+    let served = [k1];
+    const clock = { t: 0 };
+    const { cache, fetches } = cacheServing(() => ({ keys: served }), clock);
+    const withCert = (cert: string) => (key: Readonly<Record<string, unknown>>) => Array.isArray(key['x5c']) && key['x5c'][0] === cert;
+    expect(await cache.findKey(URI, withCert('Y2VydC0x'))).toMatchObject({ kid: 'k1' });
+    served = [k1, k2];
+    expect(await cache.findKey(URI, withCert('Y2VydC0y'))).toBeNull();
+    expect(fetches).toHaveLength(1);
+    clock.t += 60_001;
+    expect(await cache.findKey(URI, withCert('Y2VydC0y'))).toMatchObject({ kid: 'k2' });
+    expect(fetches).toHaveLength(2);
+  });
+
   it('does not retry a failing jwks_uri more than once per interval', async () => {
     const clock = { t: 0 };
     const fetches: string[] = [];

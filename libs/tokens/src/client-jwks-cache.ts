@@ -19,6 +19,8 @@ type ResolvedKey = Awaited<ReturnType<KeyResolver>>;
 interface Entry {
   readonly resolve: KeyResolver;
   readonly fetchedAt: number;
+  /** The set's keys as published (for matching a certificate to their x5c, RFC 8705 §2.2). */
+  readonly keys: readonly Readonly<Record<string, unknown>>[];
 }
 
 /** The key set at a jwks_uri cannot be used: unreachable, not a set of public keys, … (a short reason, safe to log). */
@@ -78,6 +80,21 @@ export class ClientJwksCache {
     }
   }
 
+  /**
+   * The first key of the set at `uri` that `matches` (RFC 8705 §2.2: the key whose x5c is the
+   * presented certificate), null when none does. No match in a cached set fetches it again under
+   * the same rate limit as an unknown kid (the client may have rotated its certificate).
+   */
+  async findKey(uri: string, matches: (key: Readonly<Record<string, unknown>>) => boolean): Promise<Readonly<Record<string, unknown>> | null> {
+    const cached = this.entries.get(uri);
+    const fresh = cached !== undefined && this.now() - cached.fetchedAt < this.options.cacheMs;
+    const entry = fresh ? cached : await this.fetchOrStale(uri, cached);
+    const found = entry.keys.find(matches);
+    if (found !== undefined || entry !== cached) return found ?? null;
+    const refetched = await this.fetchRateLimited(uri, entry);
+    return refetched === entry ? null : (refetched.keys.find(matches) ?? null);
+  }
+
   private async fetchOrStale(uri: string, stale: Entry | undefined): Promise<Entry> {
     try {
       return await this.fetchRateLimited(uri, stale);
@@ -110,7 +127,7 @@ export class ClientJwksCache {
       throw new ClientJwksUnavailable(error instanceof Error && 'reason' in error ? String(error.reason) : 'fetch_failed');
     }
     if (publicJwkSetProblem(document) !== null) throw new ClientJwksUnavailable('not_a_public_jwk_set');
-    const entry: Entry = { resolve: createLocalJWKSet(document as JSONWebKeySet), fetchedAt: this.now() };
+    const entry: Entry = { resolve: createLocalJWKSet(document as JSONWebKeySet), fetchedAt: this.now(), keys: (document as JSONWebKeySet).keys };
     this.entries.delete(uri);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
     if (this.lastAttempt.size >= this.maxEntries * 2) this.lastAttempt.delete(this.lastAttempt.keys().next().value as string);

@@ -74,6 +74,14 @@ describe('TokenMinter', () => {
     expect((await jwtVerify(second.accessToken, jwks, { currentDate: clock.now() })).payload.jti).not.toBe(payload.jti);
   });
 
+  it('OpenID Connect Core §8.1 a pairwise subjectClaim is the sub of both tokens; the refresh token keeps the user’s own', async () => {
+    const { minter, jwks, clock } = await setup();
+    const tokens = await minter.mint(input({ subjectClaim: 'pairwise-xyz' }));
+    expect((await jwtVerify(tokens.accessToken, jwks, { currentDate: clock.now() })).payload.sub).toBe('pairwise-xyz');
+    expect((await jwtVerify(tokens.idToken, jwks, { currentDate: clock.now() })).payload.sub).toBe('pairwise-xyz');
+    expect(tokens.refreshTokenRecord?.subject).toBe('user-42');
+  });
+
   it('RFC 9068 §3 access token audience is configurable (resource indicator)', async () => {
     const { minter, jwks, clock } = await setup('ES256', { accessTokenAudience: 'https://api.example.com' });
     const { accessToken } = await minter.mint(input({ acr: null }));
@@ -226,6 +234,36 @@ describe('TokenMinter', () => {
     const digest = alg === 'EdDSA' ? 'sha512' : 'sha256';
     expect(id.payload.at_hash).toBe(expectedHalfHash(tokens.accessToken, digest));
     expect(id.payload[RT_HASH_CLAIM]).toBe(expectedHalfHash(tokens.refreshToken!, digest));
+  });
+});
+
+describe('TokenMinter sender-constrained access tokens (RFC 7800 cnf)', () => {
+  const JKT = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+
+  it('RFC 9449 §6.1 a DPoP-bound access token carries cnf.jkt and is of type DPoP', async () => {
+    const { minter, jwks, clock } = await setup();
+    const tokens = await minter.mint(input({ confirmation: { jkt: JKT } }));
+    expect(tokens.tokenType).toBe('DPoP');
+    const { payload } = await jwtVerify(tokens.accessToken, jwks, { typ: 'at+jwt', currentDate: clock.now() });
+    expect(payload.cnf).toEqual({ jkt: JKT });
+  });
+
+  it('RFC 8705 §3.1 a certificate-bound access token carries cnf.x5t#S256 and stays of type Bearer', async () => {
+    const { minter, jwks, clock } = await setup();
+    const tokens = await minter.mint(input({ confirmation: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } }));
+    expect(tokens.tokenType).toBe('Bearer');
+    expect((await jwtVerify(tokens.accessToken, jwks, { currentDate: clock.now() })).payload.cnf).toEqual({ 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' });
+  });
+
+  it('RFC 7800 without a confirmation (or an empty one) the access token has no cnf and the ID token never has one', async () => {
+    const { minter, jwks, clock } = await setup();
+    for (const confirmation of [undefined, {}, { jkt: '' }]) {
+      const tokens = await minter.mint(input(confirmation === undefined ? {} : { confirmation }));
+      expect(tokens.tokenType).toBe('Bearer');
+      expect((await jwtVerify(tokens.accessToken, jwks, { currentDate: clock.now() })).payload).not.toHaveProperty('cnf');
+    }
+    const bound = await minter.mint(input({ confirmation: { jkt: JKT } }));
+    expect((await jwtVerify(bound.idToken, jwks, { currentDate: clock.now() })).payload).not.toHaveProperty('cnf');
   });
 });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Clock, RefreshTokenRecord } from '@ciba/domain';
 import { AUTH_REQ_ID_CLAIM, RT_HASH_CLAIM, type SigningAlg } from '@ciba/protocol';
+import { type AccessTokenType, type Confirmation, accessTokenTypeOf, nonEmptyConfirmation } from './confirmation.js';
 import type { KeyStore } from './key-store.js';
 import { randomToken, sha256Base64url } from './random.js';
 
@@ -62,7 +63,10 @@ export interface TokenMinterOptions {
 
 export interface MintInput {
   readonly clientId: string;
+  /** The end-user's own `sub`: kept with the refresh token, and the tokens' `sub` unless `subjectClaim` says otherwise. */
   readonly subject: string;
+  /** OpenID Connect Core §8.1: the `sub` the client sees, when it is not the user's own (a pairwise identifier). */
+  readonly subjectClaim?: string;
   readonly scope: readonly string[];
   readonly authTime: Date;
   readonly acr?: string | null;
@@ -89,6 +93,11 @@ export interface MintInput {
    * the default.
    */
   readonly idTokenAlg?: SigningAlg | null;
+  /**
+   * RFC 7800 confirmation binding the access token to a key of the client (RFC 9449 DPoP `jkt`,
+   * RFC 8705 mTLS `x5t#S256`): its `cnf` claim. Absent: a bearer token.
+   */
+  readonly confirmation?: Confirmation;
 }
 
 /** A refresh token and what is stored of it. */
@@ -106,7 +115,8 @@ export interface MintedTokens {
   readonly refreshTokenRecord: RefreshTokenRecord | null;
   /** Access token lifetime in seconds. */
   readonly expiresIn: number;
-  readonly tokenType: 'Bearer';
+  /** `DPoP` when the access token is DPoP-bound (RFC 9449 §5), else `Bearer`. */
+  readonly tokenType: AccessTokenType;
   readonly scope: string;
 }
 
@@ -155,6 +165,7 @@ export class TokenMinter {
     const amr = [...(input.amr ?? [])];
     const scope = input.scope.join(' ');
     const authorizationDetails = input.authorizationDetails ?? null;
+    const confirmation = nonEmptyConfirmation(input.confirmation);
     const { kid, alg, key } = this.keyStore.signingKey();
     const idTokenKey = this.keyStore.signingKey(input.idTokenAlg ?? undefined);
 
@@ -166,10 +177,12 @@ export class TokenMinter {
       ...(acr !== null ? { acr } : {}),
       ...(amr.length > 0 ? { amr } : {}),
       ...(authorizationDetails !== null ? { authorization_details: authorizationDetails } : {}),
+      // RFC 7800 §3.1 / RFC 9449 §6.1 / RFC 8705 §3.1: the key the token is bound to.
+      ...(confirmation !== undefined ? { cnf: { ...confirmation } } : {}),
     })
       .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
       .setIssuer(this.issuer)
-      .setSubject(input.subject)
+      .setSubject(input.subjectClaim ?? input.subject)
       .setAudience(this.accessTokenAudience)
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.accessTokenTtl)
@@ -208,12 +221,12 @@ export class TokenMinter {
     })
       .setProtectedHeader({ alg: idTokenKey.alg, kid: idTokenKey.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
-      .setSubject(input.subject)
+      .setSubject(input.subjectClaim ?? input.subject)
       .setAudience(input.clientId)
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.idTokenTtl)
       .sign(idTokenKey.key);
 
-    return { accessToken, idToken, refreshToken, refreshTokenRecord, expiresIn: this.accessTokenTtl, tokenType: 'Bearer', scope };
+    return { accessToken, idToken, refreshToken, refreshTokenRecord, expiresIn: this.accessTokenTtl, tokenType: accessTokenTypeOf(confirmation), scope };
   }
 }

@@ -1,8 +1,17 @@
-import type { ClientAuthMethod, ClientSecretJwtAlg, SigningAlg, TokenDeliveryMode } from '@ciba/protocol';
+import type { ClientAuthMethod, ClientProfile, ClientSecretJwtAlg, SigningAlg, SubjectType, TokenDeliveryMode } from '@ciba/protocol';
 
 /** A JWK Set of public keys (RFC 7517 §5), as registered; checked for private members at registration. */
 export interface PublicJwkSet {
   readonly keys: readonly Readonly<Record<string, unknown>>[];
+}
+
+/**
+ * RFC 8705 §2.1.2: the one subject a tls_client_auth client's certificate must carry — its subject
+ * DN (an RFC 4514 string) or a subjectAltName entry (dNSName, URI, IP address or rfc822Name).
+ */
+export interface TlsClientAuthSubject {
+  readonly kind: 'subject_dn' | 'san_dns' | 'san_uri' | 'san_ip' | 'san_email';
+  readonly value: string;
 }
 
 /** A registered client, with RFC 7591 / CIBA registration metadata. */
@@ -42,6 +51,35 @@ export interface Client {
    * `acr_values` asks for (a passkey-level value there makes every such request need a passkey).
    */
   readonly defaultAcrValues: readonly string[];
+  /**
+   * The client profile it registered (`client_profile`): `fapi-ciba` holds the client to the
+   * FAPI-CIBA profile (see protocol lib `clientProfileProblems`); absent or null: none.
+   */
+  readonly clientProfile?: ClientProfile | null;
+  /** RFC 8705 §2.1.2 tls_client_auth: the certificate subject this client is known by; null for other methods. */
+  readonly tlsClientAuthSubject?: TlsClientAuthSubject | null;
+  /** RFC 8705 §3: access tokens bound to the client's certificate (`cnf.x5t#S256`); absent means false. */
+  readonly tlsClientCertificateBoundAccessTokens?: boolean;
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request must carry a DPoP proof; absent means false. */
+  readonly dpopBoundAccessTokens?: boolean;
+  /**
+   * OpenID Connect Core §8 `subject_type`: `pairwise` gives the client the `sub` of its sector
+   * (§8.1) instead of the user's own; absent means `public`.
+   */
+  readonly subjectType?: SubjectType;
+  /** OpenID Connect Dynamic Client Registration §2 `sector_identifier_uri`: its host is the pairwise sector; null: none. */
+  readonly sectorIdentifierUri?: string | null;
+}
+
+/**
+ * The client a request names is no longer registered: deleted (RFC 7592 §2.3) after this process
+ * authenticated it, e.g. on another replica while this one still held it.
+ */
+export class ClientNoLongerRegistered extends Error {
+  constructor(readonly clientId: string) {
+    super('the client is no longer registered');
+    this.name = 'ClientNoLongerRegistered';
+  }
 }
 
 declare const authenticated: unique symbol;

@@ -3,6 +3,7 @@ import type { AttemptClaim, AttemptResult, CallbackDelivery, FirstAttempt, NewCa
 import type { AuthenticatedClient, Client } from '../client/client.js';
 import type { LifecycleEvent } from '../events/lifecycle-event.js';
 import type { User } from '../user/user.js';
+import type { LoginHintForm } from '../user/login-hint.js';
 
 /**
  * Ports: every side effect the domain needs, implemented by adapters in persistence / messaging /
@@ -29,12 +30,16 @@ export interface ClientAssertionJtis {
   claim(clientId: string, jti: string, expiresAt: Date): Promise<boolean>;
 }
 
-/** Who a request is for: a login_hint to resolve (CIBA §7.1), or a `sub` already known (a verified id_token_hint). */
-export type UserHint = { readonly loginHint: string } | { readonly sub: string };
+/**
+ * Who a request is for: a login_hint to resolve (CIBA §7.1) in the `forms` the deployment accepts
+ * (absent: all of them; none: it names nobody; see `loginHintLookup`), or a `sub` already known (a
+ * verified id_token_hint, a directory's answer).
+ */
+export type UserHint = { readonly loginHint: string; readonly forms?: readonly LoginHintForm[] } | { readonly sub: string };
 
 export interface UserRepository {
   findBySub(sub: string): Promise<User | null>;
-  /** login_hint: the user's `sub`, email address or phone number (CIBA §7.1). */
+  /** login_hint: the user's `sub`, email address, phone number or username (CIBA §7.1, `loginHintLookup`). */
   findByLoginHint(hint: string): Promise<User | null>;
 }
 
@@ -173,6 +178,8 @@ export interface RefreshTokenRecord {
   readonly requestId: string;
   /** RFC 9396: the authorization details granted with the request, carried into every refreshed access token. */
   readonly authorizationDetails: readonly Readonly<Record<string, unknown>>[] | null;
+  /** When the token was stored (issued); set by the store on a record it reads, absent on one about to be saved. */
+  readonly issuedAt?: Date;
 }
 
 /**

@@ -25,6 +25,8 @@ export interface User {
   readonly phoneNumberVerified: boolean;
   /** The user's own ordered channel preference; null follows the deployment's default. */
   readonly channelPreference: readonly NotificationChannel[] | null;
+  /** `preferred_username`, unique case-insensitively: a login_hint form (absent: none). */
+  readonly preferredUsername?: string | null;
 }
 
 /**

@@ -1,12 +1,13 @@
-import type {
-  AuthenticatedClient,
-  AuthRequest,
-  AuthRequestRepository,
-  ClientAuthRequests,
-  Decision,
-  PollRecord,
-  RefreshTokenToStore,
-  UserHint,
+import {
+  type AuthenticatedClient,
+  type AuthRequest,
+  type AuthRequestRepository,
+  type ClientAuthRequests,
+  ClientNoLongerRegistered,
+  type Decision,
+  type PollRecord,
+  type RefreshTokenToStore,
+  type UserHint,
 } from '@ciba/domain';
 import type { DataSource, ObjectLiteral } from 'typeorm';
 import { hydrate, queryRows } from '../sql.js';
@@ -15,6 +16,17 @@ import { USER_COLUMNS, userFromColumns } from '../user/user.mapper.js';
 import { REFRESH_TOKEN_COLUMNS } from '../refresh-token/refresh-token.repository.js';
 import { AuthRequestEntity } from './auth-request.entity.js';
 import { fromAuthRequest, toAuthRequest } from './auth-request.mapper.js';
+
+/** auth_requests.client_id references clients (initial schema). */
+const CLIENT_FOREIGN_KEY = 'fk_auth_requests_client';
+
+/** The constraint a failed statement violated: from pg directly (prepared statements) or wrapped by TypeORM. */
+function violatedConstraint(err: unknown): string | undefined {
+  const direct = (err as { constraint?: unknown } | null)?.constraint;
+  const wrapped = (err as { driverError?: { constraint?: unknown } } | null)?.driverError?.constraint;
+  const found = direct ?? wrapped;
+  return typeof found === 'string' ? found : undefined;
+}
 
 export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -36,11 +48,18 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
     const insert = authRequestInsert(request);
     const user = userHintSql(hint, insert.parameters.length + 1);
     if (!user) return null;
-    const rows = await queryRows<{ subject: string }>(
-      this.dataSource,
-      `INSERT INTO auth_requests (subject, ${insert.columns}) SELECT hinted.sub, ${insert.placeholders} FROM (${user.sql}) AS hinted RETURNING subject`,
-      [...insert.parameters, ...user.parameters],
-    );
+    let rows: { subject: string }[];
+    try {
+      rows = await queryRows<{ subject: string }>(
+        this.dataSource,
+        `INSERT INTO auth_requests (subject, ${insert.columns}) SELECT hinted.sub, ${insert.placeholders} FROM (${user.sql}) AS hinted RETURNING subject`,
+        [...insert.parameters, ...user.parameters],
+      );
+    } catch (err) {
+      // The client's row went away after it authenticated (deleted through another replica).
+      if (violatedConstraint(err) === CLIENT_FOREIGN_KEY) throw new ClientNoLongerRegistered(request.clientId);
+      throw err;
+    }
     return rows[0]?.subject ?? null;
   }
 

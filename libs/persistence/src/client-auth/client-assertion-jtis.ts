@@ -15,12 +15,13 @@ const PURGE_BATCH = 100;
  *
  * Request objects' jtis (CIBA §7.1.1) live in the same table under the `request_object` namespace:
  * the namespace is hashed in with the jti, so a client assertion and a request object may carry the
- * same jti without one using up the other.
+ * same jti without one using up the other. DPoP proofs' jtis (RFC 9449 §11.1) live under `dpop`,
+ * keyed by the proof key's thumbprint in place of the client id.
  */
 export class PostgresClientAssertionJtis implements ClientAssertionJtis {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly namespace: 'client_assertion' | 'request_object' = 'client_assertion',
+    private readonly namespace: 'client_assertion' | 'request_object' | 'dpop' = 'client_assertion',
   ) {}
 
   async claim(clientId: string, jti: string, expiresAt: Date): Promise<boolean> {

@@ -3,6 +3,11 @@ import { Check, Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColum
 /** A registered client (RFC 7591 / CIBA registration metadata). Only the secret's hash is stored, and for client_secret_jwt the secret sealed. */
 @Entity({ name: 'clients' })
 @Check('ck_clients_token_delivery_mode', `backchannel_token_delivery_mode IN ('poll', 'ping', 'push')`)
+@Check('ck_clients_subject_type', `subject_type IN ('public', 'pairwise')`)
+@Check(
+  'ck_clients_tls_client_auth_one_subject',
+  `num_nonnulls(tls_client_auth_subject_dn, tls_client_auth_san_dns, tls_client_auth_san_uri, tls_client_auth_san_ip, tls_client_auth_san_email) <= 1`,
+)
 export class ClientEntity {
   @PrimaryColumn({ name: 'client_id', type: 'text', primaryKeyConstraintName: 'pk_clients' })
   clientId!: string;
@@ -60,6 +65,42 @@ export class ClientEntity {
   /** OpenID Connect Dynamic Client Registration 1.0 §2 client metadata. */
   @Column({ name: 'default_acr_values', type: 'text', array: true, default: () => "'{}'" })
   defaultAcrValues!: string[];
+
+  /** OpenID Connect Core §8: `public` or `pairwise`. */
+  @Column({ name: 'subject_type', type: 'text', default: 'public' })
+  subjectType!: string;
+
+  /** OpenID Connect Dynamic Client Registration §2: the pairwise sector's document; null: none. */
+  @Column({ name: 'sector_identifier_uri', type: 'text', nullable: true })
+  sectorIdentifierUri!: string | null;
+
+  /** The registered client profile (`fapi-ciba`); null: none. */
+  @Column({ name: 'client_profile', type: 'text', nullable: true })
+  clientProfile!: string | null;
+
+  /** RFC 8705 §2.1.2 tls_client_auth: the expected subject; at most one of these five is set. */
+  @Column({ name: 'tls_client_auth_subject_dn', type: 'text', nullable: true })
+  tlsClientAuthSubjectDn!: string | null;
+
+  @Column({ name: 'tls_client_auth_san_dns', type: 'text', nullable: true })
+  tlsClientAuthSanDns!: string | null;
+
+  @Column({ name: 'tls_client_auth_san_uri', type: 'text', nullable: true })
+  tlsClientAuthSanUri!: string | null;
+
+  @Column({ name: 'tls_client_auth_san_ip', type: 'text', nullable: true })
+  tlsClientAuthSanIp!: string | null;
+
+  @Column({ name: 'tls_client_auth_san_email', type: 'text', nullable: true })
+  tlsClientAuthSanEmail!: string | null;
+
+  /** RFC 8705 §3: access tokens bound to the client certificate. */
+  @Column({ name: 'tls_client_certificate_bound_access_tokens', type: 'boolean', default: false })
+  tlsClientCertificateBoundAccessTokens!: boolean;
+
+  /** RFC 9449 §5.2: every token request carries a DPoP proof. */
+  @Column({ name: 'dpop_bound_access_tokens', type: 'boolean', default: false })
+  dpopBoundAccessTokens!: boolean;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -21,6 +21,9 @@ const client: Client = {
   idTokenSignedResponseAlg: 'PS256',
   defaultAcrValues: ['phr'],
   authorizationDetailsTypes: ['payment_initiation'],
+  subjectType: 'pairwise',
+  sectorIdentifierUri: 'https://rp.example/sector.json',
+  clientProfile: 'fapi-ciba',
 };
 
 function entityOf(c: Client): ClientEntity {
@@ -31,6 +34,7 @@ describe('client mapper', () => {
   it('round-trips a client', () => {
     expect(toClient(entityOf(client))).toEqual(client);
     expect(toClient(entityOf({ ...client, backchannelAuthenticationRequestSigningAlg: null })).backchannelAuthenticationRequestSigningAlg).toBeNull();
+    expect(toClient(entityOf({ ...client, clientProfile: undefined })).clientProfile).toBeNull();
   });
 
   it('refuses values outside the protocol vocabulary instead of passing them on', () => {
@@ -38,6 +42,18 @@ describe('client mapper', () => {
     expect(() => toClient({ ...entityOf(client), idTokenSignedResponseAlg: 'HS256' })).toThrow('clients.id_token_signed_response_alg');
     expect(() => toClient({ ...entityOf(client), backchannelTokenDeliveryMode: 'email' })).toThrow();
     expect(() => toClient({ ...entityOf(client), backchannelAuthenticationRequestSigningAlg: 'none' })).toThrow('clients.backchannel_authentication_request_signing_alg');
+    expect(() => toClient({ ...entityOf(client), subjectType: 'ppid' })).toThrow('clients.subject_type');
+    expect(() => toClient({ ...entityOf(client), clientProfile: 'fapi-2' })).toThrow('clients.client_profile');
+  });
+
+  it('RFC 8705 round-trips the tls_client_auth subject into its own column and certificate-bound tokens; a row with two subjects is refused', () => {
+    const tls: Client = { ...client, tokenEndpointAuthMethod: 'tls_client_auth', tlsClientAuthSubject: { kind: 'san_uri', value: 'https://rp.example/c' }, tlsClientCertificateBoundAccessTokens: true };
+    const entity = entityOf(tls);
+    expect(entity.tlsClientAuthSanUri).toBe('https://rp.example/c');
+    expect([entity.tlsClientAuthSubjectDn, entity.tlsClientAuthSanDns, entity.tlsClientAuthSanIp, entity.tlsClientAuthSanEmail]).toEqual([null, null, null, null]);
+    expect(toClient(entity)).toEqual(tls);
+    expect(entityOf(client).tlsClientCertificateBoundAccessTokens).toBe(false);
+    expect(() => toClient({ ...entity, tlsClientAuthSanDns: 'rp.example' })).toThrow('more than one subject');
   });
 
   it('does not share arrays with the entity', () => {

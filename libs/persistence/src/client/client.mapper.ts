@@ -1,5 +1,5 @@
-import type { Client } from '@ciba/domain';
-import { CLIENT_AUTH_METHODS, CLIENT_SECRET_JWT_ALGS, REQUEST_OBJECT_ALGS, SIGNING_ALGS, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
+import type { Client, TlsClientAuthSubject } from '@ciba/domain';
+import { CLIENT_AUTH_METHODS, CLIENT_PROFILES, CLIENT_SECRET_JWT_ALGS, REQUEST_OBJECT_ALGS, SIGNING_ALGS, SUBJECT_TYPES, TOKEN_DELIVERY_MODES } from '@ciba/protocol';
 import { oneOf } from '../mapping.js';
 import type { ClientEntity } from './client.entity.js';
 
@@ -33,6 +33,28 @@ export function toClient(entity: ClientEntity): Client {
         : oneOf(entity.idTokenSignedResponseAlg, SIGNING_ALGS, 'clients.id_token_signed_response_alg'),
     authorizationDetailsTypes: [...entity.authorizationDetailsTypes],
     defaultAcrValues: [...entity.defaultAcrValues],
+    clientProfile: entity.clientProfile === null ? null : oneOf(entity.clientProfile, CLIENT_PROFILES, 'clients.client_profile'),
+    subjectType: oneOf(entity.subjectType, SUBJECT_TYPES, 'clients.subject_type'),
+    sectorIdentifierUri: entity.sectorIdentifierUri,
+    ...tlsClientAuthOf(entity),
+    ...(entity.dpopBoundAccessTokens ? { dpopBoundAccessTokens: true } : {}),
+  };
+}
+
+/** RFC 8705 client metadata, present on the domain client only when set (so clients without it compare as before). */
+function tlsClientAuthOf(entity: ClientEntity): Pick<Client, 'tlsClientAuthSubject' | 'tlsClientCertificateBoundAccessTokens'> {
+  const subjects: [TlsClientAuthSubject['kind'], string | null][] = [
+    ['subject_dn', entity.tlsClientAuthSubjectDn],
+    ['san_dns', entity.tlsClientAuthSanDns],
+    ['san_uri', entity.tlsClientAuthSanUri],
+    ['san_ip', entity.tlsClientAuthSanIp],
+    ['san_email', entity.tlsClientAuthSanEmail],
+  ];
+  const set = subjects.filter(([, value]) => value !== null);
+  if (set.length > 1) throw new Error('clients.tls_client_auth_*: more than one subject is set');
+  return {
+    ...(set.length === 1 ? { tlsClientAuthSubject: { kind: set[0][0], value: set[0][1] as string } } : {}),
+    ...(entity.tlsClientCertificateBoundAccessTokens ? { tlsClientCertificateBoundAccessTokens: true } : {}),
   };
 }
 
@@ -56,5 +78,19 @@ export function fromClient(client: Client): Omit<ClientEntity, 'createdAt' | 'up
     idTokenSignedResponseAlg: client.idTokenSignedResponseAlg,
     authorizationDetailsTypes: [...client.authorizationDetailsTypes],
     defaultAcrValues: [...client.defaultAcrValues],
+    clientProfile: client.clientProfile ?? null,
+    subjectType: client.subjectType ?? 'public',
+    sectorIdentifierUri: client.sectorIdentifierUri ?? null,
+    tlsClientAuthSubjectDn: tlsSubject(client, 'subject_dn'),
+    tlsClientAuthSanDns: tlsSubject(client, 'san_dns'),
+    tlsClientAuthSanUri: tlsSubject(client, 'san_uri'),
+    tlsClientAuthSanIp: tlsSubject(client, 'san_ip'),
+    tlsClientAuthSanEmail: tlsSubject(client, 'san_email'),
+    tlsClientCertificateBoundAccessTokens: client.tlsClientCertificateBoundAccessTokens ?? false,
+    dpopBoundAccessTokens: client.dpopBoundAccessTokens ?? false,
   };
+}
+
+function tlsSubject(client: Client, kind: TlsClientAuthSubject['kind']): string | null {
+  return client.tlsClientAuthSubject?.kind === kind ? client.tlsClientAuthSubject.value : null;
 }

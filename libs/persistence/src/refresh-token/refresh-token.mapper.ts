@@ -13,5 +13,6 @@ export function toRefreshToken(entity: RefreshTokenEntity): RefreshTokenRecord {
     expiresAt: entity.expiresAt,
     requestId: entity.requestId,
     authorizationDetails: entity.authorizationDetails,
+    issuedAt: entity.createdAt,
   };
 }

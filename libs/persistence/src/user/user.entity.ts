@@ -1,13 +1,14 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 /**
- * An end-user. The two lookup indexes are expression indexes written by hand in the migration
- * (`lower(email)` and the normalised phone number); `synchronize: false` tells the schema diff
+ * An end-user. The lookup indexes are expression indexes written by hand in the migrations
+ * (`lower(email)`, the normalised phone number, `lower(username)`); `synchronize: false` tells the schema diff
  * they are not TypeORM's to manage.
  */
 @Entity({ name: 'users' })
 @Index('ix_users_email_lower', { synchronize: false })
 @Index('ix_users_phone_number_normalised', { synchronize: false })
+@Index('ux_users_username_lower', { synchronize: false })
 export class UserEntity {
   @PrimaryColumn({ name: 'sub', type: 'text', primaryKeyConstraintName: 'pk_users' })
   sub!: string;
@@ -26,6 +27,10 @@ export class UserEntity {
 
   @Column({ name: 'phone_number_verified', type: 'boolean', default: false })
   phoneNumberVerified!: boolean;
+
+  /** `preferred_username`, unique case-insensitively (`ux_users_username_lower`): a login_hint form. */
+  @Column({ name: 'username', type: 'text', nullable: true })
+  username!: string | null;
 
   /** Ordered channel kinds to try (e.g. device-push, email, sms); null follows the deployment's default. */
   @Column({ name: 'channel_preference', type: 'text', array: true, nullable: true })

@@ -4,7 +4,7 @@ import { oneOf } from '../mapping.js';
 import { hydrate } from '../sql.js';
 import { UserEntity } from './user.entity.js';
 
-const USER_COLUMN_NAMES = ['sub', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified', 'channel_preference'] as const;
+const USER_COLUMN_NAMES = ['sub', 'name', 'email', 'email_verified', 'phone_number', 'phone_number_verified', 'channel_preference', 'username'] as const;
 
 /**
  * A user's columns for a select list beside another table's `*` (the two share some names):
@@ -29,6 +29,8 @@ export function toUser(entity: UserEntity): User {
     phoneNumber: entity.phoneNumber,
     phoneNumberVerified: entity.phoneNumberVerified,
     channelPreference: entity.channelPreference === null ? null : entity.channelPreference.map((c) => oneOf(c, NOTIFICATION_CHANNELS, 'users.channel_preference')),
+    // Present only when set: a user without one reads back exactly as written.
+    ...(entity.username === null || entity.username === undefined ? {} : { preferredUsername: entity.username }),
   };
 }
 

@@ -1,29 +1,31 @@
-import { type User, type UserHint, type UserRepository, normalisePhoneNumber } from '@ciba/domain';
+import { LOGIN_HINT_FORMS, type LoginHintForm, type User, type UserHint, type UserRepository, loginHintLookup } from '@ciba/domain';
 import type { DataSource } from 'typeorm';
 import { hydrate, queryRows } from '../sql.js';
 import { UserEntity } from './user.entity.js';
 import { PHONE_SEPARATORS_SQL, toUser } from './user.mapper.js';
 
+/** How each login_hint form compares a user's column with the hint (`$v`), each backed by an index. */
+const FORM_PREDICATES: Record<LoginHintForm, (v: string) => string> = {
+  sub: (v) => `sub = ${v}`,
+  email: (v) => `lower(email) = lower(${v})`,
+  phone: (v) => `regexp_replace(phone_number, '${PHONE_SEPARATORS_SQL}', '', 'g') = ${v}`,
+  username: (v) => `lower(username) = lower(${v})`,
+};
+
 /**
  * The SQL selecting the `sub` (one row, or none) of the user a hint identifies, and its parameters
- * numbered from `first`. login_hint (CIBA §7.1): the `sub` exactly, else the email case-insensitively,
- * else the phone number with separators ignored; an email or phone number shared by several users
- * identifies nobody (no row rather than a guess). One statement, whichever form matches.
+ * numbered from `first`. login_hint (CIBA §7.1): its form is decided from its syntax before any SQL
+ * (`loginHintLookup`: a phone number, an email address, or a sub / username), and the statement
+ * compares only the columns of that form. A hint matching several users (an email or phone number
+ * shared, one user's sub another's username) identifies nobody: no row rather than a guess.
  */
 export function userHintSql(hint: UserHint, first: number): { sql: string; parameters: unknown[] } | null {
   if ('sub' in hint) return { sql: `SELECT sub FROM users WHERE sub = $${first}`, parameters: [hint.sub] };
-  const trimmed = hint.loginHint.trim();
-  if (trimmed === '') return null;
-  const [h, p] = [`$${first}::text`, `$${first + 1}::text`];
-  return {
-    sql: `WITH candidates AS MATERIALIZED (
-            SELECT sub, 1 AS rank FROM users WHERE sub = ${h}
-            UNION ALL SELECT sub, 2 FROM users WHERE lower(email) = lower(${h})
-            UNION ALL SELECT sub, 3 FROM users WHERE ${p} <> '' AND regexp_replace(phone_number, '${PHONE_SEPARATORS_SQL}', '', 'g') = ${p}
-          )
-          SELECT min(sub) AS sub FROM candidates WHERE rank = (SELECT min(rank) FROM candidates) HAVING count(*) = 1`,
-    parameters: [trimmed, normalisePhoneNumber(trimmed)],
-  };
+  const lookup = loginHintLookup(hint.loginHint, hint.forms ?? LOGIN_HINT_FORMS);
+  if (!lookup.ok) return null;
+  const v = `$${first}::text`;
+  const candidates = lookup.forms.map((form) => `SELECT sub FROM users WHERE ${FORM_PREDICATES[form](v)}`).join(' UNION ');
+  return { sql: `SELECT min(sub) AS sub FROM (${candidates}) AS candidates HAVING count(*) = 1`, parameters: [lookup.value] };
 }
 
 export class TypeOrmUserRepository implements UserRepository {
@@ -34,11 +36,7 @@ export class TypeOrmUserRepository implements UserRepository {
     return rows.length === 0 ? null : toUser(hydrate(this.dataSource, UserEntity, rows[0]));
   }
 
-  /**
-   * login_hint (CIBA §7.1): the `sub` exactly, else the email case-insensitively, else the phone
-   * number with separators ignored. An email or phone number shared by several users identifies
-   * nobody: null rather than a guess.
-   */
+  /** login_hint (CIBA §7.1) in any form, as `userHintSql` reads it; null for nobody or several users. */
   async findByLoginHint(hint: string): Promise<User | null> {
     const match = userHintSql({ loginHint: hint }, 1);
     if (!match) return null;
@@ -49,8 +47,8 @@ export class TypeOrmUserRepository implements UserRepository {
   /** Inserts or replaces a user (seeding, admin tool). */
   async upsert(user: User): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO users (sub, name, email, email_verified, phone_number, phone_number_verified, channel_preference)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO users (sub, name, email, email_verified, phone_number, phone_number_verified, channel_preference, username)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (sub) DO UPDATE SET
          name = EXCLUDED.name,
          email = EXCLUDED.email,
@@ -58,8 +56,9 @@ export class TypeOrmUserRepository implements UserRepository {
          phone_number = EXCLUDED.phone_number,
          phone_number_verified = EXCLUDED.phone_number_verified,
          channel_preference = EXCLUDED.channel_preference,
+         username = EXCLUDED.username,
          updated_at = now()`,
-      [user.sub, user.name, user.email, user.emailVerified, user.phoneNumber, user.phoneNumberVerified, user.channelPreference === null ? null : [...user.channelPreference]],
+      [user.sub, user.name, user.email, user.emailVerified, user.phoneNumber, user.phoneNumberVerified, user.channelPreference === null ? null : [...user.channelPreference], user.preferredUsername ?? null],
     );
   }
 

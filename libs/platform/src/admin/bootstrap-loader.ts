@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import type { BootstrapData } from '@ciba/config';
-import type { Client, User } from '@ciba/domain';
+import type { User } from '@ciba/domain';
 import type { TypeOrmClientRepository, TypeOrmUserCodeStore, TypeOrmUserRepository } from '@ciba/persistence';
 import type { EndpointPolicy } from '@ciba/outbound';
 import type { SigningAlg } from '@ciba/protocol';
-import { type KeyEncryptor, type SecretHasher, clientSecretSealingContext } from '@ciba/tokens';
+import type { KeyEncryptor, SecretHasher } from '@ciba/tokens';
+import { buildClient, clientMetadataProblems } from '../clients/client-metadata.js';
+import type { SectorIdentifierDocuments } from '../clients/sector-identifier.js';
 
 export interface BootstrapResult {
   readonly clients: { readonly written: number; readonly unchanged: number };
@@ -28,40 +29,19 @@ export async function loadBootstrap(
     encryptor?: KeyEncryptor | null;
     /** Where users' codes (`user_code`) are kept; needed only when the file sets one. */
     userCodes?: TypeOrmUserCodeStore | null;
+    /** Fetches sector_identifier_uri documents (OpenID Connect Core §8.1); default: under `endpoints`, without extra CA. */
+    sectorDocuments?: SectorIdentifierDocuments;
   },
 ): Promise<BootstrapResult> {
-  // A client's ID tokens are signed with the algorithm it registered, which needs an active key: a
-  // client asking for one the provider does not sign with would receive no tokens, so say so now
-  // rather than at its first token.
-  const mismatched = data.clients.filter((c) => c.id_token_signed_response_alg !== undefined && !deps.signingAlgs.includes(c.id_token_signed_response_alg));
+  // One client's checks are shared with dynamic registration (clients/client-metadata.ts).
+  const checked = await Promise.all(data.clients.map(async (c) => ({ c, problems: await clientMetadataProblems(c, deps) })));
+  const mismatched = checked.filter(({ problems }) => problems.some((p) => p.field === 'id_token_signed_response_alg')).map(({ c }) => c.client_id);
   if (mismatched.length > 0) {
     throw new Error(
-      `bootstrap: ${mismatched.map((c) => c.client_id).join(', ')} ask for an id_token_signed_response_alg this provider does not sign with (CIBA_SIGNING_ALGS: ${deps.signingAlgs.join(' ')})`,
+      `bootstrap: ${mismatched.join(', ')} ask for an id_token_signed_response_alg this provider does not sign with (CIBA_SIGNING_ALGS: ${deps.signingAlgs.join(' ')})`,
     );
   }
-  // CIBA §4: ping and push clients register an HTTPS notification endpoint. The same SSRF policy as
-  // delivery: an endpoint resolving to a private, loopback or metadata address is refused now.
-  const problems: string[] = [];
-  for (const c of data.clients) {
-    const endpoint = c.backchannel_client_notification_endpoint;
-    if (c.backchannel_token_delivery_mode === 'poll' || endpoint === undefined) continue;
-    try {
-      await deps.endpoints.check(endpoint);
-    } catch (err) {
-      problems.push(`${c.client_id}: backchannel_client_notification_endpoint ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-  // A jwks_uri is fetched by the provider: the same outbound policy as notification endpoints.
-  for (const c of data.clients) {
-    if (c.jwks_uri === undefined) continue;
-    try {
-      await deps.endpoints.check(c.jwks_uri);
-    } catch (err) {
-      problems.push(`${c.client_id}: jwks_uri ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-  const unsealable = data.clients.filter((c) => c.token_endpoint_auth_method === 'client_secret_jwt' && !deps.encryptor);
-  if (unsealable.length > 0) problems.push(`${unsealable.map((c) => c.client_id).join(', ')}: client_secret_jwt needs CIBA_KEY_ENCRYPTION_KEY to seal the secret`);
+  const problems = checked.flatMap(({ c, problems: found }) => found.map((p) => `${c.client_id}: ${p.field} ${p.message}`));
   if (!deps.userCodes && data.users.some((u) => u.user_code !== undefined)) problems.push('user_code needs a user code store');
   if (problems.length > 0) throw new Error(`bootstrap: ${problems.join('; ')}`);
 
@@ -69,25 +49,7 @@ export async function loadBootstrap(
   let clientsUnchanged = 0;
   for (const c of data.clients) {
     const existing = await deps.clients.findById(c.client_id);
-    const client: Client = {
-      clientId: c.client_id,
-      clientName: c.client_name ?? c.client_id,
-      clientSecretHash: await secretHash(c.client_secret, existing, deps.hasher),
-      tokenEndpointAuthMethod: c.token_endpoint_auth_method,
-      clientSecretSealed: c.token_endpoint_auth_method === 'client_secret_jwt' ? sealedSecret(c.client_id, c.client_secret ?? '', existing, deps.encryptor ?? null) : null,
-      jwks: c.jwks ?? null,
-      jwksUri: c.jwks_uri ?? null,
-      tokenEndpointAuthSigningAlg: c.token_endpoint_auth_signing_alg ?? null,
-      backchannelAuthenticationRequestSigningAlg: c.backchannel_authentication_request_signing_alg ?? null,
-      grantTypes: c.grant_types,
-      scope: c.scope.split(' ').filter(Boolean),
-      backchannelTokenDeliveryMode: c.backchannel_token_delivery_mode,
-      backchannelClientNotificationEndpoint: c.backchannel_client_notification_endpoint ?? null,
-      backchannelUserCodeParameter: c.backchannel_user_code_parameter,
-      idTokenSignedResponseAlg: c.id_token_signed_response_alg ?? null,
-      authorizationDetailsTypes: c.authorization_details_types,
-      defaultAcrValues: c.default_acr_values,
-    };
+    const client = await buildClient(c, existing, deps);
     if (existing && sameJson(existing, client)) {
       clientsUnchanged++;
       continue;
@@ -106,6 +68,7 @@ export async function loadBootstrap(
       phoneNumber: u.phone_number ?? null,
       phoneNumberVerified: u.phone_number_verified,
       channelPreference: u.channel_preference ?? null,
+      ...(u.preferred_username === undefined ? {} : { preferredUsername: u.preferred_username }),
     };
     const existing = await deps.users.findBySub(u.sub);
     const userWritten = !(existing && sameJson(existing, user));
@@ -118,20 +81,6 @@ export async function loadBootstrap(
 }
 
 /**
- * The stored hash: kept when it already verifies the file's secret (scrypt salts differ each time).
- * A private_key_jwt client has no secret: it gets the hash of a random one nobody knows, so HTTP Basic
- * (the device API) can never succeed for it, kept across loads so a reload changes nothing.
- */
-async function secretHash(secret: string | undefined, existing: Client | null, hasher: SecretHasher): Promise<string> {
-  if (secret === undefined) {
-    const keep = existing !== null && existing.tokenEndpointAuthMethod === 'private_key_jwt';
-    return keep ? existing.clientSecretHash : hasher.hash(randomBytes(32).toString('base64url'));
-  }
-  if (existing !== null && (await hasher.verify(secret, existing.clientSecretHash))) return existing.clientSecretHash;
-  return hasher.hash(secret);
-}
-
-/**
  * CIBA §7.1: the user's code hashed (scrypt, as client secrets); a stored hash that already verifies
  * the file's code is kept (salts differ each time). True when the hash was written.
  */
@@ -139,23 +88,6 @@ async function setUserCode(sub: string, code: string, store: TypeOrmUserCodeStor
   const stored = (await store.findHolder({ sub }))?.userCodeHash ?? null;
   if (stored !== null && (await hasher.verify(code, stored))) return false;
   return store.setUserCodeHash(sub, await hasher.hash(code));
-}
-
-/**
- * client_secret_jwt: the secret sealed (AES-GCM, bound to the client id), kept when the stored seal
- * already holds this secret (a new IV each time would otherwise rewrite the row on every load).
- */
-function sealedSecret(clientId: string, secret: string, existing: Client | null, encryptor: KeyEncryptor | null): string {
-  if (encryptor === null) throw new Error('bootstrap: client_secret_jwt needs CIBA_KEY_ENCRYPTION_KEY');
-  const context = clientSecretSealingContext(clientId);
-  if (existing?.clientSecretSealed) {
-    try {
-      if (encryptor.decrypt(existing.clientSecretSealed, context) === secret) return existing.clientSecretSealed;
-    } catch {
-      // Sealed under another key: seal again under this one.
-    }
-  }
-  return encryptor.encrypt(secret, context);
 }
 
 /** Equal as JSON whatever the order of object members, at any depth (jsonb, e.g. a client's jwks, does not keep it). */

@@ -20,3 +20,4 @@ export const PROMPT_CLAIMS = Symbol('PromptClaims');
 export const DEFERRED_REQUEST_MARKERS = Symbol('DeferredRequestMarkers');
 export const USER_CODE_STORE = Symbol('UserCodeStore');
 export const USER_CODE_ATTEMPTS = Symbol('UserCodeAttempts');
+export const CLIENT_REGISTRATIONS = Symbol('ClientRegistrations');

@@ -3,17 +3,21 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import type { ProviderConfig } from '@ciba/config';
 import { type AuthenticatedClient, type Client, type ClientRepository, asAuthenticatedClient } from '@ciba/domain';
-import { type ClientAssertionCredentials, FormParams, extractClientCredentials, invalidClient } from '@ciba/protocol';
-import { ClientAssertionVerifier, SecretHasher, unverifiedAssertionSubject } from '@ciba/tokens';
+import { type ClientAssertionCredentials, FormParams, type TlsClientCertificateCredentials, extractClientCredentials, invalidClient, publicJwkSetProblem } from '@ciba/protocol';
+import { ClientAssertionVerifier, ClientJwksCache, SecretHasher, unverifiedAssertionSubject } from '@ciba/tokens';
 import { CLIENT_REPOSITORY, PROVIDER_CONFIG } from '../di/tokens.js';
+import { certificateInKeys, certificateNamesClient } from './certificate-match.js';
 import { ClientAuthThrottle, verifyOrUnavailable } from './client-auth-throttle.js';
+import { ClientCertificates, type PresentedCertificate } from './client-certificate.js';
 
 const NO_FORM_PARAMS = new FormParams([]);
 
 /**
  * Client authentication at the backchannel and token endpoints: client_secret_basic and
  * client_secret_post (RFC 6749 §2.3.1), client_secret_jwt and private_key_jwt (RFC 7523 §2.2,
- * OpenID Connect Core 1.0 §9; see `ClientAssertionVerifier`). Every failure is `401 invalid_client` and says nothing
+ * OpenID Connect Core 1.0 §9; see `ClientAssertionVerifier`), tls_client_auth and
+ * self_signed_tls_client_auth (RFC 8705 §2, with the certificate the proxy forwards, see
+ * `ClientCertificates`). Every failure is `401 invalid_client` and says nothing
  * about which part was wrong. Failures are throttled (`ClientAuthThrottle`: 429) and scrypt runs
  * are bounded (`SecretHasher`: 503 when saturated); a secret already verified skips both.
  */
@@ -29,6 +33,8 @@ export class ClientAuthenticator {
     private readonly throttle: ClientAuthThrottle,
     private readonly assertions: ClientAssertionVerifier,
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
+    private readonly certificates: ClientCertificates,
+    private readonly jwksCache: ClientJwksCache,
   ) {
     this.dummyHash = hasher.hash(randomBytes(32).toString('base64url'));
   }
@@ -36,8 +42,9 @@ export class ClientAuthenticator {
   async authenticate(req: Request, params: FormParams, options: { readonly basicOnly?: boolean } = {}): Promise<AuthenticatedClient> {
     const usedHeader = typeof req.headers.authorization === 'string';
     if (options.basicOnly && !usedHeader) throw invalidClient('client authentication with HTTP Basic is required', 'Basic');
-    const credentials = extractClientCredentials(req.headers.authorization, params);
+    const credentials = extractClientCredentials(req.headers.authorization, params, { tlsClientAuth: !options.basicOnly && this.certificates.enabled });
     if (credentials.method === 'client_assertion') return this.authenticateAssertion(req, credentials);
+    if (credentials.method === 'tls_client_certificate') return this.authenticateCertificate(req, credentials);
     const fail = () => invalidClient('client authentication failed', usedHeader ? 'Basic' : undefined);
     const client: Client | null = await this.clients.findById(credentials.clientId);
     const known = client !== null && this.hasher.recallsVerified(credentials.clientSecret, client.clientSecretHash);
@@ -77,6 +84,57 @@ export class ClientAuthenticator {
       throw invalidClient('client authentication failed');
     }
     return asAuthenticatedClient(client);
+  }
+
+  /**
+   * RFC 8705 §2: the client named by client_id, registered for tls_client_auth or
+   * self_signed_tls_client_auth, presents (through a trusted proxy) a certificate that §2.1 names
+   * its registered subject, or §2.2 is one of its registered keys' x5c. Throttled and answered like
+   * a bad assertion: the reason goes to a debug log, the client learns only `invalid_client`.
+   */
+  private async authenticateCertificate(req: Request, credentials: TlsClientCertificateCredentials): Promise<AuthenticatedClient> {
+    const client: Client | null = await this.clients.findById(credentials.clientId);
+    const attempt = { clientId: credentials.clientId, address: req.ip, registered: client !== null };
+    await this.throttle.check(attempt);
+    const reading = this.certificates.read(req);
+    let reason: string | null;
+    if (client === null) reason = 'unknown_client';
+    else if (reading.kind !== 'present') reason = `certificate_${reading.kind}`;
+    else reason = await this.certificateRefusal(client, reading.presented);
+    if (client === null || reason !== null) {
+      this.logger.debug({ ...(client ? { clientId: client.clientId } : {}), reason }, 'client certificate refused');
+      await this.throttle.recordFailure(attempt);
+      throw invalidClient('client authentication failed');
+    }
+    return asAuthenticatedClient(client);
+  }
+
+  private async certificateRefusal(client: Client, presented: PresentedCertificate): Promise<string | null> {
+    switch (client.tokenEndpointAuthMethod) {
+      case 'tls_client_auth':
+        // With a verify header configured, only a chain the proxy verified counts (it may let self-signed ones through).
+        if (presented.chainVerified === false) return 'chain_not_verified';
+        if (!client.tlsClientAuthSubject) return 'no_registered_subject';
+        return certificateNamesClient(presented.certificate, client.tlsClientAuthSubject) ? null : 'subject_mismatch';
+      case 'self_signed_tls_client_auth':
+        return (await this.registeredCertificate(client, presented)) ? null : 'not_a_registered_certificate';
+      case 'client_secret_basic':
+      case 'client_secret_post':
+      case 'client_secret_jwt':
+      case 'private_key_jwt':
+        return 'method_not_registered';
+    }
+  }
+
+  /** RFC 8705 §2.2: the certificate is the x5c[0] of one of the client's keys, inline or at its jwks_uri (shared key set cache). */
+  private async registeredCertificate(client: Client, presented: PresentedCertificate): Promise<boolean> {
+    if (client.jwks !== null) return publicJwkSetProblem(client.jwks) === null && certificateInKeys(presented.certificate, client.jwks.keys);
+    if (client.jwksUri === null) return false;
+    try {
+      return (await this.jwksCache.findKey(client.jwksUri, (key) => certificateInKeys(presented.certificate, [key]))) !== null;
+    } catch {
+      return false;
+    }
   }
 
   /**

@@ -1,13 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuthRequest, Client, Clock, RefreshTokenRecord, User, UserRepository } from '@ciba/domain';
 import { REFRESH_TOKEN_GRANT_TYPE, tokenEndpointError } from '@ciba/protocol';
-import { AuthReqIds, type RefreshTokenSeed, TokenMinter } from '@ciba/tokens';
+import { type AccessTokenType, AuthReqIds, type Confirmation, type RefreshTokenSeed, TokenMinter } from '@ciba/tokens';
 import { CLOCK, USER_REPOSITORY } from '../di/tokens.js';
+import { SubjectMapper } from './pairwise-subjects.js';
 
 /** RFC 6749 §5.1 token response (plus the OIDC id_token). */
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  /** RFC 9449 §5: `DPoP` when the access token is bound to the client's DPoP key. */
+  token_type: AccessTokenType;
   expires_in: number;
   id_token: string;
   refresh_token?: string;
@@ -25,6 +27,7 @@ export interface PreparedTokens {
 export function claimsForScope(user: User, scope: readonly string[]): Record<string, unknown> {
   const claims: Record<string, unknown> = {};
   if (scope.includes('profile') && user.name !== null) claims['name'] = user.name;
+  if (scope.includes('profile') && user.preferredUsername != null) claims['preferred_username'] = user.preferredUsername;
   if (scope.includes('email') && user.email !== null) {
     claims['email'] = user.email;
     claims['email_verified'] = user.emailVerified;
@@ -47,6 +50,7 @@ export class TokenIssuer {
     private readonly authReqIds: AuthReqIds,
     @Inject(USER_REPOSITORY) private readonly users: UserRepository,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly subjects: SubjectMapper,
   ) {}
 
   /** A refresh token is issued only to clients registered for refresh_token that asked for offline_access. */
@@ -62,15 +66,18 @@ export class TokenIssuer {
   /**
    * `options.user`: the end-user when the caller already read them (null: they no longer exist);
    * otherwise looked up. `options.refreshToken`: the refresh token to issue, already stored.
+   * `options.confirmation`: the key the access token is bound to (RFC 9449, RFC 8705); push mode
+   * tokens, delivered by the provider itself, have none.
    */
   async prepare(
     client: Client,
     request: AuthRequest,
-    options: { includeRtHash?: boolean; user?: User | null; refreshToken?: string | null } = {},
+    options: { includeRtHash?: boolean; user?: User | null; refreshToken?: string | null; confirmation?: Confirmation } = {},
   ): Promise<PreparedTokens> {
     return this.prepareFor(client, {
       user: options.user,
       refreshToken: options.refreshToken ?? null,
+      ...(options.confirmation !== undefined ? { confirmation: options.confirmation } : {}),
       subject: request.subject,
       scope: request.scope,
       authTime: request.decidedAt ?? this.clock.now(),
@@ -102,13 +109,18 @@ export class TokenIssuer {
       /** Already read by the caller (null: no longer exists); undefined: looked up here. */
       user?: User | null;
       refreshToken?: string | null;
+      /** RFC 7800 `cnf` of the access token (RFC 9449 `jkt`, RFC 8705 `x5t#S256`); absent: a bearer token. */
+      confirmation?: Confirmation;
     },
   ): Promise<PreparedTokens> {
     const user = input.user === undefined ? await this.users.findBySub(input.subject) : input.user;
     if (!user) throw tokenEndpointError('invalid_grant', 'the end-user no longer exists');
+    // OpenID Connect Core §8.1: a pairwise client sees its sector's sub (recorded for the way back).
+    const subjectClaim = await this.subjects.issue(client, input.subject);
     const minted = await this.minter.mint({
       clientId: client.clientId,
       subject: input.subject,
+      subjectClaim,
       scope: [...input.scope],
       authTime: input.authTime,
       acr: input.acr,
@@ -122,10 +134,11 @@ export class TokenIssuer {
       authorizationDetails: input.authorizationDetails,
       // Every ID token of the client (poll, ping, push, refresh) in the algorithm it registered.
       idTokenAlg: client.idTokenSignedResponseAlg,
+      ...(input.confirmation !== undefined ? { confirmation: input.confirmation } : {}),
     });
     const response: TokenResponse = {
       access_token: minted.accessToken,
-      token_type: 'Bearer',
+      token_type: minted.tokenType,
       expires_in: minted.expiresIn,
       id_token: minted.idToken,
       scope: minted.scope,

@@ -33,11 +33,17 @@ export const REDACT_PATHS = [
   '*.access_token',
   '*.id_token',
   '*.refresh_token',
+  // RFC 7591 / 7592: the registration access token (the initial access token only ever travels in Authorization).
+  '*.registration_access_token',
+  '*.registrationAccessToken',
   '*.decisionToken',
   '*.token',
   '*.email',
   '*.phone_number',
   '*.phoneNumber',
+  '*.preferred_username',
+  '*.preferredUsername',
+  '*.username',
   '*.password',
   '*.encryptionKey',
   // Device push targets: a Web Push subscription or an FCM registration token reaches the user's device.

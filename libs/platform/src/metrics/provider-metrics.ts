@@ -29,6 +29,7 @@ const DECISION_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800];
  * | `ciba_bus_consumer_lag` | consumer, state (waiting, in_flight) | read from the bus at each scrape |
  * | `ciba_db_pool_connections` | state (open, idle, waiting, max) | read from the pool at each scrape |
  * | `ciba_callback_*` | mode, outcome | callback dispatcher (`CallbackMetrics`) |
+ * | `ciba_signing_key_rotations_total` | — | the process that rotated the signing keys on schedule (`KeyRotationScheduler`) |
  */
 @Injectable()
 export class ProviderMetrics {
@@ -77,6 +78,11 @@ export class ProviderMetrics {
     help: 'Duration of one send on a channel.',
     labelNames: ['channel'] as const,
     buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly keyRotations = new Counter({
+    name: 'ciba_signing_key_rotations_total',
+    help: 'Scheduled signing-key rotations this process made (one per rotation, whatever the number of algorithms).',
     registers: [this.registry],
   });
   private readonly busMessages = new Counter({
@@ -133,6 +139,10 @@ export class ProviderMetrics {
   channelSend(channel: NotificationChannel, outcome: ChannelSendOutcome, seconds: number): void {
     this.channelSends.inc({ channel, outcome });
     this.channelDuration.observe({ channel }, seconds);
+  }
+
+  signingKeysRotated(): void {
+    this.keyRotations.inc();
   }
 
   /** The Prometheus text exposition of every series. */

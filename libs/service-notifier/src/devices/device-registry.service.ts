@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type ConfiguredChannels, WebPushChannel } from '@ciba/channels';
 import type { ProviderConfig } from '@ciba/config';
 import type { AuthenticatedClient, Clock, Device, DeviceRegistrar, DeviceRepository, DeviceRevoker, DeviceTarget, UserRepository } from '@ciba/domain';
-import { CLOCK, DEVICE_REPOSITORY, PROVIDER_CONFIG, USER_REPOSITORY } from '@ciba/platform';
+import { CLOCK, DEVICE_REPOSITORY, PROVIDER_CONFIG, SubjectMapper, USER_REPOSITORY } from '@ciba/platform';
 import { type IdTokenRefusal, KeyStore, sha256Base64url, verifyClientIdToken } from '@ciba/tokens';
 import { CONFIGURED_CHANNELS } from '../notification/configured-channels.js';
 import { DeviceEvents } from './device-events.service.js';
@@ -30,6 +30,7 @@ export class DeviceRegistry {
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
     private readonly keyStore: KeyStore,
     private readonly events: DeviceEvents,
+    private readonly subjects: SubjectMapper,
   ) {}
 
   /** The VAPID public key browsers subscribe with; null when Web Push is not enabled. */
@@ -111,7 +112,10 @@ export class DeviceRegistry {
       maxAuthAgeSeconds: this.config.devices.idTokenMaxAge,
     });
     if (!verified.ok) return verified;
-    const user = await this.users.findBySub(verified.sub);
+    // OpenID Connect Core §8.1: a pairwise client's ID token names the user by its sector's sub.
+    const sub = await this.subjects.localSubject(client, verified.sub);
+    if (sub === null) return { ok: false, refusal: 'unknown_user' };
+    const user = await this.users.findBySub(sub);
     return user ? { ok: true, subject: user.sub } : { ok: false, refusal: 'unknown_user' };
   }
 }
