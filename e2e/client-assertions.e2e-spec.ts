@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import * as oidc from 'openid-client';
-import { DeviceEmulator, type TestDatabase, createTestDatabase } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
+import type { DeviceEmulator, TestDatabase } from '@ciba/testing';
+import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, flowDeployment, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const KEY_CLIENT = 'e2e-private-key-jwt';
 const SECRET_CLIENT = { id: 'e2e-client-secret-jwt', secret: `e2e-hmac-secret-${randomBytes(16).toString('hex')}` };
@@ -26,16 +26,9 @@ describe('CIBA poll flow with private_key_jwt, client_secret_jwt and client_secr
   const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    device = await DeviceEmulator.start();
-    const ports = await servicePorts();
-    issuer = new URL(`http://127.0.0.1:${ports.authorize}`);
-    const env = {
-      ...deploymentEnvironment(db.url, ports, busPrefix),
-      CIBA_AUTH_CHANNEL_URI: device.url,
-      CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0',
-      CIBA_DENIAL_BACKOFF_THRESHOLD: '0',
-    };
+    const deployment = await flowDeployment(busPrefix);
+    ({ db, device, issuer } = deployment);
+    const { ports, env } = deployment;
     const pair = await generateKeyPair('ES256', { extractable: true });
     privateKey = pair.privateKey;
     const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'e2e-key-1', use: 'sig', alg: 'ES256' };

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT, calculateJwkThumbprint, decodeJwt, exportJWK } from 'jose';
 import * as oidc from 'openid-client';
 import type { DeviceEmulator, TestDatabase } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentPeers, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
+import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, flowDeployment, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-dpop', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
 const BOUND = { id: 'e2e-dpop-bound', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
@@ -35,10 +35,9 @@ describe('DPoP sender-constrained access tokens across service processes (openid
   const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    const peers = await deploymentPeers(busPrefix);
+    const peers = await flowDeployment(busPrefix);
     ({ db, device } = peers);
-    await peers.receiver.close();
-    const env: Record<string, string> = { ...peers.env, CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0' };
+    const { env } = peers;
     expect(await admin(['migrate'], env)).toContain('up to date');
     await admin(['bootstrap', '--file', await bootstrapFile(BOOTSTRAP)], env);
     services = serviceProcesses(['authorize', 'token', 'notifier'], peers.ports, env);

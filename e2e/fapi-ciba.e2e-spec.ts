@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type CryptoKey, SignJWT, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import * as oidc from 'openid-client';
 import type { DeviceEmulator, TestDatabase } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentPeers, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
+import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, flowDeployment, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = 'e2e-fapi-ciba';
 const USER = { sub: 'dana', name: 'Dana Example', email: 'dana@example.com', email_verified: true };
@@ -24,10 +24,9 @@ describe('FAPI-CIBA client profile: a full poll flow across service processes (o
   const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    const peers = await deploymentPeers(busPrefix);
+    const peers = await flowDeployment(busPrefix, { CIBA_SIGNING_ALGS: 'ES256 PS256 RS256' });
     ({ db, device } = peers);
-    await peers.receiver.close();
-    const env: Record<string, string> = { ...peers.env, CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0', CIBA_SIGNING_ALGS: 'ES256 PS256 RS256' };
+    const { env } = peers;
     const pair = await generateKeyPair('PS256', { extractable: true });
     privateKey = pair.privateKey;
     const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'fapi-1', use: 'sig', alg: 'PS256' };

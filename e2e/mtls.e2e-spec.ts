@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { type ClientCertificate, DeviceEmulator, type TestDatabase, createTestDatabase, forwardedCertificateHeader, testCertificateAuthority, testClientCertificate } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
+import { type ClientCertificate, type DeviceEmulator, type TestDatabase, forwardedCertificateHeader, testCertificateAuthority, testClientCertificate } from '@ciba/testing';
+import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, flowDeployment, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const CERT_HEADER = 'X-SSL-Client-Cert';
 /** The TLS-terminating proxy connects from here; a caller reaching the services directly, from 127.0.0.1. */
@@ -64,18 +64,12 @@ describe('CIBA poll flow with tls_client_auth and self_signed_tls_client_auth ac
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    device = await DeviceEmulator.start();
-    const ports = await servicePorts();
-    issuer = new URL(`http://127.0.0.1:${ports.authorize}`);
-    const env = {
-      ...deploymentEnvironment(db.url, ports, busPrefix),
-      CIBA_AUTH_CHANNEL_URI: device.url,
-      CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0',
-      CIBA_DENIAL_BACKOFF_THRESHOLD: '0',
+    const deployment = await flowDeployment(busPrefix, {
       CIBA_MTLS_CLIENT_CERT_HEADER: CERT_HEADER,
       CIBA_MTLS_TRUSTED_PROXIES: `${PROXY_ADDRESS}/32`,
-    };
+    });
+    ({ db, device, issuer } = deployment);
+    const { ports, env } = deployment;
     const selfSignedJwk = { ...new X509Certificate(selfSignedCert.pem).publicKey.export({ format: 'jwk' }), kid: 'e2e-tls-1', x5c: [selfSignedCert.x5c] };
     const file = await bootstrapFile({
       clients: [

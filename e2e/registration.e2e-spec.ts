@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { DeviceEmulator, type TestDatabase, createTestDatabase } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
+import type { DeviceEmulator, TestDatabase } from '@ciba/testing';
+import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, flowDeployment, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const CIBA = 'urn:openid:params:grant-type:ciba';
 const INITIAL_ACCESS_TOKEN = randomBytes(32).toString('base64url');
@@ -50,17 +50,11 @@ describe('dynamic client registration across service processes (openid-client v6
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    device = await DeviceEmulator.start();
-    const ports = await servicePorts();
-    issuer = new URL(`http://127.0.0.1:${ports.authorize}`);
-    const env = {
-      ...deploymentEnvironment(db.url, ports, busPrefix),
-      CIBA_AUTH_CHANNEL_URI: device.url,
-      CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0',
-      CIBA_DENIAL_BACKOFF_THRESHOLD: '0',
+    const deployment = await flowDeployment(busPrefix, {
       CIBA_REGISTRATION_INITIAL_ACCESS_TOKEN: INITIAL_ACCESS_TOKEN,
-    };
+    });
+    ({ db, device, issuer } = deployment);
+    const { ports, env } = deployment;
     const file = await bootstrapFile({ clients: [{ client_id: BOOTSTRAP_CLIENT.id, client_secret: BOOTSTRAP_CLIENT.secret, scope: 'openid email' }], users: [USER] });
     expect(await admin(['migrate'], env)).toContain('up to date');
     expect(await admin(['bootstrap', '--file', file], env)).toContain('clients: 1 written');

@@ -133,6 +133,28 @@ export async function deploymentPeers(busPrefix: string): Promise<{
   return { db, device, receiver, ports, env };
 }
 
+/**
+ * Prompt limits off: flow tests prompt one user many times in a row, which the per-user
+ * notification limit and the denial backoff (README "Security model") would rightly refuse.
+ */
+export const NO_PROMPT_LIMITS = { CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0', CIBA_DENIAL_BACKOFF_THRESHOLD: '0' } as const;
+
+/**
+ * A poll-flow test deployment: its scratch database, the device emulator behind the HTTP
+ * authentication channel, the services' ports, and the environment (prompt limits off, then
+ * `extraEnv`); the issuer is the authorize service's URL.
+ */
+export async function flowDeployment(
+  busPrefix: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ db: TestDatabase; device: DeviceEmulator; ports: Record<ServiceName, number>; env: Record<string, string>; issuer: URL }> {
+  const db = await createTestDatabase();
+  const device = await DeviceEmulator.start();
+  const ports = await servicePorts();
+  const env: Record<string, string> = { ...deploymentEnvironment(db.url, ports, busPrefix), CIBA_AUTH_CHANNEL_URI: device.url, ...NO_PROMPT_LIMITS, ...extraEnv };
+  return { db, device, ports, env, issuer: new URL(env['CIBA_ISSUER'] ?? '') };
+}
+
 /** Writes a bootstrap file (clients and users, README "Bootstrap file") to a temporary folder; returns its path. */
 export async function bootstrapFile(data: { clients: readonly object[]; users: readonly object[] }): Promise<string> {
   const file = join(await mkdtemp(join(tmpdir(), 'ciba-e2e-')), 'bootstrap.json');

@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type CryptoKey, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import * as oidc from 'openid-client';
-import { DeviceEmulator, type TestDatabase, createTestDatabase } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
+import type { DeviceEmulator, TestDatabase } from '@ciba/testing';
+import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, flowDeployment, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = 'e2e-signed-requests';
 const KID = 'e2e-signing-1';
@@ -26,16 +26,9 @@ describe('CIBA poll flow with a signed authentication request across service pro
   const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    device = await DeviceEmulator.start();
-    const ports = await servicePorts();
-    issuer = new URL(`http://127.0.0.1:${ports.authorize}`);
-    const env = {
-      ...deploymentEnvironment(db.url, ports, busPrefix),
-      CIBA_AUTH_CHANNEL_URI: device.url,
-      CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0',
-      CIBA_DENIAL_BACKOFF_THRESHOLD: '0',
-    };
+    const deployment = await flowDeployment(busPrefix);
+    ({ db, device, issuer } = deployment);
+    const { ports, env } = deployment;
     const pair = await generateKeyPair('PS256', { extractable: true });
     privateKey = pair.privateKey;
     const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: KID, use: 'sig', alg: 'PS256' };

@@ -2,11 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { type CryptoKey, type JWK, SignJWT, UnsecuredJWT, exportJWK, generateKeyPair } from 'jose';
 import { parseBootstrap } from '@ciba/config';
-import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
-import { ClientAuthThrottle, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { ClientAuthThrottle, loadBootstrap } from '@ciba/platform';
 import { type HttpsPeer, replyJson, selfSignedCert, startHttpsPeer, temporaryFile } from '@ciba/testing';
-import { KeyEncryptor, SecretHasher } from '@ciba/tokens';
-import { CIBA, type HttpResult, type TestProvider, startTestProvider } from './provider-harness.js';
+import { CIBA, bootstrapDeps, type HttpResult, type TestProvider, startTestProvider } from './provider-harness.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const SECRET = 'a-client-secret-for-hmac-assertions-0123456789';
@@ -80,14 +78,7 @@ describe('client authentication with JWT assertions (RFC 7523, OpenID Connect Co
         { client_id: hmac.id, client_secret: SECRET, token_endpoint_auth_method: 'client_secret_jwt', grant_types: [CIBA] },
       ],
     });
-    await loadBootstrap(data, {
-      clients: new TypeOrmClientRepository(op.db.dataSource),
-      users: new TypeOrmUserRepository(op.db.dataSource),
-      hasher: new SecretHasher(),
-      signingAlgs: op.config.keys.signingAlgs,
-      endpoints: notificationEndpointPolicy(op.config),
-      encryptor: new KeyEncryptor(op.config.keys.encryptionKey),
-    });
+    await loadBootstrap(data, bootstrapDeps(op));
   }, 60_000);
   afterAll(async () => {
     await op?.close();
@@ -137,14 +128,7 @@ describe('client authentication with JWT assertions (RFC 7523, OpenID Connect Co
   });
 
   describe('registration (bootstrap)', () => {
-    const deps = () => ({
-      clients: new TypeOrmClientRepository(op.db.dataSource),
-      users: new TypeOrmUserRepository(op.db.dataSource),
-      hasher: new SecretHasher(),
-      signingAlgs: op.config.keys.signingAlgs,
-      endpoints: notificationEndpointPolicy(op.config),
-      encryptor: new KeyEncryptor(op.config.keys.encryptionKey),
-    });
+    const deps = () => bootstrapDeps(op);
 
     it('reloads private_key_jwt and client_secret_jwt clients as unchanged (the seal and the key set are kept)', async () => {
       const data = parseBootstrap({

@@ -3,12 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type CryptoKey, type JWK, SignJWT, calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import { parseBootstrap } from '@ciba/config';
-import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
-import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { loadBootstrap } from '@ciba/platform';
 import { freePort } from '@ciba/testing';
-import { SecretHasher, sha256Base64url } from '@ciba/tokens';
+import { sha256Base64url } from '@ciba/tokens';
 import { createAllInOneApp } from '../src/all-in-one.js';
-import { CIBA, CLIENTS, type HttpResult, type TestClient, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
+import { CIBA, bootstrapDeps, CLIENTS, type HttpResult, type TestClient, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
 /** A client registered with RFC 9449 §5.2 dpop_bound_access_tokens. */
 const BOUND: TestClient = { id: 'dpop-bound', secret: 'dpop-bound-secret', method: 'basic' };
@@ -37,7 +36,7 @@ describe('DPoP (RFC 9449) at the token endpoint and UserInfo, against PostgreSQL
       parseBootstrap({
         clients: [{ client_id: BOUND.id, client_secret: BOUND.secret, grant_types: [CIBA, 'refresh_token'], scope: 'openid profile offline_access', dpop_bound_access_tokens: true }],
       }),
-      { clients: new TypeOrmClientRepository(op.db.dataSource), users: new TypeOrmUserRepository(op.db.dataSource), hasher: new SecretHasher(), signingAlgs: op.config.keys.signingAlgs, endpoints: notificationEndpointPolicy(op.config) },
+      bootstrapDeps(op),
     );
     // A second replica on the same database and keys, behind the same public URL.
     const port = await freePort();

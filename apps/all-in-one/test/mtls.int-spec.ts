@@ -3,11 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { parseBootstrap } from '@ciba/config';
-import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
-import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { loadBootstrap } from '@ciba/platform';
 import { type ClientCertificate, type HttpsPeer, forwardedCertificateHeader, replyJson, selfSignedCert, startHttpsPeer, temporaryFile, testCertificateAuthority, testClientCertificate } from '@ciba/testing';
-import { SecretHasher } from '@ciba/tokens';
-import { CIBA, type HttpResult, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
+import { CIBA, bootstrapDeps, type HttpResult, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
 const CERT_HEADER = 'X-SSL-Client-Cert';
 /** nginx `$ssl_client_verify`: `SUCCESS` when it verified the chain, `FAILED:<reason>` (with `optional_no_ca`) otherwise. */
@@ -107,7 +105,7 @@ describe('mutual-TLS client authentication and certificate-bound access tokens (
         { client_id: THROTTLED_CLIENT, token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: 'rp-san.example.com', grant_types: [CIBA] },
       ],
     });
-    const deps = { clients: new TypeOrmClientRepository(op.db.dataSource), users: new TypeOrmUserRepository(op.db.dataSource), hasher: new SecretHasher(), signingAlgs: op.config.keys.signingAlgs, endpoints: notificationEndpointPolicy(op.config) };
+    const deps = bootstrapDeps(op);
     expect((await loadBootstrap(data, deps)).clients).toEqual({ written: 6, unchanged: 0 });
     // Idempotent: the clients without secrets keep their stored (unusable) hash.
     expect((await loadBootstrap(data, deps)).clients).toEqual({ written: 0, unchanged: 6 });

@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT, createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { parseBootstrap } from '@ciba/config';
-import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
-import { configuredSectorIdentifierDocuments, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
+import { configuredSectorIdentifierDocuments, loadBootstrap } from '@ciba/platform';
 import { type HttpsPeer, replyJson, selfSignedCert, startHttpsPeer, temporaryFile } from '@ciba/testing';
-import { KeyStore, PairwiseSubjects, SecretHasher } from '@ciba/tokens';
-import { CIBA, CLIENTS, type TestClient, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
+import { KeyStore, PairwiseSubjects } from '@ciba/tokens';
+import { CIBA, bootstrapDeps, CLIENTS, type TestClient, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
 /** A pairwise poll client: bound to no host, so a sector of its own (`client:pw-poll`). */
 const PW_POLL = { id: 'pw-poll', secret: 'pw-poll-secret', method: 'basic' } as unknown as TestClient;
@@ -27,14 +26,7 @@ describe('pairwise subject identifiers (OpenID Connect Core §8.1)', () => {
   let sectorDocument: unknown;
   const sectorUri = () => `https://localhost:${new URL(peer.origin).port}/sector.json`;
 
-  const deps = () => ({
-    clients: new TypeOrmClientRepository(op.db.dataSource),
-    users: new TypeOrmUserRepository(op.db.dataSource),
-    hasher: new SecretHasher(),
-    signingAlgs: op.config.keys.signingAlgs,
-    endpoints: notificationEndpointPolicy(op.config),
-    sectorDocuments: configuredSectorIdentifierDocuments(op.config),
-  });
+  const deps = () => bootstrapDeps(op, { sectorDocuments: configuredSectorIdentifierDocuments(op.config) });
   const pushClient = (id: string, secret: string, extra: Record<string, unknown> = {}) => ({
     client_id: id,
     client_secret: secret,

@@ -5,7 +5,7 @@ import { type AuthRequest, acceptedLifecycle } from '@ciba/domain';
 import { TypeOrmAuthRequestRepository, TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
 import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
 import { ClientReceiver, DeviceEmulator, SettableClock, type TestDatabase, createTestDatabase, freePort } from '@ciba/testing';
-import { SecretHasher } from '@ciba/tokens';
+import { KeyEncryptor, SecretHasher } from '@ciba/tokens';
 import type { ConfiguredChannels } from '@ciba/channels';
 import { channelsFromEnvironment } from '@ciba/service-notifier';
 import { type AllInOneOptions, createAllInOneApp } from '../src/all-in-one.js';
@@ -109,6 +109,25 @@ export interface TestProviderOptions {
  * The all-in-one composition on a fresh database, with a device emulator as the HTTP authentication
  * channel (pass `CIBA_AUTH_CHANNEL_URI: ''` to turn it off) and the channels `env` configures.
  */
+/**
+ * What `loadBootstrap` needs to write clients and users into `op`'s database, as the admin
+ * `bootstrap` command has them (with the key that seals client_secret_jwt secrets); `overrides`
+ * replaces or adds dependencies.
+ */
+export function bootstrapDeps(op: Pick<TestProvider, 'db' | 'config'>, overrides: Partial<BootstrapDeps> = {}): BootstrapDeps {
+  return {
+    clients: new TypeOrmClientRepository(op.db.dataSource),
+    users: new TypeOrmUserRepository(op.db.dataSource),
+    hasher: new SecretHasher(),
+    signingAlgs: op.config.keys.signingAlgs,
+    endpoints: notificationEndpointPolicy(op.config),
+    encryptor: new KeyEncryptor(op.config.keys.encryptionKey),
+    ...overrides,
+  };
+}
+
+type BootstrapDeps = Parameters<typeof loadBootstrap>[1];
+
 export async function startTestProvider(env: Record<string, string> = {}, options: TestProviderOptions = {}): Promise<TestProvider> {
   const db = await createTestDatabase();
   const device = await DeviceEmulator.start();
@@ -134,7 +153,7 @@ export async function startTestProvider(env: Record<string, string> = {}, option
     ...env,
   };
   const config = loadConfig(fullEnv, 'all-in-one', ['database', 'keys']);
-  await loadBootstrap(testBootstrap(receiver.origin), { clients: new TypeOrmClientRepository(db.dataSource), users: new TypeOrmUserRepository(db.dataSource), hasher: new SecretHasher(), signingAlgs: config.keys.signingAlgs, endpoints: notificationEndpointPolicy(config) });
+  await loadBootstrap(testBootstrap(receiver.origin), bootstrapDeps({ db, config }));
   const clock = new SettableClock();
   const app = await createAllInOneApp(config, { devDevice: false, devInbox: options.devInbox, logDestination: options.logDestination, clock, channels: options.channels ?? channelsFromEnvironment(fullEnv) });
   await app.listen(port, '127.0.0.1');

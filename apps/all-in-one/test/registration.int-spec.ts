@@ -1,9 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
-import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
-import { SecretHasher } from '@ciba/tokens';
-import { CIBA, type TestClient, type TestProvider, startTestProvider, testBootstrap, uniqueMessage } from './provider-harness.js';
+import { loadBootstrap } from '@ciba/platform';
+import { CIBA, bootstrapDeps, type TestClient, type TestProvider, startTestProvider, testBootstrap, uniqueMessage } from './provider-harness.js';
 
 const INITIAL_ACCESS_TOKEN = randomBytes(32).toString('base64url');
 const SECOND_INITIAL_ACCESS_TOKEN = randomBytes(32).toString('base64url');
@@ -230,8 +228,7 @@ describe('dynamic client registration (RFC 7591) and management (RFC 7592) on th
 
   it('a bootstrap reload keeps registered clients and their registrations', async () => {
     const info = (await register({ client_name: 'Survivor' })).body;
-    const deps = { clients: new TypeOrmClientRepository(op.db.dataSource), users: new TypeOrmUserRepository(op.db.dataSource), hasher: new SecretHasher(), signingAlgs: op.config.keys.signingAlgs, endpoints: notificationEndpointPolicy(op.config) };
-    await loadBootstrap(testBootstrap(op.receiver.origin), deps);
+    await loadBootstrap(testBootstrap(op.receiver.origin), bootstrapDeps(op));
     const read = await call(String(info['registration_client_uri']), { method: 'GET', token: String(info['registration_access_token']) });
     expect(read.body).toMatchObject({ client_id: info['client_id'], client_name: 'Survivor' });
   });

@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type CryptoKey, type JWK, SignJWT, UnsecuredJWT, exportJWK, generateKeyPair } from 'jose';
 import { parseBootstrap } from '@ciba/config';
-import { TypeOrmClientRepository, TypeOrmUserRepository } from '@ciba/persistence';
-import { loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
-import { KeyEncryptor, SecretHasher } from '@ciba/tokens';
-import { CIBA, type HttpResult, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
+import { loadBootstrap } from '@ciba/platform';
+import { CIBA, bootstrapDeps, type HttpResult, type TestProvider, startTestProvider, uniqueMessage } from './provider-harness.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const SECRET = 'a-client-secret-for-hmac-assertions-lifecycle-0123456789';
@@ -70,14 +68,7 @@ describe('introspection and revocation with JWT client authentication (RFC 7523,
         { client_id: HMAC.id, client_secret: SECRET, token_endpoint_auth_method: 'client_secret_jwt', ...common },
       ],
     });
-    await loadBootstrap(data, {
-      clients: new TypeOrmClientRepository(op.db.dataSource),
-      users: new TypeOrmUserRepository(op.db.dataSource),
-      hasher: new SecretHasher(),
-      signingAlgs: op.config.keys.signingAlgs,
-      endpoints: notificationEndpointPolicy(op.config),
-      encryptor: new KeyEncryptor(op.config.keys.encryptionKey),
-    });
+    await loadBootstrap(data, bootstrapDeps(op));
   }, 60_000);
   afterAll(async () => {
     await op?.close();

@@ -2,19 +2,11 @@ import { KeyObject, createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { type CryptoKey, type JWK, SignJWT, base64url, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import type { ClientAssertionJtis } from '@ciba/domain';
+import { MemoryJtis } from '../test/client-fixtures.js';
 import { TEST_ENCRYPTION_KEY, TestClock } from '../test/in-memory-signing-key.repository.js';
 import { DpopNonces } from './dpop-nonce.js';
 import { DpopProofVerifier, type DpopRequest } from './dpop-proof.js';
 
-class MemoryJtis implements ClientAssertionJtis {
-  readonly seen = new Map<string, Date>();
-  claim(key: string, jti: string, expiresAt: Date): Promise<boolean> {
-    const id = `${key} ${jti}`;
-    if (this.seen.has(id)) return Promise.resolve(false);
-    this.seen.set(id, expiresAt);
-    return Promise.resolve(true);
-  }
-}
 
 const TOKEN_URL = 'https://op.example.com/token';
 const TOKEN_REQUEST: DpopRequest = { method: 'POST', uri: TOKEN_URL };
