@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { B64TOKEN } from '@ciba/protocol';
 
 /**
  * Dynamic client registration (RFC 7591 / RFC 7592): off unless CIBA_REGISTRATION_INITIAL_ACCESS_TOKEN
@@ -13,8 +14,6 @@ export const REGISTRATION_SETTINGS = {
 
 /** Shorter tokens could be guessed; 32 characters of base64url hold 192 bits. */
 export const MIN_INITIAL_ACCESS_TOKEN_LENGTH = 32;
-/** RFC 6750 §2.1 `b64token`: what a Bearer header can carry. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 export interface RegistrationSettings {
   /** Whether `/register` is served and `registration_endpoint` advertised. */

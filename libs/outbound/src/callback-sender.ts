@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { rootCertificates } from 'node:tls';
 import type { Agent, Dispatcher } from 'undici';
+import { B64TOKEN } from '@ciba/protocol';
 import { outcomeForError, outcomeForStatus, permanent, retryable } from './delivery-outcome.js';
 import type { DeliveryOutcome } from './delivery-outcome.js';
 import { EndpointRejected, EndpointResolutionFailed } from './endpoint-errors.js';
@@ -32,9 +33,6 @@ export interface CallbackSenderOptions {
   /** Wall clock, for Retry-After given as an HTTP-date. */
   readonly now?: () => number;
 }
-
-/** RFC 6750 §2.1 b64token, the syntax CIBA §7.1 requires of client_notification_token. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /** The endpoint's answer is read only so the connection can be reused; nothing needs more than this. */
 const RESPONSE_BODY_LIMIT_BYTES = 64 * 1024;

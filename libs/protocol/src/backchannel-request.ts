@@ -1,4 +1,5 @@
 import { type AuthorizationDetail, parseAuthorizationDetails } from './authorization-details.js';
+import { B64TOKEN } from './authorization-header.js';
 import type { BindingMessageRule } from './binding-message.js';
 import { type ClientProfile, checkProfileBindingMessage } from './client-profile.js';
 import { CIBA_GRANT_TYPE } from './constants.js';
@@ -164,8 +165,6 @@ export function checkUserCode({ params, client, policy }: BackchannelRequestCont
   return { userCode: userCode ?? null };
 }
 
-/** RFC 6750 §2.1 b64token. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 export const CLIENT_NOTIFICATION_TOKEN_MAX_LENGTH = 1024;
 
 /** CIBA §7.1: REQUIRED for ping and push clients, a bearer token of at most 1024 characters. */

@@ -3,6 +3,7 @@ export * from './constants.js';
 export * from './form-params.js';
 export * from './untrusted-text.js';
 export * from './scope.js';
+export * from './authorization-header.js';
 export * from './client-credentials.js';
 export * from './distinguished-name.js';
 export * from './client-assertion.js';

@@ -1,4 +1,4 @@
-import { type FormParams, invalidRequest, resourceChallenge } from '@ciba/protocol';
+import { type FormParams, authorizationToken, invalidRequest, resourceChallenge } from '@ciba/protocol';
 
 /** The token types this provider issues, in RFC 7009 §4.1.2 / RFC 7662 §2.1 `token_type_hint` terms. */
 export type TokenKind = 'access_token' | 'refresh_token';
@@ -27,9 +27,6 @@ export interface PresentedAccessToken {
   readonly scheme: 'Bearer' | 'DPoP';
 }
 
-/** RFC 6750 §2.1 `b64token`, RFC 9449 §7.1 `token68`. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-
 /**
  * RFC 6750 §2.1 / RFC 9449 §7.1: the access token from the Authorization header, with the Bearer or
  * the DPoP scheme, the only place this provider takes it from. A token in the URI query (§2.3, which
@@ -39,13 +36,13 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 export function accessTokenOf(request: { readonly authorization: string | undefined; readonly inQuery: boolean; readonly inBody: boolean }): PresentedAccessToken {
   if (request.inQuery) throw resourceChallenge('invalid_request', 'the access token must be sent in the Authorization header, never in the URI query');
   if (request.inBody) throw resourceChallenge('invalid_request', 'the access token must be sent in the Authorization header, not in the request body');
-  const [rawScheme = '', credentials, ...rest] = (request.authorization ?? '').trim().split(/ +/);
-  // RFC 7235 §2.1: the scheme is case-insensitive; another scheme (Basic, …) carries no access token.
-  const lower = rawScheme.toLowerCase();
-  const scheme = lower === 'bearer' ? 'Bearer' : lower === 'dpop' ? 'DPoP' : null;
-  if (scheme === null) throw resourceChallenge(null, 'an access token is required (Authorization: Bearer or DPoP)');
-  if (credentials === undefined || rest.length > 0 || !B64TOKEN.test(credentials)) {
-    throw resourceChallenge('invalid_request', `the Authorization header must be "${scheme} <access token>"`, { scheme });
+  const presented = authorizationToken(request.authorization, ['Bearer', 'DPoP'] as const);
+  switch (presented.kind) {
+    case 'absent':
+      throw resourceChallenge(null, 'an access token is required (Authorization: Bearer or DPoP)');
+    case 'malformed':
+      throw resourceChallenge('invalid_request', `the Authorization header must be "${presented.scheme} <access token>"`, { scheme: presented.scheme });
+    case 'token':
+      return { token: presented.token, scheme: presented.scheme };
   }
-  return { token: credentials, scheme };
 }

@@ -1,14 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { registrationTokenDigest } from '@ciba/config';
-import { OAuthError } from '@ciba/protocol';
+import { OAuthError, authorizationToken } from '@ciba/protocol';
 
 /**
  * The protocol rules of the registration endpoint (RFC 7591 §3) and the client configuration
  * endpoint (RFC 7592 §2), free of HTTP and storage.
  */
 
-/** RFC 6750 §2.1 `b64token`. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** Longer than any token this provider issues or accepts; a longer one is refused before any work. */
 const MAX_TOKEN_LENGTH = 512;
 
@@ -24,13 +22,12 @@ export function registrationTokenError(error: 'invalid_token' | 'invalid_request
 
 /** The bearer token of `Authorization: Bearer <token>` (RFC 6750 §2.1), the only place it is taken from. */
 export function bearerTokenOf(authorization: string | undefined, what: string): string {
-  const [scheme, credentials, ...rest] = (authorization ?? '').trim().split(/ +/);
-  // RFC 7235 §2.1: the scheme is case-insensitive; another scheme (Basic, …) carries no bearer token.
-  if (scheme.toLowerCase() !== 'bearer') throw registrationTokenError(null, `${what} is required (Authorization: Bearer)`);
-  if (credentials === undefined || rest.length > 0 || credentials.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(credentials)) {
+  const presented = authorizationToken(authorization, ['Bearer'] as const);
+  if (presented.kind === 'absent') throw registrationTokenError(null, `${what} is required (Authorization: Bearer)`);
+  if (presented.kind === 'malformed' || presented.token.length > MAX_TOKEN_LENGTH) {
     throw registrationTokenError('invalid_request', `the Authorization header must be "Bearer <${what}>"`);
   }
-  return credentials;
+  return presented.token;
 }
 
 /** The digest initial and registration access tokens are compared and stored as (one definition, with the configuration's). */
