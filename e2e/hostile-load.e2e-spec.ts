@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { type TestDatabase, createTestDatabase } from '@ciba/testing';
+import { type TestDatabase, createTestDatabase, forwardedCertificateHeader, testCertificateAuthority, testClientCertificate } from '@ciba/testing';
 import { type ServiceProcess, admin, bootstrapFile, deploymentEnvironment, serviceProcesses, servicePorts, startServices, tearDownDeployment } from './service-processes.js';
 
 const TOTAL = 10_000;
@@ -10,6 +10,8 @@ const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const PKJ = 'hostile-pkj';
 const CSJ = { id: 'hostile-csj', secret: randomBytes(32).toString('base64url') };
 const BASIC = { id: 'hostile-basic', secret: `basic-${randomBytes(8).toString('hex')}` };
+const MTLS = 'hostile-mtls';
+const CERT_HEADER = 'x-ssl-client-cert';
 
 type Attack = { readonly kind: string; readonly request: () => Promise<RequestInit> };
 
@@ -17,8 +19,9 @@ type Attack = { readonly kind: string; readonly request: () => Promise<RequestIn
  * 10 000 hostile bc-authorize requests against the authorize service as its own process, with the
  * client-authentication throttle off so that every one runs the whole verification (RFC 7523 §3):
  * forged signatures, a replayed jti, expired assertions, `alg: none`, an HMAC assertion keyed with
- * the client's public key, garbage where a JWT belongs, malformed JSON and form bodies, and signed
- * request objects the provider does not accept. Every answer must be a 4xx in the OAuth error
+ * the client's public key, garbage where a JWT belongs, malformed JSON and form bodies, signed
+ * request objects the provider does not accept, forwarded client certificates that are garbage,
+ * oversized or another subject's (RFC 8705), and a forged login_hint_token. Every answer must be a 4xx in the OAuth error
  * format; none a 5xx; the process must live on and still serve a legitimate client.
  */
 describe('a hostile load at bc-authorize: only 4xx answers, no 5xx, no crash', () => {
@@ -39,6 +42,9 @@ describe('a hostile load at bc-authorize: only 4xx answers, no 5xx, no crash', (
       CIBA_CLIENT_AUTH_FAILURE_LIMIT: '0',
       CIBA_CLIENT_AUTH_ADDRESS_FAILURE_LIMIT: '0',
       CIBA_LOG_LEVEL: 'warn',
+      // RFC 8705: the load comes from 127.0.0.1, here the trusted proxy forwarding client certificates.
+      CIBA_MTLS_CLIENT_CERT_HEADER: CERT_HEADER,
+      CIBA_MTLS_TRUSTED_PROXIES: '127.0.0.1/32',
     };
     const key = await generateKeyPair('ES256', { extractable: true });
     const forger = await generateKeyPair('ES256', { extractable: true });
@@ -53,6 +59,7 @@ describe('a hostile load at bc-authorize: only 4xx answers, no 5xx, no crash', (
             { ...base, client_id: PKJ, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [publicJwk] } },
             { ...base, client_id: CSJ.id, client_secret: CSJ.secret, token_endpoint_auth_method: 'client_secret_jwt' },
             { ...base, client_id: BASIC.id, client_secret: BASIC.secret },
+            { ...base, client_id: MTLS, token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=hostile-rp.example.com,O=Example' },
           ],
           users: [{ sub: 'mallory-target' }],
         }),
@@ -79,6 +86,10 @@ describe('a hostile load at bc-authorize: only 4xx answers, no 5xx, no crash', (
     const replayed = await signed(key.privateKey, claims(PKJ));
     const first = await fetch(endpoint, withAssertion(PKJ, replayed));
     expect(first.status).toBe(200);
+    const authority = testCertificateAuthority();
+    const intruder = forwardedCertificateHeader(testClientCertificate({ subject: '/O=Example/CN=intruder.example.com', authority }), 'url-encoded-pem');
+    const withCertificate = (header: string): RequestInit => ({ ...form({ client_id: MTLS }), headers: { 'content-type': 'application/x-www-form-urlencoded', [CERT_HEADER]: header } });
+    const basicAuth = { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${BASIC.id}:${BASIC.secret}`).toString('base64')}` };
     // The client's public key as an HMAC secret (algorithm confusion).
     const publicKeyAsSecret = new TextEncoder().encode(JSON.stringify(publicJwk));
 
@@ -117,6 +128,16 @@ describe('a hostile load at bc-authorize: only 4xx answers, no 5xx, no crash', (
             headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${BASIC.id}:${BASIC.secret}`).toString('base64')}` },
           }),
       },
+      { kind: 'certificate of another subject (tls_client_auth)', request: () => Promise.resolve(withCertificate(intruder)) },
+      { kind: 'garbage client certificate', request: () => Promise.resolve(withCertificate(randomBytes(96).toString('base64'))) },
+      { kind: 'oversized client certificate header', request: () => Promise.resolve(withCertificate('A'.repeat(16 * 1024))) },
+      {
+        kind: 'forged login_hint_token',
+        request: async () => {
+          const token = await new SignJWT({ sub: 'mallory-target' }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.example').setExpirationTime('5m').sign(forger.privateKey);
+          return { method: 'POST', headers: basicAuth, body: new URLSearchParams({ scope: 'openid', login_hint_token: token }).toString() };
+        },
+      },
       { kind: 'wrong basic secret', request: () => Promise.resolve({ ...form({}), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${BASIC.id}:wrong`).toString('base64')}` } }) },
     ];
 
@@ -153,7 +174,17 @@ describe('a hostile load at bc-authorize: only 4xx answers, no 5xx, no crash', (
     expect([outside4xx, summary]).toEqual([[], summary]);
     process.stdout.write(`hostile load, answers by attack and status: ${JSON.stringify(summary)}\n`);
     // Every failed client authentication is 401 invalid_client, whichever check failed.
-    for (const kind of ['forged signature', 'replayed jti', 'expired assertion', 'alg none', 'HS256 keyed with the public key', 'client_secret_jwt with a wrong secret', 'wrong basic secret']) {
+    for (const kind of [
+      'forged signature',
+      'replayed jti',
+      'expired assertion',
+      'alg none',
+      'HS256 keyed with the public key',
+      'client_secret_jwt with a wrong secret',
+      'wrong basic secret',
+      'certificate of another subject (tls_client_auth)',
+      'garbage client certificate',
+    ]) {
       expect([kind, [...statuses.get(kind)!.keys()]]).toEqual([kind, [401]]);
     }
   });
