@@ -27,6 +27,11 @@ describe('parsePrometheusText', () => {
     expect(samples[7]?.value).toBeNaN();
   });
 
+  it('reads NaN and infinities in any case, as Go\'s float syntax does (prom-client writes an empty mean as Nan)', () => {
+    const values = parsePrometheusText('a Nan\nb nan\nc +inf\nd -Inf\ne Inf').map((sample) => sample.value);
+    expect(values).toEqual([NaN, NaN, Infinity, -Infinity, Infinity]);
+  });
+
   it('fails on a line it cannot read rather than reading it as nothing', () => {
     expect(() => parsePrometheusText('ciba_x{consumer=notifier} 1')).toThrow(/unreadable labels/);
     expect(() => parsePrometheusText('ciba_x one')).toThrow(/unreadable value/);

@@ -39,9 +39,12 @@ function parseLabels(text: string, line: string): Record<string, string> {
 }
 
 function parseValue(text: string, line: string): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  // The exposition format takes Go's float syntax, whose words are case-insensitive: prom-client
+  // writes an empty event-loop histogram's mean as `Nan`.
+  const word = text.toLowerCase();
+  if (word === '+inf' || word === 'inf') return Infinity;
+  if (word === '-inf') return -Infinity;
+  if (word === 'nan') return NaN;
   const value = Number(text);
   if (Number.isNaN(value)) throw new Error(`unreadable value in: ${line}`);
   return value;
