@@ -9,6 +9,7 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm'
 @Index('ix_audit_records_request_id_occurred_at', ['requestId', 'occurredAt'])
 @Index('ix_audit_records_client_id_occurred_at', ['clientId', 'occurredAt'])
 @Index('ix_audit_records_device_id_occurred_at', ['deviceId', 'occurredAt'])
+@Index('ux_audit_records_seq', ['seq'], { unique: true })
 export class AuditRecordEntity {
   @PrimaryColumn({ name: 'event_id', type: 'text', primaryKeyConstraintName: 'pk_audit_records' })
   eventId!: string;
@@ -39,4 +40,14 @@ export class AuditRecordEntity {
 
   @CreateDateColumn({ name: 'recorded_at', type: 'timestamptz' })
   recordedAt!: Date;
+
+  /** Place in the hash chain (`audit-chain.ts`); null for rows recorded before the chain began. bigint: a string. */
+  @Column({ name: 'seq', type: 'bigint', nullable: true })
+  seq!: string | null;
+
+  @Column({ name: 'prev_hash', type: 'text', nullable: true })
+  prevHash!: string | null;
+
+  @Column({ name: 'hash', type: 'text', nullable: true })
+  hash!: string | null;
 }
