@@ -221,11 +221,17 @@ export async function decideOnDevice(
 }
 
 export async function admin(args: string[], env: Record<string, string>): Promise<string> {
-  const { stdout } = await run(process.execPath, [join(repoRoot, 'apps/admin/dist/main.js'), ...args], {
-    cwd: repoRoot,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-  });
-  return stdout;
+  try {
+    const { stdout } = await run(process.execPath, [join(repoRoot, 'apps/admin/dist/main.js'), ...args], {
+      cwd: repoRoot,
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+    });
+    return stdout;
+  } catch (err) {
+    // execFile's message names only the command: say what the CLI said.
+    const { stderr, stdout, code } = err as { stderr?: string; stdout?: string; code?: unknown };
+    throw Object.assign(new Error(`ciba-admin ${args[0] ?? ''} exited with ${String(code)}: ${(stderr || stdout || '').trim().slice(-2000)}`, { cause: err }), { code, stderr, stdout });
+  }
 }
 
 /**

@@ -23,7 +23,10 @@ const BUDGET: Record<ServiceName, number> & { total: number } = {
   notifier: 2.5,
   /** The request read and its ping stored with the first attempt claimed, then the attempt's outcome. */
   'callback-dispatcher': 2,
-  /** A flow's five events in batched inserts (a 100 ms group-commit window). */
+  /**
+   * A flow's events in batches shared with other flows (a 500 ms group-commit window), two statements
+   * a batch: the hash-chained trail appended, the requests' evidence records merged.
+   */
   audit: 1.5,
   total: 8,
 };

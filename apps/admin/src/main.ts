@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, maxTokenLifetime, readBootstrapFile } from '@c
 import { type LifecycleEvent, outcomeEvent, systemClock } from '@ciba/domain';
 import {
   PostgresDurableQueueStore,
+  TypeOrmAuditChain,
   TypeOrmAuthRequestRepository,
   TypeOrmCallbackDeliveryRepository,
   TypeOrmClientRepository,
@@ -36,6 +37,8 @@ import type { DataSource } from 'typeorm';
 import type { ProviderConfig } from '@ciba/config';
 import { KeyEncryptor, KeyStore, SecretHasher } from '@ciba/tokens';
 import { userCodeCommand } from './user-code.command.js';
+import { withUnsealedKeys } from '@ciba/service-audit';
+import { auditVerifyCommand, parseFromCheckpoint } from './audit-verify.command.js';
 
 const USAGE = `usage: ciba-admin <command>
 
@@ -65,6 +68,10 @@ commands:
                           give it as an argument), stored as a scrypt hash
   users clear-code SUB    remove the user's user_code (clients registered for user codes then get
                           invalid_user_code for them)
+  audit verify [--from-checkpoint SEQ]
+                          recompute the audit trail's hash chain and check its signed checkpoints;
+                          names the first edited, deleted or reordered row (seq, event id) and exits 1;
+                          --from-checkpoint starts at a signed checkpoint (after older rows were pruned)
 
 configuration comes from the environment (CIBA_DATABASE_URL, CIBA_KEY_ENCRYPTION_KEY, ...).`;
 
@@ -72,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { file: { type: 'string' }, bus: { type: 'string' }, via: { type: 'string' }, print: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: { file: { type: 'string' }, bus: { type: 'string' }, via: { type: 'string' }, print: { type: 'boolean' }, help: { type: 'boolean' }, 'from-checkpoint': { type: 'string' } },
   });
   const command = positionals.slice(0, 2).join(' ');
   if (values.help || command === '') {
@@ -81,13 +88,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'streams ensure') return ensureStreamsOnNats(loadConfig(process.env, 'admin', []));
   // Device targets are sealed with the key-encryption key.
-  const needsKeys = command.startsWith('keys') || command === 'devices list' || command === 'devices revoke';
+  const needsKeys = command.startsWith('keys') || command === 'devices list' || command === 'devices revoke' || command === 'audit verify';
   const config = loadConfig(process.env, 'admin', needsKeys ? ['database', 'keys'] : ['database']);
   if (command === 'callbacks redeliver' && positionals.length !== 3) throw new ConfigError(['callbacks redeliver: name one callback id (see `callbacks failed`)']);
   if ((command === 'devices list' || command === 'devices enrol-link') && positionals.length !== 3) throw new ConfigError([`${command}: name one user (sub)`]);
   if ((command === 'users set-code' || command === 'users clear-code') && positionals.length !== 3) throw new ConfigError([`${command}: name one user (sub); the code comes from standard input`]);
   if (command === 'devices revoke' && positionals.length !== 4) throw new ConfigError(['devices revoke: name the user (sub) and one device id (see `devices list`)']);
   const via = values.via ?? 'email';
+  const fromCheckpoint = command === 'audit verify' ? parseFromCheckpoint(values['from-checkpoint']) : undefined;
   if (command === 'devices enrol-link' && !(ENROLMENT_VIAS as readonly string[]).includes(via)) throw new ConfigError([`--via: expected ${ENROLMENT_VIAS.join(' or ')}`]);
   // No statement timeout: a migration may rightly run for long.
   const dataSource = createDataSource({ ...databaseOptions(config), statementTimeoutMs: 0 });
@@ -232,6 +240,12 @@ async function main(argv: string[]): Promise<number> {
           store: new TypeOrmUserCodeStore(dataSource),
           hasher: new SecretHasher(),
           input: process.stdin,
+          out: (line) => process.stdout.write(`${line}\n`),
+          err: (line) => process.stderr.write(`${line}\n`),
+        });
+      case 'audit verify':
+        // Checkpoint signatures are checked against the signing keys that unseal with the key-encryption key.
+        return await auditVerifyCommand(withUnsealedKeys(new TypeOrmAuditChain(dataSource), new KeyEncryptor(config.keys.encryptionKey)), fromCheckpoint, {
           out: (line) => process.stdout.write(`${line}\n`),
           err: (line) => process.stderr.write(`${line}\n`),
         });

@@ -3,8 +3,8 @@ import { type DynamicModule, Global, type INestMicroservice, type LoggerService,
 import { NestFactory } from '@nestjs/core';
 import type { AuthRequestCreated, Clock } from '@ciba/domain';
 import { type BusTopology, InProcessEventPublisher, InProcessServer, InProcessWakeup } from '@ciba/messaging';
-import { PostgresDurableQueueStore, TypeOrmAuditRepository } from '@ciba/persistence';
-import { AUDIT_REPOSITORY } from '@ciba/platform';
+import { PostgresDurableQueueStore, TypeOrmAuditRepository, TypeOrmEvidenceRecordRepository } from '@ciba/persistence';
+import { AUDIT_REPOSITORY, EVIDENCE_RECORD_REPOSITORY } from '@ciba/platform';
 import { type TestDatabase, createTestDatabase, waitFor } from '@ciba/testing';
 
 /**
@@ -104,8 +104,11 @@ export function auditStorage(db: TestDatabase): DynamicModule {
   class AuditStorage {}
   return {
     module: AuditStorage,
-    providers: [{ provide: AUDIT_REPOSITORY, useValue: new TypeOrmAuditRepository(db.dataSource) }],
-    exports: [AUDIT_REPOSITORY],
+    providers: [
+      { provide: AUDIT_REPOSITORY, useValue: new TypeOrmAuditRepository(db.dataSource) },
+      { provide: EVIDENCE_RECORD_REPOSITORY, useValue: new TypeOrmEvidenceRecordRepository(db.dataSource) },
+    ],
+    exports: [AUDIT_REPOSITORY, EVIDENCE_RECORD_REPOSITORY],
   };
 }
 

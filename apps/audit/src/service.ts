@@ -4,10 +4,10 @@ import { loadConfig } from '@ciba/config';
 import { CoreModule, createHttpApp, jetStreamBus, listen, runService, startJetStreamConsumers } from '@ciba/platform';
 import { AuditModule } from '@ciba/service-audit';
 
-/** The audit service: the `audit` JetStream consumer of every lifecycle event. */
+/** The audit service: the `audit` JetStream consumer of every lifecycle event; its signing keys sign the audit chain's checkpoints. */
 await runService(async () => {
-  const config = loadConfig(process.env, 'audit', ['database', 'nats']);
-  @Module({ imports: [CoreModule.forRoot(config, { keys: false, bus: jetStreamBus(config) }), AuditModule] })
+  const config = loadConfig(process.env, 'audit', ['database', 'nats', 'keys']);
+  @Module({ imports: [CoreModule.forRoot(config, { keys: true, bus: jetStreamBus(config) }), AuditModule] })
   class AuditApp {}
   const app = await createHttpApp(AuditApp, config);
   await startJetStreamConsumers(app, config, ['audit']);

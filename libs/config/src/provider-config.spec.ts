@@ -98,6 +98,20 @@ describe('loadConfig', () => {
     }
   });
 
+  it('audit evidence record: takes CIBA_AUDIT_HMAC_KEY when set (32 bytes), a sensitive setting, never echoing a bad one', () => {
+    expect(SENSITIVE_SETTINGS).toContain('CIBA_AUDIT_HMAC_KEY');
+    expect(loadConfig(base, 'authorize', ['keys']).keys.auditHintKey).toBeNull();
+    const auditKey = Buffer.alloc(32, 9).toString('base64url');
+    expect(loadConfig({ ...base, CIBA_AUDIT_HMAC_KEY: auditKey }, 'authorize', ['keys']).keys.auditHintKey).toBe(auditKey);
+    const bad = 'c2hvcnQtYXVkaXQta2V5';
+    expect(() => loadConfig({ ...base, CIBA_AUDIT_HMAC_KEY: bad }, 'authorize', [])).toThrow(/CIBA_AUDIT_HMAC_KEY: must decode to exactly 32 bytes/);
+    try {
+      loadConfig({ ...base, CIBA_AUDIT_HMAC_KEY: bad }, 'authorize', []);
+    } catch (err) {
+      expect((err as Error).message).not.toContain(bad);
+    }
+  });
+
   it('OpenID Connect Core §8.1 takes CIBA_PAIRWISE_SUBJECT_KEY when set (32 bytes), never echoing a bad one', () => {
     expect(SENSITIVE_SETTINGS).toContain('CIBA_PAIRWISE_SUBJECT_KEY');
     expect(loadConfig(base, 'token', ['keys']).keys.pairwiseSubjectKey).toBeNull();

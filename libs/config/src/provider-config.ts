@@ -15,7 +15,7 @@ import { type WebAuthnRelyingParty, webAuthnRelyingParty } from './webauthn-rely
  * stops the process with a message naming the variable. Values in `SENSITIVE_SETTINGS` never reach
  * a log.
  */
-export const SENSITIVE_SETTINGS = ['CIBA_KEY_ENCRYPTION_KEY', 'CIBA_DATABASE_URL', 'CIBA_PAIRWISE_SUBJECT_KEY', 'CIBA_LOGIN_HINT_DIRECTORY_TOKEN', 'CIBA_REGISTRATION_INITIAL_ACCESS_TOKEN'] as const;
+export const SENSITIVE_SETTINGS = ['CIBA_KEY_ENCRYPTION_KEY', 'CIBA_DATABASE_URL', 'CIBA_PAIRWISE_SUBJECT_KEY', 'CIBA_AUDIT_HMAC_KEY', 'CIBA_LOGIN_HINT_DIRECTORY_TOKEN', 'CIBA_REGISTRATION_INITIAL_ACCESS_TOKEN'] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const url = z.string().url();
@@ -58,6 +58,7 @@ const envSchema = z.object({
   CIBA_BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1–32 characters of A-Z a-z 0-9 _ -').optional(),
   CIBA_KEY_ENCRYPTION_KEY: z.string().optional(),
   CIBA_PAIRWISE_SUBJECT_KEY: z.string().optional(),
+  CIBA_AUDIT_HMAC_KEY: z.string().optional(),
   CIBA_SIGNING_ALG: z.enum(SIGNING_ALGS).optional(),
   CIBA_SIGNING_ALGS: z.string().optional(),
   CIBA_SIGNING_KEY_ROTATION_DAYS: int(0, 3650).default(90),
@@ -102,6 +103,8 @@ const envSchema = z.object({
   CIBA_DPOP_NONCE_LIFETIME: int(30, 3600).default(300),
   CIBA_SHUTDOWN_TIMEOUT_MS: int(0, 600000).default(10000),
   CIBA_METRICS_PORT: int(1, 65535).optional(),
+  CIBA_AUDIT_CHECKPOINT_EVERY: int(1, 10000000).default(1000),
+  CIBA_AUDIT_CHECKPOINT_SECONDS: int(1, 86400).default(300),
   ...LIMIT_SETTINGS,
   ...REGISTRATION_SETTINGS,
 });
@@ -173,6 +176,8 @@ export interface ProviderConfig {
     readonly rotationDays: number;
     /** OpenID Connect Core §8.1: the key pairwise subjects are derived from (`CIBA_PAIRWISE_SUBJECT_KEY`); null or absent: derived from `encryptionKey`. */
     readonly pairwiseSubjectKey?: string | null;
+    /** The key the audit evidence record's user-hint hashes are derived from (`CIBA_AUDIT_HMAC_KEY`); null or absent: derived from `encryptionKey`. */
+    readonly auditHintKey?: string | null;
   };
   readonly bootstrapFile: string | null;
   readonly ciba: {
@@ -247,7 +252,17 @@ export interface ProviderConfig {
   readonly mtls?: MtlsSettings | null;
   /** RFC 9449 DPoP (CIBA_DPOP_*); absent: the defaults (`DEFAULT_DPOP_SETTINGS`). */
   readonly dpop?: DpopSettings;
+  /** Signed checkpoints of the audit hash chain (CIBA_AUDIT_CHECKPOINT_*); absent: `DEFAULT_AUDIT_CHECKPOINTS`. */
+  readonly auditCheckpoints?: AuditCheckpointSettings;
 }
+
+/** A checkpoint is signed once `every` entries were appended since the last one, or `seconds` after it when any were. */
+export interface AuditCheckpointSettings {
+  readonly every: number;
+  readonly seconds: number;
+}
+
+export const DEFAULT_AUDIT_CHECKPOINTS: AuditCheckpointSettings = { every: 1000, seconds: 300 };
 
 export const DEFAULT_DPOP_SETTINGS: DpopSettings = { iatWindowSeconds: 60, nonceRequired: true, nonceLifetimeSeconds: 300 };
 
@@ -353,6 +368,9 @@ export function loadConfig(
   if (e.CIBA_PAIRWISE_SUBJECT_KEY !== undefined && (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(e.CIBA_PAIRWISE_SUBJECT_KEY) || decodedLength(e.CIBA_PAIRWISE_SUBJECT_KEY) !== 32)) {
     problems.push('CIBA_PAIRWISE_SUBJECT_KEY: must decode to exactly 32 bytes (base64 or base64url)');
   }
+  if (e.CIBA_AUDIT_HMAC_KEY !== undefined && (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(e.CIBA_AUDIT_HMAC_KEY) || decodedLength(e.CIBA_AUDIT_HMAC_KEY) !== 32)) {
+    problems.push('CIBA_AUDIT_HMAC_KEY: must decode to exactly 32 bytes (base64 or base64url)');
+  }
   if (e.CIBA_MIN_EXPIRES_IN > e.CIBA_DEFAULT_EXPIRES_IN || e.CIBA_DEFAULT_EXPIRES_IN > e.CIBA_MAX_EXPIRES_IN) {
     problems.push('CIBA_MIN_EXPIRES_IN <= CIBA_DEFAULT_EXPIRES_IN <= CIBA_MAX_EXPIRES_IN must hold');
   }
@@ -417,7 +435,7 @@ export function loadConfig(
       tls: natsTlsSettings,
       connectTimeoutMs: e.CIBA_NATS_CONNECT_TIMEOUT_MS,
     },
-    keys: { encryptionKey: e.CIBA_KEY_ENCRYPTION_KEY ?? '', signingAlg: signingAlgs[0], signingAlgs, rotationDays: e.CIBA_SIGNING_KEY_ROTATION_DAYS, pairwiseSubjectKey: e.CIBA_PAIRWISE_SUBJECT_KEY ?? null },
+    keys: { encryptionKey: e.CIBA_KEY_ENCRYPTION_KEY ?? '', signingAlg: signingAlgs[0], signingAlgs, rotationDays: e.CIBA_SIGNING_KEY_ROTATION_DAYS, pairwiseSubjectKey: e.CIBA_PAIRWISE_SUBJECT_KEY ?? null, auditHintKey: e.CIBA_AUDIT_HMAC_KEY ?? null },
     bootstrapFile: e.CIBA_BOOTSTRAP_FILE ?? null,
     ciba: {
       deliveryModes: modes as ProviderConfig['ciba']['deliveryModes'],
@@ -456,6 +474,7 @@ export function loadConfig(
     shutdownTimeoutMs: e.CIBA_SHUTDOWN_TIMEOUT_MS,
     mtls: mtlsSettings,
     dpop: { iatWindowSeconds: e.CIBA_DPOP_IAT_WINDOW, nonceRequired: e.CIBA_DPOP_NONCE_REQUIRED, nonceLifetimeSeconds: e.CIBA_DPOP_NONCE_LIFETIME },
+    auditCheckpoints: { every: e.CIBA_AUDIT_CHECKPOINT_EVERY, seconds: e.CIBA_AUDIT_CHECKPOINT_SECONDS },
   };
 }
 

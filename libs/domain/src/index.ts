@@ -17,3 +17,4 @@ export * from './auth-request/pending-poll-cache.js';
 export * from './auth-request/decision-token-state.js';
 export * from './callback/callback-delivery.js';
 export * from './limits/limits.js';
+export * from './audit/evidence-record.js';

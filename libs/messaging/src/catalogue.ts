@@ -123,9 +123,10 @@ export function defineTopology(overrides: TopologyOverrides = {}): BusTopology {
       // that late is useless, the request will have expired.
       backoffMs: [1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 120_000],
     },
-    // Off every flow's path: its rows wait up to 100 ms for others, so a flow's five events take about
-    // one insert; up to 256 rows per insert, so that it keeps up with a burst of requests.
-    { name: CONSUMER_NAMES.audit, filterSubject: `${lifecycle}.>`, maxDeliver: 20, ackWaitMs: 30_000, batchLingerMs: 100, maxInFlight: 256 },
+    // Off every flow's path: its rows wait up to 500 ms for others, so the events of several flows
+    // share a batch, and a batch costs two statements (the hash-chained trail, the evidence records);
+    // up to 256 rows per batch, so that it keeps up with a burst of requests.
+    { name: CONSUMER_NAMES.audit, filterSubject: `${lifecycle}.>`, maxDeliver: 20, ackWaitMs: 30_000, batchLingerMs: 500, maxInFlight: 256 },
     // Ping and push callbacks (CIBA §10.2, §10.3). The handler computes each retry delay itself
     // (exponential with jitter, or the endpoint's Retry-After). nats-server 2.9 has no multi-filter
     // consumers, so it sees every lifecycle event and acknowledges those it has no handler for.

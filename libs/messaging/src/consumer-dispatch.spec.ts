@@ -101,14 +101,14 @@ describe('batch consumers (OnBusBatch)', () => {
   it('a batch waits the consumer’s linger for later messages: events of different moments share one handler call', async () => {
     const store = new InMemoryQueueStore();
     const { events, wakeup } = await startWithBacklog(store, 1);
-    // Well inside the audit consumer's 100 ms window, a second event of the flow arrives.
+    // Well inside the audit consumer's 500 ms window, a second event of the flow arrives.
     await new Promise((resolve) => setTimeout(resolve, 20));
     const later = createdEvent();
     await store.enqueue(['audit'], subjectFor(later.type, topology), later.eventId, { ...later }, {});
     wakeup.notify(['audit']);
     await waitFor(() => store.acked.length === 2, 'both messages acknowledged');
 
-    expect(topology.consumers.find((consumer) => consumer.name === 'audit')?.batchLingerMs).toBe(100);
+    expect(topology.consumers.find((consumer) => consumer.name === 'audit')?.batchLingerMs).toBe(500);
     expect(batches).toHaveLength(1);
     expect(delivered().sort()).toEqual([events[0].eventId, later.eventId].sort());
   });

@@ -90,6 +90,34 @@ describe('callback outcome events', () => {
     expect(malformed({ ...base, acr: 'phr', amr: 'pop' })).toMatch(/amr/);
   });
 
+  it('audit evidence record: accepts the optional evidence fields and refuses malformed ones', () => {
+    const evidence = { ...created, issuer: 'https://op.example', backchannelEndpoint: 'https://op.example/bc-authorize', userHintHash: 'h', acrValues: ['a'], bindingMessage: 'Approve 42' };
+    expect(parseLifecycleEvent(evidence)).toEqual(evidence);
+    expect(parseLifecycleEvent({ ...evidence, bindingMessage: null })).toEqual({ ...evidence, bindingMessage: null });
+    expect(malformed({ ...evidence, userHintHash: 7 })).toMatch(/userHintHash/);
+    expect(malformed({ ...evidence, issuer: '' })).toMatch(/issuer/);
+    expect(malformed({ ...evidence, acrValues: 'a' })).toMatch(/acrValues/);
+    expect(malformed({ ...evidence, bindingMessage: { text: 'x' } })).toMatch(/bindingMessage/);
+    const notified = { ...base, type: 'auth_request.device_notified', channel: 'sms', tried: [{ channel: 'email', outcome: 'retryable' }] };
+    expect(parseLifecycleEvent(notified)).toEqual(notified);
+    expect(malformed({ ...notified, tried: [{ channel: 'email' }] })).toMatch(/tried/);
+    expect(malformed({ ...notified, tried: 'email' })).toMatch(/tried/);
+    const callback = { ...base, type: 'auth_request.client_notified', mode: 'ping', trigger: 'approved', attempts: 2, status: 204 };
+    expect(parseLifecycleEvent(callback)).toEqual(callback);
+    expect(parseLifecycleEvent({ ...callback, status: null })).toEqual({ ...callback, status: null });
+    expect(malformed({ ...callback, status: '204' })).toMatch(/status/);
+  });
+
+  it('audit evidence record: a callback attempt carries its number, outcome, status and reason', () => {
+    const attempt = { ...base, type: 'auth_request.client_notification_attempted', mode: 'push', trigger: 'approved', attempt: 2, outcome: 'retry', status: 503, reason: 'server_error/503' };
+    expect(parseLifecycleEvent(attempt)).toEqual(attempt);
+    expect(parseLifecycleEvent({ ...attempt, status: null, outcome: 'failed' })).toEqual({ ...attempt, status: null, outcome: 'failed' });
+    expect(malformed({ ...attempt, attempt: 0 })).toMatch(/attempt/);
+    expect(malformed({ ...attempt, outcome: 'ok' })).toMatch(/outcome/);
+    expect(malformed({ ...attempt, status: '503' })).toMatch(/status/);
+    expect(malformed({ ...attempt, reason: 5 })).toMatch(/reason/);
+  });
+
   it('accepts a well-formed client_notification_failed event and requires its reason', () => {
     const event = { ...base, type: 'auth_request.client_notification_failed', mode: 'push', trigger: 'approved', attempts: 1, reason: 'unauthorized/401' };
     expect(parseLifecycleEvent(event)).toEqual(event);

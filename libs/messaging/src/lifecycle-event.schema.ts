@@ -59,9 +59,24 @@ export function parseLifecycleEvent(json: unknown): LifecycleEvent {
         event['authorizationDetailsTypes'] === undefined || isStringArray(event['authorizationDetailsTypes']),
         'an array of strings when present',
       );
+      // Optional within version 1, for the audit evidence record: producers before it do not send them.
+      for (const key of ['issuer', 'backchannelEndpoint', 'userHintHash']) {
+        require(event, key, event[key] === undefined || (typeof event[key] === 'string' && event[key] !== ''), 'a non-empty string when present');
+      }
+      require(event, 'acrValues', event['acrValues'] === undefined || isStringArray(event['acrValues']), 'an array of strings when present');
+      require(event, 'bindingMessage', event['bindingMessage'] === undefined || event['bindingMessage'] === null || typeof event['bindingMessage'] === 'string', 'a string or null when present');
       break;
     case 'auth_request.device_notified':
       requireString(event, 'channel');
+      // Optional within version 1: the channels that did not deliver before this one.
+      require(
+        event,
+        'tried',
+        event['tried'] === undefined ||
+          (Array.isArray(event['tried']) &&
+            event['tried'].every((t: unknown) => typeof t === 'object' && t !== null && typeof (t as Record<string, unknown>)['channel'] === 'string' && typeof (t as Record<string, unknown>)['outcome'] === 'string')),
+        'an array of { channel, outcome } strings when present',
+      );
       break;
     case 'auth_request.denied':
       require(event, 'reason', (DENIAL_REASONS as readonly unknown[]).includes(event['reason']), DENIAL_REASONS.join(' or '));
@@ -76,7 +91,17 @@ export function parseLifecycleEvent(json: unknown): LifecycleEvent {
       require(event, 'mode', event['mode'] === 'ping' || event['mode'] === 'push', 'ping or push');
       require(event, 'trigger', CALLBACK_TRIGGERS.includes(event['trigger']), 'approved, denied or expired');
       require(event, 'attempts', Number.isInteger(event['attempts']), 'an integer');
+      // Optional within version 1: the HTTP status of the last attempt.
+      require(event, 'status', event['status'] === undefined || event['status'] === null || Number.isInteger(event['status']), 'an integer or null when present');
       if (event['type'] === 'auth_request.client_notification_failed') requireString(event, 'reason');
+      break;
+    case 'auth_request.client_notification_attempted':
+      require(event, 'mode', event['mode'] === 'ping' || event['mode'] === 'push', 'ping or push');
+      require(event, 'trigger', CALLBACK_TRIGGERS.includes(event['trigger']), 'approved, denied or expired');
+      require(event, 'attempt', Number.isInteger(event['attempt']) && (event['attempt'] as number) >= 1, 'a positive integer');
+      require(event, 'outcome', event['outcome'] === 'delivered' || event['outcome'] === 'retry' || event['outcome'] === 'failed', 'delivered, retry or failed');
+      require(event, 'status', event['status'] === null || Number.isInteger(event['status']), 'an integer or null');
+      require(event, 'reason', event['reason'] === null || typeof event['reason'] === 'string', 'a string or null');
       break;
     case 'auth_request.approved':
       // Optional within version 1: present only after a step-up.

@@ -18,8 +18,10 @@ import { DpopClients1700001600000 } from './migrations/1700001600000-dpop-client
 import { ClientRegistrations1700001900000 } from './migrations/1700001900000-client-registrations.js';
 import { MutualTlsClients1700001700000 } from './migrations/1700001700000-mutual-tls-clients.js';
 import { ClientProfiles1700002200000 } from './migrations/1700002200000-client-profiles.js';
+import { AuditEvidenceRecords1700002300000 } from './migrations/1700002300000-audit-evidence-records.js';
 import { PairwiseSubjects1700002000000 } from './migrations/1700002000000-pairwise-subjects.js';
 import { Usernames1700001800000 } from './migrations/1700001800000-usernames.js';
+import { AuditChain1700002400000 } from './migrations/1700002400000-audit-chain.js';
 
 /** Every migration in order, listed explicitly (no globs). */
 export const MIGRATIONS = [
@@ -42,6 +44,8 @@ export const MIGRATIONS = [
   ClientRegistrations1700001900000,
   PairwiseSubjects1700002000000,
   ClientProfiles1700002200000,
+  AuditEvidenceRecords1700002300000,
+  AuditChain1700002400000,
 ] as const;
 
 export interface PersistenceOptions {

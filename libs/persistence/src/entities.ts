@@ -1,4 +1,6 @@
 import { AuditRecordEntity } from './audit/audit-record.entity.js';
+import { EvidenceRecordEntity } from './audit/evidence-record.entity.js';
+import { AuditChainHeadEntity, AuditCheckpointEntity } from './audit/audit-chain.entity.js';
 import { AuthRequestEntity } from './auth-request/auth-request.entity.js';
 import { CallbackDeliveryEntity } from './callback-delivery/callback-delivery.entity.js';
 import { ClientEntity } from './client/client.entity.js';
@@ -30,6 +32,9 @@ export const ENTITIES = [
   RefreshTokenEntity,
   SigningKeyEntity,
   AuditRecordEntity,
+  EvidenceRecordEntity,
+  AuditChainHeadEntity,
+  AuditCheckpointEntity,
   QueuedMessageEntity,
   DeadLetterEntity,
   CallbackDeliveryEntity,

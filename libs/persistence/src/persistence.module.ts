@@ -2,6 +2,8 @@ import { Inject, Module } from '@nestjs/common';
 import type { DynamicModule, OnApplicationShutdown, Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TypeOrmAuditRepository } from './audit/audit.repository.js';
+import { TypeOrmEvidenceRecordRepository } from './audit/evidence-record.repository.js';
+import { TypeOrmAuditChain } from './audit/audit-chain.repository.js';
 import { TypeOrmCallbackDeliveryRepository } from './callback-delivery/callback-delivery.repository.js';
 import { TypeOrmAuthRequestRepository } from './auth-request/auth-request.repository.js';
 import { TypeOrmClientRepository } from './client/client.repository.js';
@@ -37,6 +39,8 @@ const REPOSITORIES = [
   TypeOrmRefreshTokenRepository,
   TypeOrmSigningKeyRepository,
   TypeOrmAuditRepository,
+  TypeOrmEvidenceRecordRepository,
+  TypeOrmAuditChain,
   TypeOrmCallbackDeliveryRepository,
   PostgresDurableQueueStore,
   TypeOrmEnrolmentTokenRepository,

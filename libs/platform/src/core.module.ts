@@ -7,6 +7,8 @@ import { type Clock, systemClock } from '@ciba/domain';
 import {
   PersistenceModule,
   TypeOrmAuditRepository,
+  TypeOrmAuditChain,
+  TypeOrmEvidenceRecordRepository,
   TypeOrmAuthRequestRepository,
   TypeOrmCallbackDeliveryRepository,
   TypeOrmClientRepository,
@@ -32,7 +34,9 @@ import { ClientNotificationTokenSealer } from './di/client-notification-token-se
 import { deviceTargetSealer } from './di/device-target-sealer.js';
 import { deferredRequestMarkerProviders } from './di/deferred-request-markers.js';
 import {
+  AUDIT_CHAIN,
   AUDIT_REPOSITORY,
+  EVIDENCE_RECORD_REPOSITORY,
   AUTH_REQUEST_REPOSITORY,
   CALLBACK_DELIVERY_REPOSITORY,
   CLIENT_REPOSITORY,
@@ -194,6 +198,8 @@ export class CoreModule {
       DECISION_TOKEN_REPOSITORY,
       REFRESH_TOKEN_REPOSITORY,
       AUDIT_REPOSITORY,
+      AUDIT_CHAIN,
+      EVIDENCE_RECORD_REPOSITORY,
       CALLBACK_DELIVERY_REPOSITORY,
       ENROLMENT_TOKEN_REPOSITORY,
       NOTIFICATION_LIMITER,
@@ -232,6 +238,8 @@ export class CoreModule {
         { provide: DECISION_TOKEN_REPOSITORY, useExisting: TypeOrmDecisionTokenRepository },
         { provide: REFRESH_TOKEN_REPOSITORY, useExisting: TypeOrmRefreshTokenRepository },
         { provide: AUDIT_REPOSITORY, useExisting: TypeOrmAuditRepository },
+        { provide: EVIDENCE_RECORD_REPOSITORY, useExisting: TypeOrmEvidenceRecordRepository },
+        { provide: AUDIT_CHAIN, useExisting: TypeOrmAuditChain },
         { provide: CALLBACK_DELIVERY_REPOSITORY, useExisting: TypeOrmCallbackDeliveryRepository },
         { provide: ENROLMENT_TOKEN_REPOSITORY, useExisting: TypeOrmEnrolmentTokenRepository },
         { provide: NOTIFICATION_LIMITER, useExisting: PostgresNotificationLimiter },

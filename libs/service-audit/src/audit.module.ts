@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AuditHandler } from './audit.handler.js';
+import { AuditCheckpointScheduler } from './chain/audit-checkpoint.scheduler.js';
+import { EvidenceAssembler } from './evidence/evidence-assembler.js';
 
 /** The audit service: needs `CoreModule` in the app and a bus server for its handler. */
-@Module({ controllers: [AuditHandler] })
+@Module({ controllers: [AuditHandler], providers: [AuditCheckpointScheduler, EvidenceAssembler] })
 export class AuditModule {}

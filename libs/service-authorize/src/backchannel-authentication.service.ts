@@ -21,7 +21,7 @@ import {
   patternBindingMessageRule,
   validateBackchannelRequest,
 } from '@ciba/protocol';
-import { AuthReqIds } from '@ciba/tokens';
+import { AuthReqIds, UserHintDigest } from '@ciba/tokens';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, ClientNotificationTokenSealer, EVENT_PUBLISHER, FlowTracing, PROVIDER_CONFIG, ProviderMetrics } from '@ciba/platform';
 import { UserCodeVerifier } from './user-code.verifier.js';
 import { UserHintResolver } from './hints/user-hint.resolver.js';
@@ -34,6 +34,8 @@ import { UserHintResolver } from './hints/user-hint.resolver.js';
 export class BackchannelAuthenticationService {
   private readonly logger = new Logger(BackchannelAuthenticationService.name);
   private readonly policy: BackchannelPolicy;
+  /** The evidence record's user: a keyed hash of the hint, never the hint. */
+  private readonly hintDigest: UserHintDigest;
 
   constructor(
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
@@ -47,6 +49,7 @@ export class BackchannelAuthenticationService {
     private readonly userCodes: UserCodeVerifier,
     private readonly hints: UserHintResolver,
   ) {
+    this.hintDigest = new UserHintDigest(config.keys.auditHintKey ?? config.keys.encryptionKey);
     const { bindingMessage } = config.ciba;
     this.policy = {
       defaultExpiresIn: config.ciba.defaultExpiresIn,
@@ -100,7 +103,7 @@ export class BackchannelAuthenticationService {
     if (subject === null) throw new OAuthError('unknown_user_id', `the ${validated.hint.type} does not identify a known user`);
     const request: AuthRequest = { ...accepted, subject };
     this.metrics.flowStarted(request);
-    await this.announce(request, interval);
+    await this.announce(request, interval, this.hintDigest.digest(validated.hint.type, validated.hint.value));
     return backchannelResponse({
       authReqId: this.authReqIds.issue(request.id, request.clientId),
       expiresIn: validated.expiresIn,
@@ -112,9 +115,10 @@ export class BackchannelAuthenticationService {
    * The request is already durable in PostgreSQL. If the bus is unreachable the notifier's sweeper
    * republishes requests whose device was never notified, so the client still gets its answer.
    */
-  private async announce(request: AuthRequest, interval: number | null): Promise<void> {
+  private async announce(request: AuthRequest, interval: number | null, userHintHash: string): Promise<void> {
+    const backchannelEndpoint = `${this.config.publicUrls.authorize}/bc-authorize`;
     try {
-      await this.events.publish(requestCreated(request, interval));
+      await this.events.publish(requestCreated(request, interval, { issuer: this.config.issuer, backchannelEndpoint, userHintHash }));
     } catch (err) {
       this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.created; the sweeper will republish it');
     }

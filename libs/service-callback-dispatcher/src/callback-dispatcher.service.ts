@@ -14,6 +14,7 @@ import {
   type EventPublisher,
   type NewCallbackDelivery,
   callbackDeliveryId,
+  clientNotificationAttempted,
   clientNotificationFailed,
   denialDescription,
   clientNotified,
@@ -114,11 +115,16 @@ export class CallbackDispatcher {
 
     // Each branch records the outcome and releases the lease in one statement.
     const step = nextDeliveryStep(outcome, deliveryCount, this.config.callbacks.maxAttempts);
+    // Every attempt for the audit evidence record; best effort: it never holds up or fails a delivery.
+    const attempted = step.action === 'done' ? 'delivered' : step.action === 'retry' ? 'retry' : 'failed';
+    void this.events
+      .publish(clientNotificationAttempted(request, delivery, attempts, attempted, outcome.status, reason, this.clock.now()))
+      .catch((err: unknown) => this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.client_notification_attempted'));
     switch (step.action) {
       case 'done':
         if (await this.deliveries.finishAttempt(delivery.id, leaseUntil, { status: 'delivered', at: this.clock.now() })) {
           this.metrics.settled(mode, 'delivered');
-          await this.events.publish(clientNotified(request, delivery, attempts, this.clock.now()));
+          await this.events.publish(clientNotified(request, delivery, attempts, this.clock.now(), outcome.status));
         }
         return;
       case 'retry':
@@ -128,7 +134,7 @@ export class CallbackDispatcher {
         const why = step.attemptsExhausted ? `attempts_exhausted:${reason}` : (reason ?? step.reason);
         if (await this.deliveries.finishAttempt(delivery.id, leaseUntil, { status: 'failed', error: why })) {
           this.metrics.settled(mode, 'failed');
-          await this.events.publish(clientNotificationFailed(request, delivery, attempts, why, this.clock.now()));
+          await this.events.publish(clientNotificationFailed(request, delivery, attempts, why, this.clock.now(), outcome.status));
         }
         throw new PermanentError(why);
       }

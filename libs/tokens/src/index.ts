@@ -13,3 +13,4 @@ export * from './client-jwks-cache.js';
 export * from './client-assertion-verifier.js';
 export * from './request-object-verifier.js';
 export * from './pairwise-subjects.js';
+export * from './user-hint-digest.js';

@@ -17,6 +17,7 @@ export const LIFECYCLE_EVENT_TYPES = [
   'auth_request.redeemed',
   'auth_request.client_notified',
   'auth_request.client_notification_failed',
+  'auth_request.client_notification_attempted',
   'device.registered',
   'device.revoked',
 ] as const;
@@ -48,8 +49,26 @@ export interface AuthRequestCreated extends EventBase<'auth_request.created'> {
    * their values. Absent from events published before authorization_details support.
    */
   readonly authorizationDetailsTypes?: readonly string[];
+  /**
+   * For the evidence record (absent from events published before it): the issuer and the
+   * backchannel_authentication_endpoint advertised, the acr_values and binding_message requested,
+   * and the hint as a keyed hash (HMAC-SHA256 under the audit key), never the hint itself. A
+   * republished event (the notifier's sweeper) may lack the issuer, endpoint and hash.
+   */
+  readonly issuer?: string;
+  readonly backchannelEndpoint?: string;
+  readonly acrValues?: readonly string[];
+  readonly bindingMessage?: string | null;
+  readonly userHintHash?: string;
 }
-export type AuthRequestDeviceNotified = EventBase<'auth_request.device_notified'> & { readonly channel: string };
+/**
+ * `channel` delivered the request; `tried` lists the channels that did not before it, with the kind
+ * of outcome (`retryable`, `permanent`…) and no detail (absent from events published before).
+ */
+export type AuthRequestDeviceNotified = EventBase<'auth_request.device_notified'> & {
+  readonly channel: string;
+  readonly tried?: readonly { readonly channel: string; readonly outcome: string }[];
+};
 /**
  * `acr` and `amr` say how the user proved it was them when the approval needed more than a tap on the
  * link (passkey step-up): the audit trail then shows which authentication the approval rests on.
@@ -69,6 +88,8 @@ export type AuthRequestClientNotified = EventBase<'auth_request.client_notified'
   readonly mode: 'ping' | 'push';
   readonly trigger: 'approved' | 'denied' | 'expired';
   readonly attempts: number;
+  /** HTTP status of the last attempt (absent from events published before). */
+  readonly status?: number | null;
 };
 /** A ping or push callback was given up; `reason` is a short code such as `http_401` or `attempts_exhausted`. */
 export type AuthRequestClientNotificationFailed = EventBase<'auth_request.client_notification_failed'> & {
@@ -76,6 +97,23 @@ export type AuthRequestClientNotificationFailed = EventBase<'auth_request.client
   readonly trigger: 'approved' | 'denied' | 'expired';
   readonly attempts: number;
   readonly reason: string;
+  /** HTTP status of the last attempt, null when none came back (absent from events published before). */
+  readonly status?: number | null;
+};
+
+/**
+ * One attempt of a ping or push callback (the audit evidence record lists them all): `attempt` is its
+ * number (1 first), `outcome` what the dispatcher made of it — `delivered`, `retry` (another attempt
+ * follows) or `failed` (given up) — with the HTTP status when one came back and the reason code
+ * otherwise. Its id is `<requestId>:auth_request.client_notification_attempted:<trigger>:<attempt>`.
+ */
+export type AuthRequestClientNotificationAttempted = EventBase<'auth_request.client_notification_attempted'> & {
+  readonly mode: 'ping' | 'push';
+  readonly trigger: 'approved' | 'denied' | 'expired';
+  readonly attempt: number;
+  readonly outcome: 'delivered' | 'retry' | 'failed';
+  readonly status: number | null;
+  readonly reason: string | null;
 };
 
 /**
@@ -113,6 +151,7 @@ export type LifecycleEvent =
   | DeviceRevoked
   | AuthRequestClientNotified
   | AuthRequestClientNotificationFailed
+  | AuthRequestClientNotificationAttempted
   | AuthRequestCreated
   | AuthRequestDeviceNotified
   | AuthRequestApproved

@@ -10,10 +10,15 @@ describe('lifecycle events', () => {
     expect(requestCreated(request, 5)).toEqual(requestCreated(request, 5));
   });
 
-  it('never carry the binding message or the client notification token (a request holds no auth_req_id)', () => {
+  it('never carry the client notification token (a request holds no auth_req_id)', () => {
     const json = JSON.stringify([requestCreated(request, 5), requestExpired(request, new Date())]);
-    expect(json).not.toContain('Approve 42');
     expect(json).not.toContain('sealed-cnt');
+  });
+
+  it('CIBA §7.1 the created event carries the binding_message and acr_values for the evidence record, only the expired one does not', () => {
+    const created = requestCreated({ ...request, acrValues: ['urn:acr:passkey'] }, 5, { issuer: 'https://op.example', userHintHash: 'h' });
+    expect(created).toMatchObject({ bindingMessage: 'Approve 42', acrValues: ['urn:acr:passkey'], issuer: 'https://op.example', userHintHash: 'h' });
+    expect(JSON.stringify(requestExpired(request, new Date()))).not.toContain('Approve 42');
   });
 
   it('RFC 9396 §13 the created event keeps the authorization details types only, never their values', () => {

@@ -3,6 +3,7 @@ import type { AuthRequest } from '../auth-request/auth-request.js';
 import type { CallbackDelivery, CallbackTrigger } from '../callback/callback-delivery.js';
 import {
   type AuthRequestApproved,
+  type AuthRequestClientNotificationAttempted,
   type AuthRequestClientNotificationFailed,
   type AuthRequestClientNotified,
   type AuthRequestCreated,
@@ -28,13 +29,23 @@ function base<T extends AuthRequestEventType>(request: AuthRequest, type: T, occ
   };
 }
 
+/** What the authorize service adds to `auth_request.created` for the evidence record (see `AuthRequestCreated`). */
+export interface CreatedProvenance {
+  readonly issuer?: string;
+  readonly backchannelEndpoint?: string;
+  readonly userHintHash?: string;
+}
+
 /**
  * `interval` is what the client was told (§7.3): none for push mode. Of the RFC 9396 authorization
  * details only the types travel: their other fields may hold personal data (amounts, account
  * numbers, payees) that the audit trail must not keep.
  */
-export function requestCreated(request: AuthRequest, interval: number | null): AuthRequestCreated {
+export function requestCreated(request: AuthRequest, interval: number | null, provenance: CreatedProvenance = {}): AuthRequestCreated {
   return {
+    ...provenance,
+    acrValues: request.acrValues,
+    bindingMessage: request.bindingMessage,
     ...base(request, 'auth_request.created', request.createdAt),
     deliveryMode: request.deliveryMode,
     scope: request.scope,
@@ -46,8 +57,13 @@ export function requestCreated(request: AuthRequest, interval: number | null): A
   };
 }
 
-export function deviceNotified(request: AuthRequest, channel: string, at: Date): AuthRequestDeviceNotified {
-  return { ...base(request, 'auth_request.device_notified', at), channel };
+export function deviceNotified(
+  request: AuthRequest,
+  channel: string,
+  at: Date,
+  tried: readonly { readonly channel: string; readonly outcome: string }[] = [],
+): AuthRequestDeviceNotified {
+  return { ...base(request, 'auth_request.device_notified', at), channel, tried };
 }
 
 /**
@@ -96,8 +112,8 @@ export function requestRedeemed(request: AuthRequest, tokens: readonly string[],
 }
 
 /** A ping or push callback reached the client. */
-export function clientNotified(request: AuthRequest, delivery: CallbackDelivery, attempts: number, at: Date): AuthRequestClientNotified {
-  return { ...base(request, 'auth_request.client_notified', at), mode: modeOf(delivery), trigger: delivery.trigger, attempts };
+export function clientNotified(request: AuthRequest, delivery: CallbackDelivery, attempts: number, at: Date, status: number | null = null): AuthRequestClientNotified {
+  return { ...base(request, 'auth_request.client_notified', at), mode: modeOf(delivery), trigger: delivery.trigger, attempts, status };
 }
 
 /** A ping or push callback was given up (then it also sits in the dead-letter stream). */
@@ -107,8 +123,23 @@ export function clientNotificationFailed(
   attempts: number,
   reason: string,
   at: Date,
+  status: number | null = null,
 ): AuthRequestClientNotificationFailed {
-  return { ...base(request, 'auth_request.client_notification_failed', at), mode: modeOf(delivery), trigger: delivery.trigger, attempts, reason };
+  return { ...base(request, 'auth_request.client_notification_failed', at), mode: modeOf(delivery), trigger: delivery.trigger, attempts, reason, status };
+}
+
+/** One attempt of a ping or push callback, for the audit evidence record; one event per attempt. */
+export function clientNotificationAttempted(
+  request: AuthRequest,
+  delivery: CallbackDelivery,
+  attempt: number,
+  outcome: AuthRequestClientNotificationAttempted['outcome'],
+  status: number | null,
+  reason: string | null,
+  at: Date,
+): AuthRequestClientNotificationAttempted {
+  const event = base(request, 'auth_request.client_notification_attempted', at);
+  return { ...event, eventId: `${event.eventId}:${delivery.trigger}:${attempt}`, mode: modeOf(delivery), trigger: delivery.trigger, attempt, outcome, status, reason };
 }
 
 function modeOf(delivery: CallbackDelivery): 'ping' | 'push' {

@@ -7,6 +7,9 @@ export const AUTH_REQUEST_REPOSITORY = Symbol('AuthRequestRepository');
 export const DECISION_TOKEN_REPOSITORY = Symbol('DecisionTokenRepository');
 export const REFRESH_TOKEN_REPOSITORY = Symbol('RefreshTokenRepository');
 export const AUDIT_REPOSITORY = Symbol('AuditRepository');
+export const EVIDENCE_RECORD_REPOSITORY = Symbol('EvidenceRecordRepository');
+/** The audit hash chain's head and signed checkpoints (persistence `TypeOrmAuditChain`). */
+export const AUDIT_CHAIN = Symbol('AuditChain');
 export const EVENT_PUBLISHER = Symbol('EventPublisher');
 export const PENDING_POLL_CACHE = Symbol('PendingPollCache');
 export const CALLBACK_DELIVERY_REPOSITORY = Symbol('CallbackDeliveryRepository');

@@ -84,7 +84,7 @@ export class UserNotifier {
       if (outcome.kind === 'sent') {
         const notifiedAt = this.clock.now();
         this.markers.notified(request.id, notifiedAt);
-        await this.events.publish(deviceNotified(request, channel, notifiedAt));
+        await this.events.publish(deviceNotified(request, channel, notifiedAt, attempts.map((a) => ({ channel: a.channel, outcome: a.outcome.kind }))));
         this.logger.log({ requestId: request.id, channel, fallbacks: attempts.length }, 'user notified');
         return;
       }
