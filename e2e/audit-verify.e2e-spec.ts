@@ -1,28 +1,14 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { systemClock } from '@ciba/domain';
 import { TypeOrmAuditChain, TypeOrmAuditRepository, TypeOrmSigningKeyRepository } from '@ciba/persistence';
 import { AuditCheckpointer } from '@ciba/service-audit';
 import { type TestDatabase, createTestDatabase } from '@ciba/testing';
 import { KeyEncryptor, KeyStore } from '@ciba/tokens';
-import { repoRoot } from './service-processes.js';
+import { adminRun } from './service-processes.js';
 
 jest.setTimeout(60_000);
 
-/** The built CLI, as an operator runs it; resolves with its exit code and output. */
-function ciba(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'apps/admin/dist/main.js'), ...args], { cwd: repoRoot, env: { PATH: process.env['PATH'] ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** `ciba-admin audit verify` (issue 12 item 3): the exit code and the one line an operator reads. */
 describe('ciba-admin audit verify', () => {
@@ -51,15 +37,15 @@ describe('ciba-admin audit verify', () => {
   });
 
   it('exits 0 with a one-line summary on an untouched chain', async () => {
-    await expect(ciba(['audit', 'verify'], env)).resolves.toEqual({ code: 0, stdout: 'audit chain verified: 6 entries, 3 checkpoints\n', stderr: '' });
+    await expect(adminRun(['audit', 'verify'], env)).resolves.toEqual({ code: 0, stdout: 'audit chain verified: 6 entries, 3 checkpoints\n', stderr: '' });
   });
 
   it('exits 1 and names the deleted row; exits 78 on a malformed --from-checkpoint', async () => {
     await db.dataSource.query('DELETE FROM audit_records WHERE seq = 3');
-    const result = await ciba(['audit', 'verify'], env);
+    const result = await adminRun(['audit', 'verify'], env);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('audit chain broken after seq 2: next entry is seq 4 (deleted rows)');
-    expect((await ciba(['audit', 'verify', '--from-checkpoint', 'x'], env)).code).toBe(78);
+    expect((await adminRun(['audit', 'verify', '--from-checkpoint', 'x'], env)).code).toBe(78);
   });
 });

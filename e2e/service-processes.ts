@@ -220,6 +220,23 @@ export async function decideOnDevice(
   return notification;
 }
 
+/**
+ * Runs the admin CLI as an operator does, with `input` on its standard input; resolves with its exit
+ * code and output whatever the code (for tests of the CLI's own answers).
+ */
+export function adminRun(args: string[], env: Record<string, string>, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'apps/admin/dist/main.js'), ...args], { cwd: repoRoot, env: { PATH: process.env['PATH'] ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
 export async function admin(args: string[], env: Record<string, string>): Promise<string> {
   try {
     const { stdout } = await run(process.execPath, [join(repoRoot, 'apps/admin/dist/main.js'), ...args], {

@@ -1,29 +1,14 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { ClientReceiver, DeviceEmulator, TestDatabase } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentPeers, repoRoot, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
+import { type ServiceProcess, admin, adminRun, bootstrapFile, decideOnDevice, deploymentPeers, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-pin-console', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
 const CAROL_CODE = `c-${randomBytes(4).toString('hex')}`;
 const DAVE_CODE = `d-${randomBytes(4).toString('hex')}`;
 const ERIN_CODE = `e-${randomBytes(4).toString('hex')}`;
 
-/** Runs the admin CLI with `input` on its standard input; resolves with its exit code and output. */
-function adminWithInput(args: string[], input: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'apps/admin/dist/main.js'), ...args], { cwd: repoRoot, env: { PATH: process.env['PATH'] ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 /**
  * CIBA §7.1 user codes across separate service processes: provisioned by the bootstrap file and by
@@ -85,7 +70,7 @@ describe('user codes across separate service processes (openid-client v6)', () =
   }, 30_000);
 
   it('§7.1 ciba-admin users set-code reads the code from standard input, never argv; the code then starts a flow', async () => {
-    const set = await adminWithInput(['users', 'set-code', 'dave'], `${DAVE_CODE}\n`, env);
+    const set = await adminRun(['users', 'set-code', 'dave'], env, `${DAVE_CODE}\n`);
     expect(set).toMatchObject({ code: 0, stdout: 'user code of dave set\n', stderr: '' });
     expect(set.stdout + set.stderr).not.toContain(DAVE_CODE);
     const rows = await db.dataSource.query<{ user_code_hash: string }[]>(`SELECT user_code_hash FROM users WHERE sub = 'dave'`);
@@ -95,10 +80,10 @@ describe('user codes across separate service processes (openid-client v6)', () =
   }, 30_000);
 
   it('ciba-admin users set-code refuses an unknown user, an empty input, control characters, and a code given as an argument', async () => {
-    expect(await adminWithInput(['users', 'set-code', 'nobody'], 'abcd1234\n', env)).toMatchObject({ code: 1, stderr: 'no user nobody\n' });
-    expect((await adminWithInput(['users', 'set-code', 'dave'], '', env)).code).toBe(78);
-    expect((await adminWithInput(['users', 'set-code', 'dave'], 'ab\u0000cd\n', env)).code).toBe(78);
-    expect((await adminWithInput(['users', 'set-code', 'dave', DAVE_CODE], '', env)).code).toBe(78);
+    expect(await adminRun(['users', 'set-code', 'nobody'], env, 'abcd1234\n')).toMatchObject({ code: 1, stderr: 'no user nobody\n' });
+    expect((await adminRun(['users', 'set-code', 'dave'], env, '')).code).toBe(78);
+    expect((await adminRun(['users', 'set-code', 'dave'], env, 'ab\u0000cd\n')).code).toBe(78);
+    expect((await adminRun(['users', 'set-code', 'dave', DAVE_CODE], env, '')).code).toBe(78);
     // dave's code is unchanged by the refusals.
     expect((await flow('dave', DAVE_CODE)).claims()?.sub).toBe('dave');
   }, 30_000);
@@ -114,7 +99,7 @@ describe('user codes across separate service processes (openid-client v6)', () =
   }, 30_000);
 
   it('ciba-admin users clear-code removes a code: the user then gets invalid_user_code', async () => {
-    expect(await adminWithInput(['users', 'clear-code', 'carol'], '', env)).toMatchObject({ code: 0, stdout: 'user code of carol cleared\n' });
+    expect(await adminRun(['users', 'clear-code', 'carol'], env, '')).toMatchObject({ code: 0, stdout: 'user code of carol cleared\n' });
     await expect(oidc.initiateBackchannelAuthentication(config, { scope: 'openid', login_hint: 'carol', user_code: CAROL_CODE })).rejects.toMatchObject({ error: 'invalid_user_code' });
   }, 30_000);
 });
