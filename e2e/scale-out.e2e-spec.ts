@@ -24,8 +24,8 @@ const CLIENTS: Record<Mode, { readonly id: string; readonly secret: string }> = 
 };
 /** The audit trail of one approved and redeemed request of each mode: every lifecycle event once. */
 const TRAIL: Record<Mode, readonly string[]> = {
-  ping: ['auth_request.approved', 'auth_request.client_notified', 'auth_request.created', 'auth_request.device_notified', 'auth_request.redeemed'],
-  push: ['auth_request.approved', 'auth_request.client_notified', 'auth_request.created', 'auth_request.device_notified', 'auth_request.redeemed'],
+  ping: ['auth_request.approved', 'auth_request.client_notification_attempted', 'auth_request.client_notified', 'auth_request.created', 'auth_request.device_notified', 'auth_request.redeemed'],
+  push: ['auth_request.approved', 'auth_request.client_notification_attempted', 'auth_request.client_notified', 'auth_request.created', 'auth_request.device_notified', 'auth_request.redeemed'],
   poll: ['auth_request.approved', 'auth_request.created', 'auth_request.device_notified', 'auth_request.redeemed'],
 };
 
