@@ -3,7 +3,8 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import type { MtlsSettings, ProviderConfig } from '@ciba/config';
 import { certificateInKeys, certificateNamesClient, parseSubjectAltNames } from './certificate-match.js';
@@ -95,6 +96,19 @@ describe('forwarded client certificate (RFC 8705 behind a TLS-terminating proxy)
     expect(reader().read(request(headers, '192.0.2.10')).kind).toBe('untrusted_peer');
     expect(reader().read(request(headers, '::ffff:10.1.1.1')).kind).toBe('present');
     expect(reader().read(request(headers, '::1')).kind).toBe('present');
+  });
+
+  it('warns about headers from untrusted peers at most once a minute, with their count, so they cannot flood the log', () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const certificates = reader();
+      const headers = { 'x-ssl-client-cert': [encodeURIComponent(pem)] };
+      for (let i = 0; i < 500; i++) expect(certificates.read(request(headers, '192.0.2.10')).kind).toBe('untrusted_peer');
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]?.[0]).toEqual({ header: 'x-ssl-client-cert', count: 1 });
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('refuses the header sent twice, and reads nothing when mutual TLS is off or no header came', () => {

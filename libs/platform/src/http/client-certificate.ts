@@ -134,12 +134,18 @@ function splitOutsideQuotes(text: string, separator: string): string[] | null {
  * ignored, so a client that can reach the service directly cannot claim a certificate it does not
  * hold. A header sent twice is refused. Each request is read once.
  */
+/** At most one warning this often about certificate headers from untrusted peers (each is ignored anyway). */
+const UNTRUSTED_WARNING_INTERVAL_MS = 60_000;
+
 @Injectable()
 export class ClientCertificates {
   private readonly logger = new Logger(ClientCertificates.name);
   private readonly settings: MtlsSettings | null;
   private readonly trusted: readonly [ipaddr.IPv4 | ipaddr.IPv6, number][];
   private readonly readings = new WeakMap<Request, CertificateReading>();
+  /** Untrusted-peer headers since the last warning: one warning a minute at most, so they cannot flood the log. */
+  private untrustedSince = 0;
+  private lastUntrustedWarningAt = Number.NEGATIVE_INFINITY;
 
   constructor(@Inject(PROVIDER_CONFIG) config: ProviderConfig) {
     this.settings = config.mtls ?? null;
@@ -166,7 +172,7 @@ export class ClientCertificates {
     const values = req.headersDistinct[settings.certHeader];
     if (values === undefined || values.length === 0 || (values.length === 1 && values[0].trim() === '')) return { kind: 'absent' };
     if (!this.fromTrustedProxy(req)) {
-      this.logger.warn({ header: settings.certHeader }, 'client certificate header from a peer that is not a trusted proxy: ignored');
+      this.warnUntrusted(settings.certHeader);
       return { kind: 'untrusted_peer' };
     }
     if (values.length > 1) return this.malformed('several_headers');
@@ -175,6 +181,15 @@ export class ClientCertificates {
     const verify = settings.verifyHeader === null ? undefined : req.headersDistinct[settings.verifyHeader];
     const chainVerified = verify === undefined ? (settings.verifyHeader === null ? null : false) : verify.length === 1 && verify[0] === 'SUCCESS';
     return { kind: 'present', presented: { certificate: decoded, thumbprint: certificateThumbprint(decoded), chainVerified } };
+  }
+
+  private warnUntrusted(header: string): void {
+    this.untrustedSince++;
+    const now = Date.now();
+    if (now - this.lastUntrustedWarningAt < UNTRUSTED_WARNING_INTERVAL_MS) return;
+    this.logger.warn({ header, count: this.untrustedSince }, 'client certificate header from a peer that is not a trusted proxy: ignored');
+    this.lastUntrustedWarningAt = now;
+    this.untrustedSince = 0;
   }
 
   private malformed(reason: string): CertificateReading {
