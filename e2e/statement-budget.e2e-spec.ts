@@ -25,9 +25,11 @@ const BUDGET: Record<ServiceName, number> & { total: number } = {
   'callback-dispatcher': 2,
   /**
    * A flow's events in batches shared with other flows (a 500 ms group-commit window), two statements
-   * a batch: the hash-chained trail appended, the requests' evidence records merged.
+   * a batch: the hash-chained trail appended, the requests' evidence records merged. How many
+   * flows share a batch moves with timing (18 to 19 batches for 24 flows), so the audit's share is
+   * given room here while the whole flow keeps its total of 8.
    */
-  audit: 1.5,
+  audit: 2,
   total: 8,
 };
 const FLOWS = 24;
