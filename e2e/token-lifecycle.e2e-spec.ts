@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { DeviceEmulator, TestDatabase } from '@ciba/testing';
-import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, deploymentPeers, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
+import { type ServiceProcess, admin, bootstrapFile, decideOnDevice, flowDeployment, serviceProcesses, startServices, tearDownDeployment } from './service-processes.js';
 
 const CLIENT = { id: 'e2e-lifecycle', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
 const OTHER = { id: 'e2e-other', secret: `e2e-secret-${randomBytes(6).toString('hex')}` };
@@ -31,10 +31,9 @@ describe('token lifecycle across separate service processes (openid-client v6)',
   const busPrefix = `e2e_${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    const peers = await deploymentPeers(busPrefix);
+    const peers = await flowDeployment(busPrefix, { CIBA_LOG_LEVEL: 'debug' });
     ({ db, device } = peers);
-    await peers.receiver.close();
-    const env: Record<string, string> = { ...peers.env, CIBA_CLIENT_USER_NOTIFICATION_LIMIT: '0', CIBA_LOG_LEVEL: 'debug' };
+    const { env } = peers;
     expect(await admin(['migrate'], env)).toContain('up to date');
     await admin(['bootstrap', '--file', await bootstrapFile(BOOTSTRAP)], env);
     services = serviceProcesses(['authorize', 'token', 'notifier'], peers.ports, env);

@@ -1,6 +1,7 @@
 import type { EvidenceCallback, EvidenceCallbackAttempt, EvidenceChannel, EvidenceRecord, EvidenceRecordRepository, EvidenceTokenOutcome } from '@ciba/domain';
 import type { DataSource } from 'typeorm';
 import { queryRows } from '../sql.js';
+import { canonicalJson } from './audit-chain.js';
 
 type Row = Record<string, unknown>;
 
@@ -219,9 +220,3 @@ function iso(value: unknown): string | null {
   return value instanceof Date ? value.toISOString() : typeof value === 'string' ? new Date(value).toISOString() : null;
 }
 
-/** JSON with object keys sorted: jsonb stores keys in its own order, so equal records compare equal. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Row).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v,
-  );
-}
