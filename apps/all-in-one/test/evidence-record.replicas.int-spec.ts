@@ -12,9 +12,9 @@ import {
   requestExpired,
   requestRedeemed,
 } from '@ciba/domain';
-import { TypeOrmEvidenceRecordRepository } from '@ciba/persistence';
-import { assembleEvidence, joinEvidence } from '@ciba/service-audit';
-import { type TestDatabase, createTestDatabase } from '@ciba/testing';
+import { TypeOrmAuditRepository, TypeOrmEvidenceRecordRepository, createDataSource } from '@ciba/persistence';
+import { assembleEvidence, auditRecordOf, evidenceOfBatch, joinEvidence } from '@ciba/service-audit';
+import { PgStatementRelay, type TestDatabase, createTestDatabase } from '@ciba/testing';
 
 jest.setTimeout(60_000);
 
@@ -135,5 +135,75 @@ describe('audit evidence record: idempotent, order-independent merges on Postgre
     expect(await replicaA.find(a[0].requestId)).toEqual(assembleEvidence(a));
     expect(await replicaA.find(b[0].requestId)).toEqual(assembleEvidence(b));
     expect(await replicaA.find(randomUUID())).toBeNull();
+  });
+});
+
+/**
+ * The audit consumer's batch: its events appended to the hash-chained trail and its requests'
+ * evidence records merged by one statement, so neither can be stored without the other.
+ */
+describe('audit batch: the trail and the evidence records in one statement', () => {
+  let db: TestDatabase;
+  let relay: PgStatementRelay;
+  let counted: Awaited<ReturnType<ReturnType<typeof createDataSource>['initialize']>>;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    relay = await PgStatementRelay.start();
+    counted = await createDataSource({ url: relay.url(db.url) }).initialize();
+  });
+  afterAll(async () => {
+    await counted?.destroy();
+    await relay?.close();
+    await db.drop();
+  });
+
+  const append = (repository: TypeOrmAuditRepository, events: readonly AuthRequestEvent[]) => repository.appendMany(events.map(auditRecordOf), evidenceOfBatch(events));
+  const flowStatements = (mark: number) => relay.since(mark).filter((s) => /audit_records|audit_evidence_records/.test(s.sql));
+
+  it('one statement appends a batch of several requests and writes their records; a redelivered batch writes neither', async () => {
+    const repository = new TypeOrmAuditRepository(counted);
+    const [a, b] = [pushTrail(randomUUID()), pushTrail(randomUUID())];
+    const mark = relay.mark();
+    expect(await append(repository, [...a.slice(0, 3), ...b.slice(0, 3)])).toBe(6);
+    expect(await append(repository, [...a.slice(3), ...b.slice(3)])).toBe(4);
+    expect(flowStatements(mark)).toHaveLength(2);
+    const records = new TypeOrmEvidenceRecordRepository(db.dataSource);
+    expect(await records.find(a[0].requestId)).toEqual(assembleEvidence(a));
+    expect(await records.find(b[0].requestId)).toEqual(assembleEvidence(b));
+    expect(await append(repository, [...b, ...a])).toBe(0);
+    expect(await records.find(a[0].requestId)).toEqual(assembleEvidence(a));
+  });
+
+  it('a batch whose trail cannot be stored leaves the evidence record untouched', async () => {
+    const repository = new TypeOrmAuditRepository(db.dataSource);
+    const trail = pushTrail(randomUUID());
+    await append(repository, trail.slice(0, 2));
+    const before = await new TypeOrmEvidenceRecordRepository(db.dataSource).find(trail[0].requestId);
+    // A row PostgreSQL refuses (jsonb cannot hold U+0000) fails the whole statement, the record's write with it.
+    const broken = { ...auditRecordOf(trail[2]), payload: { note: 'a\u0000b' } };
+    await expect(repository.appendMany([broken, auditRecordOf(trail[3])], evidenceOfBatch(trail.slice(2, 4)))).rejects.toThrow(/unicode|\\u0000/i);
+    expect(await new TypeOrmEvidenceRecordRepository(db.dataSource).find(trail[0].requestId)).toEqual(before);
+    const [{ n }] = await db.dataSource.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM audit_records WHERE request_id = $1`, [trail[0].requestId]);
+    expect(n).toBe(2);
+  });
+
+  it('two audit replicas appending the same requests concurrently, in reverse order, keep one gap-free chain and lose no fact', async () => {
+    const [replicaA, replicaB] = [new TypeOrmAuditRepository(db.dataSource), new TypeOrmAuditRepository(db.dataSource)];
+    const trails = Array.from({ length: 8 }, () => pushTrail(randomUUID()));
+    await Promise.all([
+      (async () => {
+        for (let i = 0; i < 5; i++) await append(replicaA, trails.map((t) => t[i]));
+      })(),
+      (async () => {
+        for (let i = 4; i >= 0; i--) await append(replicaB, trails.map((t) => t[i]));
+      })(),
+    ]);
+    const records = new TypeOrmEvidenceRecordRepository(db.dataSource);
+    for (const trail of trails) expect(await records.find(trail[0].requestId)).toEqual(assembleEvidence(trail));
+    const [chain] = await db.dataSource.query<{ rows: number; events: number; first: string; last: string }[]>(
+      `SELECT count(*)::int AS rows, count(DISTINCT event_id)::int AS events, min(seq)::text AS first, max(seq)::text AS last FROM audit_records`,
+    );
+    expect(chain.rows).toBe(chain.events);
+    expect(Number(chain.last) - Number(chain.first) + 1).toBe(chain.rows);
   });
 });

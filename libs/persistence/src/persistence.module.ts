@@ -68,11 +68,16 @@ export class PersistenceModule implements OnApplicationShutdown {
       provide: DataSource,
       useFactory: async () => createDataSource(options).initialize(),
     };
-    const repositoryProviders: Provider[] = REPOSITORIES.map((repository) => ({
-      provide: repository,
-      useFactory: (dataSource: DataSource) => new repository(dataSource),
-      inject: [DataSource],
-    }));
+    const repositoryProviders: Provider[] = REPOSITORIES.map((repository) =>
+      repository === TypeOrmAuditRepository
+        ? // The trail's appends write the evidence records too: one repository instance remembers what it wrote.
+          {
+            provide: repository,
+            useFactory: (dataSource: DataSource, evidence: TypeOrmEvidenceRecordRepository) => new TypeOrmAuditRepository(dataSource, evidence),
+            inject: [DataSource, TypeOrmEvidenceRecordRepository],
+          }
+        : { provide: repository, useFactory: (dataSource: DataSource) => new repository(dataSource), inject: [DataSource] },
+    );
     return {
       module: PersistenceModule,
       global: options.isGlobal ?? false,

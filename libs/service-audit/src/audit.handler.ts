@@ -4,15 +4,15 @@ import { type AuditRecord, type AuditRepository, type LifecycleEvent, isDeviceEv
 import { OnBusBatch } from '@ciba/messaging';
 import { AUDIT_REPOSITORY } from '@ciba/platform';
 import { AuditCheckpointScheduler } from './chain/audit-checkpoint.scheduler.js';
-import { EvidenceAssembler } from './evidence/evidence-assembler.js';
+import { evidenceOfBatch } from './evidence/evidence-assembler.js';
 import { trailDetails } from './evidence/trail-payload.js';
 
 /**
  * The `audit` durable consumer receives every lifecycle event — of authentication requests and of
  * device registrations — and appends one record per event, several events per statement: the bus
  * hands over as many as are at hand and acknowledges them only once the statement has committed.
- * Redeliveries are absorbed by the event id. Each request's evidence record is then merged from the
- * same events (`evidence/`).
+ * Redeliveries are absorbed by the event id. Each request's evidence record is merged from the same
+ * events (`evidence/`) by the same statement.
  */
 @Controller()
 export class AuditHandler {
@@ -21,16 +21,14 @@ export class AuditHandler {
   constructor(
     @Inject(AUDIT_REPOSITORY) private readonly audit: AuditRepository,
     private readonly checkpoints: AuditCheckpointScheduler,
-    private readonly evidence: EvidenceAssembler,
   ) {}
 
   @OnBusBatch('audit')
   async onEvents(@Payload() events: readonly LifecycleEvent[]): Promise<void> {
-    const stored = await this.audit.appendMany(events.map(auditRecordOf));
+    // The trail and each request's evidence record in one statement (idempotent: a failure redelivers the batch).
+    const stored = await this.audit.appendMany(events.map(auditRecordOf), evidenceOfBatch(events));
     if (stored < events.length) this.logger.debug({ duplicates: events.length - stored }, 'duplicate events ignored');
     this.checkpoints.appended(stored);
-    // The evidence record of each request, merged after the trail is stored (idempotent: a failure redelivers the batch).
-    await this.evidence.merge(events);
   }
 }
 

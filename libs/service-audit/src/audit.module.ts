@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditHandler } from './audit.handler.js';
 import { AuditCheckpointScheduler } from './chain/audit-checkpoint.scheduler.js';
-import { EvidenceAssembler } from './evidence/evidence-assembler.js';
 
 /** The audit service: needs `CoreModule` in the app and a bus server for its handler. */
-@Module({ controllers: [AuditHandler], providers: [AuditCheckpointScheduler, EvidenceAssembler] })
+@Module({ controllers: [AuditHandler], providers: [AuditCheckpointScheduler] })
 export class AuditModule {}

@@ -6,3 +6,4 @@ export * from './evidence/evidence-merge.js';
 export * from './evidence/evidence-assembler.js';
 export * from './chain/audit-checkpoint.scheduler.js';
 export * from './evidence/trail-payload.js';
+export { auditRecordOf } from './audit.handler.js';

@@ -109,8 +109,8 @@ export interface EvidenceRecord {
 /** Where evidence records are kept; each write merges (a join: order and repetition do not matter). */
 export interface EvidenceRecordRepository {
   /**
-   * Merges each of `records` into the stored record of its request (creating it), under a row lock,
-   * all in one transaction; returns how many stored records changed.
+   * Merges each of `records` into the stored record of its request (creating it), by optimistic
+   * concurrency (no fact another writer stored is lost); returns how many stored records changed.
    */
   mergeMany(records: readonly EvidenceRecord[], join: (stored: EvidenceRecord, incoming: EvidenceRecord) => EvidenceRecord): Promise<number>;
   find(requestId: string): Promise<EvidenceRecord | null>;

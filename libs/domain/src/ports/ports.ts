@@ -1,4 +1,5 @@
 import type { AuthRequest, Decision, TokenDecision } from '../auth-request/auth-request.js';
+import type { EvidenceRecord } from '../audit/evidence-record.js';
 import type { AttemptClaim, AttemptResult, CallbackDelivery, FirstAttempt, NewCallbackDelivery } from '../callback/callback-delivery.js';
 import type { AuthenticatedClient, Client } from '../client/client.js';
 import type { LifecycleEvent } from '../events/lifecycle-event.js';
@@ -247,8 +248,18 @@ export interface AuditRecord {
 export interface AuditRepository {
   /** Idempotent by `eventId`: appending the same event twice stores one record. Returns true when stored now. */
   append(record: AuditRecord): Promise<boolean>;
-  /** `append` for several records in one statement, all or none; returns how many were stored now. */
-  appendMany(records: readonly AuditRecord[]): Promise<number>;
+  /**
+   * `append` for several records in one statement, all or none; returns how many were stored now.
+   * With `evidence`, the evidence records the same events make are merged in that statement too (see
+   * `EvidenceRecordRepository.mergeMany`): the trail and the records move together.
+   */
+  appendMany(records: readonly AuditRecord[], evidence?: EvidenceMerge): Promise<number>;
+}
+
+/** Evidence records to merge into the stored ones with `join` (order and repetition do not matter). */
+export interface EvidenceMerge {
+  readonly records: readonly EvidenceRecord[];
+  readonly join: (stored: EvidenceRecord, incoming: EvidenceRecord) => EvidenceRecord;
 }
 
 /** A signing key; the private JWK is stored encrypted (AES-256-GCM) with a key from config. */

@@ -1,9 +1,10 @@
-import type { AuditRecord, AuditRepository } from '@ciba/domain';
+import type { AuditRecord, AuditRepository, EvidenceMerge } from '@ciba/domain';
 import type { DataSource } from 'typeorm';
 import { hydrate, queryRows } from '../sql.js';
 import { AuditRecordEntity } from './audit-record.entity.js';
 import { toAuditRecord } from './audit.mapper.js';
 import { auditRecordDigest } from './audit-chain.js';
+import { type EvidenceMergePlan, TypeOrmEvidenceRecordRepository, upsertSql } from './evidence-record.repository.js';
 
 /** Appends racing other replicas retry from the new head; past this many attempts the bus redelivers the batch. */
 const MAX_APPEND_ATTEMPTS = 20;
@@ -42,8 +43,21 @@ FROM batch b JOIN chained c ON c.n = b.n
 ORDER BY c.seq
 RETURNING event_id`;
 
+/**
+ * The append with the evidence records' write as a second data-modifying CTE (its rows in `$11`):
+ * one statement, all or none. Returns which trail rows and which records it wrote.
+ */
+const APPEND_WITH_EVIDENCE_SQL = `WITH appended AS (${APPEND_SQL}),
+  merged AS (${upsertSql(11)})
+SELECT 'trail' AS part, event_id AS id FROM appended
+UNION ALL
+SELECT 'evidence', request_id FROM merged`;
+
 export class TypeOrmAuditRepository implements AuditRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly evidence: TypeOrmEvidenceRecordRepository = new TypeOrmEvidenceRecordRepository(dataSource),
+  ) {}
 
   /** Idempotent by event id: a redelivered event is a no-op and returns false. */
   async append(record: AuditRecord): Promise<boolean> {
@@ -60,8 +74,11 @@ export class TypeOrmAuditRepository implements AuditRepository {
    * statement and refuses rows that do not continue the chain. When another audit replica appended
    * meanwhile, the statement fails (seq or event id taken, or `40001`) and runs again against the new
    * head; so every replica extends one gap-free chain without a lock held across round trips.
+   *
+   * The evidence records of `evidence` are written by the same statement, as the evidence repository
+   * planned them; only records another replica wrote in between take statements of their own after it.
    */
-  async appendMany(records: readonly AuditRecord[]): Promise<number> {
+  async appendMany(records: readonly AuditRecord[], evidence?: EvidenceMerge): Promise<number> {
     // Chained once, at its first appearance in the batch.
     const seen = new Set<string>();
     const batch: AuditRecord[] = [];
@@ -70,8 +87,12 @@ export class TypeOrmAuditRepository implements AuditRepository {
       seen.add(record.eventId);
       batch.push(record);
     }
-    if (batch.length === 0) return 0;
-    const parameters = [
+    const merge = evidence ? this.evidence.plan(evidence.records, evidence.join) : null;
+    if (batch.length === 0) {
+      if (merge) await this.evidence.settle(merge, merge.writes.size === 0 ? [] : await this.writeAlone(merge));
+      return 0;
+    }
+    const parameters: unknown[] = [
       batch.map((record) => record.eventId),
       batch.map((record) => record.type),
       batch.map((record) => record.requestId),
@@ -83,13 +104,29 @@ export class TypeOrmAuditRepository implements AuditRepository {
       batch.map((record) => record.deviceId ?? null),
       batch.map(auditRecordDigest),
     ];
+    const withEvidence = merge !== null && merge.writes.size > 0;
+    const rows = await this.appendRetrying(withEvidence ? APPEND_WITH_EVIDENCE_SQL : APPEND_SQL, withEvidence ? [...parameters, merge.parameter] : parameters);
+    if (!withEvidence) return rows.length;
+    await this.evidence.settle(
+      merge,
+      rows.filter((row) => row['part'] === 'evidence').map((row) => String(row['id'])),
+    );
+    return rows.filter((row) => row['part'] === 'trail').length;
+  }
+
+  /** Runs an append statement again, against the new head, while other replicas' appends win the race. */
+  private async appendRetrying(sql: string, parameters: readonly unknown[]): Promise<Record<string, unknown>[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await queryRows(this.dataSource, APPEND_SQL, parameters)).length;
+        return await queryRows(this.dataSource, sql, parameters);
       } catch (err) {
         if (attempt >= MAX_APPEND_ATTEMPTS || !isChainConflict(err)) throw err;
       }
     }
+  }
+
+  private async writeAlone(merge: EvidenceMergePlan): Promise<string[]> {
+    return (await queryRows(this.dataSource, upsertSql(1), [merge.parameter])).map((row) => String(row['request_id']));
   }
 
   /** The trail of one request, oldest first (admin tool, tests). */

@@ -5,6 +5,17 @@ import { canonicalJson } from './audit-chain.js';
 
 type Row = Record<string, unknown>;
 
+type EvidenceJoin = (stored: EvidenceRecord, incoming: EvidenceRecord) => EvidenceRecord;
+type Versioned = { readonly record: EvidenceRecord; readonly revision: number };
+
+/** A merge in progress: the batch's records and the write to make next (`upsertSql`'s one parameter). */
+export interface EvidenceMergePlan {
+  readonly incoming: ReadonlyMap<string, EvidenceRecord>;
+  readonly join: EvidenceJoin;
+  readonly writes: ReadonlyMap<string, Versioned>;
+  readonly parameter: string;
+}
+
 /** Rounds of read-and-write a merge makes before giving up (the batch is then retried by the bus). */
 const MERGE_ROUNDS = 8;
 /** Records this process wrote last, with their revision, at most this many (the oldest go first). */
@@ -21,66 +32,79 @@ const KNOWN_RECORDS = 4096;
  * replica seeing a request's events, or a request's first events — is one statement per batch: the
  * write over the remembered (or absent) record, which only falls back to reading when the stored
  * revision is not the one remembered. A batch that changes nothing the process knows costs nothing.
- * The join only ever adds facts, so a record it would not change was already stored.
+ * The join only ever adds facts, so a record it would not change was already stored. The audit
+ * consumer makes that write inside the statement that appends the batch to the trail (`plan`,
+ * `upsertSql`, `settle`), so the trail and the records move together in one round trip.
  */
 export class TypeOrmEvidenceRecordRepository implements EvidenceRecordRepository {
-  private readonly known = new Map<string, { readonly record: EvidenceRecord; readonly revision: number }>();
+  private readonly known = new Map<string, Versioned>();
 
   constructor(private readonly dataSource: DataSource) {}
 
-  async mergeMany(records: readonly EvidenceRecord[], join: (stored: EvidenceRecord, incoming: EvidenceRecord) => EvidenceRecord): Promise<number> {
+  async mergeMany(records: readonly EvidenceRecord[], join: EvidenceJoin): Promise<number> {
+    const merge = this.plan(records, join);
+    const written = merge.writes.size === 0 ? [] : await queryRows(this.dataSource, upsertSql(1), [merge.parameter]);
+    return this.settle(merge, written.map((row) => String(row['request_id'])));
+  }
+
+  /**
+   * The first write of a merge, planned from what this process knows (no statement): each record of
+   * the batch joined with the one this process wrote last, or written as new. `upsertSql` writes it,
+   * alone or inside another statement (the audit trail's append); `settle` then finishes the merge.
+   */
+  plan(records: readonly EvidenceRecord[], join: EvidenceJoin): EvidenceMergePlan {
     const incoming = new Map<string, EvidenceRecord>();
     for (const record of records) {
       const seen = incoming.get(record.requestId);
       incoming.set(record.requestId, seen ? join(seen, record) : record);
     }
-    let pending = [...incoming.keys()].sort();
-    let changed = 0;
-    for (let round = 0; round < MERGE_ROUNDS && pending.length > 0; round++) {
-      // First from what this process knows; then, for what another replica changed, from the table.
-      const base = new Map<string, { record: EvidenceRecord; revision: number } | null>();
-      if (round === 0) {
-        for (const id of pending) base.set(id, this.known.get(id) ?? null);
-      } else {
-        for (const id of pending) base.set(id, null);
-        for (const row of await queryRows(this.dataSource, `SELECT * FROM audit_evidence_records WHERE request_id = ANY($1::text[])`, [pending])) {
-          base.set(String(row['request_id']), { record: toEvidenceRecord(row), revision: Number(row['revision']) });
-        }
+    const base = new Map<string, Versioned | null>();
+    for (const id of incoming.keys()) base.set(id, this.known.get(id) ?? null);
+    return this.writesOver(incoming, base, join);
+  }
+
+  /**
+   * Remembers what the plan's write stored (`written`: the request ids it returned) and merges the
+   * rest — records another replica wrote in between, or that this process did not know — by reading
+   * them, joining again and writing again, until none is left. Returns how many records changed.
+   */
+  async settle(merge: EvidenceMergePlan, written: readonly string[]): Promise<number> {
+    const done = new Set(written);
+    for (const id of done) this.remember(id, merge.writes.get(id)!);
+    let changed = done.size;
+    let pending = [...merge.writes.keys()].filter((id) => !done.has(id)).sort();
+    for (let round = 1; round < MERGE_ROUNDS && pending.length > 0; round++) {
+      const base = new Map<string, Versioned | null>(pending.map((id) => [id, null]));
+      for (const row of await queryRows(this.dataSource, `SELECT * FROM audit_evidence_records WHERE request_id = ANY($1::text[])`, [pending])) {
+        base.set(String(row['request_id']), { record: toEvidenceRecord(row), revision: Number(row['revision']) });
       }
-      const writes = new Map<string, { record: EvidenceRecord; revision: number }>();
-      for (const id of pending) {
-        const before = base.get(id) ?? null;
-        const after = before ? join(before.record, incoming.get(id)!) : incoming.get(id)!;
-        if (before && canonicalJson(toRow(after)) === canonicalJson(toRow(before.record))) continue;
-        // The revision this write makes: one past the one joined with (0: no row yet).
-        writes.set(id, { record: after, revision: (before?.revision ?? 0) + 1 });
-      }
-      // What changes nothing needs no write (a redelivery); the rest is written or read again.
-      pending = [...writes.keys()];
-      if (writes.size === 0) break;
-      const rows = [...writes.values()].map(({ record, revision }) => ({ ...toRow(record), revision }));
-      const written = await queryRows(
-        this.dataSource,
-        `INSERT INTO audit_evidence_records AS r (${COLUMNS.map(quoted).join(', ')}, revision)
-         SELECT ${COLUMNS.map((c) => `v.${quoted(c)}`).join(', ')}, v.revision
-         FROM jsonb_populate_recordset(NULL::audit_evidence_records, $1::jsonb) v
-         ON CONFLICT (request_id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'request_id')
-           .map((c) => `${quoted(c)} = EXCLUDED.${quoted(c)}`)
-           .join(', ')}, revision = EXCLUDED.revision, updated_at = now()
-         WHERE r.revision = EXCLUDED.revision - 1
-         RETURNING request_id`,
-        [JSON.stringify(rows)],
-      );
-      const done = new Set(written.map((row) => String(row['request_id'])));
-      for (const id of done) this.remember(id, writes.get(id)!);
-      changed += done.size;
-      pending = pending.filter((id) => !done.has(id));
+      const again = this.writesOver(new Map(pending.map((id) => [id, merge.incoming.get(id)!])), base, merge.join);
+      // What changes nothing needs no write; the rest is written or read again.
+      pending = [...again.writes.keys()];
+      if (pending.length === 0) break;
+      const stored = new Set((await queryRows(this.dataSource, upsertSql(1), [again.parameter])).map((row) => String(row['request_id'])));
+      for (const id of stored) this.remember(id, again.writes.get(id)!);
+      changed += stored.size;
+      pending = pending.filter((id) => !stored.has(id));
     }
     if (pending.length > 0) throw new Error(`evidence records still contended after ${MERGE_ROUNDS} rounds`);
     return changed;
   }
 
-  private remember(id: string, entry: { readonly record: EvidenceRecord; readonly revision: number }): void {
+  /** The writes that join `incoming` over `base`, each over the revision it joined with (0: no row yet); a record the join would not change needs none. */
+  private writesOver(incoming: Map<string, EvidenceRecord>, base: Map<string, Versioned | null>, join: EvidenceJoin): EvidenceMergePlan {
+    const writes = new Map<string, Versioned>();
+    for (const [id, record] of incoming) {
+      const before = base.get(id) ?? null;
+      const after = before ? join(before.record, record) : record;
+      if (before && canonicalJson(toRow(after)) === canonicalJson(toRow(before.record))) continue;
+      writes.set(id, { record: after, revision: (before?.revision ?? 0) + 1 });
+    }
+    const rows = [...writes.values()].map(({ record, revision }) => ({ ...toRow(record), revision }));
+    return { incoming, join, writes, parameter: JSON.stringify(rows) };
+  }
+
+  private remember(id: string, entry: Versioned): void {
     this.known.delete(id);
     this.known.set(id, entry);
     if (this.known.size > KNOWN_RECORDS) this.known.delete(this.known.keys().next().value!);
@@ -126,6 +150,21 @@ const COLUMNS = [
   'downstream',
   'event_ids',
 ] as const;
+
+/**
+ * The write of a plan, its rows as JSON in parameter `$n`: each record inserted, or written over the
+ * stored one only when that is still the revision it was joined with. Returns the request ids written.
+ */
+export function upsertSql(n: number): string {
+  return `INSERT INTO audit_evidence_records AS r (${COLUMNS.map(quoted).join(', ')}, revision)
+SELECT ${COLUMNS.map((c) => `v.${quoted(c)}`).join(', ')}, v.revision
+FROM jsonb_populate_recordset(NULL::audit_evidence_records, $${n}::jsonb) v
+ON CONFLICT (request_id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'request_id')
+    .map((c) => `${quoted(c)} = EXCLUDED.${quoted(c)}`)
+    .join(', ')}, revision = EXCLUDED.revision, updated_at = now()
+WHERE r.revision = EXCLUDED.revision - 1
+RETURNING request_id`;
+}
 
 function quoted(column: string): string {
   return `"${column}"`;
@@ -205,6 +244,7 @@ function toEvidenceRecord(row: Row): EvidenceRecord {
           },
     redemption: redeemedAt === null ? null : { tokens: (row['tokens_issued'] as string[] | null) ?? [], at: redeemedAt },
     tokenOutcome: text(row['token_outcome']) as EvidenceTokenOutcome | null,
+    // A list of reports; anything else (the column predates the list) counts as none.
     downstream: (row['downstream'] as Record<string, unknown> | null) ?? null,
     eventIds: (row['event_ids'] as string[] | null) ?? [],
   };
