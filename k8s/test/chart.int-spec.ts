@@ -150,6 +150,25 @@ describe('Helm chart: values', () => {
   });
 });
 
+describe('Helm chart: optional secrets', () => {
+  const key = Buffer.alloc(32, 7).toString('base64');
+
+  it('the audit HMAC key, the pairwise subject key and the registration token go to the Secret only when set, never to the ConfigMap', async () => {
+    const set = await render([await valuesFile({ ...minimal, secrets: { ...minimal.secrets, auditHmacKey: key, pairwiseSubjectKey: key, registrationInitialAccessToken: 'iat-1' } })]);
+    const [secret] = byKind(set, 'Secret') as unknown as { stringData: Record<string, string> }[];
+    expect(secret.stringData).toMatchObject({ CIBA_AUDIT_HMAC_KEY: key, CIBA_PAIRWISE_SUBJECT_KEY: key, CIBA_REGISTRATION_INITIAL_ACCESS_TOKEN: 'iat-1' });
+    expect(JSON.stringify(byKind(set, 'ConfigMap'))).not.toContain(key);
+    const unset = byKind(await render([minimalFile]), 'Secret') as unknown as { stringData: Record<string, string> }[];
+    expect(Object.keys(unset[0].stringData).sort()).toEqual(['CIBA_DATABASE_URL', 'CIBA_KEY_ENCRYPTION_KEY']);
+  });
+
+  it('the schema refuses an audit HMAC key or pairwise subject key that is not 32 bytes in base64', async () => {
+    for (const name of ['auditHmacKey', 'pairwiseSubjectKey']) {
+      expect((await schemaErrors([await valuesFile({ ...minimal, secrets: { ...minimal.secrets, [name]: 'short' } })])).join()).toMatch(new RegExp(`/secrets/${name} must match pattern`));
+    }
+  });
+});
+
 describe('Helm chart: rendered objects', () => {
   let objects: K8sObject[];
   let prod: K8sObject[];
