@@ -10,7 +10,8 @@ export function parseFromCheckpoint(value: string | undefined): number | undefin
 
 /**
  * `audit verify [--from-checkpoint SEQ]`: recomputes the audit hash chain and checks every signed
- * checkpoint; prints one summary line and exits 0, or names the first broken link (seq and event id,
+ * checkpoint (once pruned, from the oldest checkpoint at or after the pruned rows, naming it and
+ * how many rows were pruned before it); prints one summary line and exits 0, or names the first broken link (seq and event id,
  * never a payload) and exits 1.
  */
 export async function auditVerifyCommand(
@@ -24,8 +25,12 @@ export async function auditVerifyCommand(
     io.err(`audit chain NOT verified (${result.entries} entries verified before the break)`);
     return 1;
   }
-  const from = result.fromSeq > 0 ? ` from checkpoint seq ${result.fromSeq}` : '';
+  // Once pruned, the walk starts at the pruned prefix, anchored at the oldest checkpoint at or after it.
+  const anchor = fromCheckpoint ?? result.pruned?.checkpointSeq ?? result.fromSeq;
+  const signedAt = fromCheckpoint === undefined && result.pruned?.signedAt ? ` (signed ${result.pruned.signedAt.toISOString()})` : '';
+  const from = anchor > 0 ? ` from checkpoint seq ${anchor}${signedAt}` : '';
+  const pruned = result.pruned ? `; ${result.pruned.rows} rows pruned before it` : '';
   const unchained = result.unchainedRows > 0 ? `; ${result.unchainedRows} rows from before the chain began are not chained` : '';
-  io.out(`audit chain verified${from}: ${result.entries} entries, ${result.checkpoints} checkpoints${unchained}`);
+  io.out(`audit chain verified${from}: ${result.entries} entries, ${result.checkpoints} checkpoints${pruned}${unchained}`);
   return 0;
 }

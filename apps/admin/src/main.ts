@@ -39,6 +39,7 @@ import { KeyEncryptor, KeyStore, SecretHasher } from '@ciba/tokens';
 import { userCodeCommand } from './user-code.command.js';
 import { withUnsealedKeys } from '@ciba/service-audit';
 import { auditVerifyCommand, parseFromCheckpoint } from './audit-verify.command.js';
+import { auditPruneCommand, parseBefore } from './audit-prune.command.js';
 
 const USAGE = `usage: ciba-admin <command>
 
@@ -72,6 +73,10 @@ commands:
                           recompute the audit trail's hash chain and check its signed checkpoints;
                           names the first edited, deleted or reordered row (seq, event id) and exits 1;
                           --from-checkpoint starts at a signed checkpoint (after older rows were pruned)
+  audit prune [--before DATE] [--dry-run]
+                          remove audit trail rows older than CIBA_AUDIT_RETENTION_DAYS (or DATE), up to
+                          a signed checkpoint, and the evidence records of requests whose rows are all
+                          gone; prints what it removed (--dry-run: what it would remove, removing nothing)
 
 configuration comes from the environment (CIBA_DATABASE_URL, CIBA_KEY_ENCRYPTION_KEY, ...).`;
 
@@ -79,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { file: { type: 'string' }, bus: { type: 'string' }, via: { type: 'string' }, print: { type: 'boolean' }, help: { type: 'boolean' }, 'from-checkpoint': { type: 'string' } },
+    options: { file: { type: 'string' }, bus: { type: 'string' }, via: { type: 'string' }, print: { type: 'boolean' }, help: { type: 'boolean' }, 'from-checkpoint': { type: 'string' }, before: { type: 'string' }, 'dry-run': { type: 'boolean' } },
   });
   const command = positionals.slice(0, 2).join(' ');
   if (values.help || command === '') {
@@ -96,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'devices revoke' && positionals.length !== 4) throw new ConfigError(['devices revoke: name the user (sub) and one device id (see `devices list`)']);
   const via = values.via ?? 'email';
   const fromCheckpoint = command === 'audit verify' ? parseFromCheckpoint(values['from-checkpoint']) : undefined;
+  const pruneBefore = command === 'audit prune' ? parseBefore(values.before, systemClock.now()) : undefined;
   if (command === 'devices enrol-link' && !(ENROLMENT_VIAS as readonly string[]).includes(via)) throw new ConfigError([`--via: expected ${ENROLMENT_VIAS.join(' or ')}`]);
   // No statement timeout: a migration may rightly run for long.
   const dataSource = createDataSource({ ...databaseOptions(config), statementTimeoutMs: 0 });
@@ -249,6 +255,12 @@ async function main(argv: string[]): Promise<number> {
           out: (line) => process.stdout.write(`${line}\n`),
           err: (line) => process.stderr.write(`${line}\n`),
         });
+      case 'audit prune':
+        return await auditPruneCommand(
+          new TypeOrmAuditChain(dataSource),
+          { before: pruneBefore, retentionDays: config.auditRetention?.days ?? 0, dryRun: values['dry-run'] === true, now: systemClock.now() },
+          { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) },
+        );
       default:
         process.stderr.write(`unknown command: ${command}\n${USAGE}\n`);
         return 64;

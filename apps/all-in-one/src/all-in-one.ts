@@ -8,7 +8,7 @@ import { readBootstrapFile } from '@ciba/config';
 import { InProcessServer, InProcessWakeup } from '@ciba/messaging';
 import { PostgresDurableQueueStore, TypeOrmClientRepository, TypeOrmUserCodeStore, TypeOrmUserRepository, createDataSource, runMigrations } from '@ciba/persistence';
 import { CoreModule, ProviderMetrics, busTopology, configuredSectorIdentifierDocuments, createHttpApp, databaseOptions, inProcessBus, loadBootstrap, notificationEndpointPolicy } from '@ciba/platform';
-import { AuditModule } from '@ciba/service-audit';
+import { AuditApiModule, AuditModule } from '@ciba/service-audit';
 import { AuthorizeModule } from '@ciba/service-authorize';
 import { CallbackDispatcherModule } from '@ciba/service-callback-dispatcher';
 import { NotifierModule } from '@ciba/service-notifier';
@@ -78,6 +78,7 @@ export async function createAllInOneApp(
       TokenModule,
       NotifierModule.forRoot({ channels: options.channels }),
       AuditModule,
+      AuditApiModule,
       CallbackDispatcherModule,
       ...(options.devDevice ? [DevDeviceModule.forRoot(devToolsAccess)] : []),
       ...(options.devInbox ? [DevInboxModule.forRoot(options.devInbox.inbox, options.devInbox.kinds, devToolsAccess)] : []),

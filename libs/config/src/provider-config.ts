@@ -105,6 +105,8 @@ const envSchema = z.object({
   CIBA_METRICS_PORT: int(1, 65535).optional(),
   CIBA_AUDIT_CHECKPOINT_EVERY: int(1, 10000000).default(1000),
   CIBA_AUDIT_CHECKPOINT_SECONDS: int(1, 86400).default(300),
+  CIBA_AUDIT_RETENTION_DAYS: int(0, 36500).default(0),
+  CIBA_AUDIT_PRUNE_INTERVAL_SECONDS: int(60, 86400).default(3600),
   ...LIMIT_SETTINGS,
   ...REGISTRATION_SETTINGS,
 });
@@ -254,6 +256,8 @@ export interface ProviderConfig {
   readonly dpop?: DpopSettings;
   /** Signed checkpoints of the audit hash chain (CIBA_AUDIT_CHECKPOINT_*); absent: `DEFAULT_AUDIT_CHECKPOINTS`. */
   readonly auditCheckpoints?: AuditCheckpointSettings;
+  /** Retention of the audit trail (CIBA_AUDIT_RETENTION_DAYS, CIBA_AUDIT_PRUNE_INTERVAL_SECONDS); absent: `DEFAULT_AUDIT_RETENTION`. */
+  readonly auditRetention?: AuditRetentionSettings;
 }
 
 /** A checkpoint is signed once `every` entries were appended since the last one, or `seconds` after it when any were. */
@@ -263,6 +267,14 @@ export interface AuditCheckpointSettings {
 }
 
 export const DEFAULT_AUDIT_CHECKPOINTS: AuditCheckpointSettings = { every: 1000, seconds: 300 };
+
+/** The audit trail is pruned past `days` (0: kept forever), every `intervalSeconds`. */
+export interface AuditRetentionSettings {
+  readonly days: number;
+  readonly intervalSeconds: number;
+}
+
+export const DEFAULT_AUDIT_RETENTION: AuditRetentionSettings = { days: 0, intervalSeconds: 3600 };
 
 export const DEFAULT_DPOP_SETTINGS: DpopSettings = { iatWindowSeconds: 60, nonceRequired: true, nonceLifetimeSeconds: 300 };
 
@@ -475,6 +487,7 @@ export function loadConfig(
     mtls: mtlsSettings,
     dpop: { iatWindowSeconds: e.CIBA_DPOP_IAT_WINDOW, nonceRequired: e.CIBA_DPOP_NONCE_REQUIRED, nonceLifetimeSeconds: e.CIBA_DPOP_NONCE_LIFETIME },
     auditCheckpoints: { every: e.CIBA_AUDIT_CHECKPOINT_EVERY, seconds: e.CIBA_AUDIT_CHECKPOINT_SECONDS },
+    auditRetention: { days: e.CIBA_AUDIT_RETENTION_DAYS, intervalSeconds: e.CIBA_AUDIT_PRUNE_INTERVAL_SECONDS },
   };
 }
 

@@ -18,3 +18,4 @@ export * from './auth-request/decision-token-state.js';
 export * from './callback/callback-delivery.js';
 export * from './limits/limits.js';
 export * from './audit/evidence-record.js';
+export * from './audit/evidence-record-query.js';

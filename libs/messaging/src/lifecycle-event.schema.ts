@@ -16,6 +16,10 @@ const DEVICE_REVOCATION_REASONS: readonly unknown[] = ['revoked', 'gone', 'repla
 
 type Json = Record<string, unknown>;
 
+/** Bounds of the fields a downstream report brings from outside (the endpoint enforces tighter ones). */
+const JTI_MAX = 256;
+const DOWNSTREAM_TEXT_MAX = 1024;
+
 /**
  * Validates a decoded message (or its JSON text) against the lifecycle event schema.
  * Unknown extra fields are kept: a newer producer may add optional fields within version 1.
@@ -85,6 +89,22 @@ export function parseLifecycleEvent(json: unknown): LifecycleEvent {
       break;
     case 'auth_request.redeemed':
       require(event, 'tokens', isStringArray(event['tokens']), 'an array of strings');
+      // Optional within version 1: producers before it (and push mode) do not send it.
+      require(event, 'accessTokenJti', event['accessTokenJti'] === undefined || isBoundedString(event['accessTokenJti'], JTI_MAX), `a non-empty string of at most ${JTI_MAX} characters when present`);
+      break;
+    case 'auth_request.tokens_refreshed':
+      require(event, 'accessTokenJti', isBoundedString(event['accessTokenJti'], JTI_MAX), `a non-empty string of at most ${JTI_MAX} characters`);
+      require(event, 'scope', isStringArray(event['scope']), 'an array of strings');
+      break;
+    case 'auth_request.downstream_reported':
+      require(event, 'jti', isBoundedString(event['jti'], JTI_MAX), `a non-empty string of at most ${JTI_MAX} characters`);
+      require(event, 'outcome', event['outcome'] === 'allowed' || event['outcome'] === 'blocked', 'allowed or blocked');
+      require(event, 'action', isBoundedString(event['action'], DOWNSTREAM_TEXT_MAX), `a non-empty string of at most ${DOWNSTREAM_TEXT_MAX} characters`);
+      for (const key of ['resource', 'reason']) {
+        require(event, key, event[key] === null || isBoundedString(event[key], DOWNSTREAM_TEXT_MAX), `a non-empty string of at most ${DOWNSTREAM_TEXT_MAX} characters, or null`);
+      }
+      requireString(event, 'reporterClientId');
+      requireString(event, 'reportedAt');
       break;
     case 'auth_request.client_notified':
     case 'auth_request.client_notification_failed':
@@ -151,6 +171,10 @@ function requireString(event: Json, field: string): void {
 
 function require(event: Json, field: string, ok: boolean, expected: string): void {
   if (!ok) throw new MalformedMessage(`${String(event['type'])}: ${field} must be ${expected}`);
+}
+
+function isBoundedString(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value !== '' && value.length <= max;
 }
 
 function isStringArray(value: unknown): value is string[] {

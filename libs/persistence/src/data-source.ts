@@ -22,6 +22,9 @@ import { AuditEvidenceRecords1700002300000 } from './migrations/1700002300000-au
 import { PairwiseSubjects1700002000000 } from './migrations/1700002000000-pairwise-subjects.js';
 import { Usernames1700001800000 } from './migrations/1700001800000-usernames.js';
 import { AuditChain1700002400000 } from './migrations/1700002400000-audit-chain.js';
+import { AuditEvidenceRecordsByTime1700002500000 } from './migrations/1700002500000-audit-evidence-records-by-time.js';
+import { AuditRetention1700002600000 } from './migrations/1700002600000-audit-retention.js';
+import { AccessTokenJtis1700002700000 } from './migrations/1700002700000-access-token-jtis.js';
 
 /** Every migration in order, listed explicitly (no globs). */
 export const MIGRATIONS = [
@@ -46,6 +49,9 @@ export const MIGRATIONS = [
   ClientProfiles1700002200000,
   AuditEvidenceRecords1700002300000,
   AuditChain1700002400000,
+  AuditEvidenceRecordsByTime1700002500000,
+  AuditRetention1700002600000,
+  AccessTokenJtis1700002700000,
 ] as const;
 
 export interface PersistenceOptions {

@@ -21,6 +21,7 @@ import { ClientPromptWindowEntity } from './notification/client-prompt-window.en
 import { ClientAuthFailureEntity } from './client-auth/client-auth-failure.entity.js';
 import { UserCodeAttemptEntity } from './user-code/user-code-attempt.entity.js';
 import { PairwiseSubjectEntity } from './pairwise-subject/pairwise-subject.entity.js';
+import { AccessTokenJtiEntity } from './access-token/access-token-jti.entity.js';
 
 /** Every entity, listed explicitly: no globs, so ESM and bundling need no file-system lookups. */
 export const ENTITIES = [
@@ -48,4 +49,5 @@ export const ENTITIES = [
   ClientAuthFailureEntity,
   UserCodeAttemptEntity,
   PairwiseSubjectEntity,
+  AccessTokenJtiEntity,
 ] as const;

@@ -17,8 +17,9 @@ export { TypeOrmRefreshTokenRepository } from './refresh-token/refresh-token.rep
 export { TypeOrmSigningKeyRepository } from './signing-key/signing-key.repository.js';
 export { TypeOrmAuditRepository } from './audit/audit.repository.js';
 export { TypeOrmEvidenceRecordRepository } from './audit/evidence-record.repository.js';
+export { TypeOrmEvidenceRecordQuery, evidencePageStatement } from './audit/evidence-record.query.js';
 export { TypeOrmAuditChain } from './audit/audit-chain.repository.js';
-export type { AuditChainEntry, AuditChainHead, AuditCheckpoint, SealedSigningKey } from './audit/audit-chain.repository.js';
+export type { AuditChainEntry, AuditChainHead, AuditChainPruned, AuditCheckpoint, SealedSigningKey } from './audit/audit-chain.repository.js';
 export { AUDIT_CHAIN_GENESIS_HASH, auditEntryHash, canonicalJson } from './audit/audit-chain.js';
 export { PostgresDurableQueueStore } from './queue/durable-queue.store.js';
 export { TypeOrmCallbackDeliveryRepository } from './callback-delivery/callback-delivery.repository.js';

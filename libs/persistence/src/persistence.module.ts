@@ -3,6 +3,7 @@ import type { DynamicModule, OnApplicationShutdown, Provider } from '@nestjs/com
 import { DataSource } from 'typeorm';
 import { TypeOrmAuditRepository } from './audit/audit.repository.js';
 import { TypeOrmEvidenceRecordRepository } from './audit/evidence-record.repository.js';
+import { TypeOrmEvidenceRecordQuery } from './audit/evidence-record.query.js';
 import { TypeOrmAuditChain } from './audit/audit-chain.repository.js';
 import { TypeOrmCallbackDeliveryRepository } from './callback-delivery/callback-delivery.repository.js';
 import { TypeOrmAuthRequestRepository } from './auth-request/auth-request.repository.js';
@@ -40,6 +41,7 @@ const REPOSITORIES = [
   TypeOrmSigningKeyRepository,
   TypeOrmAuditRepository,
   TypeOrmEvidenceRecordRepository,
+  TypeOrmEvidenceRecordQuery,
   TypeOrmAuditChain,
   TypeOrmCallbackDeliveryRepository,
   PostgresDurableQueueStore,

@@ -34,6 +34,7 @@ class RecordingRequests implements AuthRequestRepository {
   findUnnotified = (): Promise<AuthRequest[]> => this.looked('findUnnotified', []);
   markOutcomePublished = () => this.looked('markOutcomePublished', undefined);
   findUnpublishedOutcomes = (): Promise<AuthRequest[]> => this.looked('findUnpublishedOutcomes', []);
+  findByAccessTokenJti = (jti: string) => this.looked(`findByAccessTokenJti ${jti}`, null);
   private looked<T>(what: string, answer: T): Promise<T> {
     this.lookups.push(what);
     return Promise.resolve(answer);
@@ -79,7 +80,7 @@ function service() {
   const authReqIds = new AuthReqIds(randomBytes(32).toString('base64'));
   const events = { publish: () => Promise.resolve() };
   // No request is approved here, so nothing is ever minted.
-  const issuer = { prepare: () => Promise.reject(new Error('nothing to mint')), newRefreshToken: () => null } as unknown as TokenIssuer;
+  const issuer = { prepare: () => Promise.reject(new Error('nothing to mint')), newRefreshToken: () => null, newAccessToken: () => ({ jti: 'jti-1', expiresAt: new Date() }) } as unknown as TokenIssuer;
   return { requests, pollCache, authReqIds, grant: new CibaGrantService(requests, events, systemClock, pollCache, issuer, authReqIds, NO_TRACING) };
 }
 

@@ -14,7 +14,7 @@ import {
 } from '@ciba/domain';
 import { SLOW_DOWN_INCREMENT_SECONDS, tokenEndpointError } from '@ciba/protocol';
 import { AUTH_REQUEST_REPOSITORY, CLOCK, EVENT_PUBLISHER, FlowTracing, PENDING_POLL_CACHE, TokenIssuer, type TokenResponse } from '@ciba/platform';
-import { AuthReqIds, type Confirmation, type RefreshTokenSeed } from '@ciba/tokens';
+import { type AccessTokenSeed, AuthReqIds, type Confirmation, type RefreshTokenSeed } from '@ciba/tokens';
 
 
 /**
@@ -50,14 +50,16 @@ export class CibaGrantService {
     if (cached) throw cached.tooSoon ? slowDown(cached.interval) : authorizationPending();
 
     const requests = this.requests.forClient(client);
-    // Made before the poll so that a redemption stores it in the same statement.
+    // Made before the poll so that a redemption stores them in the same statement: the refresh token,
+    // and the access token's jti, by which a resource server reports on the token once it has it.
     const refreshToken = this.issuer.newRefreshToken(client);
-    const polled = await requests.recordPoll(requestId, now, SLOW_DOWN_INCREMENT_SECONDS, refreshToken);
+    const accessToken = this.issuer.newAccessToken();
+    const polled = await requests.recordPoll(requestId, now, SLOW_DOWN_INCREMENT_SECONDS, refreshToken, accessToken);
     if (!polled) throw unknownAuthReqId();
     // A poll that reached the request's state is a step of its flow, in the flow's trace (polls the
     // cache answers stay in their own request's trace: the cache holds no trace context).
     const attributes = { 'ciba.request_id': polled.request.id, 'ciba.client_id': client.clientId, 'ciba.delivery_mode': polled.request.deliveryMode };
-    return this.tracing.inFlow('ciba.token_request', polled.request.traceContext, attributes, () => this.answer(client, polled, now, refreshToken, confirmation));
+    return this.tracing.inFlow('ciba.token_request', polled.request.traceContext, attributes, () => this.answer(client, polled, now, refreshToken, accessToken, confirmation));
   }
 
   /** The answer to a poll recorded in the database: an error per the request's state, or the tokens of a redemption. */
@@ -66,6 +68,7 @@ export class CibaGrantService {
     polled: PollRecord,
     now: Date,
     refreshToken: RefreshTokenSeed | null,
+    accessToken: AccessTokenSeed,
     confirmation: Confirmation | undefined,
   ): Promise<TokenResponse> {
     const outcome = pollOutcome(polled.request, now, polled.tooSoon);
@@ -81,7 +84,7 @@ export class CibaGrantService {
       case 'expired':
         throw tokenEndpointError('expired_token', 'the auth_req_id has expired; start a new authentication request');
       case 'redeemed':
-        if (polled.redeemed) return this.issue(client, polled.request, polled.user, refreshToken, confirmation);
+        if (polled.redeemed) return this.issue(client, polled.request, polled.user, refreshToken, accessToken, confirmation);
         throw tokenEndpointError('invalid_grant', 'the auth_req_id was already exchanged for tokens');
       case 'approved':
         // Not redeemed by the poll that found it approved: cannot happen (the statement redeems it).
@@ -98,6 +101,7 @@ export class CibaGrantService {
     redeemed: AuthRequest,
     user: User | null,
     refreshToken: RefreshTokenSeed | null,
+    accessToken: AccessTokenSeed,
     confirmation: Confirmation | undefined,
   ): Promise<TokenResponse> {
     let prepared;
@@ -105,6 +109,7 @@ export class CibaGrantService {
       prepared = await this.issuer.prepare(client, redeemed, {
         user,
         refreshToken: refreshToken?.value ?? null,
+        accessTokenJti: accessToken.jti,
         ...(confirmation !== undefined ? { confirmation } : {}),
       });
     } catch (err) {
@@ -117,7 +122,7 @@ export class CibaGrantService {
     const issued = prepared.response.refresh_token ? ['access_token', 'id_token', 'refresh_token'] : ['access_token', 'id_token'];
     // The tokens are already the client's; a lost audit event must not turn this into an error.
     await this.events
-      .publish(requestRedeemed(redeemed, issued, redeemed.redeemedAt ?? this.clock.now()))
+      .publish(requestRedeemed(redeemed, issued, redeemed.redeemedAt ?? this.clock.now(), prepared.accessTokenJti))
       .catch((err: unknown) => this.logger.warn({ err, requestId: redeemed.id }, 'could not publish auth_request.redeemed'));
     return prepared.response;
   }

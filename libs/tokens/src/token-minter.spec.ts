@@ -200,6 +200,20 @@ describe('TokenMinter', () => {
     }
   });
 
+  it('RFC 7519 §4.1.7 the jti made beforehand (stored with the redemption) is the access token\'s; without one a fresh random jti each time', async () => {
+    const { minter, jwks, clock } = await setup();
+    const seed = minter.newAccessToken();
+    expect(seed.jti).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(seed.expiresAt.getTime()).toBe(clock.now().getTime() + 600_000);
+    const minted = await minter.mint(input({ accessTokenJti: seed.jti }));
+    const { payload } = await jwtVerify(minted.accessToken, jwks, { issuer: ISSUER, audience: ISSUER, typ: 'at+jwt', currentDate: clock.now() });
+    expect(payload.jti).toBe(seed.jti);
+    expect(minted.accessTokenJti).toBe(seed.jti);
+    const [a, b] = [await minter.mint(input()), await minter.mint(input())];
+    expect(a.accessTokenJti).not.toBe(b.accessTokenJti);
+    expect(a.accessTokenJti).not.toBe(seed.jti);
+  });
+
   it('omits the refresh token when not asked for', async () => {
     const { minter } = await setup();
     const tokens = await minter.mint(input({ includeRefreshToken: false }));

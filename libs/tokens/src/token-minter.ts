@@ -78,6 +78,12 @@ export interface MintInput {
   readonly includeRefreshToken: boolean;
   /** The refresh token to issue when one is included, made (and stored) beforehand with `newRefreshToken`; otherwise a new one. */
   readonly refreshToken?: string | null;
+  /**
+   * The access token's `jti`, made (and stored with the redemption or rotation) beforehand with
+   * `newAccessToken`, so that a resource server's report about the token finds its request as soon
+   * as the token is issued; otherwise a new one.
+   */
+  readonly accessTokenJti?: string | null;
   /** CIBA §10.3.1 push mode: put `urn:openid:params:jwt:claim:rt_hash` in the ID token. */
   readonly includeRtHash?: boolean;
   /** Extra ID token claims the scope asked for, e.g. name, email. */
@@ -107,8 +113,16 @@ export interface RefreshTokenSeed {
   readonly expiresAt: Date;
 }
 
+/** An access token's identifier and expiry, made before it is minted so that they can be stored in the statement that issues it. */
+export interface AccessTokenSeed {
+  readonly jti: string;
+  readonly expiresAt: Date;
+}
+
 export interface MintedTokens {
   readonly accessToken: string;
+  /** The access token's `jti`: an identifier, not a credential (it cannot be used as the token). */
+  readonly accessTokenJti: string;
   readonly idToken: string;
   /** Returned to the client once; only its hash is stored. */
   readonly refreshToken: string | null;
@@ -157,6 +171,11 @@ export class TokenMinter {
     return { value, tokenHash: sha256Base64url(value), expiresAt: new Date(this.clock.now().getTime() + this.refreshTokenTtl * 1000) };
   }
 
+  /** An access token's `jti` made before the token is minted (`MintInput.accessTokenJti`), with the expiry it will have. */
+  newAccessToken(): AccessTokenSeed {
+    return { jti: randomToken(16), expiresAt: new Date(this.clock.now().getTime() + this.accessTokenTtl * 1000) };
+  }
+
   async mint(input: MintInput): Promise<MintedTokens> {
     const now = this.clock.now();
     const iat = seconds(now);
@@ -167,6 +186,7 @@ export class TokenMinter {
     const authorizationDetails = input.authorizationDetails ?? null;
     const confirmation = nonEmptyConfirmation(input.confirmation);
     const { kid, alg, key } = this.keyStore.signingKey();
+    const accessTokenJti = input.accessTokenJti ?? randomToken(16);
     const idTokenKey = this.keyStore.signingKey(input.idTokenAlg ?? undefined);
 
     // RFC 9068 §2.2: JWT access token claims; RFC 9396 §9.1: authorization_details as granted.
@@ -186,7 +206,7 @@ export class TokenMinter {
       .setAudience(this.accessTokenAudience)
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.accessTokenTtl)
-      .setJti(randomToken(16))
+      .setJti(accessTokenJti)
       .sign(key);
 
     const refreshToken = input.includeRefreshToken ? (input.refreshToken ?? randomToken(32)) : null;
@@ -227,6 +247,6 @@ export class TokenMinter {
       .setExpirationTime(iat + this.idTokenTtl)
       .sign(idTokenKey.key);
 
-    return { accessToken, idToken, refreshToken, refreshTokenRecord, expiresIn: this.accessTokenTtl, tokenType: accessTokenTypeOf(confirmation), scope };
+    return { accessToken, accessTokenJti, idToken, refreshToken, refreshTokenRecord, expiresIn: this.accessTokenTtl, tokenType: accessTokenTypeOf(confirmation), scope };
   }
 }

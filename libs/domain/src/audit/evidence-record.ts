@@ -63,6 +63,28 @@ export interface EvidenceRedemption {
 }
 
 /**
+ * What a resource server (or gateway) reported doing with an access token of the request: it
+ * `allowed` or `blocked` `action` (e.g. `POST /payments`) on `resource`, at `at`. `jti` names the
+ * token (never the token itself); `reporterClientId` is the client that reported.
+ */
+export interface EvidenceDownstreamReport {
+  readonly jti: string;
+  readonly outcome: 'allowed' | 'blocked';
+  readonly action: string;
+  readonly resource: string | null;
+  readonly reason: string | null;
+  readonly reporterClientId: string;
+  readonly at: string;
+}
+
+/**
+ * The most downstream reports a record lists: the earliest ones (by time, then content), so the
+ * list is the same whatever order the reports arrive in. Every report, beyond it too, stays in the
+ * hash-chained event trail.
+ */
+export const MAX_DOWNSTREAM_REPORTS = 100;
+
+/**
  * What the token endpoint (or push callback) finally gave the client: `issued` (see `redemption`),
  * `access_denied` (denied), `expired_token` (expired before an answer), or null while the request is
  * pending or approved and not redeemed yet (for good, if the request expired since).
@@ -100,8 +122,16 @@ export interface EvidenceRecord {
   readonly decision: EvidenceDecision | null;
   readonly redemption: EvidenceRedemption | null;
   readonly tokenOutcome: EvidenceTokenOutcome | null;
-  /** The downstream action a resource server allowed or blocked with the tokens; reported later, null until then. */
-  readonly downstream: Readonly<Record<string, unknown>> | null;
+  /**
+   * The `jti` of every access token issued for the request (at redemption and by each refresh):
+   * identifiers, not credentials. Empty before redemption, and for push mode.
+   */
+  readonly accessTokenJtis: readonly string[];
+  /**
+   * What resource servers reported doing with the request's access tokens, earliest first, at most
+   * `MAX_DOWNSTREAM_REPORTS`; null until the first report.
+   */
+  readonly downstream: readonly EvidenceDownstreamReport[] | null;
   /** The lifecycle events merged into the record. */
   readonly eventIds: readonly string[];
 }

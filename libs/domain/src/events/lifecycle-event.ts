@@ -18,6 +18,8 @@ export const LIFECYCLE_EVENT_TYPES = [
   'auth_request.client_notified',
   'auth_request.client_notification_failed',
   'auth_request.client_notification_attempted',
+  'auth_request.tokens_refreshed',
+  'auth_request.downstream_reported',
   'device.registered',
   'device.revoked',
 ] as const;
@@ -81,7 +83,36 @@ export type AuthRequestApproved = EventBase<'auth_request.approved'> & { readonl
  */
 export type AuthRequestDenied = EventBase<'auth_request.denied'> & { readonly reason: DenialReason; readonly limit?: PromptLimitKind };
 export type AuthRequestExpired = EventBase<'auth_request.expired'>;
-export type AuthRequestRedeemed = EventBase<'auth_request.redeemed'> & { readonly tokens: readonly string[] };
+/**
+ * `accessTokenJti` is the `jti` of the access token issued (an identifier, not a credential: it
+ * cannot be used as the token), so that the evidence record lists it and a resource server's report
+ * about the token joins the request. Absent from events published before it, and from push mode.
+ */
+export type AuthRequestRedeemed = EventBase<'auth_request.redeemed'> & { readonly tokens: readonly string[]; readonly accessTokenJti?: string };
+
+/**
+ * A refresh (RFC 6749 §6) issued a new access token for the request's grant: its `jti` and the scope
+ * it carries. Its id is `<requestId>:auth_request.tokens_refreshed:<jti>`, one per access token.
+ */
+export type AuthRequestTokensRefreshed = EventBase<'auth_request.tokens_refreshed'> & { readonly accessTokenJti: string; readonly scope: readonly string[] };
+
+/**
+ * A resource server (or gateway), authenticated as the client `reporterClientId`, reported what it
+ * did with the access token `jti` of the request: `allowed` or `blocked` the `action` (e.g.
+ * `POST /payments`) on `resource`, with its `reason`. `occurredAt` is when it says it happened;
+ * `reportedAt` when the provider received the report. Its id is
+ * `<requestId>:auth_request.downstream_reported:<digest of the report>`, so a report sent again
+ * (with its `occurred_at`) is the same event.
+ */
+export type AuthRequestDownstreamReported = EventBase<'auth_request.downstream_reported'> & {
+  readonly jti: string;
+  readonly outcome: 'allowed' | 'blocked';
+  readonly action: string;
+  readonly resource: string | null;
+  readonly reason: string | null;
+  readonly reporterClientId: string;
+  readonly reportedAt: string;
+};
 
 /** A ping or push callback reached the client (CIBA §10.2, §10.3). */
 export type AuthRequestClientNotified = EventBase<'auth_request.client_notified'> & {
@@ -157,7 +188,9 @@ export type LifecycleEvent =
   | AuthRequestApproved
   | AuthRequestDenied
   | AuthRequestExpired
-  | AuthRequestRedeemed;
+  | AuthRequestRedeemed
+  | AuthRequestTokensRefreshed
+  | AuthRequestDownstreamReported;
 
 export function lifecycleEventId(requestId: string, type: AuthRequestEventType): string {
   return `${requestId}:${type}`;

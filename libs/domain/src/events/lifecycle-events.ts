@@ -11,7 +11,9 @@ import {
   type AuthRequestDeviceNotified,
   type AuthRequestExpired,
   type AuthRequestRedeemed,
+  type AuthRequestDownstreamReported,
   type AuthRequestEventType,
+  type AuthRequestTokensRefreshed,
   lifecycleEventId,
 } from './lifecycle-event.js';
 
@@ -107,8 +109,65 @@ export function settledEvent(request: AuthRequest): AuthRequestApproved | AuthRe
   }
 }
 
-export function requestRedeemed(request: AuthRequest, tokens: readonly string[], at: Date): AuthRequestRedeemed {
-  return { ...base(request, 'auth_request.redeemed', at), tokens };
+/** `accessTokenJti`: the issued access token's `jti` (see `AuthRequestRedeemed`); null leaves it out. */
+export function requestRedeemed(request: AuthRequest, tokens: readonly string[], at: Date, accessTokenJti: string | null = null): AuthRequestRedeemed {
+  const event = { ...base(request, 'auth_request.redeemed', at), tokens };
+  return accessTokenJti === null ? event : { ...event, accessTokenJti };
+}
+
+/** What a refresh knows of the request its grant came from: the refresh token's record. */
+export interface RefreshedGrant {
+  readonly requestId: string;
+  readonly clientId: string;
+  readonly subject: string;
+}
+
+/** A refresh issued the access token `accessTokenJti` with `scope`; the grant's correlation id is not kept with its refresh tokens. */
+export function tokensRefreshed(grant: RefreshedGrant, accessTokenJti: string, scope: readonly string[], at: Date): AuthRequestTokensRefreshed {
+  const type = 'auth_request.tokens_refreshed' as const;
+  return {
+    type,
+    version: 1,
+    eventId: `${lifecycleEventId(grant.requestId, type)}:${accessTokenJti}`,
+    requestId: grant.requestId,
+    clientId: grant.clientId,
+    subject: grant.subject,
+    occurredAt: at.toISOString(),
+    correlationId: null,
+    accessTokenJti,
+    scope: [...scope],
+  };
+}
+
+/** A downstream report as the reporter sent it (validated), and who sent it. */
+export interface DownstreamReport {
+  readonly jti: string;
+  readonly outcome: 'allowed' | 'blocked';
+  readonly action: string;
+  readonly resource: string | null;
+  readonly reason: string | null;
+  readonly reporterClientId: string;
+  /** When the action was allowed or blocked (the report's own time, or when it was received). */
+  readonly occurredAt: Date;
+}
+
+/**
+ * The event of a downstream report about an access token of `request`. `digest` identifies the
+ * report (the same report gives the same one), so a report sent twice is one event.
+ */
+export function downstreamReported(request: AuthRequest, report: DownstreamReport, digest: string, reportedAt: Date): AuthRequestDownstreamReported {
+  const event = base(request, 'auth_request.downstream_reported', report.occurredAt);
+  return {
+    ...event,
+    eventId: `${event.eventId}:${digest}`,
+    jti: report.jti,
+    outcome: report.outcome,
+    action: report.action,
+    resource: report.resource,
+    reason: report.reason,
+    reporterClientId: report.reporterClientId,
+    reportedAt: reportedAt.toISOString(),
+  };
 }
 
 /** A ping or push callback reached the client. */

@@ -61,6 +61,15 @@ export interface RefreshTokenToStore {
 }
 
 /**
+ * An access token to record with the statement that issues it: its `jti` (an identifier, never the
+ * token) and expiry, so that the token's request is found by its `jti` once the token is sent.
+ */
+export interface AccessTokenToStore {
+  readonly jti: string;
+  readonly expiresAt: Date;
+}
+
+/**
  * Lookups of the request an auth_req_id refers to (the id its MAC vouches for), always within the
  * authenticated client.
  */
@@ -73,8 +82,15 @@ export interface ClientAuthRequests {
    * a single winner). An approved request is redeemed (approved → redeemed for exactly one caller,
    * `redeemed` true), with `refreshToken` stored in the same statement when the request's scope has
    * offline_access: the tokens are then that caller's to mint. Other states are returned unchanged.
+   * `accessToken`, when given, is recorded with a redemption in that statement too.
    */
-  recordPoll(requestId: string, now: Date, slowDownIncrement: number, refreshToken: RefreshTokenToStore | null): Promise<PollRecord | null>;
+  recordPoll(
+    requestId: string,
+    now: Date,
+    slowDownIncrement: number,
+    refreshToken: RefreshTokenToStore | null,
+    accessToken?: AccessTokenToStore | null,
+  ): Promise<PollRecord | null>;
   /**
    * Undoes a redemption whose tokens could not be minted: redeemed → approved again (only the one
    * redeemed at `redeemedAt`) and its refresh token removed, so that the client may poll again.
@@ -113,6 +129,8 @@ export interface AuthRequestRepository {
    * not listed, so republishing never starts a second delivery.
    */
   findUnnotified(createdBefore: Date, limit: number): Promise<AuthRequest[]>;
+  /** The request an access token was issued for, by the token's `jti` (recorded with its issuance); null when none was. */
+  findByAccessTokenJti(jti: string): Promise<AuthRequest | null>;
 }
 
 /**
@@ -201,14 +219,18 @@ export interface RefreshTokenRepository {
   save(record: RefreshTokenRecord): Promise<void>;
   /** What `tokenHash` is for `clientId`: another client's token is `invalid`, never `used`. */
   find(clientId: string, tokenHash: string, now: Date): Promise<RefreshTokenLookup>;
-  /** Marks the token used without a successor; true when this call consumed it. */
-  revoke(clientId: string, tokenHash: string, now: Date): Promise<boolean>;
+  /**
+   * Marks the token used without a successor; true when this call consumed it. `accessToken`: the
+   * access token issued instead, recorded for its grant's request in the same statement when consumed.
+   */
+  revoke(clientId: string, tokenHash: string, now: Date, accessToken?: AccessTokenToStore | null): Promise<boolean>;
   /**
    * Atomically replace `oldHash` (which must belong to `clientId`, be active and of the grant
    * `next.requestId`) with `next`. A caller that loses a concurrent rotation of the same token sees
-   * `used`: to the provider it is a replay like any other.
+   * `used`: to the provider it is a replay like any other. `accessToken`: the access token issued
+   * with `next`, recorded for the grant's request only when this call rotated the token.
    */
-  rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date): Promise<RefreshTokenRotation>;
+  rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date, accessToken?: AccessTokenToStore | null): Promise<RefreshTokenRotation>;
   /**
    * RFC 9700 §4.14.2: revokes every refresh token of the grant `requestId` (the tokens issued with
    * the request and rotated from them), atomically and serialised with rotations of that grant, so a

@@ -19,6 +19,13 @@ export class AuditChainHeadEntity {
 
   @Column({ name: 'started_at', type: 'timestamptz', default: () => 'now()' })
   startedAt!: Date;
+
+  /** Chained rows up to this seq were pruned (`audit_prune`, migration 1700002600000); 0: none. */
+  @Column({ name: 'pruned_seq', type: 'bigint', default: 0 })
+  prunedSeq!: string;
+
+  @Column({ name: 'pruned_at', type: 'timestamptz', nullable: true })
+  prunedAt!: Date | null;
 }
 
 /** A signed checkpoint of the audit hash chain: the chain up to `seq` had `hash` at `signed_at`. */

@@ -28,6 +28,12 @@ export interface AuditCheckpoint {
   readonly jws: string;
 }
 
+/** The pruned prefix of the chain: every chained row with seq <= `seq` was removed by `audit_prune`. */
+export interface AuditChainPruned {
+  readonly seq: number;
+  readonly at: Date | null;
+}
+
 export interface SealedSigningKey {
   readonly kid: string;
   readonly alg: string;
@@ -58,7 +64,10 @@ interface CheckpointRow {
 
 const PAGE_SIZE = 1000;
 
-/** Reads the audit hash chain for verification, and stores its signed checkpoints. */
+/** Key (`hashtext`) of the advisory lock one prune run holds, so replicas prune once. */
+const PRUNE_RUN_LOCK = 'audit_prune_run';
+
+/** Reads the audit hash chain for verification, stores its signed checkpoints, and prunes it (retention). */
 export class TypeOrmAuditChain {
   constructor(private readonly dataSource: DataSource) {}
 
@@ -120,6 +129,74 @@ export class TypeOrmAuditChain {
       [checkpoint.seq, checkpoint.hash, checkpoint.signedAt, checkpoint.jws],
     );
     return rows.length === 1;
+  }
+
+  /** How far the chain was pruned (migration 1700002600000); seq 0: never. */
+  async pruned(): Promise<AuditChainPruned> {
+    const [row] = await queryRows<{ pruned_seq: string; pruned_at: Date | null }>(this.dataSource, `SELECT pruned_seq, pruned_at FROM audit_chain_head WHERE id = 1`);
+    if (row === undefined) throw new Error('audit_chain_head is missing its row: run the migrations');
+    return { seq: Number(row.pruned_seq), at: row.pruned_at };
+  }
+
+  /** The lowest seq in (`afterSeq`, `uptoSeq`] of a row that occurred at or after `cutoff`, or null: all older. */
+  async firstSeqOccurredSince(cutoff: Date, afterSeq: number, uptoSeq: number): Promise<number | null> {
+    const [row] = await queryRows<{ seq: string | null }>(
+      this.dataSource,
+      `SELECT min(seq) AS seq FROM audit_records WHERE seq > $1 AND seq <= $2 AND occurred_at >= $3`,
+      [afterSeq, uptoSeq, cutoff],
+    );
+    return row?.seq == null ? null : Number(row.seq);
+  }
+
+  /**
+   * Removes the next `maxRows` rows (at most) of the prefix up to the checkpoint at `uptoSeq`, through
+   * `audit_prune` (migration 1700002600000), which moves the pruned mark with them.
+   */
+  async pruneChain(uptoSeq: number, maxRows: number): Promise<{ removed: number; prunedSeq: number }> {
+    const [row] = await queryRows<{ removed_rows: string; pruned_through: string }>(this.dataSource, `SELECT removed_rows, pruned_through FROM audit_prune($1, $2)`, [
+      uptoSeq,
+      maxRows,
+    ]);
+    return { removed: Number(row?.removed_rows ?? 0), prunedSeq: Number(row?.pruned_through ?? 0) };
+  }
+
+  /**
+   * Evidence records of requests made before `before` (when the request time is unknown: last
+   * written before it) none of whose trail rows remains beyond `prunedSeq` (nor outside the chain):
+   * removed, `maxRows` at most, or only counted.
+   */
+  async pruneEvidence(before: Date, prunedSeq: number, maxRows: number, options: { dryRun?: boolean } = {}): Promise<number> {
+    const doomed = `SELECT e.request_id FROM audit_evidence_records e
+      WHERE (e.requested_at < $1 OR (e.requested_at IS NULL AND e.updated_at < $1))
+        AND NOT EXISTS (SELECT 1 FROM audit_records r WHERE r.request_id = e.request_id AND (r.seq IS NULL OR r.seq > $2))`;
+    if (options.dryRun) {
+      const [row] = await queryRows<{ count: string }>(this.dataSource, `SELECT count(*) AS count FROM (${doomed}) d`, [before, prunedSeq]);
+      return Number(row?.count ?? 0);
+    }
+    const rows = await queryRows(
+      this.dataSource,
+      `DELETE FROM audit_evidence_records WHERE request_id IN (${doomed} LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING request_id`,
+      [before, prunedSeq, maxRows],
+    );
+    return rows.length;
+  }
+
+  /**
+   * Runs `work` under the cluster-wide prune lock (a transaction-scoped advisory lock held on its own
+   * connection, released at commit or rollback, so also when the process dies); `work` runs its
+   * statements on other pool connections, each in its own short transaction. `wait: false`: returns
+   * `{ acquired: false }` at once when another replica holds it.
+   */
+  async withPruneLock<T>(work: () => Promise<T>, options: { wait: boolean }): Promise<{ acquired: true; value: T } | { acquired: false }> {
+    return this.dataSource.transaction(async (manager) => {
+      if (options.wait) {
+        await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [PRUNE_RUN_LOCK]);
+      } else {
+        const [row] = await manager.query<{ acquired: boolean }[]>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS acquired', [PRUNE_RUN_LOCK]);
+        if (!row?.acquired) return { acquired: false as const };
+      }
+      return { acquired: true as const, value: await work() };
+    });
   }
 
   /**

@@ -9,6 +9,9 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Index('ix_audit_evidence_records_client_id_requested_at', ['clientId', 'requestedAt'])
 @Index('ix_audit_evidence_records_subject_requested_at', ['subject', 'requestedAt'])
 @Index('ix_audit_evidence_records_user_hint_hash', ['userHintHash'])
+@Index('ix_audit_evidence_records_requested_at', ['requestedAt', 'requestId'])
+// GIN (jsonb_path_ops), made by migration 1700002700000: the schema diff cannot express it.
+@Index('ix_audit_evidence_records_access_token_jtis', { synchronize: false })
 export class EvidenceRecordEntity {
   @PrimaryColumn({ name: 'request_id', type: 'text', primaryKeyConstraintName: 'pk_audit_evidence_records' })
   requestId!: string;
@@ -96,6 +99,10 @@ export class EvidenceRecordEntity {
 
   @Column({ name: 'token_outcome', type: 'text', nullable: true })
   tokenOutcome!: string | null;
+
+  /** The `jti` of every access token of the request (identifiers, never tokens). */
+  @Column({ name: 'access_token_jtis', type: 'jsonb', default: () => `'[]'` })
+  accessTokenJtis!: string[];
 
   @Column({ name: 'downstream', type: 'jsonb', nullable: true })
   downstream!: Record<string, unknown> | null;

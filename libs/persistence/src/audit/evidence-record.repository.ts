@@ -1,4 +1,4 @@
-import type { EvidenceCallback, EvidenceCallbackAttempt, EvidenceChannel, EvidenceRecord, EvidenceRecordRepository, EvidenceTokenOutcome } from '@ciba/domain';
+import type { EvidenceCallback, EvidenceCallbackAttempt, EvidenceChannel, EvidenceDownstreamReport, EvidenceRecord, EvidenceRecordRepository, EvidenceTokenOutcome } from '@ciba/domain';
 import type { DataSource } from 'typeorm';
 import { queryRows } from '../sql.js';
 import { canonicalJson } from './audit-chain.js';
@@ -116,8 +116,8 @@ export class TypeOrmEvidenceRecordRepository implements EvidenceRecordRepository
   }
 }
 
-/** The record's columns, as `toRow` names them. */
-const COLUMNS = [
+/** The record's columns, as `toRow` names them (the audit API's query shows them too). */
+export const EVIDENCE_RECORD_COLUMNS = [
   'request_id',
   'client_id',
   'subject',
@@ -147,6 +147,7 @@ const COLUMNS = [
   'tokens_issued',
   'redeemed_at',
   'token_outcome',
+  'access_token_jtis',
   'downstream',
   'event_ids',
 ] as const;
@@ -156,10 +157,10 @@ const COLUMNS = [
  * stored one only when that is still the revision it was joined with. Returns the request ids written.
  */
 export function upsertSql(n: number): string {
-  return `INSERT INTO audit_evidence_records AS r (${COLUMNS.map(quoted).join(', ')}, revision)
-SELECT ${COLUMNS.map((c) => `v.${quoted(c)}`).join(', ')}, v.revision
+  return `INSERT INTO audit_evidence_records AS r (${EVIDENCE_RECORD_COLUMNS.map(quoted).join(', ')}, revision)
+SELECT ${EVIDENCE_RECORD_COLUMNS.map((c) => `v.${quoted(c)}`).join(', ')}, v.revision
 FROM jsonb_populate_recordset(NULL::audit_evidence_records, $${n}::jsonb) v
-ON CONFLICT (request_id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'request_id')
+ON CONFLICT (request_id) DO UPDATE SET ${EVIDENCE_RECORD_COLUMNS.filter((c) => c !== 'request_id')
     .map((c) => `${quoted(c)} = EXCLUDED.${quoted(c)}`)
     .join(', ')}, revision = EXCLUDED.revision, updated_at = now()
 WHERE r.revision = EXCLUDED.revision - 1
@@ -202,6 +203,7 @@ function toRow(record: EvidenceRecord): Row {
     tokens_issued: record.redemption?.tokens ?? null,
     redeemed_at: record.redemption?.at ?? null,
     token_outcome: record.tokenOutcome,
+    access_token_jtis: record.accessTokenJtis,
     downstream: record.downstream,
     event_ids: record.eventIds,
   };
@@ -244,8 +246,9 @@ function toEvidenceRecord(row: Row): EvidenceRecord {
           },
     redemption: redeemedAt === null ? null : { tokens: (row['tokens_issued'] as string[] | null) ?? [], at: redeemedAt },
     tokenOutcome: text(row['token_outcome']) as EvidenceTokenOutcome | null,
+    accessTokenJtis: (row['access_token_jtis'] as string[] | null) ?? [],
     // A list of reports; anything else (the column predates the list) counts as none.
-    downstream: (row['downstream'] as Record<string, unknown> | null) ?? null,
+    downstream: Array.isArray(row['downstream']) ? (row['downstream'] as EvidenceDownstreamReport[]) : null,
     eventIds: (row['event_ids'] as string[] | null) ?? [],
   };
 }

@@ -1,4 +1,5 @@
 import {
+  type AccessTokenToStore,
   type AuthenticatedClient,
   type AuthRequest,
   type AuthRequestRepository,
@@ -65,6 +66,12 @@ export class TypeOrmAuthRequestRepository implements AuthRequestRepository {
 
   async findById(id: string): Promise<AuthRequest | null> {
     return this.first(await queryRows(this.dataSource, 'SELECT * FROM auth_requests WHERE id = $1', [id]));
+  }
+
+  async findByAccessTokenJti(jti: string): Promise<AuthRequest | null> {
+    return this.first(
+      await queryRows(this.dataSource, 'SELECT r.* FROM access_token_jtis j JOIN auth_requests r ON r.id = j.request_id WHERE j.jti = $1', [jti]),
+    );
   }
 
   async decide(id: string, decision: Decision, now: Date): Promise<AuthRequest | null> {
@@ -208,9 +215,16 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
    * lock and each sees the previous one's result; `prev` then holds the values before this poll,
    * which is what "too soon" and "approved" are judged on (RETURNING alone only sees the new values).
    * Only pending requests count polls; an approved one is redeemed (with its refresh token stored
-   * from the redeemed row); any other status is returned unchanged with tooSoon false.
+   * from the redeemed row, and its access token's jti recorded); any other status is returned
+   * unchanged with tooSoon false.
    */
-  async recordPoll(requestId: string, now: Date, slowDownIncrement: number, refreshToken: RefreshTokenToStore | null): Promise<PollRecord | null> {
+  async recordPoll(
+    requestId: string,
+    now: Date,
+    slowDownIncrement: number,
+    refreshToken: RefreshTokenToStore | null,
+    accessToken: AccessTokenToStore | null = null,
+  ): Promise<PollRecord | null> {
     const rows = await queryRows(
       this.dataSource,
       `WITH prev AS MATERIALIZED (
@@ -238,9 +252,15 @@ class TypeOrmClientAuthRequests implements ClientAuthRequests {
          SELECT $5::text, client_id, subject, scope, COALESCE(decided_at, $3::timestamptz), acr, $6::timestamptz, id, authorization_details, amr
            FROM polled
           WHERE redeemed_now AND $5::text IS NOT NULL AND 'offline_access' = ANY(scope)
+       ),
+       stored_jti AS (
+         INSERT INTO access_token_jtis (jti, request_id, client_id, issued_at, expires_at)
+         SELECT $7::text, id, client_id, $3::timestamptz, $8::timestamptz
+           FROM polled
+          WHERE redeemed_now AND $7::text IS NOT NULL
        )
        SELECT polled.*, ${USER_COLUMNS} FROM polled LEFT JOIN users u ON u.sub = polled.subject`,
-      [requestId, this.clientId, now, slowDownIncrement, refreshToken?.tokenHash ?? null, refreshToken?.expiresAt ?? null],
+      [requestId, this.clientId, now, slowDownIncrement, refreshToken?.tokenHash ?? null, refreshToken?.expiresAt ?? null, accessToken?.jti ?? null, accessToken?.expiresAt ?? null],
     );
     if (rows.length === 0) return null;
     return {

@@ -1,4 +1,4 @@
-import type { RefreshTokenLookup, RefreshTokenRecord, RefreshTokenRepository, RefreshTokenRotation } from '@ciba/domain';
+import type { AccessTokenToStore, RefreshTokenLookup, RefreshTokenRecord, RefreshTokenRepository, RefreshTokenRotation } from '@ciba/domain';
 import type { DataSource, EntityManager, ObjectLiteral } from 'typeorm';
 import { hydrate, queryRows } from '../sql.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
@@ -24,14 +24,18 @@ export class TypeOrmRefreshTokenRepository implements RefreshTokenRepository {
     return usedOrInvalid(row);
   }
 
-  /** Single use like rotation: of concurrent callers one gets true. */
-  async revoke(clientId: string, tokenHash: string, now: Date): Promise<boolean> {
+  /** Single use like rotation: of concurrent callers one gets true (and records `accessToken`, in the same statement). */
+  async revoke(clientId: string, tokenHash: string, now: Date, accessToken: AccessTokenToStore | null = null): Promise<boolean> {
     const rows = await queryRows(
       this.dataSource,
-      `UPDATE refresh_tokens SET used_at = $3
-        WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
-        RETURNING token_hash`,
-      [tokenHash, clientId, now],
+      `WITH consumed AS (
+         UPDATE refresh_tokens SET used_at = $3
+          WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
+         RETURNING token_hash, request_id, client_id
+       ),
+       ${accessTokenJtiInsert('consumed', 4)}
+       SELECT token_hash FROM consumed`,
+      [tokenHash, clientId, now, accessToken?.jti ?? null, accessToken?.expiresAt ?? null],
     );
     return rows.length === 1;
   }
@@ -41,16 +45,21 @@ export class TypeOrmRefreshTokenRepository implements RefreshTokenRepository {
    * (see `revokeFamily`): concurrent rotations of one token yield one successor, and the losers see
    * the token as used.
    */
-  async rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date): Promise<RefreshTokenRotation> {
+  async rotate(clientId: string, oldHash: string, next: RefreshTokenRecord, now: Date, accessToken: AccessTokenToStore | null = null): Promise<RefreshTokenRotation> {
     return this.dataSource.transaction(async (manager) => {
       await lockGrant(manager, next.requestId);
+      // The access token issued with `next` is recorded by the statement that consumes the old token.
       const rows = await queryRows(
         manager,
-        `UPDATE refresh_tokens SET used_at = $3, replaced_by = $4
-          WHERE token_hash = $1 AND client_id = $2 AND request_id = $5
-            AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
-          RETURNING *`,
-        [oldHash, clientId, now, next.tokenHash, next.requestId],
+        `WITH rotated AS (
+           UPDATE refresh_tokens SET used_at = $3, replaced_by = $4
+            WHERE token_hash = $1 AND client_id = $2 AND request_id = $5
+              AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
+            RETURNING *
+         ),
+         ${accessTokenJtiInsert('rotated', 6)}
+         SELECT * FROM rotated`,
+        [oldHash, clientId, now, next.tokenHash, next.requestId, accessToken?.jti ?? null, accessToken?.expiresAt ?? null],
       );
       if (rows.length === 1) {
         await insertRefreshToken(manager, next);
@@ -81,6 +90,17 @@ export class TypeOrmRefreshTokenRepository implements RefreshTokenRepository {
       return rows.filter((row) => row['was_active'] === true).length;
     });
   }
+}
+
+/**
+ * A CTE recording the access token `$jti` (expiring at the next parameter) for the grant of the
+ * refresh token `source` consumed, when it consumed one and a jti is given; `$3` is the time.
+ */
+function accessTokenJtiInsert(source: string, jti: number): string {
+  return `stored_jti AS (
+         INSERT INTO access_token_jtis (jti, request_id, client_id, issued_at, expires_at)
+         SELECT $${jti}::text, request_id, client_id, $3::timestamptz, $${jti + 1}::timestamptz FROM ${source} WHERE $${jti}::text IS NOT NULL
+       )`;
 }
 
 /** The two-key advisory lock space, apart from the one-key locks of the signing keys. */

@@ -8,6 +8,8 @@ export const DECISION_TOKEN_REPOSITORY = Symbol('DecisionTokenRepository');
 export const REFRESH_TOKEN_REPOSITORY = Symbol('RefreshTokenRepository');
 export const AUDIT_REPOSITORY = Symbol('AuditRepository');
 export const EVIDENCE_RECORD_REPOSITORY = Symbol('EvidenceRecordRepository');
+/** Evidence records read back by filters, a keyset page at a time (the audit API; persistence `TypeOrmEvidenceRecordQuery`). */
+export const EVIDENCE_RECORD_QUERY = Symbol('EvidenceRecordQuery');
 /** The audit hash chain's head and signed checkpoints (persistence `TypeOrmAuditChain`). */
 export const AUDIT_CHAIN = Symbol('AuditChain');
 export const EVENT_PUBLISHER = Symbol('EventPublisher');

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuthRequest, Client, Clock, RefreshTokenRecord, User, UserRepository } from '@ciba/domain';
 import { REFRESH_TOKEN_GRANT_TYPE, tokenEndpointError } from '@ciba/protocol';
-import { type AccessTokenType, AuthReqIds, type Confirmation, type RefreshTokenSeed, TokenMinter } from '@ciba/tokens';
+import { type AccessTokenSeed, type AccessTokenType, AuthReqIds, type Confirmation, type RefreshTokenSeed, TokenMinter } from '@ciba/tokens';
 import { CLOCK, USER_REPOSITORY } from '../di/tokens.js';
 import { SubjectMapper } from './pairwise-subjects.js';
 
@@ -20,6 +20,8 @@ export interface TokenResponse {
 
 export interface PreparedTokens {
   readonly response: TokenResponse;
+  /** The access token's `jti` (an identifier, never the token): for the lifecycle events. */
+  readonly accessTokenJti: string;
   readonly refreshTokenRecord: RefreshTokenRecord | null;
 }
 
@@ -63,6 +65,11 @@ export class TokenIssuer {
     return client.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE) ? this.minter.newRefreshToken() : null;
   }
 
+  /** The `jti` (and expiry) of the next access token, made before it is minted so that the statement issuing it stores it. */
+  newAccessToken(): AccessTokenSeed {
+    return this.minter.newAccessToken();
+  }
+
   /**
    * `options.user`: the end-user when the caller already read them (null: they no longer exist);
    * otherwise looked up. `options.refreshToken`: the refresh token to issue, already stored.
@@ -72,11 +79,12 @@ export class TokenIssuer {
   async prepare(
     client: Client,
     request: AuthRequest,
-    options: { includeRtHash?: boolean; user?: User | null; refreshToken?: string | null; confirmation?: Confirmation } = {},
+    options: { includeRtHash?: boolean; user?: User | null; refreshToken?: string | null; accessTokenJti?: string | null; confirmation?: Confirmation } = {},
   ): Promise<PreparedTokens> {
     return this.prepareFor(client, {
       user: options.user,
       refreshToken: options.refreshToken ?? null,
+      accessTokenJti: options.accessTokenJti ?? null,
       ...(options.confirmation !== undefined ? { confirmation: options.confirmation } : {}),
       subject: request.subject,
       scope: request.scope,
@@ -109,6 +117,8 @@ export class TokenIssuer {
       /** Already read by the caller (null: no longer exists); undefined: looked up here. */
       user?: User | null;
       refreshToken?: string | null;
+      /** The access token's `jti`, already stored (`newAccessToken`); absent: a new one. */
+      accessTokenJti?: string | null;
       /** RFC 7800 `cnf` of the access token (RFC 9449 `jkt`, RFC 8705 `x5t#S256`); absent: a bearer token. */
       confirmation?: Confirmation;
     },
@@ -129,6 +139,7 @@ export class TokenIssuer {
       requestId: input.requestId,
       includeRefreshToken: this.mayRefresh(client, input.scope),
       refreshToken: input.refreshToken ?? null,
+      accessTokenJti: input.accessTokenJti ?? null,
       includeRtHash: input.includeRtHash,
       claims: claimsForScope(user, input.scope),
       authorizationDetails: input.authorizationDetails,
@@ -145,6 +156,6 @@ export class TokenIssuer {
     };
     if (minted.refreshToken) response.refresh_token = minted.refreshToken;
     if (input.authorizationDetails !== null) response.authorization_details = input.authorizationDetails;
-    return { response, refreshTokenRecord: minted.refreshTokenRecord };
+    return { response, accessTokenJti: minted.accessTokenJti, refreshTokenRecord: minted.refreshTokenRecord };
   }
 }

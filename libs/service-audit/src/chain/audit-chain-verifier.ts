@@ -17,6 +17,8 @@ export interface AuditChainSource {
   head(): Promise<{ seq: number; hash: string; unchainedRows: number; rowsOutsideChain: number }>;
   entries(afterSeq: number): AsyncIterable<VerifiableEntry>;
   checkpoints(): Promise<readonly { seq: number; hash: string; jws: string }[]>;
+  /** How far retention pruned the chain (every row up to `seq` removed by the prune path); absent: never. */
+  pruned?(): Promise<{ seq: number; at: Date | null }>;
   /** Public JWKs of every key that may have signed a checkpoint (see `withUnsealedKeys`). */
   verificationKeys(): Promise<Record<string, unknown>[]>;
 }
@@ -36,6 +38,7 @@ export function withUnsealedKeys(chain: SealedKeyChain, encryptor: KeyEncryptor)
     head: () => chain.head(),
     entries: (afterSeq) => chain.entries(afterSeq),
     checkpoints: () => chain.checkpoints(),
+    ...(chain.pruned ? { pruned: () => chain.pruned!() } : {}),
     verificationKeys: async () => {
       const keys: Record<string, unknown>[] = [];
       for (const sealed of await chain.sealedSigningKeys()) {
@@ -68,53 +71,105 @@ export type ChainBreak =
   /** Rows without a seq beyond those recorded before the chain began: inserted around it. */
   | { readonly kind: 'outside-chain'; readonly rows: number }
   /** `--from-checkpoint` names no stored checkpoint. */
-  | { readonly kind: 'no-checkpoint'; readonly seq: number };
+  | { readonly kind: 'no-checkpoint'; readonly seq: number }
+  /** `--from-checkpoint` names a checkpoint below the pruned prefix: its successors are gone by design. */
+  | { readonly kind: 'pruned'; readonly seq: number; readonly prunedSeq: number }
+  /** Rows were pruned up to `prunedSeq`, but no validly signed checkpoint at or after it is stored: nothing to start from. */
+  | { readonly kind: 'unanchored'; readonly prunedSeq: number };
+
+/** The pruned prefix a verification started after, and the signed checkpoint that vouches for it. */
+export interface PrunedPrefix {
+  /** Chained rows pruned (seq 1 to `rows`). */
+  readonly rows: number;
+  /** The oldest checkpoint at or after the prefix: the rows from `rows + 1` on must lead to its signed hash. */
+  readonly checkpointSeq: number;
+  /** When that checkpoint was signed (its `iat`), null when it carries none. */
+  readonly signedAt: Date | null;
+}
 
 export type ChainVerification =
-  | { readonly ok: true; readonly entries: number; readonly checkpoints: number; readonly fromSeq: number; readonly unchainedRows: number }
+  | {
+      readonly ok: true;
+      readonly entries: number;
+      readonly checkpoints: number;
+      readonly fromSeq: number;
+      readonly unchainedRows: number;
+      /** Present once retention pruned the chain. */
+      readonly pruned?: PrunedPrefix;
+    }
   | { readonly ok: false; readonly entries: number; readonly broken: ChainBreak };
 
+/** Times a verification starts again when a prune running meanwhile removed rows under it. */
+const PRUNE_RACE_RETRIES = 3;
+
 /**
- * Recomputes the audit hash chain from its start (or from the signed checkpoint at `fromCheckpoint`,
- * e.g. once older rows have been pruned) and stops at the first broken link. Every checkpoint's
- * signature is checked; those in the walked range must carry the recomputed hash at their seq.
+ * Recomputes the audit hash chain from its start (or from the signed checkpoint at `fromCheckpoint`)
+ * and stops at the first broken link. Every checkpoint's signature is checked; those in the walked
+ * range must carry the recomputed hash at their seq.
+ *
+ * Once retention pruned the chain (`pruned()`: every row up to a seq removed by the prune path), it
+ * starts after the pruned prefix instead of at seq 1: the rows from there must be gap-free and reach
+ * the oldest signed checkpoint at or after the prefix with its hash, so a row deleted, edited or
+ * moved above the prefix is still pinpointed; only the recorded prefix counts as pruned.
  *
  * The chain is verified up to the head as read at the start: entries appended while it runs (a
  * live provider) are left for the next run, never reported missing. The checkpoints are read before
- * the head, so each of them must lie within it: one past the head shows a head moved back.
+ * the head, so each of them must lie within it: one past the head shows a head moved back. A gap
+ * that a prune running meanwhile explains (the pruned mark moved past it) starts the run again.
  */
 export async function verifyAuditChain(source: AuditChainSource, options: { fromCheckpoint?: number } = {}): Promise<ChainVerification> {
+  for (let attempt = 0; ; attempt++) {
+    const prunedBefore = (await source.pruned?.())?.seq ?? 0;
+    const result = await verifyOnce(source, options, prunedBefore);
+    if (result.ok || result.broken.kind !== 'deleted' || attempt >= PRUNE_RACE_RETRIES) return result;
+    const prunedNow = (await source.pruned?.())?.seq ?? 0;
+    if (prunedNow <= prunedBefore) return result;
+  }
+}
+
+async function verifyOnce(source: AuditChainSource, options: { fromCheckpoint?: number }, prunedSeq: number): Promise<ChainVerification> {
   const checkpoints = await source.checkpoints();
   const head = await source.head();
   const keys = checkpointKeys(await source.verificationKeys());
-  const signed = new Map<number, string>();
+  const signed = new Map<number, { hash: string; signedAt: Date | null }>();
   for (const checkpoint of checkpoints) {
     const claims = await verifyCheckpoint(checkpoint.jws, keys);
     if (claims === null) return { ok: false, entries: 0, broken: { kind: 'checkpoint-signature', seq: checkpoint.seq } };
     // The stored columns are a convenience; the signed claims are what counts.
     if (claims.seq !== checkpoint.seq || claims.hash !== checkpoint.hash) return { ok: false, entries: 0, broken: { kind: 'checkpoint-mismatch', seq: checkpoint.seq } };
-    signed.set(claims.seq, claims.hash);
+    signed.set(claims.seq, { hash: claims.hash, signedAt: claims.signedAt });
   }
 
-  let prev = { seq: 0, hash: GENESIS_HASH };
+  // Where the walk starts: the previous entry's seq and hash; a null hash (the middle of a prune, the
+  // predecessor removed) is vouched for by the checkpoint the walk must then reach.
+  let prev: { seq: number; hash: string | null } = { seq: 0, hash: GENESIS_HASH };
+  let pruned: PrunedPrefix | undefined;
+  if (prunedSeq > 0) {
+    let anchor: number | undefined;
+    for (const seq of signed.keys()) if (seq >= prunedSeq && (anchor === undefined || seq < anchor)) anchor = seq;
+    if (anchor === undefined) return { ok: false, entries: 0, broken: { kind: 'unanchored', prunedSeq } };
+    pruned = { rows: prunedSeq, checkpointSeq: anchor, signedAt: signed.get(anchor)!.signedAt };
+    prev = { seq: prunedSeq, hash: anchor === prunedSeq ? signed.get(anchor)!.hash : null };
+  }
   if (options.fromCheckpoint !== undefined) {
-    const hash = signed.get(options.fromCheckpoint);
-    if (hash === undefined) return { ok: false, entries: 0, broken: { kind: 'no-checkpoint', seq: options.fromCheckpoint } };
-    prev = { seq: options.fromCheckpoint, hash };
+    const checkpoint = signed.get(options.fromCheckpoint);
+    if (checkpoint === undefined) return { ok: false, entries: 0, broken: { kind: 'no-checkpoint', seq: options.fromCheckpoint } };
+    if (options.fromCheckpoint < prunedSeq) return { ok: false, entries: 0, broken: { kind: 'pruned', seq: options.fromCheckpoint, prunedSeq } };
+    prev = { seq: options.fromCheckpoint, hash: checkpoint.hash };
   }
   const fromSeq = prev.seq;
   let entries = 0;
-  let matched = fromSeq > 0 ? 1 : 0;
+  let matched = prev.seq > 0 && prev.hash !== null ? 1 : 0;
   const fail = (broken: ChainBreak): ChainVerification => ({ ok: false, entries, broken });
 
   for await (const entry of source.entries(prev.seq)) {
     if (entry.seq > head.seq) break;
     if (entry.seq !== prev.seq + 1) return fail({ kind: 'deleted', afterSeq: prev.seq, nextSeq: entry.seq });
-    if (entry.prevHash !== prev.hash) return fail({ kind: 'reordered', seq: entry.seq, eventId: entry.eventId });
+    if (prev.hash !== null && entry.prevHash !== prev.hash) return fail({ kind: 'reordered', seq: entry.seq, eventId: entry.eventId });
     if (entry.recomputedHash !== entry.hash) return fail({ kind: 'edited', seq: entry.seq, eventId: entry.eventId });
-    const checkpointHash = signed.get(entry.seq);
-    if (checkpointHash !== undefined) {
-      if (checkpointHash !== entry.hash) return fail({ kind: 'checkpoint-mismatch', seq: entry.seq });
+    const checkpoint = signed.get(entry.seq);
+    if (checkpoint !== undefined) {
+      if (checkpoint.hash !== entry.hash) return fail({ kind: 'checkpoint-mismatch', seq: entry.seq });
       matched++;
     }
     prev = { seq: entry.seq, hash: entry.hash };
@@ -127,7 +182,7 @@ export async function verifyAuditChain(source: AuditChainSource, options: { from
   if (furthest > prev.seq) return fail({ kind: 'deleted', afterSeq: prev.seq, nextSeq: null });
   if (head.seq === prev.seq && head.hash !== prev.hash) return fail({ kind: 'head-mismatch', seq: head.seq });
   if (head.rowsOutsideChain > head.unchainedRows) return fail({ kind: 'outside-chain', rows: head.rowsOutsideChain - head.unchainedRows });
-  return { ok: true, entries, checkpoints: matched, fromSeq, unchainedRows: head.unchainedRows };
+  return { ok: true, entries, checkpoints: matched, fromSeq, unchainedRows: head.unchainedRows, ...(pruned ? { pruned } : {}) };
 }
 
 /** One line for an operator: what broke, where, and which event (by id). */
@@ -151,5 +206,9 @@ export function describeChainBreak(broken: ChainBreak): string {
       return `${broken.rows} audit rows have no place in the chain (seq null) beyond those recorded before it began (inserted around it)`;
     case 'no-checkpoint':
       return `no audit checkpoint at seq ${broken.seq}`;
+    case 'pruned':
+      return `audit rows up to seq ${broken.prunedSeq} were pruned: verify from a checkpoint at or after it, not seq ${broken.seq}`;
+    case 'unanchored':
+      return `audit rows up to seq ${broken.prunedSeq} were pruned, but no signed checkpoint at or after it is stored (checkpoints deleted): the rest cannot be anchored`;
   }
 }

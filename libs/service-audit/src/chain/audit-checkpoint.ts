@@ -44,12 +44,12 @@ export function checkpointKeys(jwks: readonly Record<string, unknown>[]): JWTVer
  * The claims of a checkpoint JWS whose signature verifies with one of `keys`, or null: wrong key,
  * unknown kid, wrong `typ`, `none` or another algorithm, or claims of the wrong shape.
  */
-export async function verifyCheckpoint(jws: string, keys: JWTVerifyGetKey): Promise<{ seq: number; hash: string } | null> {
+export async function verifyCheckpoint(jws: string, keys: JWTVerifyGetKey): Promise<{ seq: number; hash: string; signedAt: Date | null } | null> {
   try {
     const { payload } = await jwtVerify(jws, keys, { typ: AUDIT_CHECKPOINT_TYP, algorithms: CHECKPOINT_ALGS });
-    const { seq, hash } = payload;
+    const { seq, hash, iat } = payload;
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) return null;
-    return { seq, hash };
+    return { seq, hash, signedAt: typeof iat === 'number' ? new Date(iat * 1000) : null };
   } catch {
     return null;
   }

@@ -100,6 +100,7 @@ describe('audit evidence record: merge rules', () => {
       decision: { outcome: 'approved', at: decided.toISOString(), reason: null, limit: null, acr: 'urn:example:acr:passkey', amr: ['hwk', 'user'] },
       redemption: { tokens: ['access_token', 'id_token'], at: new Date(decided.getTime() + 10).toISOString() },
       tokenOutcome: 'issued',
+      accessTokenJtis: [],
       downstream: null,
       eventIds: pushFlow.map((e) => e.eventId).sort(),
     });

@@ -1,11 +1,13 @@
-import type {
-  AuthRequestEvent,
-  EvidenceCallback,
-  EvidenceChannel,
-  EvidenceDecision,
-  EvidenceRecord,
-  EvidenceRedemption,
-  EvidenceTokenOutcome,
+import {
+  type AuthRequestEvent,
+  type EvidenceCallback,
+  type EvidenceChannel,
+  type EvidenceDecision,
+  type EvidenceDownstreamReport,
+  type EvidenceRecord,
+  type EvidenceRedemption,
+  type EvidenceTokenOutcome,
+  MAX_DOWNSTREAM_REPORTS,
 } from '@ciba/domain';
 
 /**
@@ -16,7 +18,9 @@ import type {
  *
  * - facts of the request (issuer, scope, hint hash…) are set once; a value beats no value, and two
  *   different values (which one request never produces) resolve to the same one whatever the order;
- * - channels tried, callbacks settled and event ids are sets;
+ * - channels tried, callbacks settled, access token jtis and event ids are sets;
+ * - downstream reports are a set capped to its `MAX_DOWNSTREAM_REPORTS` earliest (by time, then
+ *   content): the least elements of a union under one total order, so still a join;
  * - a decision (approved or denied) beats an expiry;
  * - the token outcome is computed from the joined record, never merged.
  */
@@ -49,6 +53,7 @@ export function emptyEvidence(requestId: string, clientId: string, subject: stri
     decision: null,
     redemption: null,
     tokenOutcome: null,
+    accessTokenJtis: [],
     downstream: null,
     eventIds: [],
   };
@@ -95,7 +100,25 @@ export function evidenceOf(event: AuthRequestEvent): EvidenceRecord {
     case 'auth_request.expired':
       return finish({ ...record, decision: { outcome: 'expired', at: event.occurredAt, reason: null, limit: null, acr: null, amr: null } });
     case 'auth_request.redeemed':
-      return finish({ ...record, redemption: { tokens: [...event.tokens].sort(), at: event.occurredAt } });
+      return finish({
+        ...record,
+        redemption: { tokens: [...event.tokens].sort(), at: event.occurredAt },
+        accessTokenJtis: event.accessTokenJti ? [event.accessTokenJti] : [],
+      });
+    case 'auth_request.tokens_refreshed':
+      return finish({ ...record, accessTokenJtis: [event.accessTokenJti] });
+    case 'auth_request.downstream_reported': {
+      const report: EvidenceDownstreamReport = {
+        jti: event.jti,
+        outcome: event.outcome,
+        action: event.action,
+        resource: event.resource ?? null,
+        reason: event.reason ?? null,
+        reporterClientId: event.reporterClientId,
+        at: event.occurredAt,
+      };
+      return finish({ ...record, downstream: [report] });
+    }
     case 'auth_request.client_notified':
     case 'auth_request.client_notification_failed': {
       const failed = event.type === 'auth_request.client_notification_failed';
@@ -150,7 +173,8 @@ export function joinEvidence(a: EvidenceRecord, b: EvidenceRecord): EvidenceReco
     decision: joinDecision(a.decision, b.decision),
     redemption: pick<EvidenceRedemption | null>(a.redemption, b.redemption),
     tokenOutcome: null,
-    downstream: pick(a.downstream, b.downstream),
+    accessTokenJtis: [...new Set([...a.accessTokenJtis, ...b.accessTokenJtis])].sort(),
+    downstream: joinDownstream(a.downstream, b.downstream),
     eventIds: [...new Set([...a.eventIds, ...b.eventIds])].sort(),
   });
 }
@@ -184,6 +208,17 @@ function joinDecision(a: EvidenceDecision | null, b: EvidenceDecision | null): E
   if (a.outcome !== b.outcome) return pick(a, b);
   // The same outcome told twice (a republished event may say less, e.g. no acr): the facts combine.
   return { outcome: a.outcome, at: pick(a.at, b.at), reason: pick(a.reason, b.reason), limit: pick(a.limit, b.limit), acr: pick(a.acr, b.acr), amr: pick(a.amr, b.amr) };
+}
+
+/** The union of two report lists, its earliest `MAX_DOWNSTREAM_REPORTS` kept (null: none reported yet). */
+function joinDownstream(a: readonly EvidenceDownstreamReport[] | null, b: readonly EvidenceDownstreamReport[] | null): EvidenceDownstreamReport[] | null {
+  if (a === null && b === null) return null;
+  const byKey = new Map<string, EvidenceDownstreamReport>();
+  for (const report of [...(a ?? []), ...(b ?? [])]) byKey.set(`${report.at}\u0000${canonical(report)}`, report);
+  return [...byKey.entries()]
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+    .slice(0, MAX_DOWNSTREAM_REPORTS)
+    .map(([, report]) => report);
 }
 
 /** A value beats none; of two different values the one whose JSON sorts first, so the order never matters. */

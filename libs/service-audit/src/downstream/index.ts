@@ -1,0 +1,3 @@
+export * from './downstream-report.js';
+export * from './downstream-reports.service.js';
+export * from './downstream.controller.js';
