@@ -26,8 +26,10 @@ const depConstraints = [
   },
   {
     sourceTag: 'type:app',
-    onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform', 'type:service', 'type:testing', 'type:outbound', 'type:channels'],
+    onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform', 'type:service', 'type:testing', 'type:outbound', 'type:channels', 'type:client-kit'],
   },
+  // The published client kit works against any CIBA provider: none of this project's code, only openid-client.
+  { sourceTag: 'type:client-kit', onlyDependOnLibsWithTags: [], bannedExternalImports: [...infrastructure, 'jose', 'zod'] },
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:protocol', 'type:domain', 'type:config', 'type:tokens', 'type:persistence', 'type:messaging', 'type:platform'] },
 ];
 

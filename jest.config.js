@@ -19,6 +19,7 @@ const common = {
   transform: { '^.+\\.ts$': swc },
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
+    '^@ciba/client$': '<rootDir>/libs/ciba-client/src/index.ts',
     '^@ciba/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
     '^@ciba/platform/tracing$': '<rootDir>/libs/platform/src/tracing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

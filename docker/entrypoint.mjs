@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const COMMANDS = ['authorize', 'token', 'notifier', 'audit', 'callback-dispatcher', 'admin'];
+const COMMANDS = ['authorize', 'token', 'notifier', 'audit', 'callback-dispatcher', 'step-up-gateway', 'admin'];
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [name = process.env.CIBA_SERVICE, ...rest] = process.argv.slice(2);
 

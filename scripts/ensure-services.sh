@@ -35,6 +35,10 @@ fi
 # The approval page is tested in a real browser: Debian's Chromium, driven by playwright-core.
 if ! command -v chromium >/dev/null && [ ! -x /usr/bin/chromium ]; then apt_install chromium || echo "ensure-services: Chromium missing; browser tests will fail" >&2; fi
 
+# The step-up gateway's forward-auth contract is tested behind Debian's nginx (auth_request), run
+# by the test itself on loopback; the package's own service is not needed.
+if [ ! -x /usr/sbin/nginx ]; then apt_install nginx-light || echo "ensure-services: nginx missing; the gateway's auth_request test will fail" >&2; fi
+
 # Tests connect as the postgres role over TCP without a password (trust on loopback, as Debian's
 # test setups and CI images configure it). Say so clearly when that is not the case.
 if command -v psql >/dev/null && ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then

@@ -25,6 +25,7 @@ import { AuditChain1700002400000 } from './migrations/1700002400000-audit-chain.
 import { AuditEvidenceRecordsByTime1700002500000 } from './migrations/1700002500000-audit-evidence-records-by-time.js';
 import { AuditRetention1700002600000 } from './migrations/1700002600000-audit-retention.js';
 import { AccessTokenJtis1700002700000 } from './migrations/1700002700000-access-token-jtis.js';
+import { StepUpApprovals1700002800000 } from './migrations/1700002800000-step-up-approvals.js';
 
 /** Every migration in order, listed explicitly (no globs). */
 export const MIGRATIONS = [
@@ -52,6 +53,7 @@ export const MIGRATIONS = [
   AuditEvidenceRecordsByTime1700002500000,
   AuditRetention1700002600000,
   AccessTokenJtis1700002700000,
+  StepUpApprovals1700002800000,
 ] as const;
 
 export interface PersistenceOptions {

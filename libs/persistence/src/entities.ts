@@ -22,6 +22,7 @@ import { ClientAuthFailureEntity } from './client-auth/client-auth-failure.entit
 import { UserCodeAttemptEntity } from './user-code/user-code-attempt.entity.js';
 import { PairwiseSubjectEntity } from './pairwise-subject/pairwise-subject.entity.js';
 import { AccessTokenJtiEntity } from './access-token/access-token-jti.entity.js';
+import { StepUpApprovalEntity } from './step-up/step-up-approval.entity.js';
 
 /** Every entity, listed explicitly: no globs, so ESM and bundling need no file-system lookups. */
 export const ENTITIES = [
@@ -50,4 +51,5 @@ export const ENTITIES = [
   UserCodeAttemptEntity,
   PairwiseSubjectEntity,
   AccessTokenJtiEntity,
+  StepUpApprovalEntity,
 ] as const;

@@ -64,3 +64,7 @@ export { ClientAuthFailureEntity } from './client-auth/client-auth-failure.entit
 export { ClientLimits1700000500000 } from './migrations/1700000500000-client-limits.js';
 export { createScratchDatabase } from './scratch-database.js';
 export type { ScratchDatabase } from './scratch-database.js';
+export { StepUpApprovalEntity } from './step-up/step-up-approval.entity.js';
+export { TypeOrmStepUpApprovalRepository } from './step-up/step-up-approval.repository.js';
+export type { NewStepUpApproval, StepUpApproval, StepUpApprovalStatus, StepUpReuse } from './step-up/step-up-approval.repository.js';
+export { StepUpApprovals1700002800000 } from './migrations/1700002800000-step-up-approvals.js';
