@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './constants.js';
+export * from './administrative-scopes.js';
 export * from './form-params.js';
 export * from './untrusted-text.js';
 export * from './scope.js';

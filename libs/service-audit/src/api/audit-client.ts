@@ -5,7 +5,7 @@ import { ClientAuthenticator } from '@ciba/platform';
 import { type FormParams, OAuthError } from '@ciba/protocol';
 
 /** The registered scope a client needs to read evidence records (`/audit/records`, `/audit/export`). */
-export const AUDIT_READ_SCOPE = 'ciba:audit.read';
+export { AUDIT_READ_SCOPE } from '@ciba/protocol';
 
 /**
  * Who may call the audit API: a registered client, authenticated with its own registered method

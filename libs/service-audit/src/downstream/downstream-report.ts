@@ -4,7 +4,7 @@ import type { DownstreamReport } from '@ciba/domain';
 import { FormParams, invalidRequest } from '@ciba/protocol';
 
 /** The scope a client must be registered with to report downstream outcomes. */
-export const AUDIT_REPORT_SCOPE = 'ciba:audit.report';
+export { AUDIT_REPORT_SCOPE } from '@ciba/protocol';
 
 /** Bounds of a report's fields (characters). */
 export const DOWNSTREAM_LIMITS = Object.freeze({ jti: 128, action: 200, resource: 512, reason: 512 });

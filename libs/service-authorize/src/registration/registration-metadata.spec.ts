@@ -171,6 +171,14 @@ describe('registration metadata (RFC 7591 §2, through the checks shared with th
     expect((await refusal({ scope: 'openid admin' })).description).toMatch(/^scope: admin not supported/);
   });
 
+  it('the audit scopes are never self-registered, even when the deployment lists them among its scopes', async () => {
+    const listed = { ...policy, scopes: [...policy.scopes, 'ciba:audit.read', 'ciba:audit.report'] };
+    for (const scope of ['ciba:audit.read', 'ciba:audit.report']) {
+      expect((await refusal({ scope: `openid ${scope}` }, listed)).description).toMatch(new RegExp(`^scope: ${scope.replace('.', '\\.')} is granted only by an operator`));
+    }
+    expect((await refusal({ scope: 'openid ciba:audit.read' })).description).not.toMatch(/not supported/);
+  });
+
   it('RFC 8705 the mutual-TLS methods only when discovery offers them (a certificate header is configured)', async () => {
     const err = await refusal({ token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=rp.example.com,O=Example,C=GB' });
     expect(err.description).toMatch(/^token_endpoint_auth_method: tls_client_auth is not offered/);

@@ -1,6 +1,6 @@
 import { type ProviderConfig, registrationMetadataSchema } from '@ciba/config';
 import { type ClientMetadata, type ClientMetadataChecks, clientMetadataProblems } from '@ciba/platform';
-import { CIBA_GRANT_TYPE, CLIENT_AUTH_METHODS, type ClientAuthMethod, OAuthError, REFRESH_TOKEN_GRANT_TYPE, TLS_CLIENT_AUTH_METHODS } from '@ciba/protocol';
+import { ADMINISTRATIVE_SCOPES, CIBA_GRANT_TYPE, CLIENT_AUTH_METHODS, type ClientAuthMethod, OAuthError, REFRESH_TOKEN_GRANT_TYPE, TLS_CLIENT_AUTH_METHODS } from '@ciba/protocol';
 import { SECRET_AUTH_METHODS, SERVER_ASSIGNED_MEMBERS, displayTextProblem, invalidClientMetadata } from './registration.rules.js';
 
 /** What a registered client may ask for: the bootstrap file's checks, and what this provider serves. */
@@ -85,7 +85,9 @@ function servedProblems(c: ClientMetadata, policy: RegistrationPolicy, knownAuth
   if (!policy.deliveryModes.includes(c.backchannel_token_delivery_mode)) {
     problems.push(`backchannel_token_delivery_mode: ${c.backchannel_token_delivery_mode} is not offered (offered: ${policy.deliveryModes.join(' ')})`);
   }
-  const unknownScopes = c.scope.split(' ').filter((s) => s !== '' && !policy.scopes.includes(s));
+  const administrative = c.scope.split(' ').filter((s) => ADMINISTRATIVE_SCOPES.includes(s));
+  if (administrative.length > 0) problems.push(`scope: ${administrative.join(' ')} is granted only by an operator (the bootstrap file), never by registration`);
+  const unknownScopes = c.scope.split(' ').filter((s) => s !== '' && !policy.scopes.includes(s) && !ADMINISTRATIVE_SCOPES.includes(s));
   if (unknownScopes.length > 0) problems.push(`scope: ${unknownScopes.join(' ')} not supported`);
   if (c.client_name !== undefined) {
     const problem = displayTextProblem(c.client_name);
