@@ -137,6 +137,25 @@ describe('downstream outcome reports (POST /audit/downstream)', () => {
     expect(refreshedRow.payload['accessTokenJti']).toBe(flow.refreshedJti);
   });
 
+  it('CIBA §10.3 push mode: the access token pushed to the client is recorded with the redemption, and a report on it joins that request', async () => {
+    const message = uniqueMessage('downstream push');
+    const notificationToken = `push-${randomBytes(8).toString('hex')}`;
+    const { authReqId } = await op.authorize({ scope: 'openid', binding_message: message, client_notification_token: notificationToken }, CLIENTS.push);
+    const { decisionToken } = await op.notification((b) => b['binding_message'] === message);
+    expect((await op.decide(decisionToken, 'SUCCEED')).status).toBe(200);
+    const [pushed] = await op.receiver.waitFor(authReqId);
+    const accessToken = String(pushed.body['access_token']);
+    tokens.push(accessToken, String(pushed.body['id_token']), authReqId, notificationToken);
+    const jti = String(decodeJwt(accessToken).jti);
+    const requestId = requestIdIn(authReqId);
+    expect((await new TypeOrmAuthRequestRepository(op.db.dataSource).findByAccessTokenJti(jti))?.id).toBe(requestId);
+    expect((await report({ jti, outcome: 'blocked', action: 'GET /statements', reason: 'outside the approved action' })).status).toBe(202);
+    await waitFor(async () => {
+      const record = await records.find(requestId);
+      return record !== null && record.accessTokenJtis.includes(jti) && (record.downstream ?? []).some((r) => r.jti === jti && r.outcome === 'blocked');
+    }, { description: 'the push request record with its token jti and the report' });
+  });
+
   it('the same report sent again (same occurred_at) is the same event, listed once', async () => {
     const body = { jti: flow.jti, outcome: 'allowed', action: 'GET /statements', occurred_at: new Date(Date.now() - 5_000).toISOString() };
     const first = await report(body);

@@ -242,11 +242,13 @@ export class CallbackDispatcher {
     }
     const body = { ...prepared.response, auth_req_id: authReqId };
     const now = this.clock.now();
-    const stored = await this.deliveries.ensureRedeemed({ ...delivery, encryptedMessage: seal(delivery.id, body) }, now, prepared.refreshTokenRecord, leaseUntil);
+    // The access token's jti is recorded by the redemption itself, so a resource server can report on it at once.
+    const accessToken = { jti: prepared.accessTokenJti, expiresAt: new Date(now.getTime() + prepared.response.expires_in * 1000) };
+    const stored = await this.deliveries.ensureRedeemed({ ...delivery, encryptedMessage: seal(delivery.id, body) }, now, prepared.refreshTokenRecord, leaseUntil, accessToken);
     // Republishing after a crash is harmless: the event id is deterministic.
     if (stored) {
       const issued = prepared.response.refresh_token ? ['access_token', 'id_token', 'refresh_token'] : ['access_token', 'id_token'];
-      await this.events.publish(requestRedeemed(request, issued, now)).catch((err: unknown) => this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.redeemed'));
+      await this.events.publish(requestRedeemed(request, issued, now, prepared.accessTokenJti)).catch((err: unknown) => this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.redeemed'));
     }
     return stored;
   }

@@ -379,7 +379,13 @@ export interface CallbackDeliveryRepository {
    * the request was already redeemed by an earlier attempt, returns the delivery stored then,
    * unclaimed; null when there is none.
    */
-  ensureRedeemed(delivery: NewCallbackDelivery, now: Date, refreshToken: RefreshTokenRecord | null, leaseUntil: Date): Promise<AttemptClaim | null>;
+  ensureRedeemed(
+    delivery: NewCallbackDelivery,
+    now: Date,
+    refreshToken: RefreshTokenRecord | null,
+    leaseUntil: Date,
+    accessToken?: AccessTokenToStore | null,
+  ): Promise<AttemptClaim | null>;
   /**
    * Claims the next attempt, atomically: only a pending delivery whose lease is absent or ended
    * (at `now`) is claimed, and then holds the lease until `leaseUntil`. Null when there is no

@@ -1,4 +1,5 @@
 import type {
+  AccessTokenToStore,
   AttemptClaim,
   AttemptResult,
   AuthRequest,
@@ -88,18 +89,28 @@ export class TypeOrmCallbackDeliveryRepository implements CallbackDeliveryReposi
     return { request, created: { claimed: true, delivery } };
   }
 
-  async ensureRedeemed(delivery: NewCallbackDelivery, now: Date, refreshToken: RefreshTokenRecord | null, leaseUntil: Date): Promise<AttemptClaim | null> {
+  async ensureRedeemed(
+    delivery: NewCallbackDelivery,
+    now: Date,
+    refreshToken: RefreshTokenRecord | null,
+    leaseUntil: Date,
+    accessToken: AccessTokenToStore | null = null,
+  ): Promise<AttemptClaim | null> {
     const d = delivery;
-    const parameters: unknown[] = [d.requestId, now, d.id, d.clientId, d.trigger, d.kind, d.endpoint, d.encryptedMessage, d.createdAt, leaseUntil];
+    const parameters: unknown[] = [d.requestId, now, d.id, d.clientId, d.trigger, d.kind, d.endpoint, d.encryptedMessage, d.createdAt, leaseUntil, accessToken?.jti ?? null, accessToken?.expiresAt ?? null];
     const rt = refreshToken ? refreshTokenInsert(refreshToken, parameters.length + 1) : null;
-    // One atomic statement: redeem, store the refresh token and the sealed callback; when an earlier
-    // attempt already did, answer the callback stored then.
+    // One atomic statement: redeem, store the refresh token, the access token's jti and the sealed
+    // callback; when an earlier attempt already did, answer the callback stored then.
     const rows = await queryRows(
       this.dataSource,
       `WITH redeemed AS (
               UPDATE auth_requests SET status = 'redeemed', redeemed_at = $2 WHERE id = $1 AND status = 'approved' RETURNING id
             ),
             ${rt ? `stored_token AS (INSERT INTO refresh_tokens (${rt.columns}) SELECT ${rt.placeholders} FROM redeemed),` : ''}
+            stored_jti AS (
+              INSERT INTO access_token_jtis (jti, request_id, client_id, issued_at, expires_at)
+              SELECT $11::text, $1, $4, $2, $12::timestamptz FROM redeemed WHERE $11::text IS NOT NULL
+            ),
             created AS (
               INSERT INTO callback_deliveries (id, request_id, client_id, "trigger", kind, endpoint, encrypted_message, created_at, attempt_lease_until)
               SELECT $3, $1, $4, $5, $6, $7, $8, $9, $10 FROM redeemed
