@@ -82,6 +82,17 @@ export function parseLifecycleEvent(json: unknown): LifecycleEvent {
         'an array of { channel, outcome } strings when present',
       );
       break;
+    case 'auth_request.device_notification_failed':
+      require(event, 'attempt', Number.isInteger(event['attempt']) && (event['attempt'] as number) >= 1, 'an integer of at least 1');
+      require(
+        event,
+        'tried',
+        Array.isArray(event['tried']) &&
+          event['tried'].every((t: unknown) => typeof t === 'object' && t !== null && typeof (t as Record<string, unknown>)['channel'] === 'string' && typeof (t as Record<string, unknown>)['outcome'] === 'string'),
+        'an array of { channel, outcome } strings',
+      );
+      require(event, 'final', typeof event['final'] === 'boolean', 'a boolean');
+      break;
     case 'auth_request.denied':
       require(event, 'reason', (DENIAL_REASONS as readonly unknown[]).includes(event['reason']), DENIAL_REASONS.join(' or '));
       // Optional within version 1: present when a prompt limit refused the request.

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SmppStatus, WebPushChannel } from '@ciba/channels';
-import type { DeviceRepository } from '@ciba/domain';
-import { TypeOrmUserRepository } from '@ciba/persistence';
+import type { DeviceRepository, EvidenceChannel } from '@ciba/domain';
+import { TypeOrmEvidenceRecordRepository, TypeOrmUserRepository } from '@ciba/persistence';
 import { DEVICE_REPOSITORY } from '@ciba/platform';
 import { channelsFromEnvironment } from '@ciba/service-notifier';
 import { SMTP_REPLIES, SmppPeer, SmtpPeer, WebPushReceiver, mailParts, selfSignedCert, smppEnvironment, smtpEnvironment, waitFor } from '@ciba/testing';
@@ -125,7 +125,23 @@ describe('fallback along alice’s channel preference, and the end of the line w
       { description: 'the dead letter' },
     );
     expect(deadLetter?.reason).toMatch(/every channel failed/);
-    const stored = JSON.stringify({ records, deadLetter });
+    // The evidence record lists each channel tried and how it failed (auth_request.device_notification_failed), beside the UNREACHABLE denial.
+    let channels: readonly EvidenceChannel[] = [];
+    await waitFor(
+      async () => {
+        channels = (await new TypeOrmEvidenceRecordRepository(op.db.dataSource).find(requestId))?.channels ?? [];
+        return channels.length >= 3;
+      },
+      { description: 'the channels tried in the evidence record' },
+    );
+    expect(channels.map((c) => [c.channel, c.outcome]).sort()).toEqual([
+      ['device-push', 'permanent'],
+      ['email', 'permanent'],
+      ['sms', 'permanent'],
+    ]);
+    const trail = await auditedUntil(op, requestId, 'auth_request.device_notification_failed');
+    expect(trail.find((r) => r.type === 'auth_request.device_notification_failed')?.payload).toMatchObject({ attempt: 1, final: true });
+    const stored = JSON.stringify({ records, deadLetter, channels, trail });
     for (const personal of [ALICE.email, ALICE.phoneNumber, ALICE.e164, ALICE.e164.slice(1)]) expect(stored).not.toContain(personal);
   });
 });

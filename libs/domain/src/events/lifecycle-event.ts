@@ -11,6 +11,7 @@ import type { PromptLimitKind } from '../limits/limits.js';
 export const LIFECYCLE_EVENT_TYPES = [
   'auth_request.created',
   'auth_request.device_notified',
+  'auth_request.device_notification_failed',
   'auth_request.approved',
   'auth_request.denied',
   'auth_request.expired',
@@ -70,6 +71,18 @@ export interface AuthRequestCreated extends EventBase<'auth_request.created'> {
 export type AuthRequestDeviceNotified = EventBase<'auth_request.device_notified'> & {
   readonly channel: string;
   readonly tried?: readonly { readonly channel: string; readonly outcome: string }[];
+};
+/**
+ * One attempt of the notifier to reach the user delivered on no channel: `tried` lists each channel
+ * it tried, in order, with the kind of outcome (`retryable`, `permanent`…) and no detail (empty when
+ * no enabled channel reaches the user). `attempt` is the notifier's attempt (the bus delivery), and
+ * `final` says it gave up (the request is then denied `UNREACHABLE`) rather than will try again.
+ * Its id is `<requestId>:auth_request.device_notification_failed:<attempt>`, one per attempt.
+ */
+export type AuthRequestDeviceNotificationFailed = EventBase<'auth_request.device_notification_failed'> & {
+  readonly attempt: number;
+  readonly tried: readonly { readonly channel: string; readonly outcome: string }[];
+  readonly final: boolean;
 };
 /**
  * `acr` and `amr` say how the user proved it was them when the approval needed more than a tap on the
@@ -185,6 +198,7 @@ export type LifecycleEvent =
   | AuthRequestClientNotificationAttempted
   | AuthRequestCreated
   | AuthRequestDeviceNotified
+  | AuthRequestDeviceNotificationFailed
   | AuthRequestApproved
   | AuthRequestDenied
   | AuthRequestExpired

@@ -9,6 +9,7 @@ import {
   type AuthRequestCreated,
   type AuthRequestDenied,
   type AuthRequestDeviceNotified,
+  type AuthRequestDeviceNotificationFailed,
   type AuthRequestExpired,
   type AuthRequestRedeemed,
   type AuthRequestDownstreamReported,
@@ -66,6 +67,18 @@ export function deviceNotified(
   tried: readonly { readonly channel: string; readonly outcome: string }[] = [],
 ): AuthRequestDeviceNotified {
   return { ...base(request, 'auth_request.device_notified', at), channel, tried };
+}
+
+/** One notifier attempt that delivered on no channel (see `AuthRequestDeviceNotificationFailed`); one event per attempt. */
+export function deviceNotificationFailed(
+  request: AuthRequest,
+  attempt: number,
+  tried: readonly { readonly channel: string; readonly outcome: string }[],
+  final: boolean,
+  at: Date,
+): AuthRequestDeviceNotificationFailed {
+  const event = base(request, 'auth_request.device_notification_failed', at);
+  return { ...event, eventId: `${event.eventId}:${attempt}`, attempt, tried, final };
 }
 
 /**

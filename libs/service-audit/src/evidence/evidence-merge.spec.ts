@@ -7,6 +7,7 @@ import {
   clientNotificationAttempted,
   clientNotificationFailed,
   clientNotified,
+  deviceNotificationFailed,
   deviceNotified,
   outcomeEvent,
   requestCreated,
@@ -170,6 +171,36 @@ describe('audit evidence record: merge rules', () => {
     expect(joined.callbacks).toHaveLength(2);
     expect(joined.callbacks).toContainEqual({ mode: 'ping', trigger: 'approved', outcome: 'failed', attempts: 3, status: 401, reason: 'attempts_exhausted:unauthorized/401', at: decided.toISOString() });
     expect(joinEvidence(expiredDelivered, failed)).toEqual(joined);
+  });
+
+  it('every channel tried is kept: attempts that reached the user on no channel, each at its own time, then the one that delivered', () => {
+    const first = new Date(created.getTime() + 1_000);
+    const second = new Date(created.getTime() + 31_000);
+    const events: AuthRequestEvent[] = [
+      deviceNotificationFailed(request, 1, [{ channel: 'push', outcome: 'retryable' }, { channel: 'email', outcome: 'retryable' }], false, first),
+      deviceNotificationFailed(request, 2, [{ channel: 'push', outcome: 'retryable' }], false, second),
+      deviceNotified(request, 'email', new Date(second.getTime() + 100), [{ channel: 'push', outcome: 'retryable' }]),
+    ];
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(3);
+    const record = assembleEvidence([requestCreated(request, null), ...events])!;
+    expect(record.channels).toEqual(
+      expect.arrayContaining([
+        { channel: 'push', outcome: 'retryable', at: first.toISOString() },
+        { channel: 'email', outcome: 'retryable', at: first.toISOString() },
+        { channel: 'push', outcome: 'retryable', at: second.toISOString() },
+        { channel: 'email', outcome: 'sent', at: new Date(second.getTime() + 100).toISOString() },
+      ]),
+    );
+    expect(assembleEvidence([...[...events].reverse(), requestCreated(request, null), events[0]])).toEqual(record);
+  });
+
+  it('a request no channel could reach keeps the channels that failed for good beside its UNREACHABLE denial', () => {
+    const at = new Date(created.getTime() + 1_000);
+    const failed = deviceNotificationFailed(request, 1, [{ channel: 'sms', outcome: 'permanent' }], true, at);
+    const denied = requestDecided({ ...request, status: 'denied', decidedAt: at, denialReason: 'UNREACHABLE', denialLimit: null });
+    const record = assembleEvidence([requestCreated(request, null), failed, denied])!;
+    expect(record.channels).toEqual([{ channel: 'sms', outcome: 'permanent', at: at.toISOString() }]);
+    expect(record.decision?.reason).toBe('UNREACHABLE');
   });
 
   it('keeps the authorization details types only, never their values (amounts, payees)', () => {

@@ -87,6 +87,9 @@ export function evidenceOf(event: AuthRequestEvent): EvidenceRecord {
       const tried: EvidenceChannel[] = (event.tried ?? []).map((t) => ({ channel: t.channel, outcome: t.outcome, at: null }));
       return finish({ ...record, channels: sortedSet([...tried, { channel: event.channel, outcome: 'sent', at: event.occurredAt }]) });
     }
+    case 'auth_request.device_notification_failed':
+      // Each attempt's channels at that attempt's time: a channel retried across attempts is listed per attempt.
+      return finish({ ...record, channels: sortedSet(event.tried.map((t) => ({ channel: t.channel, outcome: t.outcome, at: event.occurredAt }))) });
     case 'auth_request.approved':
       return finish({
         ...record,

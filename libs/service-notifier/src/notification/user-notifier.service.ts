@@ -11,6 +11,7 @@ import {
   type PromptClaims,
   type User,
   channelPlan,
+  deviceNotificationFailed,
   deviceNotified,
 } from '@ciba/domain';
 import { passkeyStepUpAcr } from '@ciba/protocol';
@@ -55,7 +56,8 @@ export class UserNotifier {
     private readonly metrics: ProviderMetrics,
   ) {}
 
-  async notify(requestId: string): Promise<void> {
+  /** `attempt`: which delivery of the request's message this is (1 the first), for the audit trail. */
+  async notify(requestId: string, attempt = 1): Promise<void> {
     const now = this.clock.now();
     const limits = this.config.notifications.promptLimits;
     // Every limit is the asking client's own: one client reaching a limit never blocks another's request.
@@ -67,6 +69,7 @@ export class UserNotifier {
     if (!user || plan.length === 0) {
       // A request taken to no one uses no budget.
       if (claim.countedNow) await this.claims.release(request, now, limits);
+      await this.publishFailure(request, attempt, [], true);
       await this.decisions.refuse(request, 'UNREACHABLE');
       throw new PermanentError('no enabled channel reaches the user');
     }
@@ -95,9 +98,18 @@ export class UserNotifier {
     const summary = attempts.map((a) => `${a.channel}: ${a.outcome.reason}`).join(', ');
     // Channels fail together as devices do: retryable if any may deliver later, after the shortest wait asked for.
     const overall = combineOutcomes(attempts.map((a) => a.outcome));
+    const tried = attempts.map((a) => ({ channel: a.channel, outcome: a.outcome.kind }));
+    await this.publishFailure(request, attempt, tried, overall.kind !== 'retryable');
     if (overall.kind === 'retryable') throw new RetryableError(`no channel delivered yet (${summary})`, overall.retryAfterMs ?? undefined);
     await this.decisions.refuse(request, 'UNREACHABLE');
     throw new PermanentError(`every channel failed (${summary})`);
+  }
+
+  /** The audit's record of an attempt that reached the user on no channel; losing it must not stop the retry or the refusal. */
+  private async publishFailure(request: AuthRequest, attempt: number, tried: readonly { channel: string; outcome: string }[], final: boolean): Promise<void> {
+    await this.events
+      .publish(deviceNotificationFailed(request, attempt, tried, final, this.clock.now()))
+      .catch((err: unknown) => this.logger.warn({ err, requestId: request.id }, 'could not publish auth_request.device_notification_failed'));
   }
 
   /** One send on `channel`, counted and timed by outcome (`error`: the send threw). */
