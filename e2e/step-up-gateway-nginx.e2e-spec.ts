@@ -71,13 +71,17 @@ describe('step-up gateway behind nginx auth_request (Debian nginx on loopback)',
   let prefix: string;
   let nginx: ChildProcess;
   let nginxUrl: string;
+  let policy: ReturnType<typeof testPolicy>;
+  /** One configuration (one sealing key) for the gateway and its restart. */
+  let config: ReturnType<typeof gatewayConfig>;
 
   beforeAll(async () => {
     op = await startTestProvider();
     subjects = await SubjectIssuer.start();
     upstream = await Upstream.start();
-    const policy = testPolicy({ providerIssuer: op.url, clientId: CLIENTS.basic.id, clientSecret: CLIENTS.basic.secret, subjectIssuer: subjects });
-    gateway = await startGateway(gatewayConfig(op.db.url), policy);
+    policy = testPolicy({ providerIssuer: op.url, clientId: CLIENTS.basic.id, clientSecret: CLIENTS.basic.secret, subjectIssuer: subjects });
+    config = gatewayConfig(op.db.url);
+    gateway = await startGateway(config, policy);
     prefix = mkdtempSync(join(tmpdir(), 'step-up-nginx-'));
     for (const dir of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(prefix, dir));
     const port = await freePort();
@@ -148,6 +152,53 @@ describe('step-up gateway behind nginx auth_request (Debian nginx on loopback)',
     await op.decide(decisionToken, 'UNAUTHORIZED');
     await waitFor(async () => (await through('POST', '/payments/62', token)).status === 403, { description: 'denial answered 403' });
     expect(upstream.requests.filter((r) => r.url === '/payments/62')).toEqual([]);
+  });
+
+  /** The approval id of a challenge answered through nginx. */
+  const approvalOf = (challenge: Response): string => /\/step-up\/approvals\/([0-9a-f-]{36})>/.exec(challenge.headers.get('link') ?? '')?.[1] ?? '';
+  const approvalStatus = async (id: string): Promise<string> => ((await (await fetch(`${gateway.url}/step-up/approvals/${id}`)).json()) as { status: string }).status;
+
+  it('refuses through nginx to replay an approval for another action or another user, and keeps it for its own', async () => {
+    const alice = await subjects.token('alice');
+    const first = await through('POST', '/payments/64', alice);
+    expect(first.status).toBe(401);
+    const { decisionToken } = await op.notification((body) => body['binding_message'] === 'Pay 64');
+    expect((await op.decide(decisionToken, 'SUCCEED')).status).toBe(200);
+    await waitFor(async () => (await approvalStatus(approvalOf(first))) === 'approved', { description: 'approval seen' });
+
+    const otherAction = await through('POST', '/payments/65', alice);
+    expect(otherAction.status).toBe(401);
+    expect(approvalOf(otherAction)).not.toBe(approvalOf(first));
+    const otherUser = await through('POST', '/payments/64', await subjects.token('bob'));
+    expect(otherUser.status).toBe(401);
+    expect(upstream.requests.filter((r) => r.url === '/payments/64' || r.url === '/payments/65')).toEqual([]);
+    expect((await through('POST', '/payments/64', alice)).status).toBe(200);
+  });
+
+  it('starts over through nginx once the provider says the request expired', async () => {
+    const token = await subjects.token('alice');
+    const first = await through('POST', '/payments/66', token);
+    expect(first.status).toBe(401);
+    await op.notification((body) => body['binding_message'] === 'Pay 66');
+    op.clock.advance(3_600);
+    await waitFor(async () => (await approvalStatus(approvalOf(first))) === 'expired', { description: 'the gateway saw the expiry' });
+    const retry = await through('POST', '/payments/66', token);
+    expect(retry.status).toBe(401);
+    expect(approvalOf(retry)).not.toBe(approvalOf(first));
+  });
+
+  it('keeps a pending approval across a restart of the gateway behind nginx', async () => {
+    const token = await subjects.token('alice');
+    const first = await through('POST', '/payments/67', token);
+    expect(first.status).toBe(401);
+    const port = Number(new URL(gateway.url).port);
+    await gateway.close();
+    const { decisionToken } = await op.notification((body) => body['binding_message'] === 'Pay 67');
+    expect((await op.decide(decisionToken, 'SUCCEED')).status).toBe(200);
+    gateway = await startGateway({ ...config, port }, policy);
+    await waitFor(async () => (await approvalStatus(approvalOf(first))) === 'approved', { description: 'the restarted gateway saw the approval' });
+    expect((await through('POST', '/payments/67', token)).status).toBe(200);
+    expect(upstream.requests.some((r) => r.url === '/payments/67' && String(r.headers.authorization).startsWith('Bearer '))).toBe(true);
   });
 
   it('refuses a forged subject token through nginx, and passes routes without step-up untouched', async () => {
