@@ -106,6 +106,8 @@ async function waitForDecision(options: RequestApprovalOptions, started: Started
     // Never sooner than the interval after the request or the last poll, whatever woke us.
     await sleep(nextPollDelay(Date.now(), since, interval, timeoutAt), signal);
     if (Date.now() >= timeoutAt) return { status: 'timed_out', authReqId };
+    // A timer may fire a millisecond early by the wall clock: sleep the rest rather than poll too soon (slow_down).
+    if (nextPollDelay(Date.now(), since, interval, timeoutAt) > 0) continue;
     const result = await abortable(pollOnce(client, authReqId, { interval }), signal);
     since = Date.now();
     options.onPoll?.(result);
