@@ -496,6 +496,8 @@ describe('audit API: evidence records by filters, pages and exports', () => {
       expectError(await records({ subject: 'alice' }), 400, 'invalid_request');
       expectError(await records({ decision: 'maybe' }), 400, 'invalid_request');
       expectError(await records({ sub: 'a'.repeat(5000) }), 400, 'invalid_request');
+      expectError(await records({ sub: 'ali\u0000ce' }), 400, 'invalid_request');
+      expectError(await records({ client_id: 'bank\u001bapp' }), 400, 'invalid_request');
       expectError(await json(await fetch(`${op.url}/audit/records?sub=a&sub=b`, { headers: { authorization: `Basic ${Buffer.from(`${AUDITOR.id}:${AUDITOR.secret}`).toString('base64')}` } })), 400, 'invalid_request');
       const jsonBody = await fetch(`${op.url}/audit/records`, {
         method: 'POST',

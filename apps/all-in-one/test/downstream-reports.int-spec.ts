@@ -219,6 +219,8 @@ describe('downstream outcome reports (POST /audit/downstream)', () => {
       [{ jti: flow.jti, outcome: 'allowed', action: 'GET /x', reason: 'r'.repeat(513) }, /reason is longer than 512/],
       [{ jti: 'j'.repeat(129), outcome: 'allowed', action: 'GET /x' }, /jti is longer than 128/],
       [{ jti: flow.jti, outcome: 'allowed', action: 'GET /x\nforged: line' }, /action must not contain control characters/],
+      [{ jti: flow.jti, outcome: 'allowed', action: 'GET /x', reason: 'nul \u0000 byte' }, /control character/],
+      [{ jti: flow.jti, outcome: 'allowed', action: 'GET /\ud800' }, /unpaired surrogate/],
       [{ jti: flow.jti, outcome: 'allowed', action: 'GET /x', occurred_at: 'yesterday' }, /occurred_at must be an RFC 3339 date-time/],
       [{ jti: flow.jti, outcome: 'allowed', action: 'GET /x', occurred_at: new Date(Date.now() + 3_600_000).toISOString() }, /occurred_at is in the future/],
       [{ jti: flow.jti, outcome: 'allowed', action: 'GET /x', occurred_at: new Date(Date.now() - 86_400_000).toISOString() }, /occurred_at is before the token was issued/],
