@@ -39,7 +39,10 @@ export async function createHttpApp(rootModule: unknown, config: ProviderConfig)
  * the server, the bus consumers and the connections (every OnApplicationShutdown hook), then exit 0.
  * A shutdown that takes longer than `shutdownTimeoutMs` exits 1.
  */
-export async function listen(app: NestExpressApplication, config: ProviderConfig): Promise<string> {
+export async function listen(
+  app: NestExpressApplication,
+  config: { readonly http: Pick<ProviderConfig['http'], 'host' | 'port'>; readonly shutdownTimeoutMs: number },
+): Promise<string> {
   const readiness = app.get(ReadinessRegistry);
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
