@@ -135,14 +135,18 @@ describe('dynamic client registration across service processes (openid-client v6
     expect((await call(uri, { method: 'GET', token })).status).toBe(401);
     // The authorize service, which deleted it, refuses its credentials at once.
     await expect(oidc.initiateBackchannelAuthentication(config, { scope: 'openid', login_hint: USER.email })).rejects.toMatchObject({ error: 'invalid_client' });
-    // The token service may still hold the client in its cache (30 s): its refresh token is gone with it either way.
+    // Every other process forgets it as the deletion commits (the clients' change feed), though the
+    // token service had it cached from the flow above: its credentials are refused there too, and the
+    // access token it was issued no longer answers at UserInfo (RFC 7592 §2.3).
     const refreshed = await fetch(`${services.token.url}/token`, {
       method: 'POST',
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token ?? '', client_id: metadata.client_id, client_secret: metadata.client_secret ?? '' }),
     });
+    expect(refreshed.status).toBe(401);
     const refusal = (await refreshed.json()) as Record<string, unknown>;
-    expect(refusal).not.toHaveProperty('access_token');
-    expect(['invalid_client', 'invalid_grant']).toContain(refusal['error']);
-    expect(refreshed.status).toBe(refusal['error'] === 'invalid_client' ? 401 : 400);
+    expect(refusal).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
+    const userInfo = await fetch(`${services.token.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(userInfo.status).toBe(401);
+    expect(userInfo.headers.get('www-authenticate')).toContain('error="invalid_token"');
   }, 60_000);
 });

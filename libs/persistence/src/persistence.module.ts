@@ -9,6 +9,7 @@ import { TypeOrmCallbackDeliveryRepository } from './callback-delivery/callback-
 import { TypeOrmAuthRequestRepository } from './auth-request/auth-request.repository.js';
 import { TypeOrmClientRepository } from './client/client.repository.js';
 import { TypeOrmClientRegistrationRepository } from './client/client-registration.repository.js';
+import { PostgresClientChangeFeed } from './client/client-change-feed.js';
 import { createDataSource } from './data-source.js';
 import type { PersistenceOptions } from './data-source.js';
 import { TypeOrmDecisionTokenRepository } from './decision-token/decision-token.repository.js';
@@ -55,6 +56,7 @@ const REPOSITORIES = [
   TypeOrmUserCodeStore,
   PostgresUserCodeAttempts,
   PostgresPairwiseSubjects,
+  PostgresClientChangeFeed,
 ] as const;
 
 /**
@@ -63,7 +65,10 @@ const REPOSITORIES = [
  */
 @Module({})
 export class PersistenceModule implements OnApplicationShutdown {
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(PostgresClientChangeFeed) private readonly clientChanges: PostgresClientChangeFeed,
+  ) {}
 
   static forRoot(options: PersistenceModuleOptions): DynamicModule {
     const dataSourceProvider: Provider = {
@@ -89,6 +94,7 @@ export class PersistenceModule implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.clientChanges.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

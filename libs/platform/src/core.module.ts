@@ -13,6 +13,7 @@ import {
   TypeOrmAuthRequestRepository,
   TypeOrmCallbackDeliveryRepository,
   TypeOrmClientRepository,
+  PostgresClientChangeFeed,
   TypeOrmClientRegistrationRepository,
   TypeOrmDecisionTokenRepository,
   TypeOrmRefreshTokenRepository,
@@ -235,7 +236,15 @@ export class CoreModule {
       providers: [
         { provide: PROVIDER_CONFIG, useValue: config },
         { provide: CLOCK, useValue: clock },
-        { provide: CLIENT_REPOSITORY, inject: [TypeOrmClientRepository], useFactory: (inner: TypeOrmClientRepository) => new CachedClientRepository(inner) },
+        {
+          provide: CLIENT_REPOSITORY,
+          inject: [TypeOrmClientRepository, PostgresClientChangeFeed],
+          useFactory: (inner: TypeOrmClientRepository, changes: PostgresClientChangeFeed) => {
+            const cached = new CachedClientRepository(inner);
+            cached.follow(changes);
+            return cached;
+          },
+        },
         { provide: USER_REPOSITORY, useExisting: TypeOrmUserRepository },
         { provide: AUTH_REQUEST_REPOSITORY, useExisting: TypeOrmAuthRequestRepository },
         { provide: DECISION_TOKEN_REPOSITORY, useExisting: TypeOrmDecisionTokenRepository },

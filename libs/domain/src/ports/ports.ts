@@ -23,6 +23,17 @@ export interface ClientRepository {
 }
 
 /**
+ * Changes to registered clients, as the database commits them (a registration, an update, a
+ * deletion, a bootstrap reload, an admin edit), told to every process that keeps clients in memory.
+ * The listener gets the changed client's id, or null for "anything may have changed" (the feed
+ * (re)connected and may have missed changes).
+ */
+export interface ClientChangeFeed {
+  /** Starts telling `listener`; the returned function stops it. */
+  subscribe(listener: (clientId: string | null) => void): () => void;
+}
+
+/**
  * RFC 7523 §3 (7): the `jti` of each client assertion accepted, kept until the assertion expires,
  * shared by every replica so an assertion is accepted once in the whole deployment.
  */

@@ -171,7 +171,7 @@ export class ClientRegistrationService {
     return registrationTokenError('invalid_token', 'the registration access token is invalid');
   }
 
-  /** This replica sees the change at once; the others within their client cache time (30 s). */
+  /** This replica forgets at once; every other process when the change commits (the clients' change feed). */
   private forgetCachedClients(): void {
     if (this.clients instanceof CachedClientRepository) this.clients.invalidate();
   }
