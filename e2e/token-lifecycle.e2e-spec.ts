@@ -64,7 +64,7 @@ describe('token lifecycle across separate service processes (openid-client v6)',
     expect(metadata.revocation_endpoint_auth_methods_supported).toContain('client_secret_basic');
   });
 
-  it('RFC 7662, OIDC Core §5.3 and RFC 7009 after a CIBA flow: introspect, read the user, revoke the grant', async () => {
+  it('RFC 7662, OIDC Core §5.3 and RFC 7009 after a CIBA flow: introspect, read the user, revoke the grant and an access token', async () => {
     const tokens = await cibaTokens('openid email offline_access');
     const refreshToken = tokens.refresh_token!;
 
@@ -84,11 +84,17 @@ describe('token lifecycle across separate service processes (openid-client v6)',
     await oidc.tokenRevocation(config, refreshed.refresh_token!);
     expect(await oidc.tokenIntrospection(config, refreshed.refresh_token!)).toEqual({ active: false });
     await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-    // Access tokens are self-contained: the revoked grant's stays valid until it expires.
-    expect((await oidc.tokenIntrospection(config, refreshed.access_token)).active).toBe(true);
+    // RFC 7009 §2.1: the grant's access tokens are revoked with it, at the token service's UserInfo too.
+    expect(await oidc.tokenIntrospection(config, refreshed.access_token)).toEqual({ active: false });
+    await expect(oidc.fetchUserInfo(config, refreshed.access_token, 'dana')).rejects.toMatchObject({ status: 401 });
+    // A client revokes one access token of its own.
+    const second = await cibaTokens('openid email');
+    expect((await oidc.tokenIntrospection(config, second.access_token)).active).toBe(true);
+    await oidc.tokenRevocation(config, second.access_token, { token_type_hint: 'access_token' });
+    expect(await oidc.tokenIntrospection(config, second.access_token)).toEqual({ active: false });
 
     for (const service of Object.values(services)) {
-      for (const token of [tokens.access_token, refreshToken, refreshed.access_token, refreshed.refresh_token!]) expect(service.output).not.toContain(token);
+      for (const token of [tokens.access_token, refreshToken, refreshed.access_token, refreshed.refresh_token!, second.access_token]) expect(service.output).not.toContain(token);
     }
   }, 30_000);
 

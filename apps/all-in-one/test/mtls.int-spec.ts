@@ -211,10 +211,12 @@ describe('mutual-TLS client authentication and certificate-bound access tokens (
     const introspected = await post('/token/introspect', { client_id: DN_CLIENT, token: accessToken }, { cert: dnCert });
     expect(introspected.body).toMatchObject({ active: true, cnf: { 'x5t#S256': dnCert.thumbprint } });
     expect((await userinfo(accessToken, { cert: dnCert })).status).toBe(200);
-    // RFC 7009 revocation authenticates the client the same way (then says access tokens cannot be revoked, RFC 7009 §2.2.1).
-    expect((await post('/token/revoke', { client_id: DN_CLIENT, token: accessToken }, { cert: dnCert })).body['error']).toBe('unsupported_token_type');
+    // RFC 7009 revocation authenticates the client the same way: another certificate is refused, the client's own revokes.
     expect(outcome(await post('/token/revoke', { client_id: DN_CLIENT, token: accessToken }, { cert: intruder }))).toEqual(REFUSED);
     expect(outcome(await post('/token/introspect', { client_id: DN_CLIENT, token: accessToken }))).toEqual(REFUSED);
+    expect((await post('/token/introspect', { client_id: DN_CLIENT, token: accessToken }, { cert: dnCert })).body['active']).toBe(true);
+    expect((await post('/token/revoke', { client_id: DN_CLIENT, token: accessToken }, { cert: dnCert })).status).toBe(200);
+    expect((await post('/token/introspect', { client_id: DN_CLIENT, token: accessToken }, { cert: dnCert })).body).toEqual({ active: false });
   }, 30_000);
 
   it('RFC 8705 §3 a bound access token is refused at UserInfo with another certificate, without one, and from an untrusted address', async () => {

@@ -86,11 +86,49 @@ describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009), User
       expect((await refresh(refreshToken)).body['error']).toBe('invalid_grant');
     });
 
-    it('RFC 7009 §2.2.1 a client’s own access token is unsupported_token_type (access tokens are not revocable); another client’s is 200', async () => {
+    it('RFC 7009 §2.1 a client revokes its own access token: introspection calls it inactive and UserInfo refuses it; revoking again is 200', async () => {
       const { accessToken } = await granted();
+      const bystander = await granted();
+      expect((await userinfo(accessToken)).status).toBe(200);
+      const own = await revoke(accessToken, CLIENTS.basic, 'access_token');
+      expect({ status: own.status, body: own.body }).toEqual({ status: 200, body: {} });
+      inactive(await introspect(accessToken));
+      const refused = await userinfo(accessToken);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
+      expect((await revoke(accessToken)).status).toBe(200);
+      // Another token of the same client and user lives on.
+      expect((await introspect(bystander.accessToken)).body['active']).toBe(true);
+      expect((await userinfo(bystander.accessToken)).status).toBe(200);
+    });
+
+    it('RFC 7009 §2.2 revoking another client’s access token answers 200 and changes nothing', async () => {
+      const { accessToken } = await granted();
+      expect((await revoke(accessToken, CLIENTS.ping)).status).toBe(200);
+      expect((await introspect(accessToken)).body['active']).toBe(true);
+      expect((await userinfo(accessToken)).status).toBe(200);
+    });
+
+    it('RFC 7009 §2.2.1 an access token issued before access tokens were recorded cannot be revoked: unsupported_token_type', async () => {
+      const { accessToken } = await granted();
+      const { jti } = JSON.parse(new TextDecoder().decode(base64url.decode(accessToken.split('.')[1]))) as { jti: string };
+      await op.db.dataSource.query('DELETE FROM access_token_jtis WHERE jti = $1', [jti]);
       const own = await revoke(accessToken, CLIENTS.basic, 'access_token');
       expect({ status: own.status, error: own.body['error'] }).toEqual({ status: 400, error: 'unsupported_token_type' });
-      expect((await revoke(accessToken, CLIENTS.ping)).status).toBe(200);
+      expect((await introspect(accessToken)).body['active']).toBe(true);
+    });
+
+    it('RFC 7009 §2.1 revoking a refresh token revokes the grant’s access tokens too: the first one and one issued by a refresh', async () => {
+      const { accessToken: first, refreshToken } = await granted();
+      const refreshed = await refresh(refreshToken);
+      const second = String(refreshed.body['access_token']);
+      const bystander = await granted();
+      expect((await revoke(String(refreshed.body['refresh_token']))).status).toBe(200);
+      for (const token of [first, second]) {
+        inactive(await introspect(token));
+        expect((await userinfo(token)).status).toBe(401);
+      }
+      expect((await introspect(bystander.accessToken)).body['active']).toBe(true);
     });
 
     it('RFC 7009 §2.1 concurrent revocation and refresh: the family ends revoked whichever wins', async () => {
@@ -102,6 +140,8 @@ describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009), User
         if (refreshed.status === 200) {
           const successor = String(refreshed.body['refresh_token']);
           inactive(await introspect(successor));
+          // The access token the winning refresh issued is revoked with its grant.
+          inactive(await introspect(String(refreshed.body['access_token'])));
           expect((await refresh(successor)).body['error']).toBe('invalid_grant');
         }
         const live = await op.db.dataSource.query<{ count: string }[]>(
@@ -165,9 +205,8 @@ describe('token lifecycle: introspection (RFC 7662), revocation (RFC 7009), User
       inactive(await introspect(second));
     });
 
-    it('RFC 7662 §2.2 an access token of a revoked grant stays active until it expires (access tokens are self-contained), then is inactive', async () => {
-      const { accessToken, refreshToken } = await granted();
-      expect((await revoke(refreshToken)).status).toBe(200);
+    it('RFC 7662 §2.2 an access token is inactive once it expires', async () => {
+      const { accessToken } = await granted();
       expect((await introspect(accessToken)).body['active']).toBe(true);
       op.clock.advance(ACCESS_TOKEN_TTL + 1);
       inactive(await introspect(accessToken));

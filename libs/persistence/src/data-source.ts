@@ -25,6 +25,7 @@ import { AuditChain1700002400000 } from './migrations/1700002400000-audit-chain.
 import { AuditEvidenceRecordsByTime1700002500000 } from './migrations/1700002500000-audit-evidence-records-by-time.js';
 import { AuditRetention1700002600000 } from './migrations/1700002600000-audit-retention.js';
 import { AccessTokenJtis1700002700000 } from './migrations/1700002700000-access-token-jtis.js';
+import { AccessTokenRevocation1700003000000 } from './migrations/1700003000000-access-token-revocation.js';
 import { ClientChangeNotifications1700002900000 } from './migrations/1700002900000-client-change-notifications.js';
 import { StepUpApprovals1700002800000 } from './migrations/1700002800000-step-up-approvals.js';
 
@@ -56,6 +57,7 @@ export const MIGRATIONS = [
   AccessTokenJtis1700002700000,
   StepUpApprovals1700002800000,
   ClientChangeNotifications1700002900000,
+  AccessTokenRevocation1700003000000,
 ] as const;
 
 export interface PersistenceOptions {

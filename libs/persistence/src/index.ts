@@ -9,6 +9,7 @@ export type { PoolUse } from './sql.js';
 export { TypeOrmClientRepository } from './client/client.repository.js';
 export { TypeOrmClientRegistrationRepository } from './client/client-registration.repository.js';
 export { CLIENT_CHANGES_CHANNEL, PostgresClientChangeFeed } from './client/client-change-feed.js';
+export { PostgresAccessTokenRevocations } from './access-token/access-token-revocations.js';
 export { TypeOrmUserRepository } from './user/user.repository.js';
 export { TypeOrmAuthRequestRepository } from './auth-request/auth-request.repository.js';
 export { PostgresDeferredRequestMarkers } from './auth-request/deferred-request-markers.js';

@@ -10,6 +10,7 @@ import { TypeOrmAuthRequestRepository } from './auth-request/auth-request.reposi
 import { TypeOrmClientRepository } from './client/client.repository.js';
 import { TypeOrmClientRegistrationRepository } from './client/client-registration.repository.js';
 import { PostgresClientChangeFeed } from './client/client-change-feed.js';
+import { PostgresAccessTokenRevocations } from './access-token/access-token-revocations.js';
 import { createDataSource } from './data-source.js';
 import type { PersistenceOptions } from './data-source.js';
 import { TypeOrmDecisionTokenRepository } from './decision-token/decision-token.repository.js';
@@ -57,6 +58,7 @@ const REPOSITORIES = [
   PostgresUserCodeAttempts,
   PostgresPairwiseSubjects,
   PostgresClientChangeFeed,
+  PostgresAccessTokenRevocations,
 ] as const;
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AuthenticatedClient, RefreshTokenRecord } from '@ciba/domain';
-import { TypeOrmAuthRequestRepository, TypeOrmRefreshTokenRepository } from '../src/index.js';
+import { PostgresAccessTokenRevocations, TypeOrmAuthRequestRepository, TypeOrmRefreshTokenRepository } from '../src/index.js';
 import { createScratchDatabase as createTestDatabase } from '../src/index.js';
 import type { ScratchDatabase as TestDatabase } from '../src/index.js';
 import { anAuthRequest, at, registeredClient } from './fixtures.js';
@@ -98,5 +98,60 @@ describe('access token jtis, recorded with the issuing statement', () => {
     await refreshTokens.save(old);
     await expect(refreshTokens.rotate(client.clientId, old.tokenHash, refreshToken(request.id), at(10))).resolves.toMatchObject({ kind: 'rotated' });
     expect(await rows(request.id)).toEqual([]);
+  });
+
+  describe('RFC 7009 revocation', () => {
+    let revocations: PostgresAccessTokenRevocations;
+    let other: AuthenticatedClient;
+    beforeAll(async () => {
+      revocations = new PostgresAccessTokenRevocations(db.dataSource);
+      other = await registeredClient(db.dataSource);
+    });
+
+    async function redeemed(): Promise<{ requestId: string; accessTokenJti: string }> {
+      const request = anAuthRequest(client.clientId, { status: 'approved', decidedAt: at(5) });
+      await requests.create(request);
+      const accessTokenJti = jti();
+      await requests.forClient(client).recordPoll(request.id, at(6), 5, null, { jti: accessTokenJti, expiresAt: at(606) });
+      return { requestId: request.id, accessTokenJti };
+    }
+
+    it('RFC 7009 §2.1 the client revokes its own access token by jti; the first revocation time stays', async () => {
+      const { accessTokenJti } = await redeemed();
+      const bystander = await redeemed();
+      await expect(revocations.isRevoked(accessTokenJti)).resolves.toBe(false);
+      await expect(revocations.revoke(client.clientId, accessTokenJti, at(10))).resolves.toBe(true);
+      await expect(revocations.revoke(client.clientId, accessTokenJti, at(20))).resolves.toBe(true);
+      await expect(revocations.isRevoked(accessTokenJti)).resolves.toBe(true);
+      await expect(revocations.isRevoked(bystander.accessTokenJti)).resolves.toBe(false);
+      const [row] = await db.dataSource.query<{ revoked_at: Date }[]>('SELECT revoked_at FROM access_token_jtis WHERE jti = $1', [accessTokenJti]);
+      expect(row?.revoked_at).toEqual(at(10));
+    });
+
+    it('RFC 7009 §2.2 another client’s jti, or one never recorded, is not revoked', async () => {
+      const { accessTokenJti } = await redeemed();
+      await expect(revocations.revoke(other.clientId, accessTokenJti, at(10))).resolves.toBe(false);
+      await expect(revocations.isRevoked(accessTokenJti)).resolves.toBe(false);
+      const unknown = jti();
+      await expect(revocations.revoke(client.clientId, unknown, at(10))).resolves.toBe(false);
+      await expect(revocations.isRevoked(unknown)).resolves.toBe(false);
+    });
+
+    it('RFC 7009 §2.1 revoking a refresh-token family revokes every unexpired access token of the grant, and no other grant’s', async () => {
+      const { requestId, accessTokenJti: first } = await redeemed();
+      const bystander = await redeemed();
+      const old = refreshToken(requestId);
+      await refreshTokens.save(old);
+      const second = jti();
+      await refreshTokens.rotate(client.clientId, old.tokenHash, refreshToken(requestId), at(10), { jti: second, expiresAt: at(610) });
+      await expect(refreshTokens.revokeFamily(client.clientId, requestId, at(20))).resolves.toBe(1);
+      await expect(revocations.isRevoked(first)).resolves.toBe(true);
+      await expect(revocations.isRevoked(second)).resolves.toBe(true);
+      await expect(revocations.isRevoked(bystander.accessTokenJti)).resolves.toBe(false);
+      // Another client naming the grant revokes nothing.
+      const third = await redeemed();
+      await expect(refreshTokens.revokeFamily(other.clientId, third.requestId, at(20))).resolves.toBe(0);
+      await expect(revocations.isRevoked(third.accessTokenJti)).resolves.toBe(false);
+    });
   });
 });

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AuthenticatedClient, Clock, RefreshTokenRepository } from '@ciba/domain';
+import type { AccessTokenRevocations, AuthenticatedClient, Clock, RefreshTokenRepository } from '@ciba/domain';
 import { type ProviderConfig } from '@ciba/config';
 import type { TokenKind, TokenOperationRequest } from './token-lifecycle.rules.js';
 import { type AccessTokenType, type Confirmation, KeyStore, accessTokenTypeOf, sha256Base64url, verifyAccessToken } from '@ciba/tokens';
-import { CLOCK, PROVIDER_CONFIG, REFRESH_TOKEN_REPOSITORY, SubjectMapper } from '@ciba/platform';
+import { ACCESS_TOKEN_REVOCATIONS, CLOCK, PROVIDER_CONFIG, REFRESH_TOKEN_REPOSITORY, SubjectMapper } from '@ciba/platform';
 
 /** RFC 7662 §2.2 introspection response: `{active: false}` alone, or the active token's description. */
 export type IntrospectionResponse =
@@ -31,14 +31,15 @@ const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);
  * RFC 7662 §2: a client introspects the tokens issued to it, and only those: another client's token
  * is `{active: false}` exactly as an unknown one (§2.2 lets the server decide per caller), so the
  * endpoint is no oracle. Active means:
- * - an access token: signed by a published key, this issuer, `at+jwt`, not expired. Access tokens are
- *   self-contained, so one stays active until it expires even after its grant was revoked;
+ * - an access token: signed by a published key, this issuer, `at+jwt`, not expired, and not revoked
+ *   (RFC 7009: by the client, or with its grant's refresh token);
  * - a refresh token: stored, not rotated, not revoked (alone or with its grant), not expired.
  */
 @Injectable()
 export class TokenIntrospectionService {
   constructor(
     @Inject(REFRESH_TOKEN_REPOSITORY) private readonly refreshTokens: RefreshTokenRepository,
+    @Inject(ACCESS_TOKEN_REVOCATIONS) private readonly accessTokens: AccessTokenRevocations,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PROVIDER_CONFIG) private readonly config: ProviderConfig,
     private readonly keyStore: KeyStore,
@@ -66,6 +67,8 @@ export class TokenIntrospectionService {
   private async accessToken(client: AuthenticatedClient, token: string, now: Date): Promise<IntrospectionResponse | null> {
     const claims = await verifyAccessToken(token, { keyStore: this.keyStore, issuer: this.config.issuer, now });
     if (claims === null || claims.clientId !== client.clientId) return null;
+    // Revoked: inactive, and no other kind of token either (it is this client's access token).
+    if (claims.jti !== undefined && (await this.accessTokens.isRevoked(claims.jti))) return INACTIVE;
     return {
       active: true,
       scope: claims.scope.join(' '),

@@ -1,8 +1,8 @@
 import { Controller, Get, HttpCode, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ProviderConfig } from '@ciba/config';
-import type { ClientRepository, Clock, UserRepository } from '@ciba/domain';
-import { CLIENT_REPOSITORY, CLOCK, NO_STORE_HEADERS, OAuthExceptionFilter, PROVIDER_CONFIG, SubjectMapper, USER_REPOSITORY, claimsForScope } from '@ciba/platform';
+import type { AccessTokenRevocations, ClientRepository, Clock, UserRepository } from '@ciba/domain';
+import { ACCESS_TOKEN_REVOCATIONS, CLIENT_REPOSITORY, CLOCK, NO_STORE_HEADERS, OAuthExceptionFilter, PROVIDER_CONFIG, SubjectMapper, USER_REPOSITORY, claimsForScope } from '@ciba/platform';
 import { resourceChallenge } from '@ciba/protocol';
 import { KeyStore, verifyAccessToken } from '@ciba/tokens';
 import { SenderConstraint } from './sender-constraint.js';
@@ -17,7 +17,8 @@ const hasParameter = (value: unknown, name: string): boolean => typeof value ===
  * `openid` scope. The claims per scope are the ID token's (`claimsForScope`), `sub` always. The
  * access token comes in the Authorization header only (RFC 6750 §2.1), as a Bearer token or, bound
  * to the client's key, with the DPoP scheme and a proof (RFC 9449 §7); errors carry the RFC 6750 §3
- * / RFC 9449 §7.1 `WWW-Authenticate` challenges (`Bearer` and `DPoP algs=…`).
+ * / RFC 9449 §7.1 `WWW-Authenticate` challenges (`Bearer` and `DPoP algs=…`). A revoked access
+ * token (RFC 7009) is refused like an expired one.
  */
 @Controller(USERINFO_PATH.slice(1))
 @UseFilters(OAuthExceptionFilter)
@@ -30,6 +31,7 @@ export class UserInfoController {
     private readonly senderConstraint: SenderConstraint,
     @Inject(CLIENT_REPOSITORY) private readonly clients: ClientRepository,
     private readonly subjects: SubjectMapper,
+    @Inject(ACCESS_TOKEN_REVOCATIONS) private readonly revocations: AccessTokenRevocations,
   ) {}
 
   @Get()
@@ -52,7 +54,9 @@ export class UserInfoController {
     });
     const { scheme } = presented;
     const claims = await verifyAccessToken(presented.token, { keyStore: this.keyStore, issuer: this.config.issuer, now: this.clock.now() });
-    if (claims === null) throw resourceChallenge('invalid_token', 'the access token is invalid or has expired', { scheme });
+    if (claims === null || (claims.jti !== undefined && (await this.revocations.isRevoked(claims.jti)))) {
+      throw resourceChallenge('invalid_token', 'the access token is invalid, expired or revoked', { scheme });
+    }
     // RFC 9449 §7 / RFC 8705 §3: a sender-constrained token only from the holder of its key.
     await this.senderConstraint.checkResourceRequest(req, claims, presented, `${this.config.publicUrls.token}${USERINFO_PATH}`, res);
     if (!claims.scope.includes('openid')) throw resourceChallenge('insufficient_scope', 'the access token lacks the openid scope', { scope: 'openid', scheme });

@@ -19,6 +19,8 @@ export interface AccessTokenClaims {
   readonly iat: number;
   readonly iss: string;
   readonly aud: string | readonly string[];
+  /** RFC 9068 §2.2 `jti`: what a revocation names (absent only from tokens issued before tokens carried one). */
+  readonly jti?: string;
   /** RFC 7800 confirmation, when the token is sender-constrained (RFC 9449 `jkt`, RFC 8705 `x5t#S256`). */
   readonly cnf?: Confirmation;
 }
@@ -41,7 +43,7 @@ export async function verifyAccessToken(token: string, check: AccessTokenCheck):
   } catch {
     return null;
   }
-  const { sub, client_id: clientId, scope, exp, iat, aud, cnf } = payload;
+  const { sub, client_id: clientId, scope, exp, iat, aud, cnf, jti } = payload;
   // A `cnf` this provider cannot read would make a bound token usable as a bearer one: refuse it.
   const confirmation = cnf === undefined ? undefined : confirmationOf(cnf);
   if (confirmation === null) return null;
@@ -54,6 +56,7 @@ export async function verifyAccessToken(token: string, check: AccessTokenCheck):
     iat,
     iss: check.issuer,
     aud,
+    ...(typeof jti === 'string' && jti !== '' ? { jti } : {}),
     ...(confirmation !== undefined ? { cnf: confirmation } : {}),
   };
 }

@@ -226,6 +226,17 @@ export type RefreshTokenRotation =
   | { readonly kind: 'used'; readonly requestId: string }
   | { readonly kind: 'invalid' };
 
+/**
+ * RFC 7009: access tokens revoked before they expire, by their `jti` (recorded when each token is
+ * issued). A token whose jti was never recorded (issued before the record existed) cannot be revoked.
+ */
+export interface AccessTokenRevocations {
+  /** Revokes the client's access token `jti`; false when no access token of the client has that jti. */
+  revoke(clientId: string, jti: string, now: Date): Promise<boolean>;
+  /** True when the access token `jti` was revoked, alone or with its grant. */
+  isRevoked(jti: string): Promise<boolean>;
+}
+
 export interface RefreshTokenRepository {
   save(record: RefreshTokenRecord): Promise<void>;
   /** What `tokenHash` is for `clientId`: another client's token is `invalid`, never `used`. */
@@ -245,7 +256,8 @@ export interface RefreshTokenRepository {
   /**
    * RFC 9700 §4.14.2: revokes every refresh token of the grant `requestId` (the tokens issued with
    * the request and rotated from them), atomically and serialised with rotations of that grant, so a
-   * successor stored by a concurrent rotation is revoked too. Returns how many were still active.
+   * successor stored by a concurrent rotation is revoked too; with them every access token of the
+   * grant (RFC 7009 §2.1). Returns how many refresh tokens were still active.
    */
   revokeFamily(clientId: string, requestId: string, now: Date): Promise<number>;
 }

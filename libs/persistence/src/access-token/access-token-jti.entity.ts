@@ -2,7 +2,8 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
  * The request each access token was issued for, by the token's `jti` (migration 1700002700000):
- * written by the statement that issues the token, read by the audit service's downstream reports.
+ * written by the statement that issues the token, read by the audit service's downstream reports,
+ * and by introspection and UserInfo for its revocation.
  * Never the token itself.
  */
 @Entity({ name: 'access_token_jtis' })
@@ -22,4 +23,8 @@ export class AccessTokenJtiEntity {
 
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
+
+  /** When the token was revoked, alone or with its grant (migration 1700003000000). */
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
 }

@@ -74,15 +74,20 @@ export class TypeOrmRefreshTokenRepository implements RefreshTokenRepository {
    * One UPDATE over the grant, after taking the grant's transaction-scoped advisory lock, which
    * `rotate` takes too. Under READ COMMITTED an UPDATE does not see rows committed after it started,
    * so without the lock a rotation committing during the revocation could leave its successor alive;
-   * with it, the revocation sees every successor stored before, and any rotation after it finds its
-   * token revoked.
+   * with it, the revocation sees every successor stored before (and the access token issued with
+   * it), and any rotation after it finds its token revoked.
    */
   async revokeFamily(clientId: string, requestId: string, now: Date): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
       await lockGrant(manager, requestId);
+      // RFC 7009 §2.1: the grant's access tokens go with it (each recorded by the statement that issued it).
       const rows = await queryRows(
         manager,
-        `UPDATE refresh_tokens SET revoked_at = $3
+        `WITH access_tokens AS (
+           UPDATE access_token_jtis SET revoked_at = $3
+            WHERE request_id = $1 AND client_id = $2 AND revoked_at IS NULL AND expires_at > $3
+         )
+         UPDATE refresh_tokens SET revoked_at = $3
           WHERE request_id = $1 AND client_id = $2 AND revoked_at IS NULL
           RETURNING (used_at IS NULL AND expires_at > $3) AS was_active`,
         [requestId, clientId, now],

@@ -6,6 +6,8 @@ export const USER_REPOSITORY = Symbol('UserRepository');
 export const AUTH_REQUEST_REPOSITORY = Symbol('AuthRequestRepository');
 export const DECISION_TOKEN_REPOSITORY = Symbol('DecisionTokenRepository');
 export const REFRESH_TOKEN_REPOSITORY = Symbol('RefreshTokenRepository');
+/** Revoked access tokens by jti (RFC 7009; persistence `PostgresAccessTokenRevocations`). */
+export const ACCESS_TOKEN_REVOCATIONS = Symbol('AccessTokenRevocations');
 export const AUDIT_REPOSITORY = Symbol('AuditRepository');
 export const EVIDENCE_RECORD_REPOSITORY = Symbol('EvidenceRecordRepository');
 /** Evidence records read back by filters, a keyset page at a time (the audit API; persistence `TypeOrmEvidenceRecordQuery`). */
