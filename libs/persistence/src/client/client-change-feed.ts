@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import type { ClientChangeFeed } from '@ciba/domain';
 import pg from 'pg';
@@ -94,6 +95,8 @@ export class PostgresClientChangeFeed implements ClientChangeFeed {
       await client.end().catch(() => undefined);
       return;
     }
+    // A passive listener never keeps a process alive by itself: the process's servers and pool do.
+    (client.connection.stream as Partial<Pick<Socket, 'unref'>>).unref?.();
     this.client = client;
     this.retryMs = FIRST_RETRY_MS;
     // Changes committed before LISTEN took effect were not heard.
