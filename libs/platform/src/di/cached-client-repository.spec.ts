@@ -59,11 +59,17 @@ describe('CachedClientRepository', () => {
     }
   }
 
-  it('RFC 7592 §2.3 a client the feed reports changed is read again at once; other clients stay cached', async () => {
+  /** A cache that never expires by time, following a feed the test drives. */
+  function following() {
     const inner = new CountingRepository();
     const feed = new ManualFeed();
     const cached = new CachedClientRepository(inner, 30_000, () => 0);
-    cached.follow(feed);
+    const stop = cached.follow(feed);
+    return { inner, feed, cached, stop };
+  }
+
+  it('RFC 7592 §2.3 a client the feed reports changed is read again at once; other clients stay cached', async () => {
+    const { inner, feed, cached } = following();
     inner.clients.set('a', client('a'));
     inner.clients.set('b', client('b'));
     await cached.findById('a');
@@ -80,10 +86,7 @@ describe('CachedClientRepository', () => {
   });
 
   it('a client registered after its id was looked up (and cached as unknown) is found once the feed reports it', async () => {
-    const inner = new CountingRepository();
-    const feed = new ManualFeed();
-    const cached = new CachedClientRepository(inner, 30_000, () => 0);
-    cached.follow(feed);
+    const { inner, feed, cached } = following();
     await expect(cached.findById('new')).resolves.toBeNull();
     inner.clients.set('new', client('new'));
     feed.tell('new');
@@ -91,10 +94,7 @@ describe('CachedClientRepository', () => {
   });
 
   it('a read in flight when a change is reported is answered but not cached (it may predate the change)', async () => {
-    const inner = new CountingRepository();
-    const feed = new ManualFeed();
-    const cached = new CachedClientRepository(inner, 30_000, () => 0);
-    cached.follow(feed);
+    const { inner, feed, cached } = following();
     inner.clients.set('a', client('a'));
     let open!: () => void;
     inner.gate = new Promise((resolve) => (open = resolve));
@@ -112,10 +112,7 @@ describe('CachedClientRepository', () => {
   });
 
   it('the registered authorization_details types are read again after any client change', async () => {
-    const inner = new CountingRepository();
-    const feed = new ManualFeed();
-    const cached = new CachedClientRepository(inner, 30_000, () => 0);
-    const stop = cached.follow(feed);
+    const { inner, feed, cached, stop } = following();
     await cached.authorizationDetailsTypes();
     inner.types = ['payment_initiation', 'tax_filing'];
     feed.tell('some-client');
