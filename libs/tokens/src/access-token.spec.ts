@@ -24,7 +24,37 @@ describe('verifyAccessToken (RFC 9068 access tokens presented back to the provid
     const { minter, check, clock } = await setup();
     const { accessToken } = await minter().mint(input);
     const iat = Math.floor(clock.now().getTime() / 1000);
-    expect(await verifyAccessToken(accessToken, check())).toEqual({ sub: 'user-42', clientId: 'client-1', scope: ['openid', 'email'], exp: iat + 600, iat, iss: ISSUER, aud: ISSUER });
+    expect(await verifyAccessToken(accessToken, check())).toEqual({
+      sub: 'user-42',
+      clientId: 'client-1',
+      scope: ['openid', 'email'],
+      exp: iat + 600,
+      iat,
+      iss: ISSUER,
+      aud: ISSUER,
+      jti: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+    });
+  });
+
+  it('RFC 9068 §2.2 the jti a revocation names comes back; a token without one (issued before tokens carried it) verifies without it', async () => {
+    const { minter, check, keyStore, clock } = await setup();
+    const { accessToken } = await minter().mint({ ...input, accessTokenJti: 'jti-of-this-token' });
+    expect(await verifyAccessToken(accessToken, check())).toMatchObject({ jti: 'jti-of-this-token' });
+    const iat = Math.floor(clock.now().getTime() / 1000);
+    const { kid, key } = keyStore.signingKey();
+    for (const jti of [undefined, '', 42]) {
+      const token = await new SignJWT({ client_id: 'client-1', scope: 'openid', ...(jti === undefined ? {} : { jti }) })
+        .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+        .setIssuer(ISSUER)
+        .setSubject('user-42')
+        .setAudience(ISSUER)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 600)
+        .sign(key);
+      const claims = await verifyAccessToken(token, check());
+      expect(claims).toMatchObject({ sub: 'user-42', clientId: 'client-1' });
+      expect(claims).not.toHaveProperty('jti');
+    }
   });
 
   it('RFC 9068 §4 an expired token is refused', async () => {
