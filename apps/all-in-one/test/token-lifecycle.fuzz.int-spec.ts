@@ -94,6 +94,8 @@ describe('token lifecycle fuzz: introspection, revocation and UserInfo answer 2x
   let accessToken: string;
   let refreshToken: string;
   let otherAccessToken: string;
+  /** Never drawn by the introspection and revocation fuzzers (which may revoke what they draw, RFC 7009): UserInfo's valid token. */
+  let untouchedAccessToken: string;
   let forgedAccessToken: string;
   let assertions: fc.Arbitrary<string>;
 
@@ -112,6 +114,7 @@ describe('token lifecycle fuzz: introspection, revocation and UserInfo answer 2x
     op = await startTestProvider({ CIBA_CLIENT_AUTH_FAILURE_LIMIT: '0', CIBA_CLIENT_AUTH_ADDRESS_FAILURE_LIMIT: '0' });
     ({ accessToken, refreshToken } = await granted());
     ({ accessToken: otherAccessToken } = await granted(CLIENTS.post, 'openid'));
+    ({ accessToken: untouchedAccessToken } = await granted());
     const stranger = await generateKeyPair('ES256');
     const kid = JSON.parse(Buffer.from(accessToken.split('.')[0], 'base64url').toString()) as { kid: string };
     forgedAccessToken = await new SignJWT(JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString()) as Record<string, unknown>)
@@ -189,7 +192,8 @@ describe('token lifecycle fuzz: introspection, revocation and UserInfo answer 2x
     it('OpenID Connect Core §5.3 / RFC 6750 §2 /userinfo: Authorization schemes, query and body tokens, methods and content types', async () => {
       const authorization = fc.oneof(
         fc.constant(undefined),
-        tokens().map((token) => (token === undefined ? undefined : `Bearer ${token}`)),
+        // The revocation property may have revoked every token it drew (RFC 7009): one it never sees stays valid.
+        fc.oneof(tokens(), fc.constant(untouchedAccessToken)).map((token) => (token === undefined ? undefined : `Bearer ${token}`)),
         fc.tuple(fc.constantFrom('bearer', 'BEARER', 'DPoP', 'Basic', 'Bearer  ', 'Bearer\t', ''), tokens()).map(([scheme, token]) => `${scheme} ${token ?? ''}`),
         hostile,
       );
@@ -229,7 +233,7 @@ describe('token lifecycle fuzz: introspection, revocation and UserInfo answer 2x
           fc.uint8Array({ maxLength: 400 }),
           async (path, type, bytes) => {
             const headers: Array<[string, string]> = [['content-type', type]];
-            headers.push(['authorization', path === '/userinfo' ? `Bearer ${accessToken}` : `Basic ${Buffer.from(`${CLIENTS.basic.id}:${CLIENTS.basic.secret}`).toString('base64')}`]);
+            headers.push(['authorization', path === '/userinfo' ? `Bearer ${untouchedAccessToken}` : `Basic ${Buffer.from(`${CLIENTS.basic.id}:${CLIENTS.basic.secret}`).toString('base64')}`]);
             expectOAuthAnswer(await rawRequest(op.url, { method: 'POST', path, headers, body: Buffer.from(bytes) }));
           },
         ),
