@@ -97,12 +97,24 @@ describe('UserCodeVerifier', () => {
     expect(attempts.counts.get(attemptKey(null, { loginHint: 'mallory@example.com' }))).toBe(1);
   });
 
-  it('§7.1 brute force: after the limit the code is locked and answers invalid_user_code without running scrypt, even for the right code', async () => {
+  it('§7.1 brute force: after the limit the code is locked and answers invalid_user_code, even for the right code, never checked against the user’s hash', async () => {
     for (let i = 0; i < LIMITS.attemptLimit; i++) expect((await errorOf(verifier.verify({ sub: 'alice' }, `000${i}`))).error).toBe('invalid_user_code');
     verify.mockClear();
     const locked = await errorOf(verifier.verify({ sub: 'alice' }, '4821'));
     expect(locked.error).toBe('invalid_user_code');
-    expect(verify).not.toHaveBeenCalled();
+    expect(verify).toHaveBeenCalledTimes(1);
+    expect(verify.mock.calls[0]?.[1]).not.toBe(aliceHash);
+  });
+
+  it('§13 a lock takes the same work as a check (one scrypt run), so its timing does not tell which identifiers name the locked user', async () => {
+    for (let i = 0; i < LIMITS.attemptLimit; i++) await errorOf(verifier.verify({ loginHint: 'alice' }, `000${i}`));
+    verify.mockClear();
+    // alice@example.com names the locked user, mallory@example.com nobody: the same answer after the same work.
+    const sameUser = await errorOf(verifier.verify({ loginHint: 'alice@example.com' }, '0000'));
+    const nobody = await errorOf(verifier.verify({ loginHint: 'mallory@example.com' }, '0000'));
+    expect(sameUser.description).toBe(nobody.description);
+    expect(verify).toHaveBeenCalledTimes(2);
+    expect(verify.mock.calls.map((call) => call[1] === aliceHash)).toEqual([false, false]);
   });
 
   it('§7.1 the lock is per user, whichever hint names them; another user is not affected', async () => {

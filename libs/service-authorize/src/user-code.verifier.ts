@@ -20,8 +20,8 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
  *
  * Every refusal is the same `400 invalid_user_code`: a wrong code, a user with no code set, a hint
  * naming nobody and a locked code are told apart by nobody, and each runs the same work (one
- * attempt claimed, one scrypt run against the user's hash or a dummy one), but for a lock, which
- * runs none for a known and an unknown user alike. Verifications are counted per user (per hint
+ * attempt claimed, one scrypt run against the user's hash or a dummy one; a lock against the dummy
+ * one, for a known and an unknown user alike). Verifications are counted per user (per hint
  * when it names nobody) in PostgreSQL: past CIBA_USER_CODE_ATTEMPT_LIMIT in a window the key is
  * locked for CIBA_USER_CODE_LOCK_SECONDS.
  */
@@ -48,6 +48,9 @@ export class UserCodeVerifier {
     const key = attemptKey(holder?.sub ?? null, hint);
     if (!(await this.attempts.claim(key, this.clock.now(), this.config.userCode))) {
       this.logger.warn({ ...(holder ? { sub: holder.sub } : { unknownUser: true }) }, 'user_code refused without a check: too many attempts');
+      // The same work as a check, never against the user's hash: had a lock answered sooner, someone
+      // who locked a user through one identifier could time whether another names the same user.
+      await this.hasher.verify(userCode, await this.dummyHash).catch(() => false);
       throw invalidUserCode();
     }
     let matched: boolean;
