@@ -43,7 +43,8 @@ describe('verifyAccessToken (RFC 9068 access tokens presented back to the provid
     const iat = Math.floor(clock.now().getTime() / 1000);
     const { kid, key } = keyStore.signingKey();
     for (const jti of [undefined, '', 42]) {
-      const token = await new SignJWT({ client_id: 'client-1', scope: 'openid', ...(jti === undefined ? {} : { jti }) })
+      const payload: Record<string, unknown> = { client_id: 'client-1', scope: 'openid', ...(jti === undefined ? {} : { jti }) };
+      const token = await new SignJWT(payload)
         .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
         .setIssuer(ISSUER)
         .setSubject('user-42')
