@@ -140,6 +140,13 @@ describe('Helm chart: values', () => {
     expect((await schemaErrors([await valuesFile({ ...minimal, metrics: { serviceMonitor: { interval: '30 seconds' } } })])).join()).toMatch(/\/metrics\/serviceMonitor\/interval must match pattern/);
   });
 
+  it('CIBA_TRUST_PROXY (one ingress hop by default, see the ConfigMap test): a hop count, CIDRs or false pass; true (a client picks its address behind an appending ingress) and names are refused', async () => {
+    for (const trustProxy of [false, 2, '10.0.0.0/8, 192.168.0.0/16']) expect(await schemaErrors([await valuesFile({ ...minimal, config: { trustProxy } })])).toEqual([]);
+    for (const trustProxy of [true, 0, 11, 'ingress-nginx']) {
+      expect((await schemaErrors([await valuesFile({ ...minimal, config: { trustProxy } })])).join()).toMatch(/\/config\/trustProxy must match exactly one schema in oneOf/);
+    }
+  });
+
   it('rendering refuses an install without an issuer, with an http issuer, or without the database URL and key (and says which)', async () => {
     expect(await renderError([])).toMatch(/issuer: the public HTTPS URL of the provider is required/);
     expect(await renderError([await valuesFile({ ...minimal, issuer: 'http://id.example.com' })])).toMatch(/issuer: must be an https:\/\/ URL/);
@@ -283,6 +290,8 @@ describe('Helm chart: rendered objects', () => {
       CIBA_DELIVERY_MODES: 'poll,ping,push',
       CIBA_NATS_SERVERS: 'tls://nats-0.nats-headless.nats:4222,tls://nats-1.nats-headless.nats:4222,tls://nats-2.nats-headless.nats:4222',
       CIBA_NATS_CREDS_FILE: '/etc/ciba/nats/ciba.creds',
+      // One ingress in front: the address it saw, whatever a client wrote into X-Forwarded-For.
+      CIBA_TRUST_PROXY: '1',
     });
     expect(JSON.stringify(config.data)).not.toMatch(/postgres:|KEY_ENCRYPTION/);
     // An existing Secret: the chart makes none and every pod reads that one, and the operator's extra Secrets.

@@ -107,11 +107,33 @@ describe('with CIBA_TRUST_PROXY on, failures are counted per forwarded client ad
     await op?.close();
   });
 
-  it('one address is throttled, another (behind the same proxy) is not', async () => {
+  it('one address is throttled, another (behind the same proxy) is not; the left-most address is the one counted (so only behind a proxy that replaces the header)', async () => {
     const from = (address: string) => ({ 'x-forwarded-for': address });
     for (let i = 0; i < 2; i++) expect((await attempt(op, `nobody-${i}`, 'whatever-secret', from('203.0.113.1'))).status).toBe(401);
     expectThrottled(await attempt(op, 'nobody-2', 'whatever-secret', from('203.0.113.1')));
     expect((await attempt(op, 'nobody-3', 'whatever-secret', from('203.0.113.2'))).status).toBe(401);
+  }, 60_000);
+});
+
+describe.each([
+  ['a hop count (CIBA_TRUST_PROXY=1)', '1'],
+  ['the proxy’s CIDR (CIBA_TRUST_PROXY=127.0.0.1/32)', '127.0.0.1/32'],
+])('with %s, the address is the one the proxy saw, whatever the client wrote into X-Forwarded-For', (_label, trust) => {
+  let op: TestProvider;
+  beforeAll(async () => {
+    op = await startTestProvider({ CIBA_TRUST_PROXY: trust, CIBA_CLIENT_AUTH_FAILURE_LIMIT: '0', CIBA_CLIENT_AUTH_ADDRESS_FAILURE_LIMIT: '2' });
+  }, 60_000);
+  afterAll(async () => {
+    await op?.close();
+  });
+
+  it('a client forging a new left-most X-Forwarded-For address per request (an appending proxy keeps it) is still throttled at its real one', async () => {
+    // The proxy (this test, on 127.0.0.1) appends the address it saw, 203.0.113.7, as nginx's $proxy_add_x_forwarded_for does.
+    const forged = (i: number) => ({ 'x-forwarded-for': `198.51.100.${i}, 203.0.113.7` });
+    for (let i = 0; i < 2; i++) expect((await attempt(op, `appender-${i}`, 'whatever-secret', forged(i))).status).toBe(401);
+    expectThrottled(await attempt(op, 'appender-2', 'whatever-secret', forged(2)));
+    // Another client behind the same proxy is another address.
+    expect((await attempt(op, 'appender-3', 'whatever-secret', { 'x-forwarded-for': '198.51.100.9, 203.0.113.8' })).status).toBe(401);
   }, 60_000);
 });
 

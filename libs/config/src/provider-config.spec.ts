@@ -72,6 +72,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, CIBA_MTLS_CLIENT_CERT_HEADER: 'X-SSL', CIBA_MTLS_TRUSTED_PROXIES: '10.0.0.0/8', CIBA_MTLS_CLIENT_CERT_ENCODING: 'pem' }, 'token', [])).toThrow('CIBA_MTLS_CLIENT_CERT_ENCODING');
   });
 
+  it('CIBA_TRUST_PROXY: off by default; true, a hop count or the proxies\' CIDRs; anything else is refused', () => {
+    const trust = (value?: string) => loadConfig({ ...base, ...(value === undefined ? {} : { CIBA_TRUST_PROXY: value }) }, 'token', []).http.trustProxy;
+    expect(trust()).toBe(false);
+    expect(trust('false')).toBe(false);
+    expect(trust('0')).toBe(false);
+    expect(trust('true')).toBe(true);
+    expect(trust('1')).toBe(1);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.0/8, fd00::/8')).toEqual(['10.0.0.0/8', 'fd00::/8']);
+    expect(() => trust('11')).toThrow('CIBA_TRUST_PROXY: a number of proxy hops must be 1–10');
+    expect(() => trust('yes')).toThrow('CIBA_TRUST_PROXY: false, true, a hop count (1–10) or the proxies\' CIDRs; not CIDRs: yes');
+    expect(() => trust('10.0.0.0/8 ingress.internal')).toThrow('not CIDRs: ingress.internal');
+  });
+
   it('names every missing required variable at once', () => {
     expect.assertions(3);
     try {

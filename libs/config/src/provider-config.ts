@@ -93,7 +93,7 @@ const envSchema = z.object({
   CIBA_RENOTIFY_AFTER_MS: int(1000, 3600000).default(30000),
   CIBA_REPUBLISH_AFTER_MS: int(100, 3600000).default(5000),
   CIBA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  CIBA_TRUST_PROXY: bool.default(false),
+  CIBA_TRUST_PROXY: z.string().default('false'),
   CIBA_MTLS_CLIENT_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').optional(),
   CIBA_MTLS_CLIENT_CERT_ENCODING: z.enum(MTLS_CERT_ENCODINGS).default('url-encoded-pem'),
   CIBA_MTLS_CLIENT_CERT_VERIFY_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').optional(),
@@ -137,7 +137,13 @@ export type ServiceName = 'authorize' | 'token' | 'notifier' | 'audit' | 'callba
 export interface ProviderConfig {
   readonly service: ServiceName;
   readonly issuer: string;
-  readonly http: { readonly host: string; readonly port: number; readonly trustProxy: boolean };
+  /**
+   * `trustProxy`: which peers' `X-Forwarded-*` headers are believed (Express's `trust proxy`): false
+   * (none), a number of proxy hops in front of the service, the proxies' CIDRs, or true (every
+   * peer: the left-most `X-Forwarded-For` address, which a client can write unless its proxy
+   * replaces the header).
+   */
+  readonly http: { readonly host: string; readonly port: number; readonly trustProxy: TrustProxy };
   /** Prometheus `/metrics`: on its own port when `port` is set (and then not on the service's port). */
   readonly metrics: { readonly port: number | null };
   /** Public URLs of each service, as advertised in discovery; all default to the issuer. */
@@ -417,13 +423,14 @@ export function loadConfig(
   const registration = registrationSettings(e.CIBA_REGISTRATION_INITIAL_ACCESS_TOKEN, problems);
   const hints = hintConfig(present, issuer, problems);
   const mtlsSettings = mtls(e, problems);
+  const trustProxySetting = trustProxy(e.CIBA_TRUST_PROXY, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const notifierUrl = stripSlash(e.CIBA_NOTIFIER_URL ?? issuer);
 
   return {
     service,
     issuer,
-    http: { host: e.CIBA_HOST, port, trustProxy: e.CIBA_TRUST_PROXY },
+    http: { host: e.CIBA_HOST, port, trustProxy: trustProxySetting },
     metrics: { port: e.CIBA_METRICS_PORT ?? null },
     publicUrls: {
       authorize: stripSlash(e.CIBA_AUTHORIZE_URL ?? issuer),
@@ -512,6 +519,30 @@ function mtls(e: Env, problems: string[]): MtlsSettings | null {
     trustedProxies,
     verifyHeader: e.CIBA_MTLS_CLIENT_CERT_VERIFY_HEADER?.toLowerCase() ?? null,
   };
+}
+
+/** Express's `trust proxy` value: false, true, a hop count, or the trusted proxies' CIDRs. */
+export type TrustProxy = boolean | number | readonly string[];
+
+/**
+ * CIBA_TRUST_PROXY: `false`/`0` (default), `true`, a hop count 1–10 (the address is the one that many
+ * proxies back: with one ingress, the address it saw, whatever the client wrote into the header),
+ * or the proxies' addresses as CIDRs (the address is the right-most one not among them).
+ */
+function trustProxy(value: string, problems: string[]): TrustProxy {
+  const v = value.trim();
+  if (v === 'false' || v === '0' || v === '') return false;
+  if (v === 'true') return true;
+  if (/^[0-9]+$/.test(v)) {
+    const hops = Number(v);
+    if (hops >= 1 && hops <= 10) return hops;
+    problems.push('CIBA_TRUST_PROXY: a number of proxy hops must be 1–10');
+    return false;
+  }
+  const cidrs = words(v);
+  const bad = cidrs.filter((cidr) => !isCidr(cidr));
+  if (bad.length > 0) problems.push(`CIBA_TRUST_PROXY: false, true, a hop count (1–10) or the proxies' CIDRs; not CIDRs: ${bad.join(' ')}`);
+  return bad.length > 0 ? false : cidrs;
 }
 
 function isCidr(cidr: string): boolean {

@@ -24,7 +24,9 @@ export async function createHttpApp(rootModule: unknown, config: ProviderConfig)
   app.disable('x-powered-by');
   // Protocol responses are never cached (no-store); hashing every body for an ETag is wasted work.
   app.set('etag', false);
-  if (config.http.trustProxy) app.set('trust proxy', true);
+  // Express's own rule for which peers' X-Forwarded-For is believed (a hop count, CIDRs, or every peer).
+  const { trustProxy } = config.http;
+  if (trustProxy !== false) app.set('trust proxy', typeof trustProxy === 'object' ? [...trustProxy] : trustProxy);
   const metrics = app.get(ProviderMetrics);
   app.use(httpMetricsMiddleware(metrics));
   if (config.metrics.port === null) app.use(metricsHandler(metrics));
