@@ -364,7 +364,7 @@ describe('Helm chart: rendered objects', () => {
     expect((await schemaErrors([await valuesFile({ ...minimal, tracing: { protocol: 'grpc' } })])).join()).toMatch(/\/tracing\/protocol must be equal to one of the allowed values/);
   });
 
-  it('NetworkPolicies: public services reachable from the ingress namespace only; egress to DNS, PostgreSQL and NATS; only the notifier and the callback dispatcher reach out, and never to internal ranges', () => {
+  it('NetworkPolicies: public services reachable from the ingress namespace only; egress to DNS, PostgreSQL and NATS; the notifier and the callback dispatcher reach out, the services that authenticate clients on 443 only (jwks_uri and other client metadata), never to internal ranges', async () => {
     type Policy = { spec: { ingress: Array<{ from: unknown[]; ports: Array<{ port: number }> }>; egress: Array<{ to?: Array<{ ipBlock?: { cidr: string; except?: string[] } }>; ports: Array<{ port: number }> }> } };
     const policy = (component: string) => named(prod, 'NetworkPolicy', `ciba-ciba-provider-${component}`) as unknown as Policy;
     const ingressFromIngressController = (component: string) => policy(component).spec.ingress.some((rule) => JSON.stringify(rule.from).includes('ingress-nginx'));
@@ -374,7 +374,20 @@ describe('Helm chart: rendered objects', () => {
     const outboundPorts = (component: string) => policy(component).spec.egress.filter((rule) => rule.to?.some((to) => to.ipBlock?.cidr === '0.0.0.0/0')).flatMap((rule) => rule.ports.map((p) => p.port));
     expect(outboundPorts('callback-dispatcher')).toEqual([443]);
     expect(outboundPorts('notifier')).toEqual([443, 465, 587]);
-    for (const component of ['authorize', 'token', 'audit', 'setup']) expect(outboundPorts(component)).toEqual([]);
+    for (const component of ['authorize', 'token', 'audit']) expect(outboundPorts(component)).toEqual([443]);
+    expect(outboundPorts('setup')).toEqual([]);
+    for (const component of ['authorize', 'token', 'audit']) {
+      const rule = policy(component).spec.egress.find((r) => r.to?.some((to) => to.ipBlock?.cidr === '0.0.0.0/0'));
+      expect(rule?.to?.[0]?.ipBlock?.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '169.254.0.0/16']));
+    }
+    // Without client metadata by URL (inline jwks only), they reach nothing outside.
+    const closed = await render([production, await valuesFile({ networkPolicy: { clientMetadataFetch: false } })]);
+    const closedPorts = (component: string) =>
+      (named(closed, 'NetworkPolicy', `ciba-ciba-provider-${component}`) as unknown as Policy).spec.egress
+        .filter((rule) => rule.to?.some((to) => to.ipBlock?.cidr === '0.0.0.0/0'))
+        .flatMap((rule) => rule.ports.map((p) => p.port));
+    for (const component of ['authorize', 'token', 'audit', 'setup']) expect(closedPorts(component)).toEqual([]);
+    expect(closedPorts('callback-dispatcher')).toEqual([443]);
     const outbound = policy('callback-dispatcher').spec.egress.find((rule) => rule.to?.some((to) => to.ipBlock?.cidr === '0.0.0.0/0'));
     expect(outbound?.to?.[0]?.ipBlock?.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '169.254.0.0/16']));
     expect(policy('token').spec.egress).toContainEqual({ to: [{ ipBlock: { cidr: '10.20.0.0/24' } }], ports: [{ port: 5432, protocol: 'TCP' }] });
