@@ -14,7 +14,13 @@ async function setup() {
   await keyStore.init();
   const minter = (issuer = ISSUER) => new TokenMinter({ keyStore, issuer, clock, accessTokenTtl: 600, idTokenTtl: 300, refreshTokenTtl: 86_400 });
   const check = () => ({ keyStore, issuer: ISSUER, now: clock.now() });
-  return { clock, keyStore, minter, check };
+  /** An access token signed with this provider's key from the claims given (client and scope), valid for 10 minutes. */
+  const signed = (claims: Record<string, unknown>) => {
+    const iat = Math.floor(clock.now().getTime() / 1000);
+    const { kid, key } = keyStore.signingKey();
+    return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).setIssuer(ISSUER).setSubject('user-42').setAudience(ISSUER).setIssuedAt(iat).setExpirationTime(iat + 600).sign(key);
+  };
+  return { clock, keyStore, minter, check, signed };
 }
 
 const input: MintInput = { clientId: 'client-1', subject: 'user-42', scope: ['openid', 'email'], authTime: new Date('2024-12-31T23:59:00Z'), requestId: 'request-1', includeRefreshToken: false };
@@ -37,21 +43,11 @@ describe('verifyAccessToken (RFC 9068 access tokens presented back to the provid
   });
 
   it('RFC 9068 §2.2 the jti a revocation names comes back; a token without one (issued before tokens carried it) verifies without it', async () => {
-    const { minter, check, keyStore, clock } = await setup();
+    const { minter, check, signed } = await setup();
     const { accessToken } = await minter().mint({ ...input, accessTokenJti: 'jti-of-this-token' });
     expect(await verifyAccessToken(accessToken, check())).toMatchObject({ jti: 'jti-of-this-token' });
-    const iat = Math.floor(clock.now().getTime() / 1000);
-    const { kid, key } = keyStore.signingKey();
     for (const jti of [undefined, '', 42]) {
-      const payload: Record<string, unknown> = { client_id: 'client-1', scope: 'openid', ...(jti === undefined ? {} : { jti }) };
-      const token = await new SignJWT(payload)
-        .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
-        .setIssuer(ISSUER)
-        .setSubject('user-42')
-        .setAudience(ISSUER)
-        .setIssuedAt(iat)
-        .setExpirationTime(iat + 600)
-        .sign(key);
+      const token = await signed({ client_id: 'client-1', scope: 'openid', ...(jti === undefined ? {} : { jti }) });
       const claims = await verifyAccessToken(token, check());
       expect(claims).toMatchObject({ sub: 'user-42', clientId: 'client-1' });
       expect(claims).not.toHaveProperty('jti');
@@ -113,18 +109,9 @@ describe('verifyAccessToken (RFC 9068 access tokens presented back to the provid
   });
 
   it('RFC 7800 §3.1 a token whose cnf the provider cannot read is refused rather than treated as a bearer token', async () => {
-    const { check, keyStore, clock } = await setup();
-    const iat = Math.floor(clock.now().getTime() / 1000);
-    const { kid, key } = keyStore.signingKey();
+    const { check, signed } = await setup();
     for (const cnf of [{}, { jwk: { kty: 'EC' } }, { jkt: 42 }, { jkt: '' }, 'jkt', [{ jkt: 'x' }], { jkt: 'x', kid: 'y' }]) {
-      const token = await new SignJWT({ client_id: 'client-1', scope: 'openid', cnf })
-        .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
-        .setIssuer(ISSUER)
-        .setSubject('user-42')
-        .setAudience(ISSUER)
-        .setIssuedAt(iat)
-        .setExpirationTime(iat + 600)
-        .sign(key);
+      const token = await signed({ client_id: 'client-1', scope: 'openid', cnf });
       expect(await verifyAccessToken(token, check())).toBeNull();
     }
   });
