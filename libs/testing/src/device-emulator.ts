@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { waitFor } from './wait-for.js';
@@ -92,11 +93,24 @@ export class DeviceEmulator {
   }
 }
 
-/** A port free at the time of asking (for services whose public URL must be known before they listen). */
+/** Below every usual ephemeral range (Linux 32768–60999, BSD and Windows 49152–65535). */
+const CHOSEN_PORTS = { from: 15_000, to: 32_000 } as const;
+
+/**
+ * A port free at the time of asking (for services whose public URL must be known before they
+ * listen), chosen at random below the ephemeral range: the kernel never hands such a port to a
+ * `listen(0)` or an outgoing connection, so nothing else running takes it before the service binds it.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (;;) {
+    const port = CHOSEN_PORTS.from + randomInt(CHOSEN_PORTS.to - CHOSEN_PORTS.from);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
 }
