@@ -109,7 +109,10 @@ export class PostgresClientChangeFeed implements ClientChangeFeed {
     client.removeAllListeners('end');
     void client.end().catch(() => undefined);
     if (this.closed) return;
-    this.logger.warn({ err: error ?? undefined }, 'the client change feed lost its connection; reconnecting');
+    // PostgreSQL stopping or restarting (it ends every session with 57P01) is expected; anything else is worth a warning.
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === '57P01') this.logger.log('PostgreSQL ended the client change feed\'s session (shut down or restarted); reconnecting');
+    else this.logger.warn({ err: error ?? undefined }, 'the client change feed lost its connection; reconnecting');
     this.tell(null);
     this.retryLater();
   }
