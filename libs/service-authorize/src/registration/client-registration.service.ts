@@ -126,7 +126,7 @@ export class ClientRegistrationService {
     const built = await buildClient(metadata, existing, { hasher: this.hasher, encryptor: this.encryptor }, { keepStoredSecret: true });
     const updatedMetadata = registeredMetadata(metadata);
     if (!(await this.registrations.update(built, updatedMetadata))) throw this.refused();
-    this.forgetCachedClients();
+    this.forgetCachedClient(clientId);
     this.logger.log({ clientId }, 'client registration updated');
     return this.information(built, { ...registration, metadata: updatedMetadata }, token, null);
   }
@@ -135,7 +135,7 @@ export class ClientRegistrationService {
   async remove(clientId: string, caller: RegistrationCaller): Promise<void> {
     await this.authorize(clientId, caller);
     if (!(await this.registrations.delete(clientId))) throw this.refused();
-    this.forgetCachedClients();
+    this.forgetCachedClient(clientId);
     this.logger.log({ clientId }, 'client registration deleted');
   }
 
@@ -171,9 +171,12 @@ export class ClientRegistrationService {
     return registrationTokenError('invalid_token', 'the registration access token is invalid');
   }
 
-  /** This replica forgets at once; every other process when the change commits (the clients' change feed). */
-  private forgetCachedClients(): void {
-    if (this.clients instanceof CachedClientRepository) this.clients.invalidate();
+  /**
+   * This replica forgets the client before it answers (its next request may come back here before
+   * the change feed's notification does); every other process when the change commits (the feed).
+   */
+  private forgetCachedClient(clientId: string): void {
+    if (this.clients instanceof CachedClientRepository) this.clients.forget(clientId);
   }
 
   /** RFC 7591 §3.2.1 with RFC 7592 §3: the issued credentials, then the registered metadata. */
