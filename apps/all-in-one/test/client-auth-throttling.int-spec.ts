@@ -135,6 +135,14 @@ describe.each([
     // Another client behind the same proxy is another address.
     expect((await attempt(op, 'appender-3', 'whatever-secret', { 'x-forwarded-for': '198.51.100.9, 203.0.113.8' })).status).toBe(401);
   }, 60_000);
+
+  it('hostile X-Forwarded-For values (not addresses, empty entries, a zone, thousands of entries, one too large for a header) are 4xx answers, never 5xx', async () => {
+    const hostile = ['not-an-address', ' , ,, ', 'fe80::1%eth0', '999.999.999.999', `${'198.51.100.1, '.repeat(1_000)}203.0.113.9`, `${'a'.repeat(20_000)}`];
+    for (const value of hostile) {
+      const res = await attempt(op, 'hostile-forwarder', 'whatever-secret', { 'x-forwarded-for': value });
+      expect([401, 429, 431]).toContain(res.status);
+    }
+  }, 60_000);
 });
 
 describe('bounded hashing concurrency: guesses cannot queue scrypt without bound', () => {
